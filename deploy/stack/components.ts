@@ -1,0 +1,521 @@
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { AZURITE_ACCOUNT, type MeterflowConfig } from '../../runtime/config';
+import { ES_JAVA_HOME_CANDIDATES, STACK_VERSIONS } from './versions';
+import { isInstalled, kafkaPom, markInstalled, run, withLock } from './artifacts';
+import { httpStatus, type SpawnSpec } from './processes';
+
+/** Where things live for one local stack. */
+export interface StackPaths {
+  /** Per-checkout state (ignored by git): logs, pid files, data. */
+  stateDir: string;
+  logsDir: string;
+  runDir: string;
+  dataDir: string;
+  /** Per-machine cache of downloaded and built servers. */
+  cacheDir: string;
+}
+
+export interface StackContext {
+  config: MeterflowConfig;
+  paths: StackPaths;
+  /** Progress lines for a person watching `stack up`. */
+  say: (line: string) => void;
+}
+
+export interface StackComponent {
+  readonly name: string;
+  endpoint(ctx: StackContext): string;
+  /** Fetch or build the server into the cache; idempotent and cheap once done. */
+  install(ctx: StackContext): Promise<void>;
+  /** Per-stack preparation (config files, storage format) and the command that runs the server. */
+  prepare(ctx: StackContext): Promise<SpawnSpec & { marker: string }>;
+  healthy(ctx: StackContext): Promise<boolean>;
+  port(ctx: StackContext): number;
+  /** Seconds to wait for health after start. */
+  readonly startTimeoutS: number;
+}
+
+const logFileOf = (ctx: StackContext, name: string) => path.join(ctx.paths.logsDir, `${name}.log`);
+export const installLogOf = (ctx: StackContext, name: string) =>
+  path.join(ctx.paths.logsDir, `${name}-install.log`);
+
+// ---------------------------------------------------------------- Kafka (KRaft, single node)
+export const kafkaComponent: StackComponent = {
+  name: 'kafka',
+  startTimeoutS: 90,
+  port: (ctx) => ctx.config.stack.ports.kafka,
+  endpoint: (ctx) => `127.0.0.1:${ctx.config.stack.ports.kafka}`,
+  async install(ctx) {
+    const dir = path.join(ctx.paths.cacheDir, `kafka-${STACK_VERSIONS.kafka}`);
+    if (isInstalled(dir)) return;
+    await withLock(`${dir}.lock`, async () => {
+      if (isInstalled(dir)) return;
+      ctx.say(`kafka: fetching Apache Kafka ${STACK_VERSIONS.kafka} jars with mvn (once per machine)`);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'pom.xml'), kafkaPom(STACK_VERSIONS.kafka));
+      await run('mvn', ['-q', '-B', 'dependency:copy-dependencies', '-DoutputDirectory=libs'], {
+        cwd: dir,
+        logFile: installLogOf(ctx, 'kafka'),
+      });
+      markInstalled(dir);
+    });
+  },
+  async prepare(ctx) {
+    const p = ctx.config.stack.ports;
+    const home = path.join(ctx.paths.cacheDir, `kafka-${STACK_VERSIONS.kafka}`);
+    const dataDir = path.join(ctx.paths.dataDir, 'kafka');
+    const confDir = path.join(ctx.paths.stateDir, 'conf', 'kafka');
+    fs.mkdirSync(confDir, { recursive: true });
+    const props = path.join(confDir, 'server.properties');
+    // Single-broker settings that make transactions and consumer groups work: the internal
+    // offsets and transaction-state topics must be creatable with one replica.
+    fs.writeFileSync(
+      props,
+      [
+        'process.roles=broker,controller',
+        'node.id=1',
+        `controller.quorum.bootstrap.servers=127.0.0.1:${p.kafka_controller}`,
+        `listeners=PLAINTEXT://127.0.0.1:${p.kafka},CONTROLLER://127.0.0.1:${p.kafka_controller}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${p.kafka}`,
+        'controller.listener.names=CONTROLLER',
+        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+        'inter.broker.listener.name=PLAINTEXT',
+        `log.dirs=${dataDir}`,
+        'num.partitions=3',
+        'offsets.topic.replication.factor=1',
+        'offsets.topic.num.partitions=10',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        'transaction.state.log.num.partitions=10',
+        'min.insync.replicas=1',
+        'default.replication.factor=1',
+        'group.initial.rebalance.delay.ms=0',
+        'auto.create.topics.enable=false',
+        'log.retention.hours=-1',
+        'log.segment.bytes=268435456',
+        '',
+      ].join('\n'),
+    );
+    const log4j = path.join(confDir, 'log4j.properties');
+    fs.writeFileSync(
+      log4j,
+      [
+        'log4j.rootLogger=INFO, stdout',
+        'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+        'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+        'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+        'log4j.logger.kafka.request.logger=WARN',
+        'log4j.logger.state.change.logger=WARN',
+        'log4j.logger.org.apache.kafka.storage=WARN',
+        'log4j.logger.kafka.log=WARN',
+        '',
+      ].join('\n'),
+    );
+    const log4j2 = path.join(confDir, 'log4j2.properties');
+    fs.writeFileSync(log4j2, 'status=warn\nrootLogger.level=warn\n');
+    const classpath = `${path.join(home, 'libs')}/*`;
+    const jvm = [
+      '-Xms512m',
+      '-Xmx1g',
+      `-Dlog4j.configuration=file:${log4j}`,
+      `-Dlog4j2.configurationFile=${log4j2}`,
+    ];
+    if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
+      ctx.say('kafka: formatting KRaft storage');
+      const clusterId = crypto.randomBytes(16).toString('base64url').slice(0, 22);
+      execFileSync(
+        'java',
+        [
+          ...jvm,
+          '-cp',
+          classpath,
+          'kafka.tools.StorageTool',
+          'format',
+          '--standalone',
+          '-t',
+          clusterId,
+          '-c',
+          props,
+        ],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+    }
+    return {
+      command: 'java',
+      args: [...jvm, '-cp', classpath, 'kafka.Kafka', props],
+      cwd: ctx.paths.stateDir,
+      marker: props,
+    };
+  },
+  async healthy(ctx) {
+    const kafka = new Kafka({
+      brokers: [`127.0.0.1:${ctx.config.stack.ports.kafka}`],
+      clientId: 'meterflow-stack',
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 1000,
+      requestTimeout: 2000,
+      retry: { retries: 0 },
+    });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      return cluster.brokers.length > 0;
+    } catch {
+      return false;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  },
+};
+
+// ---------------------------------------------------------------- Elasticsearch
+function esJavaHome(): string {
+  const found = ES_JAVA_HOME_CANDIDATES.find((p) => fs.existsSync(path.join(p, 'bin', 'java')));
+  if (!found)
+    throw new Error(
+      `Elasticsearch ${STACK_VERSIONS.elasticsearch} needs Java 21 or newer; looked in ${ES_JAVA_HOME_CANDIDATES.join(', ')}`,
+    );
+  return found;
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+/**
+ * Elasticsearch refuses to run as root. When we are root it runs as a system user, and everything
+ * it touches must be reachable by that user: a root home folder is not, so its install and data
+ * then live under /var/lib/meterflow (the state folder gets a symlink to its data).
+ */
+function esLayout(ctx: StackContext): { home: string; base: string } {
+  const v = STACK_VERSIONS.elasticsearch;
+  if (!isRoot())
+    return {
+      home: path.join(ctx.paths.cacheDir, `elasticsearch-${v}`),
+      base: path.join(ctx.paths.dataDir, 'elasticsearch'),
+    };
+  const stackKey = crypto
+    .createHash('sha256')
+    .update(path.resolve(ctx.paths.stateDir))
+    .digest('hex')
+    .slice(0, 12);
+  return {
+    home: `/var/lib/meterflow/elasticsearch-${v}`,
+    base: `/var/lib/meterflow/stacks/${stackKey}/elasticsearch`,
+  };
+}
+
+function esUser(ctx: StackContext): { uid: number; gid: number } | undefined {
+  if (!isRoot()) return undefined;
+  const user = ctx.config.stack.elasticsearch_user;
+  try {
+    execFileSync('id', ['-u', user], { stdio: 'ignore' });
+  } catch {
+    ctx.say(`elasticsearch: creating system user ${user} (Elasticsearch refuses to run as root)`);
+    execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', user], {
+      stdio: 'ignore',
+    });
+  }
+  const uid = Number(execFileSync('id', ['-u', user]).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', user]).toString().trim());
+  return { uid, gid };
+}
+
+export const elasticsearchComponent: StackComponent = {
+  name: 'elasticsearch',
+  startTimeoutS: 180,
+  port: (ctx) => ctx.config.stack.ports.elasticsearch,
+  endpoint: (ctx) => `http://127.0.0.1:${ctx.config.stack.ports.elasticsearch}`,
+  async install(ctx) {
+    const v = STACK_VERSIONS.elasticsearch;
+    const { home } = esLayout(ctx);
+    if (isInstalled(home)) return;
+    await withLock(`${home}.lock`, async () => {
+      if (isInstalled(home)) return;
+      ctx.say(`elasticsearch: fetching Elasticsearch ${v} with mvn (once per machine)`);
+      const downloads = path.join(ctx.paths.cacheDir, 'downloads');
+      fs.mkdirSync(downloads, { recursive: true });
+      const zip = path.join(downloads, `elasticsearch-${v}.zip`);
+      if (!fs.existsSync(zip)) {
+        await run(
+          'mvn',
+          [
+            '-q',
+            '-B',
+            'dependency:copy',
+            `-Dartifact=org.elasticsearch.distribution.integ-test-zip:elasticsearch:${v}:zip`,
+            `-DoutputDirectory=${downloads}`,
+          ],
+          { logFile: installLogOf(ctx, 'elasticsearch') },
+        );
+      }
+      const parent = path.dirname(home);
+      const unpack = path.join(parent, `.unpack-${process.pid}`);
+      fs.rmSync(unpack, { recursive: true, force: true });
+      fs.mkdirSync(unpack, { recursive: true });
+      await run('unzip', ['-q', zip, '-d', unpack], { logFile: installLogOf(ctx, 'elasticsearch') });
+      fs.rmSync(home, { recursive: true, force: true });
+      fs.renameSync(path.join(unpack, `elasticsearch-${v}`), home);
+      fs.rmSync(unpack, { recursive: true, force: true });
+      for (const f of fs.readdirSync(path.join(home, 'bin'))) fs.chmodSync(path.join(home, 'bin', f), 0o755);
+      if (isRoot()) fs.chmodSync(parent, 0o755);
+      markInstalled(home);
+    });
+  },
+  async prepare(ctx) {
+    const { home, base } = esLayout(ctx);
+    const user = esUser(ctx);
+    const conf = path.join(base, 'config');
+    const dirs = {
+      data: path.join(base, 'data'),
+      logs: path.join(base, 'logs'),
+      tmp: path.join(base, 'tmp'),
+    };
+    for (const d of [conf, ...Object.values(dirs)]) fs.mkdirSync(d, { recursive: true });
+    for (const f of ['jvm.options', 'log4j2.properties'])
+      fs.copyFileSync(path.join(home, 'config', f), path.join(conf, f));
+    fs.mkdirSync(path.join(conf, 'jvm.options.d'), { recursive: true });
+    // GC logs off and crash files kept in our logs folder; the heap is pinned through ES_JAVA_OPTS.
+    const jvmOptions = fs
+      .readFileSync(path.join(conf, 'jvm.options'), 'utf8')
+      .replace(/^-Xlog:gc.*$/m, '-Xlog:disable')
+      .replace(/^-XX:ErrorFile=.*$/m, `-XX:ErrorFile=${dirs.logs}/hs_err_pid%p.log`)
+      .replace(/^-XX:\+HeapDumpOnOutOfMemoryError$/m, '');
+    fs.writeFileSync(path.join(conf, 'jvm.options'), jvmOptions);
+    fs.writeFileSync(
+      path.join(conf, 'elasticsearch.yml'),
+      [
+        'cluster.name: meterflow-local',
+        'node.name: meterflow-local-1',
+        `path.data: ${dirs.data}`,
+        `path.logs: ${dirs.logs}`,
+        'network.host: 127.0.0.1',
+        `http.port: ${ctx.config.stack.ports.elasticsearch}`,
+        `transport.port: ${ctx.config.stack.ports.elasticsearch_transport}`,
+        'discovery.type: single-node',
+        // The integ-test distribution carries x-pack security; the local stack is loopback-only.
+        'xpack.security.enabled: false',
+        // A nearly full developer disk must not turn the indices read-only under a test.
+        'cluster.routing.allocation.disk.threshold_enabled: false',
+        'action.destructive_requires_name: false',
+        '',
+      ].join('\n'),
+    );
+    if (user) {
+      execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, base, home]);
+      fs.chmodSync(path.dirname(base), 0o755);
+      fs.chmodSync(path.dirname(path.dirname(base)), 0o755);
+      const link = path.join(ctx.paths.dataDir, 'elasticsearch');
+      if (!fs.existsSync(link)) fs.symlinkSync(base, link);
+    }
+    const heap = ctx.config.stack.elasticsearch_heap_mb;
+    return {
+      command: path.join(home, 'bin', 'elasticsearch'),
+      args: [],
+      cwd: base,
+      marker: conf,
+      uid: user?.uid,
+      gid: user?.gid,
+      env: {
+        PATH: process.env.PATH,
+        HOME: base,
+        ES_JAVA_HOME: esJavaHome(),
+        ES_PATH_CONF: conf,
+        ES_TMPDIR: dirs.tmp,
+        ES_JAVA_OPTS: `-Xms${heap}m -Xmx${heap}m`,
+      },
+    };
+  },
+  async healthy(ctx) {
+    const status = await httpStatus(
+      `http://127.0.0.1:${ctx.config.stack.ports.elasticsearch}/_cluster/health?wait_for_status=yellow&timeout=1s`,
+      3000,
+    );
+    return status === 200;
+  },
+};
+
+// ---------------------------------------------------------------- Go-built servers
+async function goInstall(ctx: StackContext, name: string, module: string, version: string): Promise<string> {
+  const dir = path.join(ctx.paths.cacheDir, `${name}-${version}`);
+  const binary = path.join(dir, 'bin', path.basename(module));
+  if (isInstalled(dir)) return binary;
+  await withLock(`${dir}.lock`, async () => {
+    if (isInstalled(dir)) return;
+    ctx.say(`${name}: building ${module}@${version} with go install (once per machine; minutes on 2 cores)`);
+    fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
+    await run('go', ['install', `${module}@${version}`], {
+      env: { ...process.env, GOBIN: path.join(dir, 'bin'), GOFLAGS: '-buildvcs=false', CGO_ENABLED: '0' },
+      logFile: installLogOf(ctx, name),
+    });
+    markInstalled(dir);
+  });
+  return binary;
+}
+
+export const s3Component: StackComponent = {
+  name: 's3',
+  startTimeoutS: 60,
+  port: (ctx) => ctx.config.stack.ports.s3,
+  endpoint: (ctx) => `http://127.0.0.1:${ctx.config.stack.ports.s3}`,
+  async install(ctx) {
+    await goInstall(ctx, 'minio', 'github.com/minio/minio', STACK_VERSIONS.minio);
+  },
+  async prepare(ctx) {
+    const binary = await goInstall(ctx, 'minio', 'github.com/minio/minio', STACK_VERSIONS.minio);
+    const data = path.join(ctx.paths.dataDir, 's3');
+    fs.mkdirSync(data, { recursive: true });
+    const p = ctx.config.stack.ports;
+    return {
+      marker: data,
+      command: binary,
+      args: [
+        'server',
+        data,
+        '--address',
+        `127.0.0.1:${p.s3}`,
+        '--console-address',
+        `127.0.0.1:${p.s3_console}`,
+        '--quiet',
+      ],
+      env: {
+        ...process.env,
+        MINIO_ROOT_USER: ctx.config.stack.s3_access_key,
+        MINIO_ROOT_PASSWORD: ctx.config.stack.s3_secret_key,
+        MINIO_BROWSER: 'off',
+        MINIO_UPDATE: 'off',
+      },
+    };
+  },
+  async healthy(ctx) {
+    return (await httpStatus(`http://127.0.0.1:${ctx.config.stack.ports.s3}/minio/health/live`)) === 200;
+  },
+};
+
+export const gcsComponent: StackComponent = {
+  name: 'gcs',
+  startTimeoutS: 30,
+  port: (ctx) => ctx.config.stack.ports.gcs,
+  endpoint: (ctx) => `http://127.0.0.1:${ctx.config.stack.ports.gcs}`,
+  async install(ctx) {
+    await goInstall(
+      ctx,
+      'fake-gcs-server',
+      'github.com/fsouza/fake-gcs-server',
+      STACK_VERSIONS.fakeGcsServer,
+    );
+  },
+  async prepare(ctx) {
+    const binary = await goInstall(
+      ctx,
+      'fake-gcs-server',
+      'github.com/fsouza/fake-gcs-server',
+      STACK_VERSIONS.fakeGcsServer,
+    );
+    const data = path.join(ctx.paths.dataDir, 'gcs');
+    fs.mkdirSync(data, { recursive: true });
+    const port = ctx.config.stack.ports.gcs;
+    return {
+      marker: data,
+      command: binary,
+      args: [
+        '-scheme',
+        'http',
+        '-host',
+        '127.0.0.1',
+        '-port',
+        String(port),
+        '-backend',
+        'filesystem',
+        '-filesystem-root',
+        data,
+        '-public-host',
+        `127.0.0.1:${port}`,
+        '-external-url',
+        `http://127.0.0.1:${port}`,
+        '-log-level',
+        'warn',
+      ],
+    };
+  },
+  async healthy(ctx) {
+    return (await httpStatus(`http://127.0.0.1:${ctx.config.stack.ports.gcs}/storage/v1/b`)) === 200;
+  },
+};
+
+// ---------------------------------------------------------------- Azurite (npm)
+export const azureBlobComponent: StackComponent = {
+  name: 'azure-blob',
+  startTimeoutS: 30,
+  port: (ctx) => ctx.config.stack.ports.azure_blob,
+  endpoint: (ctx) => `http://127.0.0.1:${ctx.config.stack.ports.azure_blob}/${AZURITE_ACCOUNT}`,
+  async install(ctx) {
+    const dir = path.join(ctx.paths.cacheDir, `azurite-${STACK_VERSIONS.azurite}`);
+    if (isInstalled(dir)) return;
+    await withLock(`${dir}.lock`, async () => {
+      if (isInstalled(dir)) return;
+      ctx.say(`azure-blob: installing Azurite ${STACK_VERSIONS.azurite} with npm (once per machine)`);
+      fs.mkdirSync(dir, { recursive: true });
+      await run(
+        'npm',
+        [
+          'install',
+          '--no-save',
+          '--no-audit',
+          '--no-fund',
+          '--prefix',
+          dir,
+          `azurite@${STACK_VERSIONS.azurite}`,
+        ],
+        {
+          cwd: dir,
+          logFile: installLogOf(ctx, 'azure-blob'),
+        },
+      );
+      markInstalled(dir);
+    });
+  },
+  async prepare(ctx) {
+    const dir = path.join(ctx.paths.cacheDir, `azurite-${STACK_VERSIONS.azurite}`);
+    const data = path.join(ctx.paths.dataDir, 'azure-blob');
+    fs.mkdirSync(data, { recursive: true });
+    return {
+      marker: data,
+      command: process.execPath,
+      args: [
+        path.join(dir, 'node_modules', 'azurite', 'dist', 'src', 'blob', 'main.js'),
+        '--blobHost',
+        '127.0.0.1',
+        '--blobPort',
+        String(ctx.config.stack.ports.azure_blob),
+        '--location',
+        data,
+        '--skipApiVersionCheck',
+        '--loose',
+        '--silent',
+      ],
+    };
+  },
+  async healthy(ctx) {
+    // Azurite answers an unauthenticated list with 403: it is up and speaking the Blob protocol.
+    const status = await httpStatus(
+      `http://127.0.0.1:${ctx.config.stack.ports.azure_blob}/${AZURITE_ACCOUNT}?comp=list`,
+    );
+    return status === 403 || status === 200;
+  },
+};
+
+export const STACK_COMPONENTS: StackComponent[] = [
+  kafkaComponent,
+  elasticsearchComponent,
+  s3Component,
+  gcsComponent,
+  azureBlobComponent,
+];
+
+export { logFileOf };

@@ -1,0 +1,24 @@
+// Two projects: unit tests need no services; integration tests run against the real
+// local stack, which test/integration/global-setup.ts brings up when it is not running.
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': tsJest },
+      testMatch: [
+        '<rootDir>/test/unit/**/*.test.ts',
+        '<rootDir>/{runtime,collectors,processors,sinks,deploy}/**/*.test.ts',
+      ],
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': tsJest },
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/integration/global-setup.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/integration/setup-timeout.ts'],
+    },
+  ],
+};

@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+import fs from 'node:fs';
+import { Command } from 'commander';
+import { loadConfig, renderConfigDocs, type LoadedConfig } from './config';
+import { classifyError, MeterflowError } from './errors';
+import { redactText, redactValue } from './redact';
+import {
+  formatStatus,
+  selectComponents,
+  stackContext,
+  stackDown,
+  stackStatus,
+  stackUp,
+} from '../deploy/stack/stack';
+import { logFileOf } from '../deploy/stack/components';
+
+/**
+ * The `meterflow` command. Errors reach the user as one clear message (what failed, where, and
+ * what to look at), never as a bare stack trace; METERFLOW_DEBUG=1 adds the stack.
+ */
+const program = new Command();
+program
+  .name('meterflow')
+  .description(
+    'Cloud billing exports to rated, invoice-ready usage: collectors, processors and sinks over Kafka and Elasticsearch.',
+  )
+  .option('-c, --config <file>', 'configuration file (default: $METERFLOW_CONFIG or ./meterflow.yaml)')
+  .showHelpAfterError();
+
+function config(): LoadedConfig {
+  return loadConfig({ path: program.opts<{ config?: string }>().config });
+}
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+const stack = program
+  .command('stack')
+  .description('run the local stack: Kafka, Elasticsearch, S3, GCS and Azure Blob servers');
+stack
+  .command('up [components...]')
+  .description('install what is missing, start what is not running, wait until healthy')
+  .action(async (names: string[]) => {
+    const started = Date.now();
+    const ctx = stackContext(config().config, say);
+    const statuses = await stackUp(ctx, selectComponents(names));
+    process.stdout.write(`${formatStatus(statuses)}\n`);
+    say(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+stack
+  .command('down [components...]')
+  .description('stop the servers this stack started (and nothing else)')
+  .action(async (names: string[]) => {
+    const stopped = await stackDown(stackContext(config().config), selectComponents(names));
+    process.stdout.write(
+      stopped.length ? `stopped: ${stopped.join(', ')}\n` : 'nothing of ours was running\n',
+    );
+  });
+stack
+  .command('status [components...]')
+  .description('print each component, its endpoint and health; exit 1 if one is not healthy')
+  .action(async (names: string[]) => {
+    const statuses = await stackStatus(stackContext(config().config), selectComponents(names));
+    process.stdout.write(`${formatStatus(statuses)}\n`);
+    if (statuses.some((s) => !s.healthy)) process.exitCode = 1;
+  });
+stack
+  .command('logs <component>')
+  .description('print the last lines of a component log')
+  .option('-n, --lines <n>', 'lines to print', '100')
+  .action((name: string, opts: { lines: string }) => {
+    const [component] = selectComponents([name]);
+    const file = logFileOf(stackContext(config().config), component.name);
+    if (!fs.existsSync(file)) throw new Error(`no log yet for ${component.name} (${file})`);
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    process.stdout.write(`${lines.slice(-Number(opts.lines) - 1).join('\n')}\n`);
+  });
+
+const cfg = program.command('config').description('inspect the configuration');
+cfg
+  .command('check')
+  .description('validate the configuration and report every problem at once')
+  .action(() => {
+    const { source } = config();
+    process.stdout.write(`configuration ok (${source ?? 'no file: defaults for the local stack'})\n`);
+  });
+cfg
+  .command('print')
+  .description('print the effective configuration, secrets masked')
+  .action(() => void process.stdout.write(`${JSON.stringify(redactValue(config().config), null, 2)}\n`));
+cfg
+  .command('docs')
+  .description('print the reference of every option with its default (Markdown)')
+  .action(() => void process.stdout.write(renderConfigDocs()));
+
+program
+  .command('demo')
+  .description('the main job on the local stack (npm start): bring the stack up and report it healthy')
+  .option('--exit', 'exit after the summary')
+  .action(async () => {
+    const ctx = stackContext(config().config, say);
+    const statuses = await stackUp(ctx);
+    process.stdout.write(`\nmeterflow local stack\n${formatStatus(statuses)}\n`);
+  });
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (raw) {
+    const err: MeterflowError = classifyError(raw);
+    process.stderr.write(`meterflow: error [${err.code}]: ${redactText(err.message)}\n`);
+    if (process.env.METERFLOW_DEBUG && raw instanceof Error && raw.stack)
+      process.stderr.write(`${redactText(raw.stack)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) void main(process.argv);

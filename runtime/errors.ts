@@ -1,0 +1,168 @@
+/**
+ * Typed errors. Every error meterflow raises or wraps is a MeterflowError with a code and a
+ * fixed `retryable` flag; `classifyError` turns any foreign error (kafkajs, Elasticsearch,
+ * cloud SDKs, Node syscalls) into one, so retry and dead-letter decisions are made in one place.
+ * Programming errors (TypeError, RangeError, ...) are never retryable.
+ */
+
+export const ErrorCodes = {
+  CONFIG_INVALID: 'config_invalid',
+  STACK_COMPONENT_FAILED: 'stack_component_failed',
+  STACK_INSTALL_FAILED: 'stack_install_failed',
+  NETWORK: 'network',
+  TIMEOUT: 'timeout',
+  THROTTLED: 'throttled',
+  SERVER_UNAVAILABLE: 'server_unavailable',
+  ACCESS_DENIED: 'access_denied',
+  NOT_FOUND: 'not_found',
+  MALFORMED_INPUT: 'malformed',
+  SCHEMA_VIOLATION: 'schema_violation',
+  UNREADABLE_OBJECT: 'unreadable_object',
+  PROGRAMMING: 'programming',
+  UNKNOWN: 'unknown',
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface ErrorDetails {
+  [key: string]: unknown;
+}
+
+export class MeterflowError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: ErrorDetails;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { retryable?: boolean; cause?: unknown; details?: ErrorDetails } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.details = options.details ?? {};
+  }
+}
+
+/** A failure that is expected to pass: network blips, throttling, a server restarting. */
+export class TransientError extends MeterflowError {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: ErrorDetails } = {}) {
+    super(code, message, { ...options, retryable: true });
+  }
+}
+
+/** A failure that will not pass by itself: bad config, denied access, malformed data. */
+export class PermanentError extends MeterflowError {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: ErrorDetails } = {}) {
+    super(code, message, { ...options, retryable: false });
+  }
+}
+
+export class ConfigError extends PermanentError {
+  readonly issues: string[];
+  constructor(source: string, issues: string[]) {
+    super(ErrorCodes.CONFIG_INVALID, `invalid configuration in ${source}:\n  - ${issues.join('\n  - ')}`, {
+      details: { source, issues },
+    });
+    this.issues = issues;
+  }
+}
+
+/** Bad input data: carries the coordinates a person needs to find the bad value. */
+export class InputError extends PermanentError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly where: { object?: string; line?: number; field?: string },
+    cause?: unknown,
+  ) {
+    const at = [
+      where.object,
+      where.line !== undefined ? `line ${where.line}` : undefined,
+      where.field ? `field ${where.field}` : undefined,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    super(code, at ? `${at}: ${message}` : message, { cause, details: { ...where } });
+  }
+}
+
+const RETRYABLE_SYSCALL_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+function httpStatusOf(err: Record<string, unknown>): number | undefined {
+  const candidates = [
+    err.statusCode,
+    err.status,
+    (err.meta as Record<string, unknown> | undefined)?.statusCode,
+    (err.$metadata as Record<string, unknown> | undefined)?.httpStatusCode,
+    err.code,
+  ];
+  for (const c of candidates) if (typeof c === 'number' && c >= 100 && c < 600) return c;
+  return undefined;
+}
+
+/** Map any thrown value to a MeterflowError. Never throws. */
+export function classifyError(err: unknown): MeterflowError {
+  if (err instanceof MeterflowError) return err;
+  if (
+    err instanceof TypeError ||
+    err instanceof RangeError ||
+    err instanceof ReferenceError ||
+    err instanceof SyntaxError
+  ) {
+    return new PermanentError(ErrorCodes.PROGRAMMING, err.message, { cause: err });
+  }
+  if (typeof err !== 'object' || err === null) {
+    return new PermanentError(ErrorCodes.UNKNOWN, String(err));
+  }
+  const e = err as Record<string, unknown> & { message?: string; name?: string };
+  const message = typeof e.message === 'string' ? e.message : String(err);
+
+  // kafkajs marks its own errors with `retriable`.
+  if (typeof e.retriable === 'boolean' && typeof e.name === 'string' && e.name.startsWith('KafkaJS')) {
+    return e.retriable
+      ? new TransientError(ErrorCodes.NETWORK, message, { cause: err })
+      : new PermanentError(ErrorCodes.UNKNOWN, message, { cause: err });
+  }
+  if (typeof e.code === 'string' && RETRYABLE_SYSCALL_CODES.has(e.code)) {
+    return new TransientError(ErrorCodes.NETWORK, message, { cause: err, details: { syscall_code: e.code } });
+  }
+  // @elastic/transport connection and timeout errors.
+  if (e.name === 'ConnectionError' || e.name === 'NoLivingConnectionsError') {
+    return new TransientError(ErrorCodes.NETWORK, message, { cause: err });
+  }
+  if (e.name === 'TimeoutError' || e.name === 'RequestTimeout') {
+    return new TransientError(ErrorCodes.TIMEOUT, message, { cause: err });
+  }
+  const status = httpStatusOf(e);
+  if (status !== undefined) {
+    if (status === 429)
+      return new TransientError(ErrorCodes.THROTTLED, message, { cause: err, details: { status } });
+    if (status >= 500)
+      return new TransientError(ErrorCodes.SERVER_UNAVAILABLE, message, { cause: err, details: { status } });
+    if (status === 401 || status === 403)
+      return new PermanentError(ErrorCodes.ACCESS_DENIED, message, { cause: err, details: { status } });
+    if (status === 404)
+      return new PermanentError(ErrorCodes.NOT_FOUND, message, { cause: err, details: { status } });
+    if (status === 408)
+      return new TransientError(ErrorCodes.TIMEOUT, message, { cause: err, details: { status } });
+  }
+  // AWS SDK v3 marks throttling and transient faults with $retryable.
+  if (e.$retryable && typeof e.$retryable === 'object') {
+    return new TransientError(ErrorCodes.THROTTLED, message, { cause: err });
+  }
+  if (e.name === 'AbortError') return new TransientError(ErrorCodes.TIMEOUT, message, { cause: err });
+  return new PermanentError(ErrorCodes.UNKNOWN, message, { cause: err });
+}

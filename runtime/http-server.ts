@@ -1,0 +1,85 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+/** A readiness check: resolves when the dependency is usable, rejects (or returns false) when not. */
+export type ReadinessCheck = () => Promise<boolean | void>;
+
+export interface OpsServerOptions {
+  host: string;
+  port: number;
+  registry: Registry;
+  readiness?: Record<string, ReadinessCheck>;
+}
+
+export interface OpsServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The small HTTP endpoint every long-running process serves:
+ *   GET /metrics  Prometheus text format from the process's registry
+ *   GET /healthz  200 while the process is alive and its event loop turns
+ *   GET /readyz   200 when every readiness check passes, 503 with the failing ones otherwise
+ */
+export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') {
+      res
+        .writeHead(405, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: 'method not allowed' }));
+      return;
+    }
+    if (path === '/metrics') {
+      options.registry
+        .metrics()
+        .then((text) => res.writeHead(200, { 'content-type': options.registry.contentType }).end(text))
+        .catch(() => res.writeHead(500).end());
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
+      return;
+    }
+    if (path === '/readyz') {
+      void runReadiness(options.readiness ?? {}).then(({ ready, checks }) => {
+        res
+          .writeHead(ready ? 200 : 503, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ ready, checks }));
+      });
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host}:${address.port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export async function runReadiness(
+  checks: Record<string, ReadinessCheck>,
+): Promise<{ ready: boolean; checks: Record<string, string> }> {
+  const results: Record<string, string> = {};
+  let ready = true;
+  await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        const ok = await check();
+        results[name] = ok === false ? 'not ready' : 'ok';
+        if (ok === false) ready = false;
+      } catch (err) {
+        results[name] = err instanceof Error ? err.message : 'failed';
+        ready = false;
+      }
+    }),
+  );
+  return { ready, checks: results };
+}

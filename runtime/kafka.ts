@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import { Kafka, logLevel, type KafkaConfig, type SASLOptions, type LogEntry } from 'kafkajs';
+import type { MeterflowConfig } from './config';
+import type { Logger } from './logger';
+
+/** Topic names, all derived from kafka.topic_prefix. */
+export function topicNames(config: MeterflowConfig) {
+  const p = config.kafka.topic_prefix;
+  return {
+    raw: (provider: string) => `${p}.raw.${provider}`,
+    control: `${p}.control`,
+    collectorCheckpoints: `${p}.collector-checkpoints`,
+    normalized: `${p}.normalized`,
+    deduped: `${p}.deduped`,
+    rated: `${p}.rated`,
+    deadLetter: `${p}.dead-letter`,
+    priceBook: `${p}.price-book`,
+  };
+}
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+export function createKafka(config: MeterflowConfig, component: string, logger?: Logger): Kafka {
+  const k = config.kafka;
+  const options: KafkaConfig = {
+    clientId: `${k.client_id}-${component}`,
+    brokers: k.brokers,
+    connectionTimeout: k.connection_timeout_ms,
+    requestTimeout: k.request_timeout_ms,
+    // kafkajs's own retry for broker requests; our retry helper wraps whole operations.
+    retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 30_000 },
+    logLevel: logger ? logLevel.WARN : logLevel.NOTHING,
+    logCreator: () => (entry: LogEntry) => {
+      if (!logger) return;
+      const { message, ...extra } = entry.log;
+      // kafkajs logs every retried request at ERROR; those are expected during broker restarts.
+      const level = LEVELS[entry.level] === 'error' ? 'warn' : (LEVELS[entry.level] ?? 'info');
+      logger[level]({ kafka: entry.namespace, ...extra }, message);
+    },
+  };
+  if (k.tls.enabled) {
+    options.ssl = {
+      rejectUnauthorized: k.tls.reject_unauthorized,
+      ca: k.tls.ca_file ? [fs.readFileSync(k.tls.ca_file, 'utf8')] : undefined,
+      cert: k.tls.cert_file ? fs.readFileSync(k.tls.cert_file, 'utf8') : undefined,
+      key: k.tls.key_file ? fs.readFileSync(k.tls.key_file, 'utf8') : undefined,
+    };
+  }
+  if (k.sasl) {
+    options.sasl = {
+      mechanism: k.sasl.mechanism,
+      username: k.sasl.username,
+      password: k.sasl.password,
+    } as SASLOptions;
+  }
+  return new Kafka(options);
+}
+
+/** Create topics that are missing; existing topics are left as they are. */
+export async function ensureTopics(
+  kafka: Kafka,
+  config: MeterflowConfig,
+  topics: Array<{ topic: string; compacted?: boolean; partitions?: number }>,
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length === 0) return;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((t) => ({
+        topic: t.topic,
+        numPartitions: t.partitions ?? config.kafka.topic_partitions,
+        replicationFactor: config.kafka.topic_replication_factor,
+        configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+      })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}

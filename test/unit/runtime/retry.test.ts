@@ -1,0 +1,92 @@
+import { backoffDelayMs, retry } from '../../../runtime/retry';
+import { classifyError, ErrorCodes, PermanentError, TransientError } from '../../../runtime/errors';
+
+describe('backoffDelayMs (full jitter)', () => {
+  const opts = { base_delay_ms: 100, max_delay_ms: 5000 };
+  it('is random(0, min(cap, base * 2^attempt))', () => {
+    expect(backoffDelayMs(0, opts, () => 0.5)).toBe(50);
+    expect(backoffDelayMs(3, opts, () => 0.5)).toBe(400);
+    expect(backoffDelayMs(10, opts, () => 0.5)).toBe(2500); // capped at 5000
+    expect(backoffDelayMs(4, opts, () => 0)).toBe(0);
+    expect(backoffDelayMs(4, opts, () => 0.999999)).toBe(1599);
+  });
+});
+
+describe('retry', () => {
+  it('retries retryable errors with the backoff delays, then succeeds', async () => {
+    const delays: number[] = [];
+    let calls = 0;
+    const result = await retry(
+      async () => {
+        calls++;
+        if (calls < 3) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+        return 'ok';
+      },
+      {
+        max_attempts: 5,
+        base_delay_ms: 100,
+        max_delay_ms: 1000,
+        random: () => 1,
+        sleep: async (ms) => void delays.push(ms),
+      },
+    );
+    expect(result).toBe('ok');
+    expect(calls).toBe(3);
+    expect(delays).toEqual([100, 200]);
+  });
+
+  it('never retries a non-retryable error', async () => {
+    let calls = 0;
+    await expect(
+      retry(
+        async () => {
+          calls++;
+          throw new TypeError('x is undefined');
+        },
+        { sleep: async () => undefined },
+      ),
+    ).rejects.toMatchObject({ code: ErrorCodes.PROGRAMMING, retryable: false });
+    expect(calls).toBe(1);
+  });
+
+  it('gives up after max_attempts with the last error', async () => {
+    let calls = 0;
+    await expect(
+      retry(
+        async () => {
+          calls++;
+          throw new TransientError(ErrorCodes.THROTTLED, `throttled ${calls}`);
+        },
+        { max_attempts: 4, sleep: async () => undefined },
+      ),
+    ).rejects.toThrow('throttled 4');
+    expect(calls).toBe(4);
+  });
+});
+
+describe('classifyError', () => {
+  it.each([
+    [{ name: 'KafkaJSConnectionError', retriable: true, message: 'x' }, true, ErrorCodes.NETWORK],
+    [{ name: 'KafkaJSProtocolError', retriable: false, message: 'x' }, false, ErrorCodes.UNKNOWN],
+    [{ name: 'ResponseError', meta: { statusCode: 429 }, message: 'x' }, true, ErrorCodes.THROTTLED],
+    [{ name: 'ResponseError', meta: { statusCode: 503 }, message: 'x' }, true, ErrorCodes.SERVER_UNAVAILABLE],
+    [{ name: 'ResponseError', meta: { statusCode: 400 }, message: 'x' }, false, ErrorCodes.UNKNOWN],
+    [
+      { name: 'AccessDenied', $metadata: { httpStatusCode: 403 }, message: 'x' },
+      false,
+      ErrorCodes.ACCESS_DENIED,
+    ],
+    [{ name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 }, message: 'x' }, false, ErrorCodes.NOT_FOUND],
+    [{ name: 'ConnectionError', message: 'x' }, true, ErrorCodes.NETWORK],
+    [{ code: 'ECONNRESET', message: 'x' }, true, ErrorCodes.NETWORK],
+  ])('%j → retryable %s', (err, retryable, code) => {
+    const e = classifyError(Object.assign(new Error((err as { message: string }).message), err));
+    expect(e.retryable).toBe(retryable);
+    expect(e.code).toBe(code);
+  });
+
+  it('keeps meterflow errors as they are', () => {
+    const e = new PermanentError(ErrorCodes.MALFORMED_INPUT, 'bad');
+    expect(classifyError(e)).toBe(e);
+  });
+});
