@@ -117,6 +117,22 @@ export const AwsConfigSchema = z
     secret_access_key: str('Secret access key, with access_key_id.').optional(),
     session_token: str('Session token for temporary credentials.').optional(),
     profile: str('Shared-config profile name for the default chain.').optional(),
+    exports: z
+      .array(
+        z
+          .object({
+            name: str('Name of this export in logs, metrics and scopes.'),
+            bucket: str('S3 bucket the export is delivered to.'),
+            prefix: z.string().default('').describe('Key prefix of the export (the report path prefix); empty for the bucket root.'),
+            type: z
+              .enum(['auto', 'cur-legacy', 'data-exports'])
+              .default('auto')
+              .describe('cur-legacy: Cost and Usage Report 1.0 manifests; data-exports: CUR 2.0 and FOCUS Data Exports manifests; auto: both.'),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('AWS billing exports the AWS collector reads.'),
   })
   .strict();
 
@@ -127,6 +143,18 @@ export const GcpConfigSchema = z
       'Cloud Storage API endpoint. Unset: Google, or the local fake-gcs-server with local_stack: true.',
     ).optional(),
     key_file: str('Service-account key file. Unset: Application Default Credentials.').optional(),
+    exports: z
+      .array(
+        z
+          .object({
+            name: str('Name of this export in logs, metrics and scopes.'),
+            bucket: str('GCS bucket the BigQuery EXPORT DATA runs write to.'),
+            prefix: z.string().default('').describe('Object prefix above <billing account>/<YYYYMM>/run=<RUN_ID>/ (see README, GCP layout).'),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('GCP billing exports the GCP collector reads.'),
   })
   .strict();
 
@@ -172,6 +200,13 @@ export const StackConfigSchema = z
   })
   .strict();
 
+export const CollectorConfigSchema = z
+  .object({
+    poll_interval_ms: num('Time between two discovery passes of a long-running collector.').default(300_000),
+    transaction_rows: num('Lines per Kafka transaction (rows, dead letters and the checkpoint commit together).').default(5_000),
+  })
+  .strict();
+
 export const OpsConfigSchema = z
   .object({
     host: str('Address of the /metrics, /healthz and /readyz endpoint of long-running processes.').default(
@@ -196,6 +231,7 @@ export const MeterflowConfigSchema = z
       .strict()
       .prefault({}),
     ops: OpsConfigSchema.prefault({}),
+    collector: CollectorConfigSchema.prefault({}),
     kafka: KafkaConfigSchema.prefault({}),
     elasticsearch: ElasticsearchConfigSchema.prefault({}),
     aws: AwsConfigSchema.prefault({}),

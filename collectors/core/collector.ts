@@ -1,0 +1,187 @@
+import type { Kafka, Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import type { MeterflowConfig } from '../../runtime/config';
+import { classifyError } from '../../runtime/errors';
+import { ensureTopics, topicNames } from '../../runtime/kafka';
+import type { Logger } from '../../runtime/logger';
+import { createStageMetrics, gauge, stageCounter, type StageMetrics } from '../../runtime/metrics';
+import { sleep } from '../../runtime/retry';
+import type { Decimal } from '../../runtime/decimal';
+import { loadCheckpoints, type Checkpoint } from './checkpoints';
+import { failRevision, writeRevision, type ParsedLine, type RevisionToWrite } from './revision-writer';
+
+/**
+ * A long-running collector: one process per cloud, serving several exports. Each discovery pass
+ * finds the current revision of every scope; a revision that the checkpoints do not show as
+ * completed (or failed for good) is written whole, one at a time. A problem with one export (a
+ * missing bucket, denied access) is logged and counted, and the others go on.
+ */
+export interface ExportSource {
+  name: string;
+  location: string;
+  discover(): Promise<RevisionToWrite[]>;
+  openLines(rev: RevisionToWrite, key: string): Promise<AsyncIterable<ParsedLine>>;
+  urlOf(key: string): string;
+  billedCostOf(rev: RevisionToWrite, columns: Record<string, string>): Decimal | undefined;
+  currencyOf(rev: RevisionToWrite, columns: Record<string, string>): string | undefined;
+}
+
+export interface CollectorOptions {
+  provider: 'aws' | 'gcp' | 'azure';
+  config: MeterflowConfig;
+  kafka: Kafka;
+  logger: Logger;
+  registry: Registry;
+  sources: ExportSource[];
+  /** Distinguishes several collector processes of one provider (each needs its own transactional id). */
+  instance?: string;
+  onProgress?: (scope: string, rows: number) => void;
+  afterCommit?: (cp: Checkpoint) => Promise<void> | void;
+}
+
+export interface PassResult {
+  completed: RevisionToWrite[];
+  failed: Array<{ revision: RevisionToWrite; error: string }>;
+  exportErrors: Array<{ export: string; error: string }>;
+  skipped: number;
+}
+
+export class Collector {
+  private producer: Producer | undefined;
+  private checkpoints = new Map<string, Checkpoint>();
+  private readonly metrics: StageMetrics;
+  private readonly stage: string;
+  private readonly topics;
+  private readonly revisions;
+  private readonly lag;
+  private readonly exportErrors;
+
+  constructor(private readonly o: CollectorOptions) {
+    this.stage = `collector.${o.provider}`;
+    this.metrics = createStageMetrics(o.registry, this.stage);
+    const names = topicNames(o.config);
+    this.topics = { raw: names.raw(o.provider), control: names.control, checkpoints: names.collectorCheckpoints, deadLetter: names.deadLetter };
+    this.revisions = stageCounter(o.registry, 'meterflow_collector_revisions_total', 'Export revisions by outcome', ['component', 'export', 'outcome']);
+    this.lag = gauge(o.registry, 'meterflow_collector_revisions_behind', 'Discovered revisions not yet written, per export', ['component', 'export']);
+    this.exportErrors = stageCounter(o.registry, 'meterflow_collector_export_errors_total', 'Discovery or access errors, per export', ['component', 'export', 'error_type']);
+  }
+
+  get transactionalId(): string {
+    return `${this.o.config.kafka.client_id}-collector-${this.o.provider}${this.o.instance ? `-${this.o.instance}` : ''}`;
+  }
+
+  async start(): Promise<void> {
+    await ensureTopics(this.o.kafka, this.o.config, [
+      { topic: this.topics.raw },
+      { topic: this.topics.control },
+      { topic: this.topics.deadLetter },
+      { topic: this.topics.checkpoints, compacted: true, partitions: 1 },
+    ]);
+    // One transactional id per collector: a replacement instance fences the old one, whose open
+    // transaction the broker aborts, so a zombie can never commit rows after we resumed.
+    this.producer = this.o.kafka.producer({ transactionalId: this.transactionalId, idempotent: true, maxInFlightRequests: 1 });
+    await this.producer.connect();
+    this.checkpoints = await loadCheckpoints(this.o.kafka, this.producer, this.topics.checkpoints, this.transactionalId);
+    this.o.logger.info({ checkpoints: this.checkpoints.size, transactional_id: this.transactionalId }, 'collector started');
+  }
+
+  async stop(): Promise<void> {
+    await this.producer?.disconnect();
+    this.producer = undefined;
+  }
+
+  checkpointOf(scope: string): Checkpoint | undefined {
+    return this.checkpoints.get(scope);
+  }
+
+  async pollOnce(signal?: AbortSignal): Promise<PassResult> {
+    if (!this.producer) throw new Error('collector not started');
+    const result: PassResult = { completed: [], failed: [], exportErrors: [], skipped: 0 };
+    for (const source of this.o.sources) {
+      if (signal?.aborted) break;
+      let revisions: RevisionToWrite[];
+      try {
+        revisions = await source.discover();
+      } catch (raw) {
+        const err = classifyError(raw);
+        this.exportErrors.inc({ component: this.stage, export: source.name, error_type: err.code });
+        this.o.logger.error({ export: source.name, location: source.location, err }, 'export discovery failed; other exports go on');
+        result.exportErrors.push({ export: source.name, error: err.message });
+        continue;
+      }
+      const todo = revisions.filter((rev) => {
+        const cp = this.checkpoints.get(rev.scope);
+        return !(cp && cp.revision_id === rev.revision_id && (cp.state === 'completed' || cp.state === 'failed'));
+      });
+      result.skipped += revisions.length - todo.length;
+      this.lag.set({ component: this.stage, export: source.name }, todo.length);
+      for (const rev of todo) {
+        if (signal?.aborted) break;
+        const outcome = await this.writeOne(source, rev);
+        if (outcome === 'completed') result.completed.push(rev);
+        else if (outcome !== 'retry') result.failed.push({ revision: rev, error: outcome.error });
+        this.lag.dec({ component: this.stage, export: source.name });
+      }
+    }
+    return result;
+  }
+
+  private async writeOne(source: ExportSource, rev: RevisionToWrite): Promise<'completed' | 'retry' | { error: string }> {
+    const producer = this.producer!;
+    const previous = this.checkpoints.get(rev.scope);
+    const log = this.o.logger.child({ export: source.name, scope: rev.scope, revision: rev.revision_id });
+    log.info({ files: rev.files.length, expected_rows: rev.expected_rows }, 'writing revision');
+    try {
+      const { checkpoint } = await writeRevision(rev, previous, {
+        producer,
+        topics: this.topics,
+        logger: log,
+        metrics: this.metrics,
+        stage: this.stage,
+        transaction_rows: this.o.config.collector.transaction_rows,
+        openLines: (key) => source.openLines(rev, key),
+        urlOf: (key) => source.urlOf(key),
+        billedCostOf: (columns) => source.billedCostOf(rev, columns),
+        currencyOf: (columns) => source.currencyOf(rev, columns),
+        onProgress: (rows) => this.o.onProgress?.(rev.scope, rows),
+        afterCommit: async (cp) => {
+          this.checkpoints.set(cp.scope, cp);
+          await this.o.afterCommit?.(cp);
+        },
+      });
+      this.checkpoints.set(rev.scope, checkpoint);
+      this.revisions.inc({ component: this.stage, export: source.name, outcome: 'completed' });
+      log.info({ rows: checkpoint.rows, dead_letters: checkpoint.dead_letters, totals: checkpoint.totals }, 'revision completed');
+      return 'completed';
+    } catch (raw) {
+      const err = classifyError(raw);
+      if (err.retryable) {
+        // Transient (network, broker, throttling): leave the checkpoint in progress; the next pass resumes.
+        this.revisions.inc({ component: this.stage, export: source.name, outcome: 'retry' });
+        log.warn({ err }, 'revision interrupted by a transient error; will resume on the next pass');
+        return 'retry';
+      }
+      // Unreadable object, missing part, row-count mismatch: the revision fails as a whole and the
+      // previous revision stays in force downstream.
+      log.error({ err }, 'revision failed; the previous revision stays in force');
+      try {
+        const cp = await failRevision(rev, this.checkpoints.get(rev.scope), err.message, { producer, topics: this.topics });
+        this.checkpoints.set(rev.scope, cp);
+      } catch (failErr) {
+        log.error({ err: failErr }, 'could not record the failed revision; will retry');
+        return 'retry';
+      }
+      this.revisions.inc({ component: this.stage, export: source.name, outcome: 'failed' });
+      this.metrics.failed(err.code);
+      return { error: err.message };
+    }
+  }
+
+  /** Long-running mode: poll until the signal aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.pollOnce(signal);
+      await sleep(this.o.config.collector.poll_interval_ms, signal).catch(() => undefined);
+    }
+  }
+}

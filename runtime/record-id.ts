@@ -1,0 +1,12 @@
+import crypto from 'node:crypto';
+
+/**
+ * The deterministic id of a source line: the same line of the same revision always gets the same
+ * id, on every re-read and redelivery. It keys the raw, normalized, deduped and rated topics (so a
+ * record always lands in the same partition and dedupe state is per partition) and is the
+ * Elasticsearch _id. Lines of different revisions get different ids on purpose: revisions replace
+ * each other whole, they are never merged line by line (no provider has a stable line-item key).
+ */
+export function recordIdOf(scope: string, revisionId: string, object: string, line: number): string {
+  return crypto.createHash('sha256').update(`${scope}\u0000${revisionId}\u0000${object}\u0000${line}`).digest('hex').slice(0, 32);
+}
