@@ -458,8 +458,14 @@ function walk(schema: JsonSchema, prefix: string, lines: string[], defaults: unk
       walk(inner, name, lines, childDefault);
       continue;
     }
+    if (child.type === 'array' && child.items?.properties) {
+      lines.push(`| \`${name}\` | list | \`[]\` | ${child.description ?? ''} |`);
+      walk(child.items, `${name}[]`, lines, undefined);
+      continue;
+    }
     const type = child.enum ? child.enum.map((e) => `\`${String(e)}\``).join(' \\| ') : typeName(child);
-    const def = childDefault === undefined ? '' : `\`${JSON.stringify(childDefault)}\``;
+    const shown = childDefault ?? child.default;
+    const def = shown === undefined ? '' : `\`${JSON.stringify(shown)}\``;
     lines.push(`| \`${name}\` | ${type} | ${def} | ${(child.description ?? '').replace(/\|/g, '\\|')} |`);
   }
 }
