@@ -123,11 +123,16 @@ export const AwsConfigSchema = z
           .object({
             name: str('Name of this export in logs, metrics and scopes.'),
             bucket: str('S3 bucket the export is delivered to.'),
-            prefix: z.string().default('').describe('Key prefix of the export (the report path prefix); empty for the bucket root.'),
+            prefix: z
+              .string()
+              .default('')
+              .describe('Key prefix of the export (the report path prefix); empty for the bucket root.'),
             type: z
               .enum(['auto', 'cur-legacy', 'data-exports'])
               .default('auto')
-              .describe('cur-legacy: Cost and Usage Report 1.0 manifests; data-exports: CUR 2.0 and FOCUS Data Exports manifests; auto: both.'),
+              .describe(
+                'cur-legacy: Cost and Usage Report 1.0 manifests; data-exports: CUR 2.0 and FOCUS Data Exports manifests; auto: both.',
+              ),
           })
           .strict(),
       )
@@ -149,7 +154,12 @@ export const GcpConfigSchema = z
           .object({
             name: str('Name of this export in logs, metrics and scopes.'),
             bucket: str('GCS bucket the BigQuery EXPORT DATA runs write to.'),
-            prefix: z.string().default('').describe('Object prefix above <billing account>/<YYYYMM>/run=<RUN_ID>/ (see README, GCP layout).'),
+            prefix: z
+              .string()
+              .default('')
+              .describe(
+                'Object prefix above <billing account>/<YYYYMM>/run=<RUN_ID>/ (see README, GCP layout).',
+              ),
           })
           .strict(),
       )
@@ -203,7 +213,9 @@ export const StackConfigSchema = z
 export const CollectorConfigSchema = z
   .object({
     poll_interval_ms: num('Time between two discovery passes of a long-running collector.').default(300_000),
-    transaction_rows: num('Lines per Kafka transaction (rows, dead letters and the checkpoint commit together).').default(5_000),
+    transaction_rows: num(
+      'Lines per Kafka transaction (rows, dead letters and the checkpoint commit together).',
+    ).default(5_000),
   })
   .strict();
 

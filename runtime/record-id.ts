@@ -8,5 +8,9 @@ import crypto from 'node:crypto';
  * each other whole, they are never merged line by line (no provider has a stable line-item key).
  */
 export function recordIdOf(scope: string, revisionId: string, object: string, line: number): string {
-  return crypto.createHash('sha256').update(`${scope}\u0000${revisionId}\u0000${object}\u0000${line}`).digest('hex').slice(0, 32);
+  return crypto
+    .createHash('sha256')
+    .update(`${scope}\u0000${revisionId}\u0000${object}\u0000${line}`)
+    .digest('hex')
+    .slice(0, 32);
 }

@@ -35,7 +35,13 @@ export function checkpointMessage(cp: Checkpoint): { key: string; value: string 
   return { key: cp.scope, value: JSON.stringify(cp) };
 }
 
-export async function loadCheckpoints(kafka: Kafka, producer: Producer, topic: string, instance: string, timeoutMs = 60_000): Promise<Map<string, Checkpoint>> {
+export async function loadCheckpoints(
+  kafka: Kafka,
+  producer: Producer,
+  topic: string,
+  instance: string,
+  timeoutMs = 60_000,
+): Promise<Map<string, Checkpoint>> {
   const nonce = crypto.randomUUID();
   const tx = await producer.transaction();
   try {
@@ -47,12 +53,18 @@ export async function loadCheckpoints(kafka: Kafka, producer: Producer, topic: s
   }
 
   const checkpoints = new Map<string, Checkpoint>();
-  const consumer = kafka.consumer({ groupId: `meterflow-checkpoint-reader-${crypto.randomUUID()}`, readUncommitted: false });
+  const consumer = kafka.consumer({
+    groupId: `meterflow-checkpoint-reader-${crypto.randomUUID()}`,
+    readUncommitted: false,
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`reading checkpoints from ${topic} timed out after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`reading checkpoints from ${topic} timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       consumer
         .run({
           autoCommit: false,

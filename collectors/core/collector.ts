@@ -60,10 +60,30 @@ export class Collector {
     this.stage = `collector.${o.provider}`;
     this.metrics = createStageMetrics(o.registry, this.stage);
     const names = topicNames(o.config);
-    this.topics = { raw: names.raw(o.provider), control: names.control, checkpoints: names.collectorCheckpoints, deadLetter: names.deadLetter };
-    this.revisions = stageCounter(o.registry, 'meterflow_collector_revisions_total', 'Export revisions by outcome', ['component', 'export', 'outcome']);
-    this.lag = gauge(o.registry, 'meterflow_collector_revisions_behind', 'Discovered revisions not yet written, per export', ['component', 'export']);
-    this.exportErrors = stageCounter(o.registry, 'meterflow_collector_export_errors_total', 'Discovery or access errors, per export', ['component', 'export', 'error_type']);
+    this.topics = {
+      raw: names.raw(o.provider),
+      control: names.control,
+      checkpoints: names.collectorCheckpoints,
+      deadLetter: names.deadLetter,
+    };
+    this.revisions = stageCounter(
+      o.registry,
+      'meterflow_collector_revisions_total',
+      'Export revisions by outcome',
+      ['component', 'export', 'outcome'],
+    );
+    this.lag = gauge(
+      o.registry,
+      'meterflow_collector_revisions_behind',
+      'Discovered revisions not yet written, per export',
+      ['component', 'export'],
+    );
+    this.exportErrors = stageCounter(
+      o.registry,
+      'meterflow_collector_export_errors_total',
+      'Discovery or access errors, per export',
+      ['component', 'export', 'error_type'],
+    );
   }
 
   get transactionalId(): string {
@@ -79,10 +99,22 @@ export class Collector {
     ]);
     // One transactional id per collector: a replacement instance fences the old one, whose open
     // transaction the broker aborts, so a zombie can never commit rows after we resumed.
-    this.producer = this.o.kafka.producer({ transactionalId: this.transactionalId, idempotent: true, maxInFlightRequests: 1 });
+    this.producer = this.o.kafka.producer({
+      transactionalId: this.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await this.producer.connect();
-    this.checkpoints = await loadCheckpoints(this.o.kafka, this.producer, this.topics.checkpoints, this.transactionalId);
-    this.o.logger.info({ checkpoints: this.checkpoints.size, transactional_id: this.transactionalId }, 'collector started');
+    this.checkpoints = await loadCheckpoints(
+      this.o.kafka,
+      this.producer,
+      this.topics.checkpoints,
+      this.transactionalId,
+    );
+    this.o.logger.info(
+      { checkpoints: this.checkpoints.size, transactional_id: this.transactionalId },
+      'collector started',
+    );
   }
 
   async stop(): Promise<void> {
@@ -105,13 +137,20 @@ export class Collector {
       } catch (raw) {
         const err = classifyError(raw);
         this.exportErrors.inc({ component: this.stage, export: source.name, error_type: err.code });
-        this.o.logger.error({ export: source.name, location: source.location, err }, 'export discovery failed; other exports go on');
+        this.o.logger.error(
+          { export: source.name, location: source.location, err },
+          'export discovery failed; other exports go on',
+        );
         result.exportErrors.push({ export: source.name, error: err.message });
         continue;
       }
       const todo = revisions.filter((rev) => {
         const cp = this.checkpoints.get(rev.scope);
-        return !(cp && cp.revision_id === rev.revision_id && (cp.state === 'completed' || cp.state === 'failed'));
+        return !(
+          cp &&
+          cp.revision_id === rev.revision_id &&
+          (cp.state === 'completed' || cp.state === 'failed')
+        );
       });
       result.skipped += revisions.length - todo.length;
       this.lag.set({ component: this.stage, export: source.name }, todo.length);
@@ -126,7 +165,10 @@ export class Collector {
     return result;
   }
 
-  private async writeOne(source: ExportSource, rev: RevisionToWrite): Promise<'completed' | 'retry' | { error: string }> {
+  private async writeOne(
+    source: ExportSource,
+    rev: RevisionToWrite,
+  ): Promise<'completed' | 'retry' | { error: string }> {
     const producer = this.producer!;
     const previous = this.checkpoints.get(rev.scope);
     const log = this.o.logger.child({ export: source.name, scope: rev.scope, revision: rev.revision_id });
@@ -151,7 +193,10 @@ export class Collector {
       });
       this.checkpoints.set(rev.scope, checkpoint);
       this.revisions.inc({ component: this.stage, export: source.name, outcome: 'completed' });
-      log.info({ rows: checkpoint.rows, dead_letters: checkpoint.dead_letters, totals: checkpoint.totals }, 'revision completed');
+      log.info(
+        { rows: checkpoint.rows, dead_letters: checkpoint.dead_letters, totals: checkpoint.totals },
+        'revision completed',
+      );
       return 'completed';
     } catch (raw) {
       const err = classifyError(raw);
@@ -165,7 +210,10 @@ export class Collector {
       // previous revision stays in force downstream.
       log.error({ err }, 'revision failed; the previous revision stays in force');
       try {
-        const cp = await failRevision(rev, this.checkpoints.get(rev.scope), err.message, { producer, topics: this.topics });
+        const cp = await failRevision(rev, this.checkpoints.get(rev.scope), err.message, {
+          producer,
+          topics: this.topics,
+        });
         this.checkpoints.set(rev.scope, cp);
       } catch (failErr) {
         log.error({ err: failErr }, 'could not record the failed revision; will retry');

@@ -2,7 +2,13 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Storage } from '@google-cloud/storage';
 import type { BlobServiceClient } from '@azure/storage-blob';
-import { classifyError, ErrorCodes, MeterflowError, PermanentError, TransientError } from '../../runtime/errors';
+import {
+  classifyError,
+  ErrorCodes,
+  MeterflowError,
+  PermanentError,
+  TransientError,
+} from '../../runtime/errors';
 
 /**
  * The little a collector needs from a bucket: list a prefix, open an object as a stream. One
@@ -27,11 +33,16 @@ export interface ObjectStore {
 export async function readJsonObject(store: ObjectStore, key: string): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of await store.open(key)) chunks.push(Buffer.from(chunk as Buffer));
-  const text = Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '');
+  const text = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '');
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new PermanentError(ErrorCodes.MALFORMED_INPUT, `${store.url(key)}: not valid JSON (${(err as Error).message})`);
+    throw new PermanentError(
+      ErrorCodes.MALFORMED_INPUT,
+      `${store.url(key)}: not valid JSON (${(err as Error).message})`,
+    );
   }
 }
 
@@ -41,20 +52,43 @@ export async function listAll(store: ObjectStore, prefix: string): Promise<Liste
   return out;
 }
 
-function accessError(err: unknown, store: { location: string; credentialSource: string }, what: string): MeterflowError {
+function accessError(
+  err: unknown,
+  store: { location: string; credentialSource: string },
+  what: string,
+): MeterflowError {
   const e = classifyError(err);
   const raw = err as { name?: string; Code?: string; code?: string | number; statusCode?: number };
   const name = String(raw.name ?? raw.Code ?? raw.code ?? '');
-  if (/NoSuchBucket|ContainerNotFound|BucketNotFound/i.test(name) || (e.code === ErrorCodes.NOT_FOUND && what === 'list')) {
-    return new PermanentError(ErrorCodes.NOT_FOUND, `${store.location}: bucket or container does not exist (credentials: ${store.credentialSource})`, { cause: err });
+  if (
+    /NoSuchBucket|ContainerNotFound|BucketNotFound/i.test(name) ||
+    (e.code === ErrorCodes.NOT_FOUND && what === 'list')
+  ) {
+    return new PermanentError(
+      ErrorCodes.NOT_FOUND,
+      `${store.location}: bucket or container does not exist (credentials: ${store.credentialSource})`,
+      { cause: err },
+    );
   }
-  if (e.code === ErrorCodes.ACCESS_DENIED || /AccessDenied|AuthorizationFailure|AuthenticationFailed|Forbidden|InvalidAccessKeyId|SignatureDoesNotMatch/i.test(name)) {
-    return new PermanentError(ErrorCodes.ACCESS_DENIED, `${store.location}: access denied to ${what} (credentials: ${store.credentialSource})`, { cause: err });
+  if (
+    e.code === ErrorCodes.ACCESS_DENIED ||
+    /AccessDenied|AuthorizationFailure|AuthenticationFailed|Forbidden|InvalidAccessKeyId|SignatureDoesNotMatch/i.test(
+      name,
+    )
+  ) {
+    return new PermanentError(
+      ErrorCodes.ACCESS_DENIED,
+      `${store.location}: access denied to ${what} (credentials: ${store.credentialSource})`,
+      { cause: err },
+    );
   }
   if (e.code === ErrorCodes.NOT_FOUND || /NoSuchKey|BlobNotFound/i.test(name)) {
-    return new PermanentError(ErrorCodes.NOT_FOUND, `${store.location}: ${what}: object not found`, { cause: err });
+    return new PermanentError(ErrorCodes.NOT_FOUND, `${store.location}: ${what}: object not found`, {
+      cause: err,
+    });
   }
-  if (e.retryable) return new TransientError(e.code, `${store.location}: ${what}: ${e.message}`, { cause: err });
+  if (e.retryable)
+    return new TransientError(e.code, `${store.location}: ${what}: ${e.message}`, { cause: err });
   return new PermanentError(e.code, `${store.location}: ${what}: ${e.message}`, { cause: err });
 }
 
@@ -75,7 +109,9 @@ export class S3ObjectStore implements ObjectStore {
     do {
       let page;
       try {
-        page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+        page = await this.s3.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        );
       } catch (err) {
         throw accessError(err, this, 'list');
       }
@@ -112,12 +148,18 @@ export class GcsObjectStore implements ObjectStore {
     do {
       let files, next;
       try {
-        [files, next] = await this.storage.bucket(this.bucket).getFiles({ prefix, autoPaginate: false, maxResults: 1000, pageToken });
+        [files, next] = await this.storage
+          .bucket(this.bucket)
+          .getFiles({ prefix, autoPaginate: false, maxResults: 1000, pageToken });
       } catch (err) {
         throw accessError(err, this, 'list');
       }
       for (const f of files) {
-        yield { key: f.name, lastModified: new Date(String(f.metadata.updated ?? 0)), size: Number(f.metadata.size ?? 0) };
+        yield {
+          key: f.name,
+          lastModified: new Date(String(f.metadata.updated ?? 0)),
+          size: Number(f.metadata.size ?? 0),
+        };
       }
       pageToken = (next as { pageToken?: string } | null)?.pageToken;
     } while (pageToken);
@@ -152,7 +194,11 @@ export class AzureBlobObjectStore implements ObjectStore {
     try {
       for await (const page of container.listBlobsFlat({ prefix }).byPage({ maxPageSize: 1000 })) {
         for (const b of page.segment.blobItems) {
-          yield { key: b.name, lastModified: b.properties.lastModified, size: Number(b.properties.contentLength ?? 0) };
+          yield {
+            key: b.name,
+            lastModified: b.properties.lastModified,
+            size: Number(b.properties.contentLength ?? 0),
+          };
         }
       }
     } catch (err) {

@@ -85,7 +85,12 @@ export function freshCheckpoint(rev: RevisionToWrite): Checkpoint {
   };
 }
 
-export function controlRecord(rev: RevisionToWrite, type: RevisionControl['type'], cp: Checkpoint | undefined, error: string | null = null): RevisionControl {
+export function controlRecord(
+  rev: RevisionToWrite,
+  type: RevisionControl['type'],
+  cp: Checkpoint | undefined,
+  error: string | null = null,
+): RevisionControl {
   return {
     type,
     provider: rev.provider,
@@ -109,14 +114,23 @@ export function controlRecord(rev: RevisionToWrite, type: RevisionControl['type'
   };
 }
 
-export async function writeRevision(rev: RevisionToWrite, resumeFrom: Checkpoint | undefined, o: RevisionWriterOptions): Promise<RevisionOutcome> {
-  const resuming = resumeFrom && resumeFrom.revision_id === rev.revision_id && resumeFrom.state === 'in_progress';
+export async function writeRevision(
+  rev: RevisionToWrite,
+  resumeFrom: Checkpoint | undefined,
+  o: RevisionWriterOptions,
+): Promise<RevisionOutcome> {
+  const resuming =
+    resumeFrom && resumeFrom.revision_id === rev.revision_id && resumeFrom.state === 'in_progress';
   let committed: Checkpoint = resuming ? structuredClone(resumeFrom) : freshCheckpoint(rev);
   let needStarted = !resuming;
-  if (resuming) o.logger.info({ scope: rev.scope, revision: rev.revision_id, file_index: committed.file_index, line: committed.line }, 'resuming revision from checkpoint');
+  if (resuming)
+    o.logger.info(
+      { scope: rev.scope, revision: rev.revision_id, file_index: committed.file_index, line: committed.line },
+      'resuming revision from checkpoint',
+    );
 
   // Working state: what the open (uncommitted) batch will make the checkpoint.
-  let working: Checkpoint = structuredClone(committed);
+  const working: Checkpoint = structuredClone(committed);
   let rows: Message[] = [];
   let deadLetters: Message[] = [];
   const totals = new Map<string, { cost: Decimal; rows: number }>(
@@ -124,11 +138,27 @@ export async function writeRevision(rev: RevisionToWrite, resumeFrom: Checkpoint
   );
 
   const flush = async (final: 'completed' | null): Promise<void> => {
-    working.totals = Object.fromEntries([...totals].map(([c, t]) => [c, { billed_cost: decimalToString(t.cost), rows: t.rows }]));
+    working.totals = Object.fromEntries(
+      [...totals].map(([c, t]) => [c, { billed_cost: decimalToString(t.cost), rows: t.rows }]),
+    );
     working.updated_at = now();
     if (final) working.state = 'completed';
-    const started = needStarted ? [{ key: rev.scope, value: AvroTypes.revisionControl.toBuffer(controlRecord(rev, 'REVISION_STARTED', undefined)) }] : [];
-    const completed = final ? [{ key: rev.scope, value: AvroTypes.revisionControl.toBuffer(controlRecord(rev, 'REVISION_COMPLETED', working)) }] : [];
+    const started = needStarted
+      ? [
+          {
+            key: rev.scope,
+            value: AvroTypes.revisionControl.toBuffer(controlRecord(rev, 'REVISION_STARTED', undefined)),
+          },
+        ]
+      : [];
+    const completed = final
+      ? [
+          {
+            key: rev.scope,
+            value: AvroTypes.revisionControl.toBuffer(controlRecord(rev, 'REVISION_COMPLETED', working)),
+          },
+        ]
+      : [];
     const tx = await o.producer.transaction();
     try {
       // Control records are keyed by scope, so STARTED and COMPLETED of a scope share a partition
@@ -167,7 +197,10 @@ export async function writeRevision(rev: RevisionToWrite, resumeFrom: Checkpoint
       working.line = parsed.line;
       if (parsed.kind === 'malformed') {
         working.dead_letters++;
-        deadLetters.push({ key: rev.scope, value: AvroTypes.deadLetter.toBuffer(deadLetterOf(rev, o.stage, object, parsed)) });
+        deadLetters.push({
+          key: rev.scope,
+          value: AvroTypes.deadLetter.toBuffer(deadLetterOf(rev, o.stage, object, parsed)),
+        });
       } else {
         const record: RawUsageRow = {
           provider: rev.provider,
@@ -186,7 +219,10 @@ export async function writeRevision(rev: RevisionToWrite, resumeFrom: Checkpoint
         t.rows++;
         totals.set(currency, t);
         working.rows++;
-        rows.push({ key: recordIdOf(rev.scope, rev.revision_id, object, parsed.line), value: AvroTypes.rawUsageRow.toBuffer(record) });
+        rows.push({
+          key: recordIdOf(rev.scope, rev.revision_id, object, parsed.line),
+          value: AvroTypes.rawUsageRow.toBuffer(record),
+        });
       }
       if (rows.length + deadLetters.length >= o.transaction_rows) await flush(null);
     }
@@ -207,7 +243,12 @@ export async function writeRevision(rev: RevisionToWrite, resumeFrom: Checkpoint
   return { checkpoint: committed, control: controlRecord(rev, 'REVISION_COMPLETED', committed) };
 }
 
-function deadLetterOf(rev: RevisionToWrite, stage: string, object: string, parsed: Extract<ParsedLine, { kind: 'malformed' }>): DeadLetter {
+function deadLetterOf(
+  rev: RevisionToWrite,
+  stage: string,
+  object: string,
+  parsed: Extract<ParsedLine, { kind: 'malformed' }>,
+): DeadLetter {
   return {
     stage,
     reason: 'malformed',
@@ -226,7 +267,12 @@ function deadLetterOf(rev: RevisionToWrite, stage: string, object: string, parse
 }
 
 /** Frame a revision that cannot be read as FAILED; the previous revision of the scope stays in force. */
-export async function failRevision(rev: RevisionToWrite, resumeFrom: Checkpoint | undefined, error: string, o: Pick<RevisionWriterOptions, 'producer' | 'topics'>): Promise<Checkpoint> {
+export async function failRevision(
+  rev: RevisionToWrite,
+  resumeFrom: Checkpoint | undefined,
+  error: string,
+  o: Pick<RevisionWriterOptions, 'producer' | 'topics'>,
+): Promise<Checkpoint> {
   const cp: Checkpoint = {
     ...(resumeFrom && resumeFrom.revision_id === rev.revision_id ? resumeFrom : freshCheckpoint(rev)),
     state: 'failed',
@@ -237,7 +283,15 @@ export async function failRevision(rev: RevisionToWrite, resumeFrom: Checkpoint 
   try {
     await tx.sendBatch({
       topicMessages: [
-        { topic: o.topics.control, messages: [{ key: rev.scope, value: AvroTypes.revisionControl.toBuffer(controlRecord(rev, 'REVISION_FAILED', cp, error)) }] },
+        {
+          topic: o.topics.control,
+          messages: [
+            {
+              key: rev.scope,
+              value: AvroTypes.revisionControl.toBuffer(controlRecord(rev, 'REVISION_FAILED', cp, error)),
+            },
+          ],
+        },
         { topic: o.topics.checkpoints, messages: [checkpointMessage(cp)] },
       ],
     });

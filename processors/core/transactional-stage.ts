@@ -1,0 +1,119 @@
+import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Logger } from '../../runtime/logger';
+import type { StageMetrics } from '../../runtime/metrics';
+
+/**
+ * Read-process-write with Kafka transactions, for the stateless processors.
+ *
+ * Ordering, per fetched batch of one input partition:
+ *   1. process the batch into output messages (and dead letters);
+ *   2. begin a transaction; send the outputs;
+ *   3. send the consumer offsets (last offset + 1) INSIDE the transaction;
+ *   4. commit. Outputs and the input position become visible together or not at all.
+ * A stage killed at any instant restarts from the last committed offsets and re-produces only what
+ * was aborted, so read_committed consumers of the output see each record once.
+ *
+ * kafkajs cannot fence a stale instance after a rebalance (no per-partition transactional ids, no
+ * KIP-447 group-metadata fencing): an instance that lost a partition but has not noticed yet may
+ * still commit one in-flight batch that the new owner also produces. Every record is therefore
+ * keyed by its deterministic x_RecordId, and the next stages (dedupe, the Elasticsearch _id) are
+ * idempotent on it, so such a duplicate never reaches a total.
+ */
+export interface StageOutput {
+  topic: string;
+  messages: Message[];
+}
+
+export interface TransactionalStageOptions {
+  kafka: Kafka;
+  name: string;
+  groupId: string;
+  /** Stable per instance (pod name): a restarted instance then fences its predecessor's transactions. */
+  transactionalId: string;
+  inputTopics: string[];
+  logger: Logger;
+  metrics: StageMetrics;
+  /** Turn one partition's batch into outputs. Must be deterministic for the same input. */
+  process: (messages: KafkaMessage[], topic: string, partition: number) => Promise<StageOutput[]>;
+  /** Called when partitions are assigned, before any batch of them is processed (state rebuild). */
+  onAssigned?: (assignment: Array<{ topic: string; partitions: number[] }>) => Promise<void>;
+  fromBeginning?: boolean;
+}
+
+export class TransactionalStage {
+  private consumer: Consumer | undefined;
+  private producer: Producer | undefined;
+  private batches = 0;
+
+  constructor(private readonly o: TransactionalStageOptions) {}
+
+  get processedBatches(): number {
+    return this.batches;
+  }
+
+  async start(): Promise<void> {
+    const { kafka } = this.o;
+    this.producer = kafka.producer({
+      transactionalId: this.o.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await this.producer.connect();
+    this.consumer = kafka.consumer({
+      groupId: this.o.groupId,
+      readUncommitted: false,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+    });
+    await this.consumer.connect();
+    if (this.o.onAssigned) {
+      this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+        const assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({
+          topic,
+          partitions,
+        }));
+        void this.o.onAssigned!(assignment).catch((err) =>
+          this.o.logger.error({ err }, 'state rebuild failed'),
+        );
+      });
+    }
+    for (const topic of this.o.inputTopics)
+      await this.consumer.subscribe({ topic, fromBeginning: this.o.fromBeginning ?? true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        this.o.metrics.received(batch.messages.length);
+        const outputs = (await this.o.process(batch.messages, batch.topic, batch.partition)).filter(
+          (o) => o.messages.length > 0,
+        );
+        const last = batch.messages[batch.messages.length - 1].offset;
+        const tx = await this.producer!.transaction();
+        try {
+          if (outputs.length) await tx.sendBatch({ topicMessages: outputs });
+          await tx.sendOffsets({
+            consumerGroupId: this.o.groupId,
+            topics: [
+              {
+                topic: batch.topic,
+                partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }],
+              },
+            ],
+          });
+          await tx.commit();
+        } catch (err) {
+          await tx.abort().catch(() => undefined);
+          throw err; // kafkajs restarts the consumer from the last committed offsets
+        }
+        resolveOffset(last);
+        this.batches++;
+        await heartbeat();
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+  }
+}
