@@ -13,6 +13,7 @@ import {
   stackUp,
 } from '../deploy/stack/stack';
 import { logFileOf } from '../deploy/stack/components';
+import { formatPass, runCollect, type Provider } from '../collectors/command';
 
 /**
  * The `meterflow` command. Errors reach the user as one clear message (what failed, where, and
@@ -91,6 +92,29 @@ cfg
   .command('docs')
   .description('print the reference of every option with its default (Markdown)')
   .action(() => void process.stdout.write(renderConfigDocs()));
+
+program
+  .command('collect <provider>')
+  .description(
+    'run the collector of one cloud (aws, gcp or azure): export revisions from object storage into Kafka',
+  )
+  .option('--once', 'one discovery pass: write what is new, print a summary and exit')
+  .option(
+    '--instance <id>',
+    'instance name, when several collectors of one cloud run (distinct transactional ids)',
+  )
+  .option('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)')
+  .action(async (provider: string, opts: { once?: boolean; instance?: string; opsPort?: string }) => {
+    const result = await runCollect(provider as Provider, config().config, {
+      once: Boolean(opts.once),
+      instance: opts.instance,
+      opsPort: opts.opsPort === undefined ? undefined : Number(opts.opsPort),
+    });
+    if (result) {
+      process.stdout.write(`${formatPass(provider, result)}\n`);
+      if (result.failed.length || result.exportErrors.length) process.exitCode = 1;
+    }
+  });
 
 program
   .command('demo')

@@ -177,6 +177,21 @@ export const AzureConfigSchema = z
     endpoint: str(
       'Blob service URL. Unset: https://<account_name>.blob.core.windows.net, or Azurite with local_stack: true.',
     ).optional(),
+    exports: z
+      .array(
+        z
+          .object({
+            name: str('Name of this export in logs, metrics and scopes.'),
+            container: str('Blob container the Cost Management export writes to.'),
+            prefix: z
+              .string()
+              .default('')
+              .describe('Folder path of the export (its root directory); empty for the container root.'),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('Azure Cost Management exports the Azure collector reads.'),
   })
   .strict();
 

@@ -1,0 +1,18 @@
+import type { MeterflowConfig } from '../../runtime/config';
+import { createAzureBlob } from '../../runtime/object-storage';
+import { discoverAzureExports } from '../formats/discovery';
+import type { ExportSource } from '../core/collector';
+import { exportSource } from '../core/export-source';
+import { AzureBlobObjectStore } from '../core/object-store';
+
+/**
+ * Azure collector sources: Cost Management exports v2 (a manifest.json per run, the newest run
+ * of a month folder is current) for ActualCost, AmortizedCost and FocusCost datasets.
+ */
+export function azureSources(config: MeterflowConfig): ExportSource[] {
+  const { client, credentialSource } = createAzureBlob(config);
+  return config.azure.exports.map((e) => {
+    const store = new AzureBlobObjectStore(client, e.container, credentialSource);
+    return exportSource(e.name, store, e.container, e.prefix, (input) => discoverAzureExports(input));
+  });
+}

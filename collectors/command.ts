@@ -1,0 +1,95 @@
+import type { MeterflowConfig } from '../runtime/config';
+import { ErrorCodes, PermanentError } from '../runtime/errors';
+import { createKafka } from '../runtime/kafka';
+import { startService } from '../runtime/service';
+import { awsSources } from './aws-s3';
+import { azureSources } from './azure-blob';
+import { gcpSources } from './gcp-gcs';
+import { Collector, type ExportSource, type PassResult } from './core/collector';
+
+export type Provider = 'aws' | 'gcp' | 'azure';
+
+export function sourcesFor(provider: Provider, config: MeterflowConfig): ExportSource[] {
+  switch (provider) {
+    case 'aws':
+      return awsSources(config);
+    case 'gcp':
+      return gcpSources(config);
+    case 'azure':
+      return azureSources(config);
+  }
+}
+
+/**
+ * `meterflow collect aws|gcp|azure [--once]`. Long-running by default (polls every
+ * collector.poll_interval_ms); --once runs one discovery pass, writes what is new and exits,
+ * non-zero when a revision failed or an export could not be read.
+ */
+export async function runCollect(
+  provider: Provider,
+  config: MeterflowConfig,
+  opts: { once: boolean; instance?: string; opsPort?: number },
+): Promise<PassResult | undefined> {
+  if (!['aws', 'gcp', 'azure'].includes(provider)) {
+    throw new PermanentError(
+      ErrorCodes.CONFIG_INVALID,
+      `unknown provider "${provider}"; expected aws, gcp or azure`,
+    );
+  }
+  const sources = sourcesFor(provider, config);
+  if (sources.length === 0) {
+    throw new PermanentError(
+      ErrorCodes.CONFIG_INVALID,
+      `no ${provider} exports configured: add ${provider}.exports to meterflow.yaml`,
+    );
+  }
+  const service = await startService(config, `collector.${provider}`, {
+    ops: !opts.once,
+    opsPort: opts.opsPort,
+  });
+  const kafka = createKafka(config, `collector-${provider}`, service.logger);
+  const tty = process.stderr.isTTY;
+  let lastProgress = 0;
+  const collector = new Collector({
+    provider,
+    config,
+    kafka,
+    logger: service.logger,
+    registry: service.registry,
+    sources,
+    instance: opts.instance,
+    onProgress: (scope, rows) => {
+      if (!opts.once) return;
+      if (tty) process.stderr.write(`\r${scope}: ${rows.toLocaleString('en-US')} rows`);
+      else if (Date.now() - lastProgress > 10_000) {
+        lastProgress = Date.now();
+        process.stderr.write(`${scope}: ${rows} rows\n`);
+      }
+    },
+  });
+  service.shutdown.register('collector', () => collector.stop());
+  await collector.start();
+  if (opts.once) {
+    try {
+      const result = await collector.pollOnce(service.shutdown.signal);
+      if (tty) process.stderr.write('\n');
+      return result;
+    } finally {
+      await service.shutdown.run();
+    }
+  }
+  await collector.run(service.shutdown.signal);
+  return undefined;
+}
+
+export function formatPass(provider: string, r: PassResult): string {
+  const lines = [
+    `collector.${provider}: ${r.completed.length} revision(s) written, ${r.skipped} already current, ${r.failed.length} failed`,
+  ];
+  for (const rev of r.completed)
+    lines.push(`  written  ${rev.scope}  revision ${rev.revision_id}  (${rev.files.length} file(s))`);
+  for (const f of r.failed)
+    lines.push(`  FAILED   ${f.revision.scope}  revision ${f.revision.revision_id}: ${f.error}`);
+  for (const e of r.exportErrors) lines.push(`  ERROR    export ${e.export}: ${e.error}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,52 @@
+import {
+  billedCostOf,
+  currencyOf,
+  type DiscoveredRevision,
+  type DiscoveryInput,
+  type ExportFormat,
+} from '../formats/discovery';
+import type { ExportSource } from './collector';
+import { listAll, readJsonObject, type ObjectStore } from './object-store';
+import { openLines } from './read-lines';
+import type { RevisionToWrite } from './revision-writer';
+
+/**
+ * Binds an object store and a discovery function into an ExportSource. The bucket is listed once
+ * per pass; discovery reads only manifests and returns the current revision of every scope; the
+ * writer then opens only the files the manifest lists.
+ */
+export function exportSource(
+  name: string,
+  store: ObjectStore,
+  bucket: string,
+  prefix: string,
+  discover: (input: DiscoveryInput) => Promise<DiscoveredRevision[]>,
+): ExportSource {
+  return {
+    name,
+    location: `${store.location}/${prefix}`,
+    async discover(): Promise<RevisionToWrite[]> {
+      const objects = await listAll(store, prefix);
+      const revisions = await discover({
+        bucket,
+        prefix,
+        objects,
+        readJson: (key) => readJsonObject(store, key),
+      });
+      return revisions.map((r) => ({
+        provider: r.provider,
+        format: r.format,
+        scope: r.scope,
+        revision_id: r.revision_id,
+        billing_period: r.billing_period,
+        files: r.files,
+        expected_rows: r.expected_rows,
+        billed_cost_column: r.billed_cost_column,
+      }));
+    },
+    openLines: (_rev, key) => openLines(store, key),
+    urlOf: (key) => store.url(key),
+    billedCostOf: (rev, columns) => billedCostOf(rev.format as ExportFormat, columns),
+    currencyOf: (rev, columns) => currencyOf(rev.format as ExportFormat, columns),
+  };
+}

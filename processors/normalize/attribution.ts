@@ -1,0 +1,134 @@
+import { z } from 'zod';
+
+/**
+ * Customer attribution: which customer a usage line belongs to.
+ *
+ * Precedence (first rule that yields a customer wins):
+ *   1. tag         the first key of `tag_keys.<provider>` (in configured order) present on the
+ *                  line's Tags with a non-blank value; that value is the customer id.
+ *                  Rule: `tag:<configured key>`.
+ *   2. sub_account the line's sub-account (AWS usage account / Azure subscription / GCP project)
+ *                  listed in `accounts`. Rule: `sub_account`.
+ *   3. billing_account the line's billing account (AWS payer / Azure EA enrollment, MCA billing
+ *                  profile or MCA billing account / GCP billing account) listed in
+ *                  `billing_accounts`. Rule: `billing_account`.
+ *   4. unallocated `unallocated_customer`. Rule: `unallocated`. Unattributed usage is never
+ *                  dropped; with `require_attribution: true` (or an empty / null
+ *                  unallocated_customer) the line is rejected with reason `unknown_customer`.
+ *
+ * Tag keys are matched against the normalized Tags of the UsageRecord (see normalize.ts: AWS user
+ * tags WITHOUT the `user:` prefix, AWS system tags as `aws:<k>`, cost categories as
+ * `costCategory:<name>`, GCP labels and Azure / FOCUS tag keys as written). A key matches exactly
+ * first, then case-insensitively (Athena / CUR 2.0 lower-case tag keys). Account ids match
+ * exactly first, then case-insensitively (Azure GUID casing varies).
+ */
+export const ATTRIBUTION_PRECEDENCE = ['tag', 'sub_account', 'billing_account', 'unallocated'] as const;
+export type AttributionRuleKind = (typeof ATTRIBUTION_PRECEDENCE)[number];
+
+const keyList = (description: string) => z.array(z.string().min(1)).default([]).describe(description);
+const idMap = (description: string) =>
+  z.record(z.string().min(1), z.string().min(1)).default({}).describe(description);
+
+export const AttributionConfigSchema = z
+  .object({
+    unallocated_customer: z
+      .string()
+      .nullable()
+      .default('unallocated')
+      .describe(
+        'Customer id for usage no rule attributes. Empty or null: such usage is rejected as unknown_customer.',
+      ),
+    require_attribution: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Reject (unknown_customer) usage that no tag or account rule attributes, instead of unallocated.',
+      ),
+    tag_keys: z
+      .object({
+        aws: keyList(
+          'AWS tag keys (user tags without the user: prefix) whose value is the customer id, in order.',
+        ),
+        gcp: keyList('GCP label keys whose value is the customer id, in order.'),
+        azure: keyList('Azure tag keys whose value is the customer id, in order.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Tag / label keys holding the customer id, checked in order before any account rule.'),
+    accounts: idMap('AWS usage account id / Azure subscription id / GCP project id -> customer id.'),
+    billing_accounts: idMap(
+      'AWS payer account / Azure billing account or profile / GCP billing account id -> customer id.',
+    ),
+  })
+  .strict();
+
+export type AttributionConfig = z.output<typeof AttributionConfigSchema>;
+export type AttributionConfigInput = z.input<typeof AttributionConfigSchema>;
+
+export interface AttributionInput {
+  /** aws | gcp | azure (anything else has no tag keys) */
+  provider: string;
+  tags: Record<string, string>;
+  subAccountId: string | null;
+  /** Candidate billing account ids, most specific first. */
+  billingAccountIds: Array<string | null>;
+}
+
+export type AttributionResult =
+  { ok: true; customerId: string; rule: string } | { ok: false; message: string };
+
+function lookup(map: Record<string, string>, id: string): string | undefined {
+  if (Object.prototype.hasOwnProperty.call(map, id)) return map[id];
+  const folded = id.toLowerCase();
+  for (const [k, v] of Object.entries(map)) if (k.toLowerCase() === folded) return v;
+  return undefined;
+}
+
+function tagValue(tags: Record<string, string>, key: string): string | undefined {
+  const exact = Object.prototype.hasOwnProperty.call(tags, key) ? tags[key] : undefined;
+  if (exact !== undefined && exact.trim() !== '') return exact.trim();
+  const folded = key.toLowerCase();
+  for (const [k, v] of Object.entries(tags)) {
+    if (k.toLowerCase() === folded && v.trim() !== '') return v.trim();
+  }
+  return undefined;
+}
+
+function tagKeysFor(config: AttributionConfig, provider: string): string[] {
+  switch (provider.toLowerCase()) {
+    case 'aws':
+      return config.tag_keys.aws;
+    case 'gcp':
+      return config.tag_keys.gcp;
+    case 'azure':
+      return config.tag_keys.azure;
+    default:
+      return [];
+  }
+}
+
+export function attributeCustomer(input: AttributionInput, config: AttributionConfig): AttributionResult {
+  for (const key of tagKeysFor(config, input.provider)) {
+    const v = tagValue(input.tags, key);
+    if (v !== undefined) return { ok: true, customerId: v, rule: `tag:${key}` };
+  }
+  if (input.subAccountId !== null) {
+    const c = lookup(config.accounts, input.subAccountId);
+    if (c !== undefined) return { ok: true, customerId: c, rule: 'sub_account' };
+  }
+  for (const id of input.billingAccountIds) {
+    if (id === null) continue;
+    const c = lookup(config.billing_accounts, id);
+    if (c !== undefined) return { ok: true, customerId: c, rule: 'billing_account' };
+  }
+  const fallback = config.unallocated_customer;
+  if (config.require_attribution || fallback === null || fallback.trim() === '') {
+    return {
+      ok: false,
+      message:
+        `no attribution rule matched (sub-account ${input.subAccountId ?? 'none'}, ` +
+        `billing account ${input.billingAccountIds.filter((x) => x !== null).join('/') || 'none'})`,
+    };
+  }
+  return { ok: true, customerId: fallback, rule: 'unallocated' };
+}

@@ -1,0 +1,39 @@
+export {
+  normalizeRow,
+  recordId,
+  checkRecord,
+  MAPPERS,
+  SUPPORTED_FORMATS,
+  type NormalizeResult,
+  type NormalizeFailureReason,
+} from './normalize';
+export {
+  NormalizeOptionsSchema,
+  parseNormalizeOptions,
+  DEFAULT_NORMALIZE_OPTIONS,
+  type NormalizeOptions,
+  type NormalizeOptionsInput,
+} from './config';
+export {
+  AttributionConfigSchema,
+  ATTRIBUTION_PRECEDENCE,
+  attributeCustomer,
+  type AttributionConfig,
+  type AttributionConfigInput,
+  type AttributionInput,
+  type AttributionResult,
+  type AttributionRuleKind,
+} from './attribution';
+export {
+  serviceCategory,
+  serviceCategoriesPath,
+  serviceCategoryCounts,
+  isServiceCategory,
+  FOCUS_SERVICE_CATEGORIES,
+  type ServiceCategory,
+} from './service-categories';
+export { awsChargeCategory, awsKey } from './aws';
+export { azureChargeCategory, azureKey, splitUnitOfMeasure, AZURE_ALIASES } from './azure';
+export { gcpChargeCategory } from './gcp';
+export { parseTimestampMs, formatIso, FieldError } from './values';
+export { CHARGE_CATEGORIES, CHARGE_FREQUENCIES, type FocusFields } from './types';

@@ -1,0 +1,71 @@
+import type { RawUsageRow, UsageRecord } from '../../schemas/types.generated';
+import type { NormalizeOptions } from './config';
+
+/** The UsageRecord fields a format mapper fills: FOCUS columns (the x_ lineage, attribution and
+ * rating fields are set by normalizeRow). */
+export type FocusFields = Omit<
+  UsageRecord,
+  | 'x_RecordId'
+  | 'x_Scope'
+  | 'x_Revision'
+  | 'x_BillingPeriod'
+  | 'x_SourceFormat'
+  | 'x_SourceObject'
+  | 'x_SourceLine'
+  | 'x_CustomerId'
+  | 'x_AttributionRule'
+  | 'x_RatedCost'
+  | 'x_RatedCurrency'
+  | 'x_PriceRuleId'
+  | 'x_PriceBookVersion'
+  | 'x_ExchangeRate'
+>;
+
+export interface Mapped {
+  fields: FocusFields;
+  /** Billing account ids to try for attribution, most specific first (FOCUS BillingAccountId first). */
+  billingAccountIds: Array<string | null>;
+}
+
+export type Mapper = (row: RawUsageRow, options: NormalizeOptions) => Mapped;
+
+/** FOCUS 1.2 ChargeCategory values. */
+export const CHARGE_CATEGORIES = ['Usage', 'Purchase', 'Tax', 'Credit', 'Adjustment'] as const;
+export type ChargeCategory = (typeof CHARGE_CATEGORIES)[number];
+
+export const CHARGE_FREQUENCIES = ['One-Time', 'Recurring', 'Usage-Based'] as const;
+
+/** Every nullable FOCUS field set to null, to spread under a mapper's values. */
+export const NULL_FIELDS = {
+  BillingAccountId: null,
+  BillingAccountName: null,
+  SubAccountId: null,
+  SubAccountName: null,
+  PublisherName: null,
+  InvoiceIssuerName: null,
+  ServiceName: null,
+  ServiceCategory: null,
+  SkuId: null,
+  SkuPriceId: null,
+  RegionId: null,
+  RegionName: null,
+  AvailabilityZone: null,
+  ResourceId: null,
+  ResourceName: null,
+  ResourceType: null,
+  ChargeClass: null,
+  ChargeDescription: null,
+  ChargeFrequency: null,
+  ConsumedQuantity: null,
+  ConsumedUnit: null,
+  PricingQuantity: null,
+  PricingUnit: null,
+  ListUnitPrice: null,
+  ContractedUnitPrice: null,
+  ListCost: null,
+  ContractedCost: null,
+  CommitmentDiscountId: null,
+  CommitmentDiscountType: null,
+  CommitmentDiscountCategory: null,
+  CommitmentDiscountStatus: null,
+} as const satisfies Partial<FocusFields>;

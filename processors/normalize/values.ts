@@ -1,0 +1,350 @@
+import { parse as parseLossless, isLosslessNumber } from 'lossless-json';
+import { Decimal, decimalToString, parseDecimal } from '../../runtime/decimal';
+
+/**
+ * Value parsers shared by the per-format mappers. Every parser that can fail throws a
+ * {@link FieldError} naming the SOURCE column, which normalizeRow turns into
+ * `{ ok: false, reason: 'malformed', field }`. Money and quantities stay Decimal / decimal text.
+ */
+
+export class FieldError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+    readonly reason: 'malformed' | 'schema_violation' = 'malformed',
+  ) {
+    super(message);
+    this.name = 'FieldError';
+  }
+}
+
+/** A raw value together with the header it was read from (for error messages). */
+export interface Cell {
+  key: string;
+  value: string;
+}
+
+/**
+ * Header lookup over a RawUsageRow's columns through a key normalizer, so that aliases such as
+ * `lineItem/UnblendedCost` / `line_item_unblended_cost` or `CostInBillingCurrency` /
+ * `costInBillingCurrency` land on the same normalized name. The first header (in row order) wins
+ * when two headers normalize to the same name.
+ */
+export class Columns {
+  private readonly byName = new Map<string, Cell>();
+
+  constructor(
+    readonly raw: Record<string, string>,
+    normalizeKey: (header: string) => string,
+    /** Literal text treated as null (FOCUS spec examples write `null`). */
+    private readonly nullLiterals: ReadonlySet<string> = new Set(),
+  ) {
+    for (const [key, value] of Object.entries(raw)) {
+      const name = normalizeKey(key);
+      if (!this.byName.has(name)) this.byName.set(name, { key, value });
+    }
+  }
+
+  /** First present, non-blank cell among the (already normalized) names. */
+  cell(...names: string[]): Cell | undefined {
+    for (const n of names) {
+      const c = this.byName.get(n);
+      if (c === undefined) continue;
+      const t = c.value.trim();
+      if (t === '' || this.nullLiterals.has(t.toLowerCase())) continue;
+      return c;
+    }
+    return undefined;
+  }
+
+  /** Trimmed text of the first present cell, else null. */
+  str(...names: string[]): string | null {
+    const c = this.cell(...names);
+    return c === undefined ? null : c.value.trim();
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+}
+
+export interface MoneyOptions {
+  /** Accept spreadsheet money (`"$10,000.00 "`): strip a currency sign, thousands separators and spaces. */
+  lenient?: boolean;
+}
+
+/** Parse decimal text of a cell; throws FieldError naming the column when it is not a decimal. */
+export function decimalOf(cell: Cell, opts: MoneyOptions = {}): Decimal {
+  let text = cell.value.trim();
+  if (opts.lenient) text = text.replace(/^([+-]?)\s*[$€£]\s*/, '$1').replace(/[,\s]/g, '');
+  const d = parseDecimal(text);
+  if (d === undefined) {
+    throw new FieldError(cell.key, `${cell.key}: "${cell.value}" is not a decimal number`);
+  }
+  return d;
+}
+
+export function optDecimal(cell: Cell | undefined, opts: MoneyOptions = {}): Decimal | null {
+  return cell === undefined ? null : decimalOf(cell, opts);
+}
+
+export function optDecimalText(cell: Cell | undefined, opts: MoneyOptions = {}): string | null {
+  const d = optDecimal(cell, opts);
+  return d === null ? null : decimalToString(d);
+}
+
+export function requireCell(cell: Cell | undefined, field: string, what: string): Cell {
+  if (cell === undefined) throw new FieldError(field, `${field}: missing ${what}`);
+  return cell;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timestamps
+// ---------------------------------------------------------------------------------------------
+
+const ISO_LIKE =
+  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$/i;
+const COMPACT = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))?Z$/i;
+const US_DATE = /^(\d{1,2})\/(\d{1,2})\/(\d{2}|\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*(AM|PM)?)?$/i;
+
+function daysInMonth(y: number, m: number): number {
+  return new Date(Date.UTC(y, m, 0)).getUTCDate();
+}
+
+function build(
+  y: number,
+  mo: number,
+  d: number,
+  h: number,
+  mi: number,
+  s: number,
+  frac: string | undefined,
+  offsetMinutes: number,
+): number | undefined {
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return undefined;
+  if (h > 23 || mi > 59 || s > 59) return undefined;
+  const ms = frac === undefined ? 0 : Math.floor(Number(`0.${frac}`) * 1000 + 1e-9);
+  return Date.UTC(y, mo - 1, d, h, mi, s, ms) - offsetMinutes * 60_000;
+}
+
+function parseOffset(z: string | undefined): number {
+  if (z === undefined) return 0;
+  const u = z.toUpperCase();
+  if (u === 'Z' || u === 'UTC' || u === 'GMT') return 0;
+  const m = /^([+-])(\d{2}):?(\d{2})?$/.exec(z);
+  if (!m) return NaN;
+  if (Number(m[2]) > 14 || Number(m[3] ?? '0') > 59) return NaN;
+  const mins = Number(m[2]) * 60 + Number(m[3] ?? '0');
+  return m[1] === '-' ? -mins : mins;
+}
+
+/**
+ * Epoch milliseconds of an export timestamp, or undefined when the text is none of the forms of
+ * EXPORT-FORMATS.md §6: ISO with `T` or space, optional fraction, `Z` / ` UTC` / `+00:00` or no
+ * zone (= UTC); compact `20180801T000000.000Z`; US `MM/dd/yyyy` and `M/d/yy` (Azure, FOCUS
+ * examples; two-digit years are 20yy); date-only forms mean midnight UTC.
+ */
+export function parseTimestampMs(text: string): number | undefined {
+  const t = text.trim();
+  let m = ISO_LIKE.exec(t);
+  if (m) {
+    const off = parseOffset(m[8]);
+    if (Number.isNaN(off)) return undefined;
+    return build(
+      Number(m[1]),
+      Number(m[2]),
+      Number(m[3]),
+      Number(m[4] ?? 0),
+      Number(m[5] ?? 0),
+      Number(m[6] ?? 0),
+      m[7],
+      off,
+    );
+  }
+  m = COMPACT.exec(t);
+  if (m) {
+    return build(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), m[7], 0);
+  }
+  m = US_DATE.exec(t);
+  if (m) {
+    let y = Number(m[3]);
+    if (m[3].length === 2) y += 2000;
+    let h = Number(m[4] ?? 0);
+    if (m[7] !== undefined) {
+      if (h < 1 || h > 12) return undefined;
+      h = (h % 12) + (m[7].toUpperCase() === 'PM' ? 12 : 0);
+    }
+    return build(y, Number(m[1]), Number(m[2]), h, Number(m[5] ?? 0), Number(m[6] ?? 0), undefined, 0);
+  }
+  return undefined;
+}
+
+/** ISO-8601 UTC text `YYYY-MM-DDTHH:mm:ssZ` (milliseconds kept only when non-zero). */
+export function formatIso(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return iso.endsWith('.000Z') ? `${iso.slice(0, 19)}Z` : iso;
+}
+
+export function timestampOf(cell: Cell): number {
+  const ms = parseTimestampMs(cell.value);
+  if (ms === undefined) {
+    throw new FieldError(cell.key, `${cell.key}: "${cell.value}" is not a recognised timestamp`);
+  }
+  return ms;
+}
+
+export const DAY_MS = 86_400_000;
+
+/** First instant of a `YYYY-MM` period and of the next month, UTC. */
+export function monthBounds(period: string, field: string): { start: number; end: number } {
+  const m = /^(\d{4})-?(\d{2})$/.exec(period.trim());
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) {
+    throw new FieldError(field, `${field}: "${period}" is not a YYYY-MM month`);
+  }
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  return { start: Date.UTC(y, mo - 1, 1), end: Date.UTC(y, mo, 1) };
+}
+
+/** UTC offset in minutes of a time zone at an instant (Intl, so DST rules come from ICU). */
+function zoneOffsetMinutes(ms: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(ms));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const asUtc = Date.UTC(
+    get('year'),
+    get('month') - 1,
+    get('day'),
+    get('hour'),
+    get('minute'),
+    get('second'),
+  );
+  return Math.round((asUtc - ms) / 60_000);
+}
+
+/** UTC instant of local midnight on the first day of a month in a time zone. */
+export function zonedMonthStart(year: number, month: number, timeZone: string): number {
+  const naive = Date.UTC(year, month - 1, 1);
+  let guess = naive - zoneOffsetMinutes(naive, timeZone) * 60_000;
+  guess = naive - zoneOffsetMinutes(guess, timeZone) * 60_000;
+  return guess;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON-ish text (tags, maps, GCP repeated fields)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Convert Python-repr text (koku's flattened BigQuery rows: `[{'name': 'x', 'amount': -5e-06}]`,
+ * None / True / False) to JSON text. JSON input passes through unchanged.
+ */
+export function pythonReprToJson(text: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i];
+    if (ch === '"') {
+      // Double-quoted string (Python uses these when the text holds a single quote): copy as is.
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+    } else if (ch === "'") {
+      let s = '';
+      let j = i + 1;
+      while (j < text.length && text[j] !== "'") {
+        if (text[j] === '\\' && j + 1 < text.length) {
+          const n = text[j + 1];
+          s += n === "'" ? "'" : n === '"' ? '"' : `\\${n}`;
+          j += 2;
+        } else {
+          s += text[j] === '"' ? '\\"' : text[j];
+          j += 1;
+        }
+      }
+      out += `"${s}"`;
+      i = j + 1;
+    } else if (/[A-Za-z_]/.test(ch)) {
+      let j = i;
+      while (j < text.length && /[A-Za-z0-9_]/.test(text[j])) j += 1;
+      const word = text.slice(i, j);
+      out += word === 'None' ? 'null' : word === 'True' ? 'true' : word === 'False' ? 'false' : word;
+      i = j;
+    } else {
+      out += ch;
+      i += 1;
+    }
+  }
+  return out;
+}
+
+/**
+ * Parse JSON keeping every number as its exact text (no binary float on the money path).
+ * Falls back to the Python-repr form. Throws FieldError naming the column when neither parses.
+ */
+export function parseJsonCell(cell: Cell): unknown {
+  const text = cell.value.trim();
+  const keepText = (s: string) => s;
+  try {
+    return parseLossless(text, null, keepText);
+  } catch {
+    try {
+      return parseLossless(pythonReprToJson(text), null, keepText);
+    } catch (e) {
+      throw new FieldError(cell.key, `${cell.key}: not valid JSON (${(e as Error).message})`);
+    }
+  }
+}
+
+function scalarText(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v;
+  if (isLosslessNumber(v)) return v.toString();
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+/**
+ * A JSON object of tags / a map column. Azure writes it without the outer braces
+ * (`"env": "prod","team": "x"`): trim, wrap in braces when it does not start with `{`, then parse.
+ * Non-string values are kept as their JSON text.
+ */
+export function parseTagObject(cell: Cell): Record<string, string> {
+  let text = cell.value.trim();
+  if (text === '') return {};
+  if (!text.startsWith('{')) text = `{${text}}`;
+  const parsed = parseJsonCell({ key: cell.key, value: text });
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new FieldError(cell.key, `${cell.key}: expected a JSON object of tags`);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) out[k] = scalarText(v);
+  return out;
+}
+
+/** GCP repeated `{key, value}` records (labels, project.labels) as a map. */
+export function parseKeyValueArray(cell: Cell): Record<string, string> {
+  const parsed = parseJsonCell(cell);
+  if (!Array.isArray(parsed)) {
+    throw new FieldError(cell.key, `${cell.key}: expected an array of {key, value}`);
+  }
+  const out: Record<string, string> = {};
+  for (const item of parsed) {
+    if (item === null || typeof item !== 'object' || !('key' in item)) {
+      throw new FieldError(cell.key, `${cell.key}: array element without "key"`);
+    }
+    const rec = item as { key: unknown; value?: unknown };
+    out[scalarText(rec.key)] = scalarText(rec.value);
+  }
+  return out;
+}
+
+export { scalarText };

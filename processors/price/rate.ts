@@ -1,0 +1,265 @@
+import { Decimal, decimalToString, parseDecimal } from '../../runtime/decimal';
+import type { UsageRecord } from '../../schemas/types.generated';
+import {
+  MATCH_COLUMNS,
+  parseBookDate,
+  type Customer,
+  type Matcher,
+  type PriceBook,
+  type PriceRule,
+  type RuleMatch,
+} from './price-book';
+
+/**
+ * Rating one usage line with a price book. Pure and deterministic: the result depends only on
+ * the record and the book, never on other records, their order or how they are batched, so a
+ * redelivered or re-rated line gets the same price.
+ *
+ * The rated amount is exact decimal text and is NOT rounded: rounding to the currency's minor
+ * unit happens once per invoice line, later. Because every model used here is a product of the
+ * line's amount or quantity with constants, rating is linear: rate(a) + rate(b) = rate(a + b)
+ * for cost_plus and per_unit.
+ *
+ * Credits, refunds and corrections (negative BilledCost / EffectiveCost) under cost_plus are
+ * rated proportionally, markup and discounts included: a credit of -10 with a 15% markup is
+ * rated -11.5, so a charge and its full refund net to exactly zero for the customer. A negative
+ * PricingQuantity under per_unit is rated negative the same way.
+ *
+ * Failures are results, not exceptions, and map to dead-letter reasons:
+ *   unpriced          no rule of the book is in effect and matches the line (never rated at zero)
+ *   no_exchange_rate  the customer is billed in another currency and the book has no rate for
+ *                     that pair effective on or before ChargePeriodStart
+ *   malformed         a field the rating needs is missing or not valid (named in `field`)
+ */
+
+export type RateFailureReason = 'unpriced' | 'no_exchange_rate' | 'malformed';
+
+export type RateResult =
+  | { ok: true; record: UsageRecord }
+  | { ok: false; reason: RateFailureReason; message: string; field?: string };
+
+interface CompiledRule {
+  rule: PriceRule;
+  fromMs: number;
+  toMs: number;
+  columns: Array<[(typeof MATCH_COLUMNS)[number], Set<string>]>;
+  tags: Array<[string, Set<string> | '*']>;
+  customers: Set<string> | '*';
+  specificity: number;
+  index: number;
+}
+
+interface CompiledBook {
+  /** Rules in precedence order: the first in effect that matches prices the line. */
+  ordered: CompiledRule[];
+  customers: Map<string, Customer>;
+  /** "FROM>TO" -> rates, latest effective_from first. */
+  rates: Map<string, Array<{ fromMs: number; rate: Decimal }>>;
+}
+
+const compiledBooks = new WeakMap<PriceBook, CompiledBook>();
+
+/** Number of non-'*' matchers of a rule: each match column, each tag key, and `customers`. */
+export function ruleSpecificity(rule: { match: RuleMatch; customers: Matcher }): number {
+  let n = 0;
+  for (const column of MATCH_COLUMNS) if (rule.match[column] !== undefined) n++;
+  for (const m of Object.values(rule.match.Tags ?? {})) if (m !== undefined) n++;
+  if (rule.customers !== '*') n++;
+  return n;
+}
+
+function dateMs(text: string | null, unset: number): number {
+  if (text === null) return unset;
+  const ms = parseBookDate(text);
+  if (ms === undefined) throw new RangeError(`price book date "${text}" is not valid`);
+  return ms;
+}
+
+function compile(book: PriceBook): CompiledBook {
+  const cached = compiledBooks.get(book);
+  if (cached) return cached;
+  const rules = book.rules.map((rule, index): CompiledRule => {
+    const columns: CompiledRule['columns'] = [];
+    for (const column of MATCH_COLUMNS) {
+      const values = rule.match[column];
+      if (values !== undefined) columns.push([column, new Set(values)]);
+    }
+    const tags: CompiledRule['tags'] = Object.entries(rule.match.Tags ?? {}).map(([key, m]) => [
+      key,
+      m === '*' ? '*' : new Set(m),
+    ]);
+    return {
+      rule,
+      fromMs: dateMs(rule.effective_from, -Infinity),
+      toMs: dateMs(rule.effective_to, Infinity),
+      columns,
+      tags,
+      customers: rule.customers === '*' ? '*' : new Set(rule.customers),
+      specificity: ruleSpecificity(rule),
+      index,
+    };
+  });
+  const ordered = [...rules].sort(
+    (a, b) => b.rule.priority - a.rule.priority || b.specificity - a.specificity || a.index - b.index,
+  );
+  const rates = new Map<string, Array<{ fromMs: number; rate: Decimal }>>();
+  for (const r of book.exchange_rates) {
+    const key = `${r.from}>${r.to}`;
+    const list = rates.get(key) ?? [];
+    list.push({ fromMs: dateMs(r.effective_from, -Infinity), rate: r.rate });
+    rates.set(key, list);
+  }
+  for (const list of rates.values()) list.sort((a, b) => b.fromMs - a.fromMs);
+  const compiled: CompiledBook = { ordered, customers: new Map(Object.entries(book.customers)), rates };
+  compiledBooks.set(book, compiled);
+  return compiled;
+}
+
+function matches(c: CompiledRule, record: UsageRecord, atMs: number): boolean {
+  if (atMs < c.fromMs || atMs >= c.toMs) return false;
+  if (c.customers !== '*' && !c.customers.has(record.x_CustomerId)) return false;
+  for (const [column, values] of c.columns) {
+    const v = record[column];
+    if (v === null || v === undefined || !values.has(v)) return false;
+  }
+  for (const [key, values] of c.tags) {
+    const tags = record.Tags ?? {};
+    if (!Object.hasOwn(tags, key)) return false;
+    if (values !== '*' && !values.has(tags[key])) return false;
+  }
+  return true;
+}
+
+function chargeInstant(record: UsageRecord): number | undefined {
+  const ms = typeof record.ChargePeriodStart === 'string' ? Date.parse(record.ChargePeriodStart) : NaN;
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * The rule that prices a record under the book's precedence (see price-book.ts), or undefined
+ * when none is in effect and matches. Throws RangeError on an unreadable ChargePeriodStart.
+ */
+export function findRule(record: UsageRecord, book: PriceBook): PriceRule | undefined {
+  const at = chargeInstant(record);
+  if (at === undefined) throw new RangeError(`ChargePeriodStart "${record.ChargePeriodStart}" is not a date`);
+  return compile(book).ordered.find((c) => matches(c, record, at))?.rule;
+}
+
+/**
+ * The exchange rate from -> to in force at `atMs`: the latest with effective_from <= atMs.
+ */
+export function exchangeRateAt(book: PriceBook, from: string, to: string, atMs: number): Decimal | undefined {
+  return compile(book)
+    .rates.get(`${from}>${to}`)
+    ?.find((r) => r.fromMs <= atMs)?.rate;
+}
+
+const HUNDRED = new Decimal(100);
+const CURRENCY = /^[A-Z]{3}$/;
+
+function malformed(field: string, message: string): RateResult {
+  return { ok: false, reason: 'malformed', field, message: `${field}: ${message}` };
+}
+
+function describeLine(record: UsageRecord): string {
+  const parts = [
+    ['ProviderName', record.ProviderName],
+    ['ServiceName', record.ServiceName],
+    ['SkuId', record.SkuId],
+    ['RegionId', record.RegionId],
+    ['PricingUnit', record.PricingUnit],
+    ['ChargeCategory', record.ChargeCategory],
+    ['x_CustomerId', record.x_CustomerId],
+    ['ChargePeriodStart', record.ChargePeriodStart],
+  ];
+  return parts.map(([k, v]) => `${k}=${v ?? 'null'}`).join(', ');
+}
+
+/** Price one record. Never throws on bad record data; returns a failure instead. */
+export function rateRecord(record: UsageRecord, book: PriceBook): RateResult {
+  const at = chargeInstant(record);
+  if (at === undefined)
+    return malformed(
+      'ChargePeriodStart',
+      `expected an ISO-8601 instant, got ${JSON.stringify(record.ChargePeriodStart)}`,
+    );
+  const compiled = compile(book);
+  const rule = compiled.ordered.find((c) => matches(c, record, at))?.rule;
+  if (!rule)
+    return {
+      ok: false,
+      reason: 'unpriced',
+      message: `no rule of price book "${book.version}" matches the line (${describeLine(record)})`,
+    };
+
+  let amount: Decimal;
+  let currency: string;
+  switch (rule.model) {
+    case 'cost_plus': {
+      const text = record[rule.basis];
+      const cost = typeof text === 'string' ? parseDecimal(text) : undefined;
+      if (cost === undefined)
+        return malformed(rule.basis, `expected decimal text, got ${JSON.stringify(text)}`);
+      if (typeof record.BillingCurrency !== 'string' || !CURRENCY.test(record.BillingCurrency))
+        return malformed(
+          'BillingCurrency',
+          `expected an ISO 4217 code, got ${JSON.stringify(record.BillingCurrency)}`,
+        );
+      amount = cost.times(HUNDRED.plus(rule.markup_percent)).div(HUNDRED);
+      currency = record.BillingCurrency;
+      break;
+    }
+    case 'per_unit': {
+      const text = record.PricingQuantity;
+      if (text === null || text === undefined)
+        return malformed(
+          'PricingQuantity',
+          `rule "${rule.id}" prices per unit and the line has no PricingQuantity`,
+        );
+      const quantity = parseDecimal(text);
+      if (quantity === undefined)
+        return malformed('PricingQuantity', `expected decimal text, got ${JSON.stringify(text)}`);
+      amount = quantity.times(rule.unit_price);
+      currency = rule.currency;
+      break;
+    }
+    case 'fixed_per_line':
+      amount = rule.amount;
+      currency = rule.currency;
+      break;
+  }
+
+  const customer = compiled.customers.get(record.x_CustomerId);
+  if (!rule.discount_percent.isZero())
+    amount = amount.times(HUNDRED.minus(rule.discount_percent)).div(HUNDRED);
+  if (customer?.discount_percent && !customer.discount_percent.isZero())
+    amount = amount.times(HUNDRED.minus(customer.discount_percent)).div(HUNDRED);
+
+  const target = customer?.billing_currency ?? book.currency_default ?? currency;
+  let exchangeRate: string | null = null;
+  if (target !== currency) {
+    const rate = exchangeRateAt(book, currency, target, at);
+    if (!rate)
+      return {
+        ok: false,
+        reason: 'no_exchange_rate',
+        message:
+          `no ${currency}->${target} exchange rate effective on or before ${new Date(at).toISOString()} ` +
+          `in price book "${book.version}" (customer ${record.x_CustomerId} is billed in ${target})`,
+      };
+    amount = amount.times(rate);
+    exchangeRate = decimalToString(rate);
+  }
+
+  return {
+    ok: true,
+    record: {
+      ...record,
+      x_RatedCost: decimalToString(amount),
+      x_RatedCurrency: target,
+      x_PriceRuleId: rule.id,
+      x_PriceBookVersion: book.version,
+      x_ExchangeRate: exchangeRate,
+    },
+  };
+}

@@ -1,0 +1,224 @@
+import { Registry } from 'prom-client';
+import { createS3 } from '../../../runtime/object-storage';
+import { createKafka } from '../../../runtime/kafka';
+import { createLogger } from '../../../runtime/logger';
+import type { MeterflowConfig } from '../../../runtime/config';
+import { Collector } from '../../../collectors/core/collector';
+import { awsSources } from '../../../collectors/aws-s3';
+import { testConfig, uniqueName } from '../helpers';
+import { curCsv, ensureBucket, gz, putCurRevision, type CurLine } from './cur-fixture';
+import { decodeControl, decodeDeadLetter, decodeRaw, readTopic } from './kafka-read';
+
+/**
+ * The AWS collector against the real S3 server and Kafka broker: revisions arrive whole and
+ * framed, restatements replace, bad input fails its revision or goes to the dead-letter topic, and
+ * one broken export does not stop the others.
+ */
+function isolatedConfig(): MeterflowConfig {
+  const config = testConfig();
+  config.kafka.topic_prefix = uniqueName('it-aws');
+  config.collector.transaction_rows = 2;
+  return config;
+}
+
+async function collect(config: MeterflowConfig) {
+  const collector = new Collector({
+    provider: 'aws',
+    config,
+    kafka: createKafka(config, 'it-collector'),
+    logger: createLogger({ level: 'silent' }),
+    registry: new Registry(),
+    sources: awsSources(config),
+  });
+  await collector.start();
+  try {
+    return await collector.pollOnce();
+  } finally {
+    await collector.stop();
+  }
+}
+
+const rev1: CurLine[] = [
+  { id: 'a', product: 'AmazonEC2', cost: '0.0000001' },
+  { id: 'b', product: 'AmazonS3', cost: '12.345678901234' },
+  {
+    id: 'c',
+    product: 'AmazonEC2',
+    cost: '-1.5',
+    type: 'Credit',
+    description: 'credit, with "quotes"\nand a newline',
+  },
+];
+// Restatement: b changed, c removed, d and e added.
+const rev2: CurLine[] = [
+  { id: 'a', product: 'AmazonEC2', cost: '0.0000001' },
+  { id: 'b', product: 'AmazonS3', cost: '12.3' },
+  { id: 'd', product: 'AmazonRDS', cost: '7' },
+  { id: 'e', product: 'AWSDataTransfer', cost: '0.01' },
+];
+const rev3: CurLine[] = [{ id: 'z', product: 'AmazonEC2', cost: '100' }];
+
+describe('AWS collector (legacy CUR on the local S3 server into Kafka)', () => {
+  const base = testConfig();
+  const { client: s3 } = createS3(base);
+
+  it('writes each restated revision whole, framed by control records with exact totals', async () => {
+    const config = isolatedConfig();
+    const bucket = uniqueName('cur');
+    await ensureBucket(s3, bucket);
+    config.aws.exports = [{ name: 'main', bucket, prefix: '', type: 'cur-legacy' }];
+    const kafka = createKafka(config, 'it-reader');
+
+    await putCurRevision(s3, bucket, 'report', 'assembly-1', [
+      { name: 'report-1.csv.gz', body: gz(curCsv(rev1)) },
+    ]);
+    const pass1 = await collect(config);
+    expect(pass1.completed.map((r) => r.revision_id)).toEqual(['assembly-1']);
+
+    // Nothing new: a second pass writes nothing.
+    const pass2 = await collect(config);
+    expect(pass2.completed).toEqual([]);
+    expect(pass2.skipped).toBe(1);
+
+    // Two more revisions of the same month; the collector writes the current one (assembly-3
+    // supersedes assembly-2 before the collector ever saw assembly-2, which is fine: the newest
+    // complete revision wins).
+    await putCurRevision(s3, bucket, 'report', 'assembly-2', [
+      { name: 'report-1.csv.gz', body: gz(curCsv(rev2.slice(0, 2))) },
+      { name: 'report-2.csv.gz', body: gz(curCsv(rev2.slice(2))) },
+    ]);
+    const pass3 = await collect(config);
+    expect(pass3.completed.map((r) => r.revision_id)).toEqual(['assembly-2']);
+    await putCurRevision(s3, bucket, 'report', 'assembly-3', [
+      { name: 'report-1.csv.gz', body: gz(curCsv(rev3)) },
+    ]);
+    await collect(config);
+
+    const raw = await readTopic(kafka, `${config.kafka.topic_prefix}.raw.aws`, decodeRaw);
+    const byRevision = (id: string) =>
+      raw
+        .filter((r) => r.revision_id === id)
+        .sort((a, b) => (a.object + a.line).localeCompare(b.object + b.line));
+    expect(byRevision('assembly-1').map((r) => r.columns['identity/LineItemId'])).toEqual(['a', 'b', 'c']);
+    expect(
+      byRevision('assembly-2')
+        .map((r) => r.columns['identity/LineItemId'])
+        .sort(),
+    ).toEqual(['a', 'b', 'd', 'e']);
+    expect(byRevision('assembly-3').map((r) => r.columns['identity/LineItemId'])).toEqual(['z']);
+    expect(raw).toHaveLength(8);
+
+    // Lineage on every row; the quoted multi-line field kept whole, and its physical line numbers.
+    const c = byRevision('assembly-1')[2];
+    expect(c).toMatchObject({
+      provider: 'aws',
+      format: 'aws-cur-legacy',
+      scope: `aws/${bucket}/report/2026-11`,
+      billing_period: '2026-11',
+      line: 4,
+    });
+    expect(c.object).toBe(`s3://${bucket}/report/20261101-20261201/assembly-1/report-1.csv.gz`);
+    expect(c.columns['lineItem/LineItemDescription']).toBe('credit, with "quotes"\nand a newline');
+
+    const control = await readTopic(kafka, `${config.kafka.topic_prefix}.control`, decodeControl);
+    expect(control.map((m) => `${m.type}:${m.revision_id}`)).toEqual([
+      'REVISION_STARTED:assembly-1',
+      'REVISION_COMPLETED:assembly-1',
+      'REVISION_STARTED:assembly-2',
+      'REVISION_COMPLETED:assembly-2',
+      'REVISION_STARTED:assembly-3',
+      'REVISION_COMPLETED:assembly-3',
+    ]);
+    const completed1 = control[1];
+    expect(completed1).toMatchObject({
+      row_count: 3,
+      dead_letter_count: 0,
+      billed_cost_column: 'lineItem/UnblendedCost',
+    });
+    // 0.0000001 + 12.345678901234 - 1.5, exactly.
+    expect(completed1.control_totals).toEqual([{ currency: 'USD', billed_cost: '10.845679001234', rows: 3 }]);
+    expect(control[3].control_totals).toEqual([{ currency: 'USD', billed_cost: '19.3100001', rows: 4 }]);
+    expect(control[2].files).toHaveLength(2);
+  });
+
+  it('fails a revision whose object is truncated or missing, and dead-letters malformed lines', async () => {
+    const config = isolatedConfig();
+    const bucket = uniqueName('cur-bad');
+    await ensureBucket(s3, bucket);
+    config.aws.exports = [{ name: 'bad', bucket, prefix: '', type: 'cur-legacy' }];
+    const kafka = createKafka(config, 'it-reader');
+
+    const full = gz(curCsv(rev1));
+    await putCurRevision(s3, bucket, 'truncated', 'assembly-t', [
+      { name: 'truncated-1.csv.gz', body: full.subarray(0, full.length - 12) },
+    ]);
+    await putCurRevision(
+      s3,
+      bucket,
+      'missing',
+      'assembly-m',
+      [{ name: 'missing-1.csv.gz', body: gz(curCsv(rev1)) }],
+      {
+        extraManifestKeys: ['missing/20261101-20261201/assembly-m/missing-2.csv.gz'],
+      },
+    );
+    // A row longer than the header is malformed; the rest of the file goes on.
+    const ragged = curCsv(rev1).replace('\nb,', '\nb,extra,');
+    await putCurRevision(s3, bucket, 'ragged', 'assembly-r', [{ name: 'ragged-1.csv.gz', body: gz(ragged) }]);
+
+    const pass = await collect(config);
+    const failed = Object.fromEntries(pass.failed.map((f) => [f.revision.revision_id, f.error]));
+    expect(Object.keys(failed).sort()).toEqual(['assembly-m', 'assembly-t']);
+    expect(failed['assembly-t']).toMatch(/truncated-1\.csv\.gz/);
+    expect(failed['assembly-m']).toMatch(/missing-2\.csv\.gz/);
+    expect(pass.completed.map((r) => r.revision_id)).toEqual(['assembly-r']);
+
+    const control = await readTopic(kafka, `${config.kafka.topic_prefix}.control`, decodeControl);
+    const failedControl = control
+      .filter((m) => m.type === 'REVISION_FAILED')
+      .map((m) => m.revision_id)
+      .sort();
+    expect(failedControl).toEqual(['assembly-m', 'assembly-t']);
+    const raggedDone = control.find(
+      (m) => m.type === 'REVISION_COMPLETED' && m.revision_id === 'assembly-r',
+    )!;
+    expect(raggedDone).toMatchObject({ row_count: 2, dead_letter_count: 1 });
+
+    const dead = await readTopic(kafka, `${config.kafka.topic_prefix}.dead-letter`, decodeDeadLetter);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({
+      stage: 'collector.aws',
+      reason: 'malformed',
+      revision_id: 'assembly-r',
+      line: 3,
+    });
+    expect(dead[0].object).toContain('ragged-1.csv.gz');
+    expect(dead[0].payload.toString()).toContain('extra');
+
+    // A failed revision is not retried until a new one is delivered.
+    const again = await collect(config);
+    expect(again.completed).toEqual([]);
+    expect(again.failed).toEqual([]);
+  });
+
+  it('reports a missing bucket by name and keeps serving the other exports', async () => {
+    const config = isolatedConfig();
+    const bucket = uniqueName('cur-ok');
+    await ensureBucket(s3, bucket);
+    await putCurRevision(s3, bucket, 'report', 'assembly-ok', [
+      { name: 'report-1.csv.gz', body: gz(curCsv(rev3)) },
+    ]);
+    config.aws.exports = [
+      { name: 'gone', bucket: 'no-such-bucket-meterflow', prefix: '', type: 'cur-legacy' },
+      { name: 'ok', bucket, prefix: '', type: 'cur-legacy' },
+    ];
+    const pass = await collect(config);
+    expect(pass.exportErrors).toHaveLength(1);
+    expect(pass.exportErrors[0].export).toBe('gone');
+    expect(pass.exportErrors[0].error).toMatch(
+      /s3:\/\/no-such-bucket-meterflow.*does not exist.*credentials: access key meterflow from meterflow config/,
+    );
+    expect(pass.exportErrors[0].error).not.toContain(config.aws.secret_access_key!);
+    expect(pass.completed.map((r) => r.revision_id)).toEqual(['assembly-ok']);
+  });
+});

@@ -1,0 +1,57 @@
+import crypto from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { AvroTypes, type DeadLetter, type RawUsageRow, type RevisionControl } from '../../../schemas';
+
+/**
+ * Reads a topic to its end as a read_committed consumer: the end is known by a sentinel record we
+ * commit last, so the read is exact even on transactional topics (markers take offsets too).
+ */
+export async function readTopic<T>(kafka: Kafka, topic: string, decode: (value: Buffer) => T): Promise<T[]> {
+  const sentinel = `sentinel-${crypto.randomUUID()}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+  await admin.disconnect();
+  const partitions = meta.topics[0].partitions.map((p) => p.partitionId);
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic,
+    messages: partitions.map((partition) => ({ partition, key: sentinel, value: Buffer.from(sentinel) })),
+  });
+  await producer.disconnect();
+
+  const out: T[] = [];
+  const done = new Set<number>();
+  const consumer = kafka.consumer({ groupId: `reader-${crypto.randomUUID()}`, readUncommitted: false });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reading ${topic} timed out`)), 60_000);
+      void consumer
+        .run({
+          eachMessage: async ({ partition, message }) => {
+            if (message.key?.toString() === sentinel) {
+              done.add(partition);
+              if (done.size === partitions.length) {
+                clearTimeout(timer);
+                resolve();
+              }
+              return;
+            }
+            if (message.key?.toString().startsWith('sentinel-')) return;
+            out.push(decode(message.value!));
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
+
+export const decodeRaw = (v: Buffer) => AvroTypes.rawUsageRow.fromBuffer(v) as RawUsageRow;
+export const decodeControl = (v: Buffer) => AvroTypes.revisionControl.fromBuffer(v) as RevisionControl;
+export const decodeDeadLetter = (v: Buffer) => AvroTypes.deadLetter.fromBuffer(v) as DeadLetter;

@@ -1,0 +1,135 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { crc32, deflateRawSync } from 'node:zlib';
+import { CsvRowResult, readCsvRows } from '../../../collectors/formats/csv-rows';
+import { openDecoded } from '../../../collectors/formats/decode';
+
+export const FIXTURES = join(__dirname, '..', '..', 'fixtures');
+
+export function fixture(...parts: string[]): string {
+  return join(FIXTURES, ...parts);
+}
+
+/** A byte stream that delivers `data` in chunks of `chunk` bytes (to hit every chunk boundary). */
+export function bytesOf(data: Buffer | string, chunk = 64 * 1024): Readable {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const parts: Buffer[] = [];
+  for (let i = 0; i < buf.length; i += chunk) parts.push(buf.subarray(i, i + chunk));
+  return Readable.from(parts, { objectMode: false });
+}
+
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+export async function readBytes(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Decode (gzip / zip / plain) and parse a fixture CSV file. */
+export async function readFixtureCsv(path: string): Promise<CsvRowResult[]> {
+  const bytes = await openDecoded(createReadStream(path), path);
+  return collect(readCsvRows(bytes, { object: path }));
+}
+
+export function rowsOnly(results: CsvRowResult[]): Extract<CsvRowResult, { kind: 'row' }>[] {
+  return results.filter((r): r is Extract<CsvRowResult, { kind: 'row' }> => r.kind === 'row');
+}
+
+/** Minimal zip writer (deflate entries), enough to build legacy-CUR-style `.csv.zip` objects. */
+export function makeZip(entries: { name: string; data: Buffer }[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const name = Buffer.from(e.name, 'utf8');
+    const packed = deflateRawSync(e.data);
+    const crc = crc32(e.data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0, 6);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(0, 10);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(packed.length, 18);
+    local.writeUInt32LE(e.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(0, 28);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(0, 8);
+    central.writeUInt16LE(8, 10);
+    central.writeUInt32LE(0, 12);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(packed.length, 20);
+    central.writeUInt32LE(e.data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, packed);
+    centrals.push(central, name);
+    offset += local.length + name.length + packed.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
+}
+
+/** A plausible Azure Cost Management exports v2 manifest.json (no public real one exists). */
+export function azureManifest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    manifestVersion: '2024-04-01',
+    byteCount: 300,
+    blobCount: 2,
+    dataRowCount: 7,
+    exportConfig: {
+      exportName: 'daily-actual',
+      resourceId: '/subscriptions/s1/providers/Microsoft.CostManagement/exports/daily-actual',
+      dataVersion: '2021-10-01',
+      apiVersion: '2023-07-01-preview',
+      type: 'ActualCost',
+      timeFrame: 'MonthToDate',
+      granularity: 'Daily',
+    },
+    deliveryConfig: {
+      partitionData: true,
+      dataOverwriteBehavior: 'CreateNewReport',
+      fileFormat: 'Csv',
+      compressionMode: 'gzip',
+      containerName: 'costs',
+      rootFolderPath: 'exports',
+    },
+    runInfo: {
+      executionType: 'Scheduled',
+      submittedTime: '2026-11-05T04:00:00.0000000Z',
+      runId: 'run-1',
+      startDate: '2026-11-01T00:00:00',
+      endDate: '2026-11-30T00:00:00',
+    },
+    blobs: [
+      {
+        blobName: 'exports/daily-actual/20261101-20261130/run-1/part_0_0001.csv.gz',
+        byteCount: 100,
+        dataRowCount: 3,
+      },
+      {
+        blobName: 'exports/daily-actual/20261101-20261130/run-1/part_1_0001.csv.gz',
+        byteCount: 200,
+        dataRowCount: 4,
+      },
+    ],
+    ...overrides,
+  };
+}
