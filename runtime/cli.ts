@@ -14,6 +14,7 @@ import {
 } from '../deploy/stack/stack';
 import { logFileOf } from '../deploy/stack/components';
 import { formatPass, runCollect, type Provider } from '../collectors/command';
+import { runProcess, runPublishPriceBook } from '../processors/command';
 
 /**
  * The `meterflow` command. Errors reach the user as one clear message (what failed, where, and
@@ -114,6 +115,27 @@ program
       process.stdout.write(`${formatPass(provider, result)}\n`);
       if (result.failed.length || result.exportErrors.length) process.exitCode = 1;
     }
+  });
+
+program
+  .command('process <stage>')
+  .description('run a processor stage: normalize, dedupe, price, or all (the chain in one process)')
+  .option('--instance <id>', 'stable instance name (default processor.instance_id or the host name)')
+  .option('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)')
+  .action(async (stage: string, opts: { instance?: string; opsPort?: string }) => {
+    await runProcess(config().config, stage, {
+      instance: opts.instance,
+      opsPort: opts.opsPort === undefined ? undefined : Number(opts.opsPort),
+    });
+  });
+
+program
+  .command('pricebook')
+  .description('manage the price book the price stage rates with')
+  .command('publish <file>')
+  .description('validate a price book and publish it to the price-book topic')
+  .action(async (file: string) => {
+    process.stdout.write(`${await runPublishPriceBook(config().config, file)}\n`);
   });
 
 program

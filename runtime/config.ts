@@ -5,6 +5,7 @@ import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 import { registerSecret } from './redact';
+import { NormalizeOptionsSchema } from '../processors/normalize/config';
 
 /**
  * meterflow's configuration: one YAML file (meterflow.yaml) plus environment overrides.
@@ -234,6 +235,23 @@ export const CollectorConfigSchema = z
   })
   .strict();
 
+export const ProcessorConfigSchema = z
+  .object({
+    instance_id: str(
+      'Stable name of this processor instance (a pod name). Part of its Kafka transactional id, so a restarted instance fences its predecessor. Default: the host name.',
+    ).optional(),
+    dedupe_max_ids: num(
+      'Record ids the dedupe stage tracks per instance (about 120 bytes each); least recently seen revisions are forgotten first.',
+    ).default(1_000_000),
+    session_timeout_ms: num(
+      'Consumer-group session timeout: how long a dead instance holds its partitions before a rebalance.',
+    ).default(30_000),
+    price_book_file: str(
+      'Price book published to the price-book topic by `meterflow pricebook publish`; unset: rate at cost (markup 0).',
+    ).optional(),
+  })
+  .strict();
+
 export const OpsConfigSchema = z
   .object({
     host: str('Address of the /metrics, /healthz and /readyz endpoint of long-running processes.').default(
@@ -259,6 +277,10 @@ export const MeterflowConfigSchema = z
       .prefault({}),
     ops: OpsConfigSchema.prefault({}),
     collector: CollectorConfigSchema.prefault({}),
+    processor: ProcessorConfigSchema.prefault({}),
+    normalize: NormalizeOptionsSchema.prefault({}).describe(
+      'How provider rows become FOCUS records: customer attribution and lenient inputs.',
+    ),
     kafka: KafkaConfigSchema.prefault({}),
     elasticsearch: ElasticsearchConfigSchema.prefault({}),
     aws: AwsConfigSchema.prefault({}),

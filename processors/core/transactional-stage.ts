@@ -38,6 +38,9 @@ export interface TransactionalStageOptions {
   /** Called when partitions are assigned, before any batch of them is processed (state rebuild). */
   onAssigned?: (assignment: Array<{ topic: string; partitions: number[] }>) => Promise<void>;
   fromBeginning?: boolean;
+  sessionTimeoutMs?: number;
+  /** Runs after the transactional producer is ready and before consuming (state rebuild). */
+  beforeConsume?: (producer: Producer) => Promise<void>;
 }
 
 export class TransactionalStage {
@@ -59,6 +62,7 @@ export class TransactionalStage {
       maxInFlightRequests: 1,
     });
     await this.producer.connect();
+    await this.o.beforeConsume?.(this.producer);
     this.consumer = kafka.consumer({
       groupId: this.o.groupId,
       readUncommitted: false,

@@ -1,0 +1,127 @@
+import os from 'node:os';
+import type { MeterflowConfig } from '../runtime/config';
+import { ErrorCodes, PermanentError } from '../runtime/errors';
+import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
+import { createStageMetrics } from '../runtime/metrics';
+import { startService, type Service } from '../runtime/service';
+import { TransactionalStage } from './core/transactional-stage';
+import { DedupeState } from './dedupe/dedupe';
+import { dedupeProcessor, rebuildDedupeState } from './dedupe/stage';
+import { normalizeProcessor } from './normalize/stage';
+import { PriceBookHolder, publishPriceBook, readPublishedBook } from './price/distribution';
+import { priceProcessor } from './price/stage';
+
+export type StageName = 'normalize' | 'dedupe' | 'price';
+export const STAGES: StageName[] = ['normalize', 'dedupe', 'price'];
+
+/**
+ * `meterflow process normalize|dedupe|price|all`: stateless consumers, scaled out by consumer group
+ * (every instance of a stage shares the group `<client_id>-<stage>`). `all` runs the chain in one
+ * process, each stage with its own consumer group and transactional producer.
+ */
+export async function startStages(
+  config: MeterflowConfig,
+  stages: StageName[],
+  service: Pick<Service, 'logger' | 'registry' | 'shutdown'>,
+  instanceOverride?: string,
+): Promise<TransactionalStage[]> {
+  const topics = topicNames(config);
+  const kafka = createKafka(config, 'processor', service.logger);
+  await ensureTopics(kafka, config, [
+    { topic: topics.raw('aws') },
+    { topic: topics.raw('gcp') },
+    { topic: topics.raw('azure') },
+    { topic: topics.normalized },
+    { topic: topics.deduped },
+    { topic: topics.rated },
+    { topic: topics.deadLetter },
+    { topic: topics.control },
+    { topic: topics.priceBook, compacted: true, partitions: 1 },
+  ]);
+  const instance = instanceOverride ?? config.processor.instance_id ?? os.hostname();
+  const base = config.kafka.client_id;
+  const started: TransactionalStage[] = [];
+  for (const name of stages) {
+    const logger = service.logger.child({ stage: name });
+    const metrics = createStageMetrics(service.registry, `processor.${name}`);
+    const common = {
+      kafka,
+      name,
+      groupId: `${base}-${name}`,
+      transactionalId: `${base}-${name}-${instance}`,
+      logger,
+      metrics,
+      sessionTimeoutMs: config.processor.session_timeout_ms,
+    };
+    let stage: TransactionalStage;
+    if (name === 'normalize') {
+      stage = new TransactionalStage({
+        ...common,
+        inputTopics: [topics.raw('aws'), topics.raw('gcp'), topics.raw('azure')],
+        process: normalizeProcessor(config, topics, metrics),
+      });
+    } else if (name === 'dedupe') {
+      const state = new DedupeState({ max_ids: config.processor.dedupe_max_ids });
+      stage = new TransactionalStage({
+        ...common,
+        inputTopics: [topics.normalized],
+        process: dedupeProcessor(state, topics, metrics),
+        beforeConsume: async (producer) => {
+          const loaded = await rebuildDedupeState(
+            kafka,
+            producer,
+            topics.deduped,
+            state,
+            config.processor.dedupe_max_ids,
+          );
+          logger.info({ loaded, tracked: state.trackedIds }, 'dedupe state rebuilt from the deduped topic');
+        },
+      });
+    } else {
+      const books = new PriceBookHolder(kafka, topics.priceBook, logger);
+      if (config.processor.price_book_file && !(await readPublishedBook(kafka, topics.priceBook))) {
+        const published = await publishPriceBook(kafka, topics.priceBook, config.processor.price_book_file);
+        logger.info(
+          { version: published.version },
+          'published the configured price book (the topic held none)',
+        );
+      }
+      await books.load();
+      stage = new TransactionalStage({
+        ...common,
+        inputTopics: [topics.deduped],
+        process: priceProcessor(books, topics, metrics),
+      });
+    }
+    await stage.start();
+    service.shutdown.register(`processor.${name}`, () => stage.stop());
+    started.push(stage);
+  }
+  return started;
+}
+
+export async function runProcess(
+  config: MeterflowConfig,
+  which: string,
+  opts: { instance?: string; opsPort?: number },
+): Promise<void> {
+  const stages = which === 'all' ? STAGES : [which as StageName];
+  if (!stages.every((s) => STAGES.includes(s))) {
+    throw new PermanentError(
+      ErrorCodes.CONFIG_INVALID,
+      `unknown stage "${which}"; expected normalize, dedupe, price or all`,
+    );
+  }
+  const service = await startService(config, `processor.${which}`, { ops: true, opsPort: opts.opsPort });
+  await startStages(config, stages, service, opts.instance);
+  service.logger.info({ stages }, 'processing');
+  await new Promise<void>((resolve) => service.shutdown.signal.addEventListener('abort', () => resolve()));
+}
+
+export async function runPublishPriceBook(config: MeterflowConfig, file: string): Promise<string> {
+  const kafka = createKafka(config, 'pricebook');
+  const topics = topicNames(config);
+  await ensureTopics(kafka, config, [{ topic: topics.priceBook, compacted: true, partitions: 1 }]);
+  const published = await publishPriceBook(kafka, topics.priceBook, file);
+  return `published price book version ${published.version} (fingerprint ${published.fingerprint.slice(0, 12)}) to ${topics.priceBook}`;
+}

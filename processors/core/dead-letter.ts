@@ -1,0 +1,35 @@
+import type { Message } from 'kafkajs';
+import { AvroTypes, type DeadLetter } from '../../schemas';
+
+/** Builds the one dead-letter envelope every processor stage writes. */
+export function deadLetterMessage(
+  fields: Omit<
+    DeadLetter,
+    'occurred_at' | 'provider' | 'scope' | 'revision_id' | 'object' | 'line' | 'field' | 'record_id'
+  > &
+    Partial<
+      Pick<DeadLetter, 'provider' | 'scope' | 'revision_id' | 'object' | 'line' | 'field' | 'record_id'>
+    >,
+): Message {
+  const envelope: DeadLetter = {
+    provider: null,
+    scope: null,
+    revision_id: null,
+    object: null,
+    line: null,
+    field: null,
+    record_id: null,
+    ...fields,
+    occurred_at: new Date().toISOString(),
+  };
+  return {
+    key: envelope.record_id ?? envelope.scope ?? envelope.stage,
+    value: AvroTypes.deadLetter.toBuffer(envelope),
+    headers: { reason: envelope.reason, stage: envelope.stage },
+  };
+}
+
+/** Keys of the sentinel records a stage writes to find the end of its own output topic. */
+export const SENTINEL_PREFIX = '__meterflow_sentinel__/';
+export const isSentinel = (key: Buffer | null | undefined) =>
+  key !== null && key !== undefined && key.toString().startsWith(SENTINEL_PREFIX);

@@ -1,0 +1,77 @@
+/**
+ * Record-id dedupe state, bounded in memory.
+ *
+ * Within a revision a record id is emitted once, whatever is redelivered. Ids are tracked per
+ * revision (x_Scope + x_Revision); when the number of tracked ids passes `max_ids`, the revisions
+ * seen least recently are forgotten whole. That is safe because duplicates arrive close together
+ * (a redelivered batch, a zombie's double commit, a replay), and a revision that is superseded is
+ * never written again by the collectors.
+ *
+ * Memory: an id is 32 hex characters; with the Set and Map overheads of V8 one tracked id costs about
+ * 120 bytes (bench/dedupe-memory measures it), so the default max_ids of 1,000,000 per instance
+ * bounds the state at roughly 120 MB.
+ */
+export interface DedupeOptions {
+  max_ids: number;
+}
+
+export type DedupeVerdict = 'first' | 'duplicate';
+
+export class DedupeState {
+  private readonly revisions = new Map<string, Set<string>>();
+  private size = 0;
+  private evicted = 0;
+
+  constructor(private readonly options: DedupeOptions) {}
+
+  /** Marks the id as seen; tells whether it was new. */
+  observe(revisionKey: string, recordId: string): DedupeVerdict {
+    let ids = this.revisions.get(revisionKey);
+    if (ids) {
+      if (ids.has(recordId)) return 'duplicate';
+      // Move the revision to the most-recently-used end of the Map's insertion order.
+      this.revisions.delete(revisionKey);
+      this.revisions.set(revisionKey, ids);
+    } else {
+      ids = new Set();
+      this.revisions.set(revisionKey, ids);
+    }
+    ids.add(recordId);
+    this.size++;
+    this.evict(revisionKey);
+    return 'first';
+  }
+
+  /** Seeds the state from ids already emitted (state rebuild); never counts as a verdict. */
+  remember(revisionKey: string, recordId: string): void {
+    this.observe(revisionKey, recordId);
+  }
+
+  has(revisionKey: string, recordId: string): boolean {
+    return this.revisions.get(revisionKey)?.has(recordId) ?? false;
+  }
+
+  get trackedIds(): number {
+    return this.size;
+  }
+
+  get trackedRevisions(): number {
+    return this.revisions.size;
+  }
+
+  get evictedRevisions(): number {
+    return this.evicted;
+  }
+
+  private evict(keep: string): void {
+    while (this.size > this.options.max_ids && this.revisions.size > 1) {
+      const [oldest, ids] = this.revisions.entries().next().value as [string, Set<string>];
+      if (oldest === keep) break;
+      this.revisions.delete(oldest);
+      this.size -= ids.size;
+      this.evicted++;
+    }
+  }
+}
+
+export const revisionKeyOf = (scope: string, revision: string) => `${scope}\u0000${revision}`;

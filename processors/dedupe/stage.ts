@@ -1,0 +1,107 @@
+import crypto from 'node:crypto';
+import type { Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { StageMetrics } from '../../runtime/metrics';
+import { AvroTypes, type UsageRecord } from '../../schemas';
+import { SENTINEL_PREFIX, isSentinel } from '../core/dead-letter';
+import type { StageOutput } from '../core/transactional-stage';
+import { DedupeState, revisionKeyOf } from './dedupe';
+
+/**
+ * dedupe: emits each x_RecordId once per revision. Its state lives in Kafka: the deduped topic
+ * itself is the record of what was emitted, and an instance rebuilds its DedupeState from the tail
+ * of that topic before it consumes anything (see rebuildDedupeState).
+ */
+export function dedupeProcessor(state: DedupeState, topics: { deduped: string }, metrics: StageMetrics) {
+  return async (messages: KafkaMessage[]): Promise<StageOutput[]> => {
+    const out: Message[] = [];
+    for (const m of messages) {
+      const record = AvroTypes.usageRecord.fromBuffer(m.value!) as UsageRecord;
+      if (
+        state.observe(revisionKeyOf(record.x_Scope, record.x_Revision), record.x_RecordId) === 'duplicate'
+      ) {
+        metrics.dropped('duplicate_record_id', true);
+        continue;
+      }
+      out.push({ key: record.x_RecordId, value: m.value });
+    }
+    metrics.sent(out.length);
+    return [{ topic: topics.deduped, messages: out }];
+  };
+}
+
+/**
+ * Reads the last `max_ids` records of the deduped topic into the state. To know where the
+ * topic ends under transactions (markers occupy offsets), the stage commits one sentinel record to
+ * every partition through its own transactional producer and reads until it has seen them all;
+ * downstream readers skip sentinel keys.
+ */
+export async function rebuildDedupeState(
+  kafka: Kafka,
+  producer: Producer,
+  topic: string,
+  state: DedupeState,
+  maxIds: number,
+  timeoutMs = 120_000,
+): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const nonce = `${SENTINEL_PREFIX}${crypto.randomUUID()}`;
+  const tx = await producer.transaction();
+  try {
+    await tx.send({
+      topic,
+      messages: offsets.map((o) => ({ partition: o.partition, key: nonce, value: Buffer.alloc(0) })),
+    });
+    await tx.commit();
+  } catch (err) {
+    await tx.abort().catch(() => undefined);
+    throw err;
+  }
+  const perPartition = Math.ceil(maxIds / Math.max(1, offsets.length));
+  const consumer = kafka.consumer({
+    groupId: `meterflow-dedupe-rebuild-${crypto.randomUUID()}`,
+    readUncommitted: false,
+  });
+  let loaded = 0;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const done = new Set<number>();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`rebuilding dedupe state from ${topic} timed out`)),
+        timeoutMs,
+      );
+      consumer
+        .run({
+          eachMessage: async ({ partition, message }) => {
+            if (isSentinel(message.key)) {
+              if (message.key!.toString() === nonce) {
+                done.add(partition);
+                if (done.size === offsets.length) {
+                  clearTimeout(timer);
+                  resolve();
+                }
+              }
+              return;
+            }
+            const record = AvroTypes.usageRecord.fromBuffer(message.value!) as UsageRecord;
+            state.remember(revisionKeyOf(record.x_Scope, record.x_Revision), record.x_RecordId);
+            loaded++;
+          },
+        })
+        .catch(reject);
+      // Start each partition at most `perPartition` records before its end.
+      for (const o of offsets) {
+        const start = BigInt(o.high) - BigInt(perPartition);
+        const low = BigInt(o.low);
+        consumer.seek({ topic, partition: o.partition, offset: (start > low ? start : low).toString() });
+      }
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return loaded;
+}

@@ -1,0 +1,52 @@
+import type { KafkaMessage, Message } from 'kafkajs';
+import type { StageMetrics } from '../../runtime/metrics';
+import { AvroTypes, type UsageRecord } from '../../schemas';
+import { deadLetterMessage, isSentinel } from '../core/dead-letter';
+import type { StageOutput } from '../core/transactional-stage';
+import type { PriceBookHolder } from './distribution';
+import { rateRecord } from './rate';
+
+/** price: deduped usage -> rated usage (x_RatedCost, x_RatedCurrency, x_PriceRuleId, x_PriceBookVersion). */
+export function priceProcessor(
+  books: PriceBookHolder,
+  topics: { rated: string; deadLetter: string },
+  metrics: StageMetrics,
+) {
+  return async (messages: KafkaMessage[]): Promise<StageOutput[]> => {
+    await books.refreshIfChanged();
+    const book = books.current;
+    const out: Message[] = [];
+    const dead: Message[] = [];
+    for (const m of messages) {
+      if (isSentinel(m.key)) continue;
+      const record = AvroTypes.usageRecord.fromBuffer(m.value!) as UsageRecord;
+      const result = rateRecord(record, book);
+      if (result.ok) {
+        out.push({ key: record.x_RecordId, value: AvroTypes.usageRecord.toBuffer(result.record) });
+        continue;
+      }
+      metrics.failed(result.reason);
+      dead.push(
+        deadLetterMessage({
+          stage: 'processor.price',
+          reason: result.reason,
+          message: `${record.x_SourceObject} line ${record.x_SourceLine}: ${result.message} (price book ${book.version})`,
+          provider: record.ProviderName,
+          scope: record.x_Scope,
+          revision_id: record.x_Revision,
+          object: record.x_SourceObject,
+          line: record.x_SourceLine,
+          field: result.field ?? null,
+          record_id: record.x_RecordId,
+          payload: m.value!,
+          payload_format: 'avro:UsageRecord',
+        }),
+      );
+    }
+    metrics.sent(out.length);
+    return [
+      { topic: topics.rated, messages: out },
+      { topic: topics.deadLetter, messages: dead },
+    ];
+  };
+}

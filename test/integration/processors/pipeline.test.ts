@@ -1,0 +1,114 @@
+import { Registry } from 'prom-client';
+import { Decimal, decimalToString } from '../../../runtime/decimal';
+import { createKafka } from '../../../runtime/kafka';
+import { createLogger } from '../../../runtime/logger';
+import { createS3 } from '../../../runtime/object-storage';
+import { Shutdown } from '../../../runtime/shutdown';
+import type { MeterflowConfig } from '../../../runtime/config';
+import { Collector } from '../../../collectors/core/collector';
+import { awsSources } from '../../../collectors/aws-s3';
+import { startStages } from '../../../processors/command';
+import { AvroTypes, type UsageRecord } from '../../../schemas';
+import { eventually, testConfig, uniqueName } from '../helpers';
+import { curCsv, ensureBucket, gz, putCurRevision, type CurLine } from '../collectors/cur-fixture';
+import { decodeControl, decodeDeadLetter, readTopic } from '../collectors/kafka-read';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+// Marks up EC2 and S3 by 10%; RDS has no rule, so its lines must reach the dead-letter topic as
+// unpriced (never rated at zero).
+const PRICE_BOOK = `
+version: it-1
+rules:
+  - id: compute-storage-10
+    match: { ProviderName: AWS, ServiceName: [AmazonEC2, AmazonS3] }
+    model: cost_plus
+    basis: BilledCost
+    markup_percent: 10
+`;
+
+/**
+ * Collector -> normalize -> dedupe -> price on the real broker: every produced line is rated once,
+ * BilledCost sums to the collector's control totals exactly, and the price book decides x_RatedCost.
+ */
+const decodeUsage = (v: Buffer) => AvroTypes.usageRecord.fromBuffer(v) as UsageRecord;
+
+describe('processor chain (real Kafka)', () => {
+  it('rates every line exactly once, with totals equal to the control totals', async () => {
+    const config: MeterflowConfig = testConfig();
+    config.kafka.topic_prefix = uniqueName('it-chain');
+    config.collector.transaction_rows = 50;
+    config.processor.session_timeout_ms = 6000;
+    const bookFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-book-')), 'pricebook.yaml');
+    fs.writeFileSync(bookFile, PRICE_BOOK);
+    config.processor.price_book_file = bookFile;
+    const { client: s3 } = createS3(config);
+    const bucket = uniqueName('chain');
+    await ensureBucket(s3, bucket);
+    config.aws.exports = [{ name: 'main', bucket, prefix: '', type: 'cur-legacy' }];
+
+    const lines: CurLine[] = Array.from({ length: 240 }, (_, i) => ({
+      id: `line-${i}`,
+      product: ['AmazonEC2', 'AmazonS3', 'AmazonRDS'][i % 3],
+      cost: `${i % 7}.${String(i).padStart(4, '0')}000001`,
+    }));
+    await putCurRevision(s3, bucket, 'report', 'assembly-1', [
+      { name: 'report-1.csv.gz', body: gz(curCsv(lines)) },
+    ]);
+
+    const logger = createLogger({ level: 'silent' });
+    const registry = new Registry();
+    const collector = new Collector({
+      provider: 'aws',
+      config,
+      kafka: createKafka(config, 'it'),
+      logger,
+      registry,
+      sources: awsSources(config),
+    });
+    await collector.start();
+    const pass = await collector.pollOnce();
+    await collector.stop();
+    expect(pass.completed).toHaveLength(1);
+
+    const shutdown = new Shutdown(logger);
+    await startStages(config, ['normalize', 'dedupe', 'price'], { logger, registry, shutdown }, 'it');
+    const kafka = createKafka(config, 'it-reader');
+    const rated = await eventually(
+      async () => {
+        const records = await readTopic(kafka, `${config.kafka.topic_prefix}.rated`, decodeUsage);
+        const dead = await readTopic(kafka, `${config.kafka.topic_prefix}.dead-letter`, decodeDeadLetter);
+        return records.length + dead.length >= 240 ? { records, dead } : undefined;
+      },
+      90_000,
+      2000,
+    );
+    await shutdown.run();
+
+    const control = (await readTopic(kafka, `${config.kafka.topic_prefix}.control`, decodeControl)).find(
+      (c) => c.type === 'REVISION_COMPLETED',
+    )!;
+    const ids = new Set(rated.records.map((r) => r.x_RecordId));
+    expect(ids.size).toBe(rated.records.length);
+    expect(rated.records).toHaveLength(160);
+    const unpriced = rated.dead.filter((d) => d.stage === 'processor.price');
+    expect(unpriced).toHaveLength(80);
+    expect(new Set(unpriced.map((d) => d.reason))).toEqual(new Set(['unpriced']));
+    expect(rated.dead).toHaveLength(80);
+    const billed = rated.records.reduce((s, r) => s.plus(r.BilledCost), new Decimal(0));
+    const deadBilled = rated.dead
+      .map((d) => decodeUsage(d.payload))
+      .reduce((s, r) => s.plus(r.BilledCost), new Decimal(0));
+    expect(decimalToString(billed.plus(deadBilled))).toBe(control.control_totals[0].billed_cost);
+    for (const r of rated.records) {
+      expect(r).toMatchObject({
+        x_PriceBookVersion: 'it-1',
+        x_PriceRuleId: 'compute-storage-10',
+        x_RatedCurrency: 'USD',
+        x_CustomerId: 'unallocated',
+      });
+      expect(r.x_RatedCost).toBe(decimalToString(new Decimal(r.BilledCost).times('1.1')));
+    }
+  });
+});
