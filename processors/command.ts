@@ -39,7 +39,9 @@ export async function startStages(
     { topic: topics.priceBook, compacted: true, partitions: 1 },
   ]);
   const instance = instanceOverride ?? config.processor.instance_id ?? os.hostname();
-  const base = config.kafka.client_id;
+  // Group and transactional ids carry the topic prefix: two pipelines on one cluster never share
+  // a consumer group or fence each other's producers.
+  const base = config.kafka.topic_prefix;
   const started: TransactionalStage[] = [];
   for (const name of stages) {
     const logger = service.logger.child({ stage: name });

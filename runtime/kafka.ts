@@ -1,5 +1,13 @@
 import fs from 'node:fs';
-import { Kafka, logLevel, type KafkaConfig, type SASLOptions, type LogEntry } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  type KafkaConfig,
+  type SASLOptions,
+  type LogEntry,
+  type Message,
+  type TopicMessages,
+} from 'kafkajs';
 import type { MeterflowConfig } from './config';
 import type { Logger } from './logger';
 
@@ -24,6 +32,9 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.INFO]: 'info',
   [logLevel.DEBUG]: 'debug',
 };
+
+// kafkajs warns on every producer that its default partitioner changed in v2; we never relied on the old one.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
 export function createKafka(config: MeterflowConfig, component: string, logger?: Logger): Kafka {
   const k = config.kafka;
@@ -85,4 +96,44 @@ export async function ensureTopics(
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Sends topic messages in requests of at most `maxBytes` of payload each. kafkajs puts every
+ * message of a partition in one record batch per request, and a broker refuses a batch above its
+ * message.max.bytes (1 MB by default), so a large transaction must be split into several sends.
+ * All sends of one transaction still commit or abort together.
+ */
+export async function sendChunked(
+  sender: { sendBatch: (args: { topicMessages: TopicMessages[] }) => Promise<unknown> },
+  topicMessages: TopicMessages[],
+  maxBytes = 512 * 1024,
+): Promise<void> {
+  let chunk: TopicMessages[] = [];
+  let bytes = 0;
+  const flush = async () => {
+    if (chunk.length) await sender.sendBatch({ topicMessages: chunk });
+    chunk = [];
+    bytes = 0;
+  };
+  for (const tm of topicMessages) {
+    let current: Message[] = [];
+    for (const m of tm.messages) {
+      const size = sizeOf(m.value) + sizeOf(m.key) + 64;
+      if (bytes + size > maxBytes && bytes > 0) {
+        if (current.length) chunk.push({ topic: tm.topic, messages: current });
+        current = [];
+        await flush();
+      }
+      current.push(m);
+      bytes += size;
+    }
+    if (current.length) chunk.push({ topic: tm.topic, messages: current });
+  }
+  await flush();
+}
+
+function sizeOf(v: Message['value'] | Message['key']): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
 }

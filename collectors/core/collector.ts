@@ -87,7 +87,7 @@ export class Collector {
   }
 
   get transactionalId(): string {
-    return `${this.o.config.kafka.client_id}-collector-${this.o.provider}${this.o.instance ? `-${this.o.instance}` : ''}`;
+    return `${this.o.config.kafka.topic_prefix}-collector-${this.o.provider}${this.o.instance ? `-${this.o.instance}` : ''}`;
   }
 
   async start(): Promise<void> {

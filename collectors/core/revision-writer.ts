@@ -4,6 +4,7 @@ import type { StageMetrics } from '../../runtime/metrics';
 import { Decimal, decimalToString } from '../../runtime/decimal';
 import { recordIdOf } from '../../runtime/record-id';
 import { ErrorCodes, PermanentError } from '../../runtime/errors';
+import { sendChunked } from '../../runtime/kafka';
 import { AvroTypes, type DeadLetter, type RawUsageRow, type RevisionControl } from '../../schemas';
 import { checkpointMessage, type Checkpoint } from './checkpoints';
 
@@ -169,7 +170,7 @@ export async function writeRevision(
         { topic: o.topics.deadLetter, messages: deadLetters },
         { topic: o.topics.checkpoints, messages: [checkpointMessage(working)] },
       ].filter((b) => b.messages.length > 0);
-      await tx.sendBatch({ topicMessages: batches });
+      await sendChunked(tx, batches);
       await tx.commit();
     } catch (err) {
       await tx.abort().catch(() => undefined);

@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Logger } from '../../runtime/logger';
 import type { StageMetrics } from '../../runtime/metrics';
+import { sendChunked } from '../../runtime/kafka';
 
 /**
  * Read-process-write with Kafka transactions, for the stateless processors.
@@ -94,7 +95,7 @@ export class TransactionalStage {
         const last = batch.messages[batch.messages.length - 1].offset;
         const tx = await this.producer!.transaction();
         try {
-          if (outputs.length) await tx.sendBatch({ topicMessages: outputs });
+          if (outputs.length) await sendChunked(tx, outputs);
           await tx.sendOffsets({
             consumerGroupId: this.o.groupId,
             topics: [

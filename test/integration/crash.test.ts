@@ -1,0 +1,158 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createKafka } from '../../runtime/kafka';
+import { createS3 } from '../../runtime/object-storage';
+import { AvroTypes, type UsageRecord } from '../../schemas';
+import { eventually, testConfig, uniqueName } from './helpers';
+import { curCsv, ensureBucket, gz, putCurRevision, type CurLine } from './collectors/cur-fixture';
+import { decodeControl, decodeRaw, readTopic } from './collectors/kafka-read';
+
+/**
+ * kill -9 at an arbitrary instant, then restart: a read_committed consumer sees every row once.
+ * The processes are the real CLI (`meterflow collect`, `meterflow process all`), killed with SIGKILL
+ * while they are mid-revision / mid-stream, as a crash in production would.
+ */
+const root = path.resolve(__dirname, '../..');
+const ROWS = 20_000;
+
+function cli(args: string[], configFile: string): ChildProcess {
+  return spawn(
+    process.execPath,
+    [require.resolve('tsx/cli'), path.join(root, 'runtime/cli.ts'), '--config', configFile, ...args],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, METERFLOW_LOG__LEVEL: 'warn' },
+    },
+  );
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+async function highWatermarkSum(kafka: ReturnType<typeof createKafka>, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((s, o) => s + Number(o.high), 0);
+  } catch {
+    return 0;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('crash recovery (kill -9, real processes, real Kafka)', () => {
+  const base = testConfig();
+  const prefix = uniqueName('it-crash');
+  const bucket = uniqueName('crash');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-crash-'));
+  const configFile = path.join(dir, 'meterflow.yaml');
+  fs.writeFileSync(
+    configFile,
+    [
+      'kafka:',
+      `  topic_prefix: ${prefix}`,
+      'collector:',
+      '  transaction_rows: 500',
+      'processor:',
+      '  session_timeout_ms: 6000',
+      'ops:',
+      '  port: 0',
+      'aws:',
+      '  exports:',
+      `    - { name: crash, bucket: ${bucket}, prefix: '', type: cur-legacy }`,
+      '',
+    ].join('\n'),
+  );
+  const kafka = createKafka(base, 'it-crash-reader');
+  const rawTopic = `${prefix}.raw.aws`;
+
+  it('collector: killed mid-revision, restarted, every row exactly once', async () => {
+    const { client: s3 } = createS3(base);
+    await ensureBucket(s3, bucket);
+    const lines: CurLine[] = Array.from({ length: ROWS }, (_, i) => ({
+      id: `l${i}`,
+      product: i % 2 ? 'AmazonEC2' : 'AmazonS3',
+      cost: `0.${String(i).padStart(6, '0')}1`,
+    }));
+    await putCurRevision(s3, bucket, 'report', 'assembly-crash', [
+      { name: 'report-1.csv.gz', body: gz(curCsv(lines.slice(0, ROWS / 2))) },
+      { name: 'report-2.csv.gz', body: gz(curCsv(lines.slice(ROWS / 2))) },
+    ]);
+
+    const first = cli(['collect', 'aws', '--once'], configFile);
+    const firstExit = exited(first);
+    await eventually(
+      async () => ((await highWatermarkSum(kafka, rawTopic)) > 3000 ? true : undefined),
+      120_000,
+      50,
+    );
+    first.kill('SIGKILL');
+    expect(await firstExit).toBeNull(); // killed, not finished
+
+    const partial = await readTopic(kafka, rawTopic, decodeRaw);
+    expect(partial.length).toBeGreaterThan(0);
+    expect(partial.length).toBeLessThan(ROWS);
+
+    const second = cli(['collect', 'aws', '--once'], configFile);
+    let stderr = '';
+    second.stderr!.on('data', (c) => (stderr += String(c)));
+    expect(await exited(second)).toBe(0);
+
+    const rows = await readTopic(kafka, rawTopic, decodeRaw);
+    const keys = new Set(rows.map((r) => `${r.object}#${r.line}`));
+    expect(keys.size).toBe(ROWS);
+    expect(rows).toHaveLength(ROWS);
+    const control = await readTopic(kafka, `${prefix}.control`, decodeControl);
+    expect(control.map((c) => c.type)).toEqual(['REVISION_STARTED', 'REVISION_COMPLETED']);
+    expect(control[1].row_count).toBe(ROWS);
+    expect(stderr).not.toMatch(/error/i);
+  });
+
+  it('processors: the chain killed mid-stream, restarted, every record rated exactly once', async () => {
+    const ratedTopic = `${prefix}.rated`;
+    const first = cli(['process', 'all', '--instance', 'crash'], configFile);
+    const firstExit = exited(first);
+    await eventually(
+      async () => ((await highWatermarkSum(kafka, ratedTopic)) > 2000 ? true : undefined),
+      120_000,
+      50,
+    );
+    first.kill('SIGKILL');
+    expect(await firstExit).toBeNull();
+
+    const second = cli(['process', 'all', '--instance', 'crash'], configFile);
+    try {
+      const rated = await eventually(
+        async () => {
+          const records = await readTopic(
+            kafka,
+            ratedTopic,
+            (v) => AvroTypes.usageRecord.fromBuffer(v) as UsageRecord,
+          );
+          return records.length >= ROWS ? records : undefined;
+        },
+        180_000,
+        3000,
+      );
+      // Give a duplicate, if there were one, time to arrive.
+      await new Promise((r) => setTimeout(r, 3000));
+      const final = await readTopic(
+        kafka,
+        ratedTopic,
+        (v) => AvroTypes.usageRecord.fromBuffer(v) as UsageRecord,
+      );
+      expect(final.length).toBe(rated.length);
+      expect(new Set(final.map((r) => r.x_RecordId)).size).toBe(ROWS);
+      expect(final).toHaveLength(ROWS);
+    } finally {
+      second.kill('SIGTERM');
+      await exited(second);
+    }
+  });
+});
