@@ -20,7 +20,11 @@ export interface ExportSource {
   name: string;
   location: string;
   discover(): Promise<RevisionToWrite[]>;
-  openLines(rev: RevisionToWrite, key: string): Promise<AsyncIterable<ParsedLine>>;
+  openLines(
+    rev: RevisionToWrite,
+    key: string,
+    onBytes?: (n: number) => void,
+  ): Promise<AsyncIterable<ParsedLine>>;
   urlOf(key: string): string;
   billedCostOf(rev: RevisionToWrite, columns: Record<string, string>): Decimal | undefined;
   currencyOf(rev: RevisionToWrite, columns: Record<string, string>): string | undefined;
@@ -55,6 +59,9 @@ export class Collector {
   private readonly revisions;
   private readonly lag;
   private readonly exportErrors;
+  private readonly bytesRead;
+  private readonly rowsProduced;
+  private readonly deadLetters;
 
   constructor(private readonly o: CollectorOptions) {
     this.stage = `collector.${o.provider}`;
@@ -77,6 +84,24 @@ export class Collector {
       'meterflow_collector_revisions_behind',
       'Discovered revisions not yet written, per export',
       ['component', 'export'],
+    );
+    this.bytesRead = stageCounter(
+      o.registry,
+      'meterflow_collector_bytes_read_total',
+      'Bytes read from object storage (as stored, before decompression), per export',
+      ['component', 'export'],
+    );
+    this.rowsProduced = stageCounter(
+      o.registry,
+      'meterflow_collector_rows_produced_total',
+      'Rows committed to the raw topic, per export',
+      ['component', 'export'],
+    );
+    this.deadLetters = stageCounter(
+      o.registry,
+      'meterflow_collector_dead_letters_total',
+      'Lines sent to the dead-letter topic, per export and reason',
+      ['component', 'export', 'reason'],
     );
     this.exportErrors = stageCounter(
       o.registry,
@@ -181,12 +206,24 @@ export class Collector {
         metrics: this.metrics,
         stage: this.stage,
         transaction_rows: this.o.config.collector.transaction_rows,
-        openLines: (key) => source.openLines(rev, key),
+        openLines: (key) =>
+          source.openLines(rev, key, (n) =>
+            this.bytesRead.inc({ component: this.stage, export: source.name }, n),
+          ),
         urlOf: (key) => source.urlOf(key),
         billedCostOf: (columns) => source.billedCostOf(rev, columns),
         currencyOf: (columns) => source.currencyOf(rev, columns),
         onProgress: (rows) => this.o.onProgress?.(rev.scope, rows),
         afterCommit: async (cp) => {
+          const before = this.checkpoints.get(cp.scope);
+          const sameRevision = before?.revision_id === cp.revision_id;
+          this.rowsProduced.inc(
+            { component: this.stage, export: source.name },
+            cp.rows - (sameRevision ? before.rows : 0),
+          );
+          const dead = cp.dead_letters - (sameRevision ? before.dead_letters : 0);
+          if (dead > 0)
+            this.deadLetters.inc({ component: this.stage, export: source.name, reason: 'malformed' }, dead);
           this.checkpoints.set(cp.scope, cp);
           await this.o.afterCommit?.(cp);
         },

@@ -44,7 +44,7 @@ export function exportSource(
         billed_cost_column: r.billed_cost_column,
       }));
     },
-    openLines: (_rev, key) => openLines(store, key),
+    openLines: (_rev, key, onBytes) => openLines(store, key, onBytes),
     urlOf: (key) => store.url(key),
     billedCostOf: (rev, columns) => billedCostOf(rev.format as ExportFormat, columns),
     currencyOf: (rev, columns) => currencyOf(rev.format as ExportFormat, columns),

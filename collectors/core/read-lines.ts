@@ -21,10 +21,15 @@ export function parserFor(key: string): 'csv' | 'jsonl' {
   );
 }
 
-export async function openLines(store: ObjectStore, key: string): Promise<AsyncIterable<ParsedLine>> {
+export async function openLines(
+  store: ObjectStore,
+  key: string,
+  onBytes?: (n: number) => void,
+): Promise<AsyncIterable<ParsedLine>> {
   const kind = parserFor(key);
   const object = store.url(key);
   const raw: Readable = await store.open(key);
+  if (onBytes) raw.on('data', (chunk: Buffer) => onBytes(chunk.length));
   const bytes = await openDecoded(raw, object);
   return kind === 'csv' ? readCsvRows(bytes, { object }) : readJsonlRows(bytes, { object });
 }

@@ -21,13 +21,13 @@ function isolatedConfig(): MeterflowConfig {
   return config;
 }
 
-async function collect(config: MeterflowConfig) {
+async function collect(config: MeterflowConfig, registry = new Registry()) {
   const collector = new Collector({
     provider: 'aws',
     config,
     kafka: createKafka(config, 'it-collector'),
     logger: createLogger({ level: 'silent' }),
-    registry: new Registry(),
+    registry,
     sources: awsSources(config),
   });
   await collector.start();
