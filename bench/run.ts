@@ -1,0 +1,25 @@
+import { benchCollectorAws } from './collector-aws';
+import { recordResult } from './results';
+
+/** `npm run bench -- <scenario|all> [rows]`: runs scenarios and regenerates bench/RESULTS.md. */
+const scenarios: Record<string, (rows: number) => Promise<Record<string, string | number>>> = {
+  'collector-aws': benchCollectorAws,
+};
+
+async function main(): Promise<void> {
+  const [which = 'all', rowsArg] = process.argv.slice(2);
+  const names = which === 'all' ? Object.keys(scenarios) : [which];
+  for (const name of names) {
+    const fn = scenarios[name];
+    if (!fn) throw new Error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`);
+    const rows = Number(rowsArg ?? 1_000_000);
+    const figures = await fn(rows);
+    recordResult(name, `npm run bench -- ${name} ${rows}`, figures);
+    process.stdout.write(`${name}: ${JSON.stringify(figures)}\n`);
+  }
+}
+
+void main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
