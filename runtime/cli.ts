@@ -15,6 +15,7 @@ import {
 import { logFileOf } from '../deploy/stack/components';
 import { formatPass, runCollect, type Provider } from '../collectors/command';
 import { runProcess, runPublishPriceBook } from '../processors/command';
+import { runRate } from '../processors/offline/rate';
 
 /**
  * The `meterflow` command. Errors reach the user as one clear message (what failed, where, and
@@ -136,6 +137,26 @@ program
   .description('validate a price book and publish it to the price-book topic')
   .action(async (file: string) => {
     process.stdout.write(`${await runPublishPriceBook(config().config, file)}\n`);
+  });
+
+program
+  .command('rate')
+  .description(
+    'offline: discover, parse, normalize, dedupe and price exports from a file or a bucket-shaped folder, without any server; one rated record per NDJSON line',
+  )
+  .requiredOption('--provider <provider>', 'aws, gcp, azure or focus')
+  .requiredOption('--input <path>', 'one export file, or a folder laid out as the bucket')
+  .option('--pricebook <file>', 'price book YAML (default: rate at cost, markup 0)')
+  .requiredOption('--out <file>', 'NDJSON output file, or - for stdout')
+  .action(async (opts: { provider: string; input: string; pricebook?: string; out: string }) => {
+    const summary = await runRate({
+      provider: opts.provider as 'aws' | 'gcp' | 'azure' | 'focus',
+      input: opts.input,
+      pricebook: opts.pricebook,
+      config: program.opts<{ config?: string }>().config,
+      out: opts.out,
+    });
+    void summary;
   });
 
 program

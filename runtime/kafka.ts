@@ -137,3 +137,13 @@ function sizeOf(v: Message['value'] | Message['key']): number {
   if (v === null || v === undefined) return 0;
   return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
 }
+
+/**
+ * Sentinel records mark "the end of a topic as of now" for readers that must read a transactional
+ * topic to its end (transaction markers occupy offsets, so the high watermark alone cannot say
+ * where the last record is). A reader commits a sentinel with a fresh nonce and reads until it sees
+ * it. Every consumer of meterflow topics skips keys with this prefix.
+ */
+export const SENTINEL_PREFIX = '__meterflow_sentinel__/';
+export const isSentinel = (key: Buffer | string | null | undefined): boolean =>
+  key !== null && key !== undefined && key.toString().startsWith(SENTINEL_PREFIX);

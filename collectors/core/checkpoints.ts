@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
+import { SENTINEL_PREFIX } from '../../runtime/kafka';
 
 /**
  * Collector checkpoints live in Kafka, in a single-partition compacted topic keyed by scope, so a
@@ -28,8 +29,6 @@ export interface Checkpoint {
   updated_at: string;
   error?: string;
 }
-
-const SENTINEL_PREFIX = '__sentinel__/';
 
 export function checkpointMessage(cp: Checkpoint): { key: string; value: string } {
   return { key: cp.scope, value: JSON.stringify(cp) };

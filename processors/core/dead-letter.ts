@@ -29,7 +29,4 @@ export function deadLetterMessage(
   };
 }
 
-/** Keys of the sentinel records a stage writes to find the end of its own output topic. */
-export const SENTINEL_PREFIX = '__meterflow_sentinel__/';
-export const isSentinel = (key: Buffer | null | undefined) =>
-  key !== null && key !== undefined && key.toString().startsWith(SENTINEL_PREFIX);
+export { SENTINEL_PREFIX, isSentinel } from '../../runtime/kafka';

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { SENTINEL_PREFIX, isSentinel } from '../../../runtime/kafka';
 import { AvroTypes, type DeadLetter, type RawUsageRow, type RevisionControl } from '../../../schemas';
 
 /**
@@ -7,7 +8,7 @@ import { AvroTypes, type DeadLetter, type RawUsageRow, type RevisionControl } fr
  * commit last, so the read is exact even on transactional topics (markers take offsets too).
  */
 export async function readTopic<T>(kafka: Kafka, topic: string, decode: (value: Buffer) => T): Promise<T[]> {
-  const sentinel = `sentinel-${crypto.randomUUID()}`;
+  const sentinel = `${SENTINEL_PREFIX}${crypto.randomUUID()}`;
   const admin = kafka.admin();
   await admin.connect();
   const meta = await admin.fetchTopicMetadata({ topics: [topic] });
@@ -40,7 +41,7 @@ export async function readTopic<T>(kafka: Kafka, topic: string, decode: (value: 
               }
               return;
             }
-            if (message.key?.toString().startsWith('sentinel-')) return;
+            if (isSentinel(message.key)) return;
             out.push(decode(message.value!));
           },
         })

@@ -8,6 +8,7 @@ import type { MeterflowConfig } from '../../../runtime/config';
 import { Collector } from '../../../collectors/core/collector';
 import { awsSources } from '../../../collectors/aws-s3';
 import { startStages } from '../../../processors/command';
+import { consumeTotals } from '../../../processors/rated-consumer/example';
 import { AvroTypes, type UsageRecord } from '../../../schemas';
 import { eventually, testConfig, uniqueName } from '../helpers';
 import { curCsv, ensureBucket, gz, putCurRevision, type CurLine } from '../collectors/cur-fixture';
@@ -101,6 +102,26 @@ describe('processor chain (real Kafka)', () => {
       .map((d) => decodeUsage(d.payload))
       .reduce((s, r) => s.plus(r.BilledCost), new Decimal(0));
     expect(decimalToString(billed.plus(deadBilled))).toBe(control.control_totals[0].billed_cost);
+    // The example downstream consumer arrives at the same exact totals, independently computed
+    // here from the source lines: EC2 and S3 lines marked up 10%, RDS unpriced.
+    const expected = lines
+      .filter((l) => l.product !== 'AmazonRDS')
+      .reduce((s, l) => s.plus(new Decimal(l.cost).times('1.1')), new Decimal(0));
+    let seen: Array<{ customer: string; currency: string; rated: string }> = [];
+    await consumeTotals(
+      kafka,
+      {
+        control: `${config.kafka.topic_prefix}.control`,
+        rated: `${config.kafka.topic_prefix}.rated`,
+        deadLetter: `${config.kafka.topic_prefix}.dead-letter`,
+      },
+      uniqueName('example-consumer'),
+      (totals) => {
+        seen = totals;
+        return totals.length > 0;
+      },
+    );
+    expect(seen).toEqual([{ customer: 'unallocated', currency: 'USD', rated: decimalToString(expected) }]);
     for (const r of rated.records) {
       expect(r).toMatchObject({
         x_PriceBookVersion: 'it-1',
