@@ -88,7 +88,8 @@ export async function startStages(
           'published the configured price book (the topic held none)',
         );
       }
-      await books.load();
+      await books.start();
+      service.shutdown.register('price book follower', () => books.stop());
       stage = new TransactionalStage({
         ...common,
         inputTopics: [topics.deduped],

@@ -16,6 +16,7 @@ import { logFileOf } from '../deploy/stack/components';
 import { formatPass, runCollect, type Provider } from '../collectors/command';
 import { runProcess, runPublishPriceBook } from '../processors/command';
 import { runRate } from '../processors/offline/rate';
+import { runReplay } from '../processors/replay';
 
 /**
  * The `meterflow` command. Errors reach the user as one clear message (what failed, where, and
@@ -137,6 +138,20 @@ program
   .description('validate a price book and publish it to the price-book topic')
   .action(async (file: string) => {
     process.stdout.write(`${await runPublishPriceBook(config().config, file)}\n`);
+  });
+
+program
+  .command('replay')
+  .description(
+    're-drive dead letters of one reason (after adding the missing price rule or customer mapping), exactly once',
+  )
+  .requiredOption('--reason <reason>', 'unpriced, unknown_customer, malformed, no_exchange_rate, ...')
+  .option('--stage <stage>', 'only letters of this stage (processor.price or processor.normalize)')
+  .action(async (opts: { reason: string; stage?: string }) => {
+    const s = await runReplay(config().config, opts.reason, opts.stage);
+    process.stdout.write(
+      `replayed ${s.replayed} dead letter(s) of reason ${opts.reason} ${JSON.stringify(s.byStage)}; ${s.skipped} not replayable\n`,
+    );
   });
 
 program

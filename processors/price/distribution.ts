@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Kafka } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../../runtime/logger';
 import { atCostPriceBook, parsePriceBook, priceBookFingerprint, type PriceBook } from './index';
 
@@ -85,50 +85,82 @@ export async function readPublishedBook(
   return latest;
 }
 
-/** Holds the book a price instance rates with, and refreshes it when a new one is published. */
+/**
+ * Holds the book a price instance rates with. A background consumer follows the price-book topic
+ * from its beginning, so a newly published book replaces the current one within moments, between
+ * two batches (a batch is always rated with one book; each record names the version that rated it).
+ * A book that fails validation is logged and ignored: the instance keeps the last good one.
+ */
 export class PriceBookHolder {
   private book: PriceBook = atCostPriceBook();
   private fingerprint = 'at-cost';
-  private lastCheck = 0;
-  private lastEnd = -1n;
+  private consumer: Consumer | undefined;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly topic: string,
     private readonly logger: Logger,
-    private readonly refreshMs = 30_000,
   ) {}
 
   get current(): PriceBook {
     return this.book;
   }
 
-  async load(): Promise<void> {
-    const published = await readPublishedBook(this.kafka, this.topic);
-    if (!published) {
-      this.logger.warn(
-        'no price book published: rating every line at cost (markup 0); publish one with `meterflow pricebook publish`',
-      );
-      return;
-    }
-    if (published.fingerprint === this.fingerprint) return;
-    this.book = parsePriceBook(published.yaml, published.source_name);
-    this.fingerprint = published.fingerprint;
-    this.logger.info({ version: this.book.version, fingerprint: published.fingerprint }, 'price book loaded');
-  }
-
-  /** Cheap check (the topic's end offset), at most every refreshMs. */
-  async refreshIfChanged(): Promise<void> {
-    if (Date.now() - this.lastCheck < this.refreshMs) return;
-    this.lastCheck = Date.now();
+  /** Starts following the topic; resolves once the book published before the call is loaded. */
+  async start(timeoutMs = 60_000): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
     const [offsets] = await admin.fetchTopicOffsets(this.topic);
     await admin.disconnect();
     const end = BigInt(offsets.high);
-    if (end !== this.lastEnd) {
-      this.lastEnd = end;
-      await this.load();
+    this.consumer = this.kafka.consumer({ groupId: `meterflow-price-book-follower-${crypto.randomUUID()}` });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    let caughtUp: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (caughtUp = resolve));
+    if (end === BigInt(offsets.low)) caughtUp();
+    await this.consumer.run({
+      eachMessage: async ({ message }) => {
+        if (message.key?.toString() === 'current' && message.value)
+          this.accept(JSON.parse(message.value.toString()) as PublishedBook);
+        if (BigInt(message.offset) + 1n >= end) caughtUp();
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      ready,
+      new Promise<void>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`reading the price book from ${this.topic} timed out`)),
+          timeoutMs,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (this.fingerprint === 'at-cost') {
+      this.logger.warn(
+        'no price book published: rating every line at cost (markup 0); publish one with `meterflow pricebook publish`',
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+
+  private accept(published: PublishedBook): void {
+    if (published.fingerprint === this.fingerprint) return;
+    try {
+      this.book = parsePriceBook(published.yaml, published.source_name);
+      this.fingerprint = published.fingerprint;
+      this.logger.info(
+        { version: this.book.version, fingerprint: published.fingerprint },
+        'price book loaded',
+      );
+    } catch (err) {
+      this.logger.error(
+        { err, version: published.version },
+        'published price book is invalid; keeping the current one',
+      );
     }
   }
 }

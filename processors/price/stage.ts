@@ -13,7 +13,6 @@ export function priceProcessor(
   metrics: StageMetrics,
 ) {
   return async (messages: KafkaMessage[]): Promise<StageOutput[]> => {
-    await books.refreshIfChanged();
     const book = books.current;
     const out: Message[] = [];
     const dead: Message[] = [];

@@ -8,10 +8,10 @@ import type { DeadLetter, RevisionControl, UsageRecord } from '../../schemas';
  * x_Revision. A scope's revision is WHOLE downstream when the collector's REVISION_COMPLETED record
  * for it is on the control topic and
  *
- *     rated records of the revision + dead letters of the revision from processor stages  ==  row_count
+ *     distinct x_RecordIds of the revision, rated or dead-lettered by a processor stage  ==  row_count
  *
- * (every raw row is either rated or dead-lettered; duplicates never count twice because records are
- * counted by x_RecordId). The CURRENT revision of a scope is the newest whole one (by the order of
+ * (every raw row is either rated or dead-lettered; a redelivered record or a dead letter that was
+ * replayed and then rated counts once). The CURRENT revision of a scope is the newest whole one (by the order of
  * their COMPLETED records on the control topic, which is keyed by scope and so ordered per scope).
  * A newer revision replaces the previous one entirely: totals never mix two revisions of a scope.
  * Until a newer revision is whole, the previous one stays current.
@@ -73,7 +73,10 @@ export class RevisionTracker {
   isWhole(scope: string, revision: string): boolean {
     const s = this.scopes.get(scope)?.get(revision);
     if (!s?.completed || s.failed) return false;
-    return s.records.size + s.deadLetterIds.size === s.completed.row_count;
+    // A replayed dead letter is later rated too: count each record id once.
+    let deadOnly = 0;
+    for (const id of s.deadLetterIds) if (!s.records.has(id)) deadOnly++;
+    return s.records.size + deadOnly === s.completed.row_count;
   }
 
   /** The newest whole revision of a scope, if any. */

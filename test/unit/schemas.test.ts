@@ -12,7 +12,10 @@ const schemaFiles = fs.readdirSync(dir).filter((f) => f.endsWith('.avsc'));
 function onMain(file: string): unknown {
   for (const ref of ['main', 'origin/main']) {
     try {
-      const text = execFileSync('git', ['show', `${ref}:schemas/${file}`], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+      const text = execFileSync('git', ['show', `${ref}:schemas/${file}`], {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).toString();
       return JSON.parse(text);
     } catch {
       /* try the next ref */
@@ -30,7 +33,10 @@ describe('topic schemas', () => {
 
   it('the compatibility check rejects a change old records cannot be read with', () => {
     const v1 = { type: 'record', name: 'R', fields: [{ name: 'a', type: 'string' }] };
-    const addedWithDefault = { ...v1, fields: [...v1.fields, { name: 'b', type: ['null', 'string'], default: null }] };
+    const addedWithDefault = {
+      ...v1,
+      fields: [...v1.fields, { name: 'b', type: ['null', 'string'], default: null }],
+    };
     const addedWithoutDefault = { ...v1, fields: [...v1.fields, { name: 'b', type: 'string' }] };
     const retyped = { ...v1, fields: [{ name: 'a', type: 'long' }] };
     expect(backwardIncompatibilities(addedWithDefault, v1)).toEqual([]);
@@ -46,7 +52,9 @@ describe('topic schemas', () => {
   });
 
   it('round-trips a usage record with exact decimal strings', () => {
-    const fields = (AvroTypes.usageRecord as unknown as { fields: Array<{ name: string; defaultValue(): unknown }> }).fields;
+    const fields = (
+      AvroTypes.usageRecord as unknown as { fields: Array<{ name: string; defaultValue(): unknown }> }
+    ).fields;
     const record: Record<string, unknown> = {};
     for (const f of fields) record[f.name] = f.defaultValue() ?? null;
     Object.assign(record, {
@@ -70,7 +78,10 @@ describe('topic schemas', () => {
       x_AttributionRule: 'unallocated',
       Tags: { team: 'core' },
     });
-    const back = AvroTypes.usageRecord.fromBuffer(AvroTypes.usageRecord.toBuffer(record)) as Record<string, unknown>;
+    const back = AvroTypes.usageRecord.fromBuffer(AvroTypes.usageRecord.toBuffer(record)) as Record<
+      string,
+      unknown
+    >;
     expect(back.BilledCost).toBe('0.000000000123456789012345');
     expect(back.Tags).toEqual({ team: 'core' });
   });

@@ -3,12 +3,13 @@ import { Decimal, decimalToString } from '../../../runtime/decimal';
 import { createKafka } from '../../../runtime/kafka';
 import { createLogger } from '../../../runtime/logger';
 import { createS3 } from '../../../runtime/object-storage';
-import { Shutdown } from '../../../runtime/shutdown';
 import type { MeterflowConfig } from '../../../runtime/config';
 import { Collector } from '../../../collectors/core/collector';
 import { awsSources } from '../../../collectors/aws-s3';
-import { startStages } from '../../../processors/command';
+import { spawn } from 'node:child_process';
 import { consumeTotals } from '../../../processors/rated-consumer/example';
+import { publishPriceBook } from '../../../processors/price/distribution';
+import { runReplay } from '../../../processors/replay';
 import { AvroTypes, type UsageRecord } from '../../../schemas';
 import { eventually, testConfig, uniqueName } from '../helpers';
 import { curCsv, ensureBucket, gz, putCurRevision, type CurLine } from '../collectors/cur-fixture';
@@ -58,7 +59,7 @@ describe('processor chain (real Kafka)', () => {
       { name: 'report-1.csv.gz', body: gz(curCsv(lines)) },
     ]);
 
-    const logger = createLogger({ level: 'silent' });
+    const logger = createLogger({ level: (process.env.IT_LOG as 'warn') ?? 'silent' });
     const registry = new Registry();
     const collector = new Collector({
       provider: 'aws',
@@ -73,8 +74,34 @@ describe('processor chain (real Kafka)', () => {
     await collector.stop();
     expect(pass.completed).toHaveLength(1);
 
-    const shutdown = new Shutdown(logger);
-    await startStages(config, ['normalize', 'dedupe', 'price'], { logger, registry, shutdown }, 'it');
+    // The chain runs as the real CLI process (`meterflow process all`), as it is deployed.
+    const configFile = path.join(
+      fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-chain-')),
+      'meterflow.yaml',
+    );
+    fs.writeFileSync(
+      configFile,
+      `kafka:\n  topic_prefix: ${config.kafka.topic_prefix}\nprocessor:\n  session_timeout_ms: 6000\n  price_book_file: ${bookFile}\nops:\n  port: 0\nlog:\n  level: warn\n`,
+    );
+    const chain = spawn(
+      process.execPath,
+      [
+        require.resolve('tsx/cli'),
+        path.join(__dirname, '../../../runtime/cli.ts'),
+        '--config',
+        configFile,
+        'process',
+        'all',
+        '--instance',
+        'it',
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let chainErr = '';
+    chain.stderr!.on('data', (c) => (chainErr += String(c)));
+    const chainExit = new Promise((resolve) => chain.once('exit', resolve));
     const kafka = createKafka(config, 'it-reader');
     const rated = await eventually(
       async () => {
@@ -85,7 +112,6 @@ describe('processor chain (real Kafka)', () => {
       90_000,
       2000,
     );
-    await shutdown.run();
 
     const control = (await readTopic(kafka, `${config.kafka.topic_prefix}.control`, decodeControl)).find(
       (c) => c.type === 'REVISION_COMPLETED',
@@ -130,6 +156,39 @@ describe('processor chain (real Kafka)', () => {
         x_CustomerId: 'unallocated',
       });
       expect(r.x_RatedCost).toBe(decimalToString(new Decimal(r.BilledCost).times('1.1')));
+    }
+
+    // The missing price rule is added and the unpriced letters are replayed, exactly once.
+    fs.writeFileSync(
+      bookFile,
+      `${PRICE_BOOK}  - id: rds-5\n    match: { ServiceName: AmazonRDS }\n    model: cost_plus\n    basis: BilledCost\n    markup_percent: 5\n`.replace(
+        'version: it-1',
+        'version: it-2',
+      ),
+    );
+    await publishPriceBook(kafka, `${config.kafka.topic_prefix}.price-book`, bookFile);
+    await new Promise((r) => setTimeout(r, 500)); // let the price stage notice the new book
+    const first = await runReplay(config, 'unpriced');
+    expect(first).toMatchObject({ replayed: 80, byStage: { 'processor.price': 80 } });
+    const second = await runReplay(config, 'unpriced');
+    expect(second.replayed).toBe(0);
+    const all = await eventually(
+      async () => {
+        const records = await readTopic(kafka, `${config.kafka.topic_prefix}.rated`, decodeUsage);
+        return records.length >= 240 ? records : undefined;
+      },
+      60_000,
+      1000,
+    );
+    chain.kill('SIGTERM');
+    await chainExit;
+    expect(chainErr).not.toMatch(/"level":"error"/);
+    expect(all).toHaveLength(240);
+    const rds = all.filter((r) => r.ServiceName === 'AmazonRDS');
+    expect(rds).toHaveLength(80);
+    for (const r of rds) {
+      expect(r).toMatchObject({ x_PriceRuleId: 'rds-5', x_PriceBookVersion: 'it-2' });
+      expect(r.x_RatedCost).toBe(decimalToString(new Decimal(r.BilledCost).times('1.05')));
     }
   });
 });

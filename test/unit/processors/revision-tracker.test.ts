@@ -72,6 +72,15 @@ describe('RevisionTracker (rated-topic consumer contract)', () => {
     expect(t.totals()).toEqual([{ customer: 'acme', currency: 'USD', rated: '2' }]);
   });
 
+  it('counts a replayed dead letter that was then rated once', () => {
+    const t = new RevisionTracker();
+    t.onControl(completed('s', 'r1', 2));
+    t.onRated(rated('s', 'r1', 'a', 'acme', '1'));
+    t.onDeadLetter(dead('s', 'r1', 'b'));
+    t.onRated(rated('s', 'r1', 'b', 'acme', '2')); // replayed after a price rule was added
+    expect(t.totals()).toEqual([{ customer: 'acme', currency: 'USD', rated: '3' }]);
+  });
+
   it('keeps scopes apart, ignores failed revisions and collector dead letters', () => {
     const t = new RevisionTracker();
     t.onControl(completed('s1', 'r1', 1));
