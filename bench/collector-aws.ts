@@ -29,20 +29,36 @@ export async function benchCollectorAws(rows: number): Promise<Record<string, st
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   const period = '20261101-20261201';
   const key = `bench/${period}/assembly-1/bench-1.csv.gz`;
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: fs.createReadStream(file), ContentLength: bytes }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: fs.createReadStream(file), ContentLength: bytes }),
+  );
   await s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: `bench/${period}/bench-Manifest.json`,
-      Body: JSON.stringify({ assemblyId: 'assembly-1', reportName: 'bench', billingPeriod: { start: '20261101T000000.000Z', end: '20261201T000000.000Z' }, reportKeys: [key], compression: 'GZIP', contentType: 'text/csv' }),
+      Body: JSON.stringify({
+        assemblyId: 'assembly-1',
+        reportName: 'bench',
+        billingPeriod: { start: '20261101T000000.000Z', end: '20261201T000000.000Z' },
+        reportKeys: [key],
+        compression: 'GZIP',
+        contentType: 'text/csv',
+      }),
     }),
   );
   const configFile = path.join(dir, 'meterflow.yaml');
-  fs.writeFileSync(configFile, `kafka:\n  topic_prefix: ${bucket}\nlog:\n  level: warn\naws:\n  exports:\n    - { name: bench, bucket: ${bucket}, prefix: '', type: cur-legacy }\n`);
+  fs.writeFileSync(
+    configFile,
+    `kafka:\n  topic_prefix: ${bucket}\nlog:\n  level: warn\naws:\n  exports:\n    - { name: bench, bucket: ${bucket}, prefix: '', type: cur-legacy }\n`,
+  );
 
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
   const started = Date.now();
-  const child = spawn(process.execPath, [path.join(root, 'dist/runtime/cli.js'), '--config', configFile, 'collect', 'aws', '--once'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'dist/runtime/cli.js'), '--config', configFile, 'collect', 'aws', '--once'],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let peakRss = 0;
   let cpuTicks = 0;
   const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());

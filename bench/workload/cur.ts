@@ -22,14 +22,60 @@ export function mulberry32(seed: number): () => number {
 }
 
 const HEADER_FILE = path.join(__dirname, '../../test/fixtures/aws/legacy-cur/koku_test_cur.csv');
-const SERVICES = ['AmazonEC2', 'AmazonS3', 'AmazonRDS', 'AWSLambda', 'AmazonCloudWatch', 'AmazonDynamoDB', 'AmazonVPC', 'AWSDataTransfer', 'AmazonEKS', 'AmazonECS', 'AmazonElastiCache', 'AmazonSNS', 'AmazonSQS', 'AmazonRoute53', 'AWSELB', 'AmazonKinesis', 'AmazonRedshift', 'AmazonES', 'AWSGlue', 'AmazonAthena', 'AWSKMS', 'AWSSecretsManager', 'AmazonECR', 'AWSBackup', 'AmazonEFS'];
+const SERVICES = [
+  'AmazonEC2',
+  'AmazonS3',
+  'AmazonRDS',
+  'AWSLambda',
+  'AmazonCloudWatch',
+  'AmazonDynamoDB',
+  'AmazonVPC',
+  'AWSDataTransfer',
+  'AmazonEKS',
+  'AmazonECS',
+  'AmazonElastiCache',
+  'AmazonSNS',
+  'AmazonSQS',
+  'AmazonRoute53',
+  'AWSELB',
+  'AmazonKinesis',
+  'AmazonRedshift',
+  'AmazonES',
+  'AWSGlue',
+  'AmazonAthena',
+  'AWSKMS',
+  'AWSSecretsManager',
+  'AmazonECR',
+  'AWSBackup',
+  'AmazonEFS',
+];
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-1', 'ap-northeast-1'];
-const TAG_KEYS: Array<[string, number]> = [['customer', 300], ['env', 5], ['team', 40], ['app', 120], ['cost-center', 60], ['owner', 200], ['project', 150], ['tier', 4], ['region-group', 6], ['component', 80], ['version', 30], ['managed-by', 5]];
+const TAG_KEYS: Array<[string, number]> = [
+  ['customer', 300],
+  ['env', 5],
+  ['team', 40],
+  ['app', 120],
+  ['cost-center', 60],
+  ['owner', 200],
+  ['project', 150],
+  ['tier', 4],
+  ['region-group', 6],
+  ['component', 80],
+  ['version', 30],
+  ['managed-by', 5],
+];
 
 export function curHeader(): string[] {
-  const fixtureHeader = fs.readFileSync(HEADER_FILE, 'utf8').split('\n')[0].replace(/^\uFEFF/, '').split(',');
+  const fixtureHeader = fs
+    .readFileSync(HEADER_FILE, 'utf8')
+    .split('\n')[0]
+    .replace(/^\uFEFF/, '')
+    .split(',');
   const tags = TAG_KEYS.map(([k]) => `resourceTags/user:${k}`);
-  const extra = Array.from({ length: 151 - fixtureHeader.length - tags.length }, (_, i) => `costCategory/category${i}`);
+  const extra = Array.from(
+    { length: 151 - fixtureHeader.length - tags.length },
+    (_, i) => `costCategory/category${i}`,
+  );
   return [...fixtureHeader, ...tags, ...extra];
 }
 
@@ -73,11 +119,15 @@ export function* curRows(n: number, seed = 42): Generator<string> {
     row[col.bpStart] = '2026-11-01T00:00:00Z';
     row[col.bpEnd] = '2026-12-01T00:00:00Z';
     row[col.product] = service;
-    row[col.usageType] = `${pick(REGIONS).slice(0, 4).toUpperCase()}-${service}-Usage${Math.floor(rnd() * 48)}`;
+    row[col.usageType] =
+      `${pick(REGIONS).slice(0, 4).toUpperCase()}-${service}-Usage${Math.floor(rnd() * 48)}`;
     row[col.amount] = amount;
     row[col.currency] = 'USD';
     row[col.rate] = rate;
-    row[col.cost] = row[col.type] === 'Credit' ? `-${(rnd() * 3).toFixed(10)}` : (Number(amount) * Number(rate)).toFixed(10);
+    row[col.cost] =
+      row[col.type] === 'Credit'
+        ? `-${(rnd() * 3).toFixed(10)}`
+        : (Number(amount) * Number(rate)).toFixed(10);
     row[col.resource] = `arn:aws:${service.toLowerCase()}:${pick(REGIONS)}:res-${Math.floor(rnd() * 20000)}`;
     if (col.region >= 0) row[col.region] = pick(REGIONS);
     TAG_KEYS.forEach(([k, card], t) => {
