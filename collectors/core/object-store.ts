@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Storage } from '@google-cloud/storage';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import {
@@ -27,7 +27,18 @@ export interface ObjectStore {
   readonly credentialSource: string;
   list(prefix: string): AsyncIterable<ListedObject>;
   open(key: string): Promise<Readable>;
+  /** Random access for formats that need it (Parquet keeps its footer at the end). */
+  openRange(
+    key: string,
+  ): Promise<{ byteLength: number; slice(start: number, end: number): Promise<ArrayBuffer> }>;
   url(key: string): string;
+}
+
+async function toArrayBuffer(stream: Readable): Promise<ArrayBuffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
+  const b = Buffer.concat(chunks);
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
 
 export async function readJsonObject(store: ObjectStore, key: string): Promise<unknown> {
@@ -129,6 +140,25 @@ export class S3ObjectStore implements ObjectStore {
       throw accessError(err, this, `read ${key}`);
     }
   }
+  async openRange(key: string) {
+    let size: number;
+    try {
+      size = Number(
+        (await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))).ContentLength ?? 0,
+      );
+    } catch (err) {
+      throw accessError(err, this, `read ${key}`);
+    }
+    return {
+      byteLength: size,
+      slice: async (start: number, end: number) => {
+        const res = await this.s3.send(
+          new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${end - 1}` }),
+        );
+        return toArrayBuffer(res.Body as Readable);
+      },
+    };
+  }
 }
 
 export class GcsObjectStore implements ObjectStore {
@@ -175,6 +205,20 @@ export class GcsObjectStore implements ObjectStore {
     // decompress: false — we detect gzip ourselves; GCS would otherwise transcode gzip-encoded objects.
     return file.createReadStream({ decompress: false, validation: false });
   }
+  async openRange(key: string) {
+    const file = this.storage.bucket(this.bucket).file(key);
+    let size: number;
+    try {
+      size = Number((await file.getMetadata())[0].size ?? 0);
+    } catch (err) {
+      throw accessError(err, this, `read ${key}`);
+    }
+    return {
+      byteLength: size,
+      slice: async (start: number, end: number) =>
+        toArrayBuffer(file.createReadStream({ start, end: end - 1, decompress: false, validation: false })),
+    };
+  }
 }
 
 export class AzureBlobObjectStore implements ObjectStore {
@@ -212,5 +256,21 @@ export class AzureBlobObjectStore implements ObjectStore {
     } catch (err) {
       throw accessError(err, this, `read ${key}`);
     }
+  }
+  async openRange(key: string) {
+    const blob = this.service.getContainerClient(this.container).getBlobClient(key);
+    let size: number;
+    try {
+      size = Number((await blob.getProperties()).contentLength ?? 0);
+    } catch (err) {
+      throw accessError(err, this, `read ${key}`);
+    }
+    return {
+      byteLength: size,
+      slice: async (start: number, end: number) => {
+        const res = await blob.download(start, end - start);
+        return toArrayBuffer(res.readableStreamBody as Readable);
+      },
+    };
   }
 }

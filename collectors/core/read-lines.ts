@@ -2,6 +2,8 @@ import type { Readable } from 'node:stream';
 import { openDecoded } from '../formats/decode';
 import { readCsvRows } from '../formats/csv-rows';
 import { readJsonlRows } from '../formats/jsonl-rows';
+import { readParquetRows } from '../formats/parquet-rows';
+import { readAvroRows } from '../formats/avro-rows';
 import { ErrorCodes, PermanentError } from '../../runtime/errors';
 import type { ObjectStore } from './object-store';
 import type { ParsedLine } from './revision-writer';
@@ -11,13 +13,16 @@ import type { ParsedLine } from './revision-writer';
  * (gzip, zip), the parser is chosen from the object name. Nothing is buffered whole: memory stays
  * flat whatever the object size.
  */
-export function parserFor(key: string): 'csv' | 'jsonl' {
-  const name = key.toLowerCase().replace(/\.(gz|gzip|zip)$/, '');
+export function parserFor(key: string): 'csv' | 'jsonl' | 'parquet' | 'avro' {
+  const lower = key.toLowerCase();
+  if (lower.endsWith('.parquet')) return 'parquet';
+  if (lower.endsWith('.avro')) return 'avro';
+  const name = lower.replace(/\.(gz|gzip|zip)$/, '');
   if (name.endsWith('.csv')) return 'csv';
   if (name.endsWith('.json') || name.endsWith('.jsonl') || name.endsWith('.ndjson')) return 'jsonl';
   throw new PermanentError(
     ErrorCodes.UNREADABLE_OBJECT,
-    `${key}: unsupported export file type (expected .csv, .csv.gz, .csv.zip, .json, .jsonl or .json.gz)`,
+    `${key}: unsupported export file type (expected .csv, .csv.gz, .csv.zip, .json, .jsonl, .json.gz, .parquet or .avro)`,
   );
 }
 
@@ -28,8 +33,22 @@ export async function openLines(
 ): Promise<AsyncIterable<ParsedLine>> {
   const kind = parserFor(key);
   const object = store.url(key);
+  if (kind === 'parquet') {
+    // Parquet is read by ranges (footer first, then one row group at a time), never whole.
+    const range = await store.openRange(key);
+    const counted = {
+      byteLength: range.byteLength,
+      slice: async (start: number, end: number) => {
+        const buf = await range.slice(start, end);
+        onBytes?.(buf.byteLength);
+        return buf;
+      },
+    };
+    return readParquetRows(counted, { object });
+  }
   const raw: Readable = await store.open(key);
   if (onBytes) raw.on('data', (chunk: Buffer) => onBytes(chunk.length));
   const bytes = await openDecoded(raw, object);
+  if (kind === 'avro') return readAvroRows(bytes, { object });
   return kind === 'csv' ? readCsvRows(bytes, { object }) : readJsonlRows(bytes, { object });
 }

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { open, readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ListedObject, ObjectStore } from '../../collectors/core/object-store';
@@ -52,6 +52,27 @@ export class LocalFolderStore implements ObjectStore {
       );
     }
     return createReadStream(path);
+  }
+
+  /** Random access for Parquet: the footer first, then one row group at a time. */
+  async openRange(
+    key: string,
+  ): Promise<{ byteLength: number; slice(start: number, end: number): Promise<ArrayBuffer> }> {
+    const path = this.pathOf(key);
+    const size = (await stat(path)).size;
+    return {
+      byteLength: size,
+      slice: async (start: number, end: number) => {
+        const handle = await open(path, 'r');
+        try {
+          const buf = Buffer.alloc(end - start);
+          await handle.read(buf, 0, end - start, start);
+          return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+        } finally {
+          await handle.close();
+        }
+      },
+    };
   }
 
   /** Reads a (small) JSON object such as a manifest; a BOM is ignored. */

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Registry } from 'prom-client';
 import { createS3 } from '../../../runtime/object-storage';
 import { createKafka } from '../../../runtime/kafka';
@@ -220,5 +223,42 @@ describe('AWS collector (legacy CUR on the local S3 server into Kafka)', () => {
     );
     expect(pass.exportErrors[0].error).not.toContain(config.aws.secret_access_key!);
     expect(pass.completed.map((r) => r.revision_id)).toEqual(['assembly-ok']);
+  });
+
+  it('reads a CUR 2.0 Data Export in Parquet by ranged reads, from its execution manifest', async () => {
+    const config = isolatedConfig();
+    const bucket = uniqueName('cur2');
+    await ensureBucket(s3, bucket);
+    config.aws.exports = [{ name: 'cur2', bucket, prefix: 'de', type: 'data-exports' }];
+    const data = 'de/cur2/data/BILLING_PERIOD=2026-11/exec-7/cur2-00001.snappy.parquet';
+    const body = fs.readFileSync(path.join(__dirname, '../../fixtures/parquet/cur2-sample.snappy.parquet'));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: data, Body: body }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'de/cur2/metadata/BILLING_PERIOD=2026-11/cur2-Manifest.json',
+        Body: JSON.stringify({
+          executionId: 'exec-7',
+          exportName: 'cur2',
+          billingPeriod: { start: '2026-11-01T00:00:00.000Z', end: '2026-12-01T00:00:00.000Z' },
+          columns: [{ name: 'identity_line_item_id' }, { name: 'line_item_unblended_cost' }],
+          dataFiles: [`s3://${bucket}/${data}`],
+        }),
+      }),
+    );
+    const pass = await collect(config);
+    expect(pass.completed.map((r) => [r.format, r.revision_id])).toEqual([['aws-cur2', 'exec-7']]);
+    const kafka = createKafka(config, 'it-reader');
+    const raw = await readTopic(kafka, `${config.kafka.topic_prefix}.raw.aws`, decodeRaw);
+    expect(raw.map((r) => r.columns.identity_line_item_id).sort()).toEqual(['li-0001', 'li-0002', 'li-0003']);
+    // Parquet doubles keep their shortest exact text: 1.385e-05 arrives as 0.00001385.
+    expect(
+      raw.find((r) => r.columns.identity_line_item_id === 'li-0001')!.columns.line_item_unblended_cost,
+    ).toBe('0.00001385');
+    const control = await readTopic(kafka, `${config.kafka.topic_prefix}.control`, decodeControl);
+    const done = control.find((c) => c.type === 'REVISION_COMPLETED')!;
+    expect(done.row_count).toBe(3);
+    expect(done.control_totals.reduce((s, t) => s + Number(t.rows), 0)).toBe(3);
+    expect(done.control_totals.map((t) => t.billed_cost)).toEqual(['-12.49998615']);
   });
 });
