@@ -15,8 +15,16 @@ import { recordResult } from './results';
  *
  *   npm run bench -- collector-aws [rows]      (default 1,000,000; needs `meterflow stack up`)
  */
-export async function benchCollectorAws(rows: number): Promise<Record<string, string | number>> {
-  const root = path.resolve(__dirname, '..');
+export interface PreparedExport {
+  dir: string;
+  bucket: string;
+  configFile: string;
+  bytes: number;
+  genSeconds: number;
+}
+
+/** Generates the CUR export, uploads it with its manifest, writes a config pointing at it. */
+export async function prepareCurExport(rows: number): Promise<PreparedExport> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-bench-'));
   const file = path.join(dir, 'bench-1.csv.gz');
   const t0 = Date.now();
@@ -52,6 +60,12 @@ export async function benchCollectorAws(rows: number): Promise<Record<string, st
     `kafka:\n  topic_prefix: ${bucket}\nlog:\n  level: warn\naws:\n  exports:\n    - { name: bench, bucket: ${bucket}, prefix: '', type: cur-legacy }\n`,
   );
 
+  return { dir, bucket, configFile, bytes, genSeconds };
+}
+
+export async function benchCollectorAws(rows: number): Promise<Record<string, string | number>> {
+  const root = path.resolve(__dirname, '..');
+  const { dir, configFile, bytes, genSeconds } = await prepareCurExport(rows);
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
   const started = Date.now();
   const child = spawn(

@@ -1,9 +1,15 @@
 import { benchCollectorAws } from './collector-aws';
+import { benchDedupeMemory } from './dedupe-memory';
+import { benchRateOffline } from './rate-offline';
+import { benchProcessors } from './processors';
 import { recordResult } from './results';
 
 /** `npm run bench -- <scenario|all> [rows]`: runs scenarios and regenerates bench/RESULTS.md. */
 const scenarios: Record<string, (rows: number) => Promise<Record<string, string | number>>> = {
   'collector-aws': benchCollectorAws,
+  'rate-offline': benchRateOffline,
+  processors: benchProcessors,
+  'dedupe-memory': benchDedupeMemory,
 };
 
 async function main(): Promise<void> {

@@ -241,7 +241,7 @@ export const ProcessorConfigSchema = z
       'Stable name of this processor instance (a pod name). Part of its Kafka transactional id, so a restarted instance fences its predecessor. Default: the host name.',
     ).optional(),
     dedupe_max_ids: num(
-      'Record ids the dedupe stage tracks per instance (about 120 bytes each); least recently seen revisions are forgotten first.',
+      'Record ids the dedupe stage tracks per instance (about 145 bytes each); least recently seen revisions are forgotten first.',
     ).default(1_000_000),
     session_timeout_ms: num(
       'Consumer-group session timeout: how long a dead instance holds its partitions before a rebalance.',

@@ -5,6 +5,7 @@ import {
   AzureExportManifest,
   DataExportsManifest,
   parseAzureExportManifest,
+  parseAzureLegacyManifest,
   parseDataExportsManifest,
   parseGcpRunMarker,
   parseLegacyCurManifest,
@@ -501,4 +502,102 @@ export function discoverFocusFiles(
     });
   }
   return out.sort((a, b) => (a.scope < b.scope ? -1 : 1));
+}
+
+/**
+ * Azure legacy exports (before exports v2), two layouts (EXPORT-FORMATS §4.2):
+ *
+ * - partitioned: `<export>/<yyyyMMdd-yyyyMMdd>/<yyyyMMddHHmm>/<guid>/000001.csv` with a
+ *   `_manifest.json` in the run folder; the newest run (by its yyyyMMddHHmm folder, then the
+ *   manifest's LastModified) is current, and its `blobs[]` are the files;
+ * - non-partitioned: one CSV per run directly in the month folder, `<export>_<guid>.csv`; every run
+ *   adds a file, the newest (LastModified) is current. A blob only becomes visible once committed
+ *   whole, so no marker is needed.
+ *
+ * Legacy manifests do not name their dataset, so it comes from the export name: one containing
+ * "amortized" is AmortizedCost, "focus" is FocusCost, anything else ActualCost.
+ */
+export async function discoverAzureLegacyExports(input: DiscoveryInput): Promise<DiscoveredRevision[]> {
+  const datasetOf = (exportName: string): ExportFormat =>
+    /amortized/i.test(exportName)
+      ? 'azure-amortized'
+      : /focus/i.test(exportName)
+        ? 'azure-focus'
+        : 'azure-actual';
+  type Candidate = {
+    exportName: string;
+    period: string;
+    order: string;
+    time: number;
+    build: () => Promise<DiscoveredRevision>;
+  };
+  const groups = new Map<string, Candidate[]>();
+  const add = (scope: string, c: Candidate) => groups.set(scope, [...(groups.get(scope) ?? []), c]);
+  for (const { obj, rel } of underPrefix(input.objects, input.prefix)) {
+    const partitioned = /^(?:.*\/)?([^/]+)\/(\d{8})-(\d{8})\/(\d{12})\/([^/]+)\/_manifest\.json$/.exec(rel);
+    if (partitioned) {
+      const [, exportName, start, , stamp] = partitioned;
+      const period = compactDateToPeriod(start);
+      const scope = `azure/${input.bucket}/${exportName}/${period}`;
+      add(scope, {
+        exportName,
+        period,
+        order: stamp,
+        time: obj.lastModified.getTime(),
+        build: async () => {
+          const manifest = parseAzureLegacyManifest(await input.readJson(obj.key), obj.key);
+          const { files, missing } = resolveFiles(
+            manifest.blobs.map((b) => b.blobName),
+            input.objects,
+            { bucket: input.bucket, manifestDir: dirname(obj.key) },
+          );
+          const format = datasetOf(exportName);
+          return {
+            provider: 'azure',
+            format,
+            scope,
+            revision_id: `${stamp}/${partitioned[5]}`,
+            billing_period: period,
+            files,
+            expected_rows: manifest.dataRowCount ?? null,
+            manifest_key: obj.key,
+            billed_cost_column: defaultBilledCostColumn(format),
+            missing_files: missing,
+          };
+        },
+      });
+      continue;
+    }
+    const single = /^(?:.*\/)?([^/]+)\/(\d{8})-(\d{8})\/([^/]+\.csv(?:\.gz)?)$/.exec(rel);
+    if (single) {
+      const [, exportName, start, , file] = single;
+      const period = compactDateToPeriod(start);
+      const scope = `azure/${input.bucket}/${exportName}/${period}`;
+      const format = datasetOf(exportName);
+      add(scope, {
+        exportName,
+        period,
+        order: obj.lastModified.toISOString(),
+        time: obj.lastModified.getTime(),
+        build: async () => ({
+          provider: 'azure',
+          format,
+          scope,
+          revision_id: `${file}@${obj.lastModified.toISOString()}`,
+          billing_period: period,
+          files: [obj.key],
+          expected_rows: null,
+          manifest_key: null,
+          billed_cost_column: defaultBilledCostColumn(format),
+          missing_files: [],
+        }),
+      });
+    }
+  }
+  const out = new Map<string, DiscoveredRevision>();
+  for (const [scope, list] of groups) {
+    list.sort((a, b) => (a.order < b.order ? 1 : a.order > b.order ? -1 : b.time - a.time));
+    out.set(scope, await list[0].build());
+  }
+  return sortedRevisions(out);
 }
