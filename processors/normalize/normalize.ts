@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { recordIdOf } from '../../runtime/record-id';
 import type { RawUsageRow, UsageRecord } from '../../schemas/types.generated';
 import { attributeCustomer } from './attribution';
 import { mapAws } from './aws';
@@ -49,12 +49,8 @@ const FOCUS_FORMATS = new Set(['focus', 'aws-focus', 'azure-focus']);
 const GCP_FORMATS = new Set(['gcp-standard', 'gcp-detailed']);
 
 /** Deterministic record id: sha256 of scope, revision, object and line (NUL-separated), 32 hex chars. */
-export function recordId(scope: string, revisionId: string, object: string, line: number): string {
-  return createHash('sha256')
-    .update(`${scope}\u0000${revisionId}\u0000${object}\u0000${line}`, 'utf8')
-    .digest('hex')
-    .slice(0, 32);
-}
+// One definition of the record id for the whole pipeline (collectors key raw rows with it too).
+export const recordId = recordIdOf;
 
 export function normalizeRow(row: RawUsageRow, options: NormalizeOptions): NormalizeResult {
   const mapper = MAPPERS[row.format];
