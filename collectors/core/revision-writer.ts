@@ -191,11 +191,28 @@ export async function writeRevision(
     const object = o.urlOf(key);
     const skipThrough = fileIndex === committed.file_index ? committed.line : 0;
     const lines = await o.openLines(key, fileIndex);
-    for await (const parsed of lines) {
-      if (parsed.line <= skipThrough) continue;
+    for await (const line of lines) {
+      if (line.line <= skipThrough) continue;
       o.metrics.received();
       working.file_index = fileIndex;
-      working.line = parsed.line;
+      working.line = line.line;
+      // The billed cost must parse for the control totals; a line whose cost does not is
+      // malformed like any unparseable line: dead-lettered, and the rest of the file goes on.
+      let parsed: ParsedLine = line;
+      let cost: Decimal | undefined;
+      if (parsed.kind === 'row') {
+        try {
+          cost = o.billedCostOf(parsed.columns);
+        } catch (err) {
+          parsed = {
+            kind: 'malformed',
+            line: parsed.line,
+            field: rev.billed_cost_column,
+            message: (err as Error).message,
+            text: JSON.stringify(parsed.columns),
+          };
+        }
+      }
       if (parsed.kind === 'malformed') {
         working.dead_letters++;
         deadLetters.push({
@@ -213,7 +230,6 @@ export async function writeRevision(
           line: parsed.line,
           columns: parsed.columns,
         };
-        const cost = o.billedCostOf(parsed.columns);
         const currency = o.currencyOf(parsed.columns) ?? 'UNKNOWN';
         const t = totals.get(currency) ?? { cost: new Decimal(0), rows: 0 };
         if (cost) t.cost = t.cost.plus(cost);

@@ -166,7 +166,11 @@ describe('AWS collector (legacy CUR on the local S3 server into Kafka)', () => {
       },
     );
     // A row longer than the header is malformed; the rest of the file goes on.
-    const ragged = curCsv(rev1).replace('\nb,', '\nb,extra,');
+    // and so is a line whose billed cost is not a number.
+    const ragged = curCsv([...rev1, { id: 'bad-cost', product: 'AmazonEC2', cost: '12,50' }]).replace(
+      '\nb,',
+      '\nb,extra,',
+    );
     await putCurRevision(s3, bucket, 'ragged', 'assembly-r', [{ name: 'ragged-1.csv.gz', body: gz(ragged) }]);
 
     const pass = await collect(config);
@@ -185,10 +189,13 @@ describe('AWS collector (legacy CUR on the local S3 server into Kafka)', () => {
     const raggedDone = control.find(
       (m) => m.type === 'REVISION_COMPLETED' && m.revision_id === 'assembly-r',
     )!;
-    expect(raggedDone).toMatchObject({ row_count: 2, dead_letter_count: 1 });
+    expect(raggedDone).toMatchObject({ row_count: 2, dead_letter_count: 2 });
 
     const dead = await readTopic(kafka, `${config.kafka.topic_prefix}.dead-letter`, decodeDeadLetter);
-    expect(dead).toHaveLength(1);
+    dead.sort((a, b) => Number(a.line) - Number(b.line));
+    expect(dead).toHaveLength(2);
+    expect(dead[1]).toMatchObject({ reason: 'malformed', line: 6, field: 'lineItem/UnblendedCost' });
+    expect(dead[1].message).toContain('12,50');
     expect(dead[0]).toMatchObject({
       stage: 'collector.aws',
       reason: 'malformed',
