@@ -34,7 +34,19 @@ import {
  * Other categories (koku's `noTags/...`, product attributes) are not tags.
  */
 
+// Called for every column of every row with the same few hundred header names: memoised.
+const awsKeys = new Map<string, string>();
+
 export function awsKey(header: string): string {
+  let key = awsKeys.get(header);
+  if (key === undefined) {
+    key = computeAwsKey(header);
+    if (awsKeys.size < 10_000) awsKeys.set(header, key);
+  }
+  return key;
+}
+
+function computeAwsKey(header: string): string {
   return header
     .replace(/^\uFEFF/, '')
     .trim()
