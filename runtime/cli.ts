@@ -17,6 +17,7 @@ import { formatPass, runCollect, type Provider } from '../collectors/command';
 import { runProcess, runPublishPriceBook } from '../processors/command';
 import { runRate } from '../processors/offline/rate';
 import { runReplay } from '../processors/replay';
+import { formatDemoSummary, runDemo } from '../deploy/demo/demo';
 
 /**
  * The `meterflow` command. Errors reach the user as one clear message (what failed, where, and
@@ -176,12 +177,21 @@ program
 
 program
   .command('demo')
-  .description('the main job on the local stack (npm start): bring the stack up and report it healthy')
-  .option('--exit', 'exit after the summary')
-  .action(async () => {
-    const ctx = stackContext(config().config, say);
+  .description(
+    'the main job on the local stack (npm start): bring the stack up, seed sample exports of all three clouds, collect, process and price them, print per-customer totals',
+  )
+  .option('--exit', 'exit after the summary instead of leaving the processors running')
+  .action(async (opts: { exit?: boolean }) => {
+    const { config: base } = config();
+    const ctx = stackContext(base, say);
     const statuses = await stackUp(ctx);
-    process.stdout.write(`\nmeterflow local stack\n${formatStatus(statuses)}\n`);
+    process.stdout.write(`\nmeterflow local stack\n${formatStatus(statuses)}\n\n`);
+    const summary = await runDemo(base, (line) => process.stdout.write(`${line}\n`), !opts.exit);
+    process.stdout.write(`\n${formatDemoSummary(summary)}\n`);
+    if (opts.exit) return;
+    process.stdout.write(
+      '\nprocessors keep running on topics meterflow-demo.*; Ctrl-C stops them (the stack stays up: npx meterflow stack down)\n',
+    );
   });
 
 export async function main(argv: string[]): Promise<void> {

@@ -50,7 +50,18 @@ export function createKafka(config: MeterflowConfig, component: string, logger?:
       if (!logger) return;
       const { message, ...extra } = entry.log;
       // kafkajs logs every retried request at ERROR; those are expected during broker restarts.
-      const level = LEVELS[entry.level] === 'error' ? 'warn' : (LEVELS[entry.level] ?? 'info');
+      // Two warnings are known and harmless here: the retry-limit note on idempotent producers
+      // (exactly-once rests on transactions and fencing, not on unbounded retries) and the broker's
+      // CONCURRENT_TRANSACTIONS answer that kafkajs retries while a partition joins a transaction.
+      const known =
+        /Limiting retries for the idempotent producer|another concurrent operation on the same transaction/.test(
+          String(message),
+        );
+      const level = known
+        ? 'debug'
+        : LEVELS[entry.level] === 'error'
+          ? 'warn'
+          : (LEVELS[entry.level] ?? 'info');
       logger[level]({ kafka: entry.namespace, ...extra }, message);
     },
   };

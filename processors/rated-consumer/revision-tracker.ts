@@ -79,6 +79,19 @@ export class RevisionTracker {
     return s.records.size + deadOnly === s.completed.row_count;
   }
 
+  scopeNames(): string[] {
+    return [...this.scopes.keys()].sort();
+  }
+
+  /** Rated and dead-lettered record counts of a revision. */
+  counts(scope: string, revision: string): { rated: number; deadLettered: number; rows: number | null } {
+    const s = this.scopes.get(scope)?.get(revision);
+    if (!s) return { rated: 0, deadLettered: 0, rows: null };
+    let deadOnly = 0;
+    for (const id of s.deadLetterIds) if (!s.records.has(id)) deadOnly++;
+    return { rated: s.records.size, deadLettered: deadOnly, rows: s.completed?.row_count ?? null };
+  }
+
   /** The newest whole revision of a scope, if any. */
   currentRevision(scope: string): string | undefined {
     let best: { id: string; seq: number } | undefined;
