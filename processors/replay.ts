@@ -8,9 +8,11 @@ import {
   isSentinel,
   SENTINEL_PREFIX,
   sendChunked,
+  sendOffsetsRetrying,
   topicNames,
 } from '../runtime/kafka';
 import { AvroTypes, type DeadLetter } from '../schemas';
+import type { Logger } from '../runtime/logger';
 
 /**
  * `meterflow replay --reason R [--stage S]`: re-drives dead letters once their cause is fixed (a
@@ -37,6 +39,7 @@ export async function runReplay(
   reason: string,
   stage?: string,
   timeoutMs = 120_000,
+  logger?: Logger,
 ): Promise<ReplaySummary> {
   if (stage && !['processor.price', 'processor.normalize'].includes(stage)) {
     throw new PermanentError(
@@ -45,7 +48,7 @@ export async function runReplay(
     );
   }
   const topics = topicNames(config);
-  const kafka = createKafka(config, 'replay');
+  const kafka = createKafka(config, 'replay', logger);
   await ensureTopics(kafka, config, [{ topic: topics.deadLetter }]);
   const groupId = `${config.kafka.topic_prefix}.replay.${stage ?? 'all'}.${reason}`;
   const producer = kafka.producer({
@@ -62,11 +65,12 @@ export async function runReplay(
   await admin.disconnect();
   const nonce = `${SENTINEL_PREFIX}replay-${crypto.randomUUID()}`;
   const tx0 = await producer.transaction();
-  await tx0.send({
+  const marked = await tx0.send({
     topic: topics.deadLetter,
     messages: partitions.map((partition) => ({ partition, key: nonce, value: Buffer.alloc(0) })),
   });
   await tx0.commit();
+  const sentinelOffsets = new Map(marked.map((m) => [m.partition, BigInt(m.baseOffset ?? m.offset ?? '0')]));
 
   const summary: ReplaySummary = { replayed: 0, skipped: 0, byStage: {} };
   const consumer = kafka.consumer({ groupId, readUncommitted: false });
@@ -122,7 +126,7 @@ export async function runReplay(
                   tx,
                   [...outputs].map(([topic, messages]) => ({ topic, messages })),
                 );
-                await tx.sendOffsets({
+                await sendOffsetsRetrying(tx, {
                   consumerGroupId: groupId,
                   topics: [
                     {
@@ -151,6 +155,23 @@ export async function runReplay(
   } finally {
     await consumer.disconnect();
     await producer.disconnect();
+  }
+  // Leave the group positioned after this run's sentinel AND its commit marker (sentinel + 2): the
+  // next run then starts on data, never on a transaction marker, which kafkajs consumers can stall
+  // on. Nothing is skipped: the sentinel was alone in its transaction.
+  const admin2 = kafka.admin();
+  await admin2.connect();
+  try {
+    await admin2.setOffsets({
+      groupId,
+      topic: topics.deadLetter,
+      partitions: [...sentinelOffsets].map(([partition, offset]) => ({
+        partition,
+        offset: (offset + 2n).toString(),
+      })),
+    });
+  } finally {
+    await admin2.disconnect();
   }
   return summary;
 }

@@ -158,3 +158,29 @@ function sizeOf(v: Message['value'] | Message['key']): number {
 export const SENTINEL_PREFIX = '__meterflow_sentinel__/';
 export const isSentinel = (key: Buffer | string | null | undefined): boolean =>
   key !== null && key !== undefined && key.toString().startsWith(SENTINEL_PREFIX);
+
+/**
+ * tx.sendOffsets with a retry for CONCURRENT_TRANSACTIONS. Right after a commit the coordinator is
+ * still writing the previous transaction's markers, and kafkajs does not retry AddOffsetsToTxn on
+ * that answer (kafkajs issues #430 and #1068); the Java client does. The transaction is still open
+ * and nothing was written yet, so retrying the call inside it is safe.
+ */
+export async function sendOffsetsRetrying(
+  tx: { sendOffsets: (args: Parameters<import('kafkajs').Transaction['sendOffsets']>[0]) => Promise<void> },
+  args: Parameters<import('kafkajs').Transaction['sendOffsets']>[0],
+  attempts = 20,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await tx.sendOffsets(args);
+      return;
+    } catch (err) {
+      const e = err as { type?: string; message?: string };
+      const concurrent =
+        e.type === 'CONCURRENT_TRANSACTIONS' ||
+        /another concurrent operation on the same transaction/.test(String(e.message));
+      if (!concurrent || attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+    }
+  }
+}

@@ -1,7 +1,7 @@
 import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Logger } from '../../runtime/logger';
 import type { StageMetrics } from '../../runtime/metrics';
-import { sendChunked } from '../../runtime/kafka';
+import { sendChunked, sendOffsetsRetrying } from '../../runtime/kafka';
 
 /**
  * Read-process-write with Kafka transactions, for the stateless processors.
@@ -96,7 +96,7 @@ export class TransactionalStage {
         const tx = await this.producer!.transaction();
         try {
           if (outputs.length) await sendChunked(tx, outputs);
-          await tx.sendOffsets({
+          await sendOffsetsRetrying(tx, {
             consumerGroupId: this.o.groupId,
             topics: [
               {

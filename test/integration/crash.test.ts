@@ -111,7 +111,7 @@ describe('crash recovery (kill -9, real processes, real Kafka)', () => {
     const control = await readTopic(kafka, `${prefix}.control`, decodeControl);
     expect(control.map((c) => c.type)).toEqual(['REVISION_STARTED', 'REVISION_COMPLETED']);
     expect(control[1].row_count).toBe(ROWS);
-    expect(stderr).not.toMatch(/error/i);
+    expect(stderr).not.toMatch(/"level":"(error|fatal)"/);
   });
 
   it('processors: the chain killed mid-stream, restarted, every record rated exactly once', async () => {
