@@ -1,6 +1,6 @@
 import type { MeterflowConfig } from '../../runtime/config';
 import { createAzureBlob } from '../../runtime/object-storage';
-import { discoverAzureExports, discoverAzureLegacyExports, type DiscoveryInput } from '../formats/discovery';
+import { discoverAzureAllExports } from '../formats/discovery';
 import type { ExportSource } from '../core/collector';
 import { exportSource } from '../core/export-source';
 import { AzureBlobObjectStore } from '../core/object-store';
@@ -14,13 +14,6 @@ export function azureSources(config: MeterflowConfig): ExportSource[] {
   const { client, credentialSource } = createAzureBlob(config);
   return config.azure.exports.map((e) => {
     const store = new AzureBlobObjectStore(client, e.container, credentialSource);
-    // Exports v2 (manifest.json per run) win over legacy layouts for the same scope.
-    const discover = async (input: DiscoveryInput) => {
-      const v2 = await discoverAzureExports(input);
-      const taken = new Set(v2.map((r) => r.scope));
-      const legacy = (await discoverAzureLegacyExports(input)).filter((r) => !taken.has(r.scope));
-      return [...v2, ...legacy];
-    };
-    return exportSource(e.name, store, e.container, e.prefix, discover);
+    return exportSource(e.name, store, e.container, e.prefix, discoverAzureAllExports);
   });
 }

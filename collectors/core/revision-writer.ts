@@ -134,6 +134,8 @@ export async function writeRevision(
   const working: Checkpoint = structuredClone(committed);
   let rows: Message[] = [];
   let deadLetters: Message[] = [];
+  // Lines read since the last commit; the metric is bumped once per transaction, not per line.
+  let received = 0;
   const totals = new Map<string, { cost: Decimal; rows: number }>(
     Object.entries(working.totals).map(([c, t]) => [c, { cost: new Decimal(t.billed_cost), rows: t.rows }]),
   );
@@ -176,6 +178,8 @@ export async function writeRevision(
       await tx.abort().catch(() => undefined);
       throw err;
     }
+    o.metrics.received(received);
+    received = 0;
     o.metrics.sent(rows.length);
     if (deadLetters.length) o.metrics.failed('malformed', deadLetters.length);
     needStarted = false;
@@ -193,7 +197,7 @@ export async function writeRevision(
     const lines = await o.openLines(key, fileIndex);
     for await (const line of lines) {
       if (line.line <= skipThrough) continue;
-      o.metrics.received();
+      received++;
       working.file_index = fileIndex;
       working.line = line.line;
       // The billed cost must parse for the control totals; a line whose cost does not is

@@ -601,3 +601,10 @@ export async function discoverAzureLegacyExports(input: DiscoveryInput): Promise
   }
   return sortedRevisions(out);
 }
+
+/** Every Azure export under the prefix: exports v2 win over legacy layouts for the same scope. */
+export async function discoverAzureAllExports(input: DiscoveryInput): Promise<DiscoveredRevision[]> {
+  const v2 = await discoverAzureExports(input);
+  const taken = new Set(v2.map((r) => r.scope));
+  return [...v2, ...(await discoverAzureLegacyExports(input)).filter((r) => !taken.has(r.scope))];
+}

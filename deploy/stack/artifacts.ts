@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PermanentError, ErrorCodes } from '../../runtime/errors';
+import { isAlive } from './processes';
 
 /**
  * Fetching and building the stack's servers, once per machine, into the cache folder. Every
@@ -64,14 +65,7 @@ export async function withLock<T>(
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(fs.readFileSync(lockFile, 'utf8') || '0');
-      let alive = false;
-      try {
-        process.kill(holder, 0);
-        alive = holder > 0;
-      } catch {
-        alive = false;
-      }
-      if (!alive) {
+      if (!(holder > 0 && isAlive(holder))) {
         fs.rmSync(lockFile, { force: true });
         continue;
       }

@@ -10,8 +10,7 @@ import {
   currencyOf,
   discoverAwsDataExports,
   discoverAwsLegacyCur,
-  discoverAzureExports,
-  discoverAzureLegacyExports,
+  discoverAzureAllExports,
   discoverFocusFiles,
   discoverGcpExports,
   type DiscoveredRevision,
@@ -203,12 +202,8 @@ async function discoverFolder(
   switch (provider) {
     case 'aws':
       return [...(await discoverAwsLegacyCur(input)), ...(await discoverAwsDataExports(input))];
-    case 'azure': {
-      // Exports v2 win over legacy layouts for the same scope, as in the collector.
-      const v2 = await discoverAzureExports(input);
-      const taken = new Set(v2.map((r) => r.scope));
-      return [...v2, ...(await discoverAzureLegacyExports(input)).filter((r) => !taken.has(r.scope))];
-    }
+    case 'azure':
+      return discoverAzureAllExports(input);
     case 'gcp': {
       const found: DiscoveredRevision[] = [];
       const seen = new Map<string, string>();
