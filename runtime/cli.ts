@@ -18,6 +18,7 @@ import { runProcess, runPublishPriceBook } from '../processors/command';
 import { runRate } from '../processors/offline/rate';
 import { runReplay } from '../processors/replay';
 import { formatDemoSummary, runDemo } from '../deploy/demo/demo';
+import { runSink } from '../sinks/elasticsearch/command';
 
 /**
  * The `meterflow` command. Errors reach the user as one clear message (what failed, where, and
@@ -128,6 +129,20 @@ program
   .action(async (stage: string, opts: { instance?: string; opsPort?: string }) => {
     await runProcess(config().config, stage, {
       instance: opts.instance,
+      opsPort: opts.opsPort === undefined ? undefined : Number(opts.opsPort),
+    });
+  });
+
+program
+  .command('sink')
+  .description('run a sink')
+  .command('elasticsearch')
+  .description(
+    'index rated usage, revisions and dead letters into Elasticsearch, and publish complete, reconciled revisions',
+  )
+  .option('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)')
+  .action(async (opts: { opsPort?: string }) => {
+    await runSink(config().config, {
       opsPort: opts.opsPort === undefined ? undefined : Number(opts.opsPort),
     });
   });

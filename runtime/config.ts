@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors';
 import { registerSecret } from './redact';
 import { NormalizeOptionsSchema } from '../processors/normalize/config';
+import { SinkOptionsSchema } from '../sinks/elasticsearch/config';
 
 /**
  * meterflow's configuration: one YAML file (meterflow.yaml) plus environment overrides.
@@ -283,6 +284,9 @@ export const MeterflowConfigSchema = z
     ),
     kafka: KafkaConfigSchema.prefault({}),
     elasticsearch: ElasticsearchConfigSchema.prefault({}),
+    sink: SinkOptionsSchema.prefault({}).describe(
+      'The Elasticsearch sink and its revision publisher: bulk sizing, retries, index settings.',
+    ),
     aws: AwsConfigSchema.prefault({}),
     gcp: GcpConfigSchema.prefault({}),
     azure: AzureConfigSchema.prefault({}),

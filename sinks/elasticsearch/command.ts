@@ -1,0 +1,82 @@
+import type { MeterflowConfig } from '../../runtime/config';
+import { createElasticsearch } from '../../runtime/elasticsearch';
+import { createKafka, ensureTopics, topicNames } from '../../runtime/kafka';
+import { createStageMetrics } from '../../runtime/metrics';
+import { startService, type Service } from '../../runtime/service';
+import { indexNames } from './indices';
+import { ensureLayout } from './layout';
+import { RevisionPublisher } from './publisher';
+import { ElasticsearchSink } from './sink';
+
+export interface RunningSink {
+  sink: ElasticsearchSink;
+  publisher: RevisionPublisher | undefined;
+}
+
+/**
+ * Starts the Elasticsearch sink (and, unless `sink.publisher` is off, the revision publisher) in
+ * an existing service. The consumer group is `<topic_prefix>-sink-elasticsearch`: sink instances
+ * share the partitions; each message is acknowledged by exactly one of them at a time.
+ */
+export async function startSink(
+  config: MeterflowConfig,
+  service: Pick<Service, 'logger' | 'registry' | 'shutdown'>,
+): Promise<RunningSink> {
+  const topics = topicNames(config);
+  const kafka = createKafka(config, 'sink', service.logger);
+  await ensureTopics(kafka, config, [
+    { topic: topics.rated },
+    { topic: topics.control },
+    { topic: topics.deadLetter },
+  ]);
+  const es = createElasticsearch(config);
+  const names = indexNames(config.elasticsearch.index_prefix);
+  await ensureLayout(es, names, {
+    replicas: config.sink.replicas,
+    refreshInterval: config.sink.refresh_interval,
+  });
+  const logger = service.logger.child({ stage: 'sink.elasticsearch' });
+  let publisher: RevisionPublisher | undefined;
+  if (config.sink.publisher) {
+    publisher = new RevisionPublisher({
+      es,
+      names,
+      logger: logger.child({ part: 'publisher' }),
+      registry: service.registry,
+      intervalMs: config.sink.publish_interval_ms,
+    });
+  }
+  const sink = new ElasticsearchSink({
+    kafka,
+    es,
+    names,
+    topics,
+    groupId: `${config.kafka.topic_prefix}-sink-elasticsearch`,
+    options: config.sink,
+    logger,
+    metrics: createStageMetrics(service.registry, 'sink.elasticsearch'),
+  });
+  await sink.start();
+  service.shutdown.register('sink.elasticsearch', () => sink.stop());
+  if (publisher) {
+    publisher.start();
+    service.shutdown.register('revision publisher', () => publisher.stop());
+  }
+  return { sink, publisher };
+}
+
+export async function runSink(config: MeterflowConfig, opts: { opsPort?: number }): Promise<void> {
+  const es = createElasticsearch(config);
+  const service = await startService(config, 'sink.elasticsearch', {
+    ops: true,
+    opsPort: opts.opsPort,
+    readiness: {
+      elasticsearch: async () => {
+        await es.ping();
+      },
+    },
+  });
+  await startSink(config, service);
+  service.logger.info({ node: config.elasticsearch.node }, 'sinking rated usage into Elasticsearch');
+  await new Promise<void>((resolve) => service.shutdown.signal.addEventListener('abort', () => resolve()));
+}

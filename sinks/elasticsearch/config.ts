@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+const int = (description: string) =>
+  z
+    .preprocess(
+      (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
+      z.number().int().nonnegative(),
+    )
+    .describe(description);
+
+/** Options of `meterflow sink elasticsearch` and its revision publisher (snake_case, all defaulted). */
+export const SinkOptionsSchema = z
+  .object({
+    bulk_max_docs: int('Most actions in one bulk request.').default(2000),
+    bulk_max_bytes: int('About the most bytes in one bulk request.').default(8 * 1024 * 1024),
+    bulk_concurrency: int('Bulk requests of one partition in flight at once.').default(2),
+    partitions_concurrently: int('Partitions whose batches are indexed at the same time.').default(3),
+    retry_base_delay_ms: int(
+      'First backoff step for 429/5xx items and an unreachable cluster (full jitter).',
+    ).default(200),
+    retry_max_delay_ms: int(
+      'Longest backoff step. An unreachable cluster is retried for as long as it takes: consumption pauses, heartbeats go on.',
+    ).default(15_000),
+    session_timeout_ms: int('Consumer group session timeout.').default(30_000),
+    publisher: z
+      .preprocess(
+        (v) => (typeof v === 'string' ? ['1', 'true', 'yes', 'on'].includes(v.trim().toLowerCase()) : v),
+        z.boolean(),
+      )
+      .default(true)
+      .describe(
+        'Run the revision publisher in this sink process. Run it in exactly one instance when several sinks share a cluster.',
+      ),
+    publish_interval_ms: int('How often the publisher reconciles and publishes complete revisions.').default(
+      2000,
+    ),
+    replicas: int('number_of_replicas of every meterflow index (0 for a single node).').default(0),
+    refresh_interval: z.string().min(1).default('1s').describe('refresh_interval of the usage indices.'),
+  })
+  .strict();
+
+export type SinkOptions = z.output<typeof SinkOptionsSchema>;

@@ -1,0 +1,434 @@
+import type { Client } from '@elastic/elasticsearch';
+import type { Registry } from 'prom-client';
+import { Decimal, decimalToString } from '../../runtime/decimal';
+import type { Logger } from '../../runtime/logger';
+import { gauge, stageCounter } from '../../runtime/metrics';
+import {
+  type DeadLetterDocument,
+  type IndexNames,
+  type PublicationState,
+  publishKey,
+  type RevisionDocument,
+  revisionDocId,
+} from './indices';
+
+type Totals = RevisionDocument['control_totals'];
+
+/** What the publisher found for one revision: all rows accounted for, and exact totals. */
+export interface RevisionCount {
+  indexed: number;
+  deadLettered: number;
+  totals: Totals;
+}
+
+/**
+ * Whether a revision can be published, from the collector's COMPLETED record and what is in
+ * Elasticsearch. Pure, so the rule is testable on its own:
+ *
+ *   pending       indexed + dead-lettered < row_count (rows still on their way)
+ *   unreconciled  indexed + dead-lettered > row_count, or the exact per-currency billed-cost
+ *                 totals or row counts differ from the COMPLETED record's control totals
+ *   reconciled    otherwise: every row the collector produced is either a usage document or a
+ *                 dead letter with a typed reason, and the money adds up to the last digit
+ */
+export function reconcile(
+  revision: Pick<RevisionDocument, 'row_count' | 'control_totals'>,
+  found: RevisionCount,
+): { verdict: 'pending' | 'unreconciled' | 'reconciled'; problems: string[] } {
+  const rows = revision.row_count ?? 0;
+  const accounted = found.indexed + found.deadLettered;
+  if (accounted < rows) return { verdict: 'pending', problems: [] };
+  const problems: string[] = [];
+  if (accounted > rows)
+    problems.push(`${accounted} rows indexed or dead-lettered, but the collector produced ${rows}`);
+  const expected = new Map(revision.control_totals.map((t) => [t.currency, t]));
+  const actual = new Map(found.totals.map((t) => [t.currency, t]));
+  for (const currency of [...new Set([...expected.keys(), ...actual.keys()])].sort()) {
+    const e = expected.get(currency);
+    const a = actual.get(currency);
+    const eCost = new Decimal(e?.billed_cost ?? 0);
+    const aCost = new Decimal(a?.billed_cost ?? 0);
+    if (!eCost.equals(aCost))
+      problems.push(
+        `${currency}: billed cost ${decimalToString(aCost)} in Elasticsearch, ${decimalToString(eCost)} in the export`,
+      );
+    if ((e?.rows ?? 0) !== (a?.rows ?? 0))
+      problems.push(`${currency}: ${a?.rows ?? 0} rows in Elasticsearch, ${e?.rows ?? 0} in the export`);
+  }
+  return { verdict: problems.length ? 'unreconciled' : 'reconciled', problems };
+}
+
+/**
+ * For every scope, the revision readers should see: the newest (by its COMPLETED record's offset
+ * on the control topic, which is keyed by scope and so ordered per scope) among the published one
+ * and the reconciled candidates. Pure.
+ */
+export function chooseCurrent(
+  revisions: Array<Pick<RevisionDocument, 'scope' | 'revision_id' | 'completed_offset' | 'state'>>,
+  reconciled: Set<string>,
+): Map<string, string> {
+  const best = new Map<string, { id: string; offset: number }>();
+  for (const r of revisions) {
+    const key = publishKey(r.scope, r.revision_id);
+    if (r.completed_offset === null) continue;
+    if (r.state !== 'published' && !reconciled.has(key)) continue;
+    const b = best.get(r.scope);
+    if (!b || r.completed_offset > b.offset)
+      best.set(r.scope, { id: r.revision_id, offset: r.completed_offset });
+  }
+  return new Map([...best].map(([scope, b]) => [scope, b.id]));
+}
+
+export interface PublisherOptions {
+  es: Client;
+  names: IndexNames;
+  logger: Logger;
+  registry: Registry;
+  intervalMs: number;
+}
+
+const PAGE = 5000;
+
+/**
+ * The revision publisher: makes complete, reconciled revisions visible to readers, atomically.
+ *
+ * Each pass:
+ *   1. refresh the usage, dead-letter and revision indices, so counts see everything acknowledged;
+ *   2. for each completed revision not yet published, count its usage documents and the dead
+ *      letters of its rows (processor or sink stages; a dead letter whose record was later
+ *      replayed and indexed counts once), and when they add up to row_count, sum BilledCost per
+ *      currency EXACTLY from _source text and compare with the COMPLETED control totals;
+ *   3. choose per scope the newest published-or-reconciled revision;
+ *   4. if that changed anything, swap the filter of the `P-usage` alias on every monthly index in
+ *      ONE _aliases request (applied atomically): readers go from the old set of revisions to the
+ *      new one with no moment where a scope shows two revisions or none;
+ *   5. only then record the new states (published / superseded) in the revision documents. A crash
+ *      between 4 and 5 is repaired by the next pass, which derives the same choice again;
+ *   6. delete documents of superseded and failed revisions with search + bulk delete (core APIs;
+ *      no delete-by-query module needed). They are invisible already (not in the filter), so this
+ *      is housekeeping; documents redelivered later for such a revision are found and deleted by a
+ *      later pass.
+ */
+export class RevisionPublisher {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private readonly states;
+  private readonly published;
+  private readonly deleted;
+  private lastPublishedKeys: string | undefined;
+
+  constructor(private readonly o: PublisherOptions) {
+    this.states = gauge(o.registry, 'meterflow_revisions', 'Revisions by publication state', ['state']);
+    this.published = stageCounter(
+      o.registry,
+      'meterflow_revisions_published_total',
+      'Revisions published',
+      [],
+    );
+    this.deleted = stageCounter(
+      o.registry,
+      'meterflow_superseded_documents_deleted_total',
+      'Usage documents of superseded or failed revisions deleted',
+      [],
+    );
+  }
+
+  start(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      this.running = this.pass()
+        .then(() => undefined)
+        .catch((err) =>
+          this.o.logger.warn({ err: (err as Error).message }, 'publisher pass failed; will retry'),
+        )
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, this.o.intervalMs);
+        });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass; returns the per-scope current revisions. Exposed for tests and `demo`. */
+  async pass(): Promise<Map<string, string>> {
+    const { es, names } = this.o;
+    const lenient = { ignore_unavailable: true, allow_no_indices: true } as const;
+    await es.indices.refresh({ index: [names.usagePattern, names.deadLetters, names.revisions], ...lenient });
+    const revisions = await this.allRevisions();
+
+    // 2. reconcile candidates
+    const reconciled = new Set<string>();
+    const updates = new Map<string, Partial<RevisionDocument>>();
+    for (const r of revisions) {
+      if (r.completed_offset === null || r.failed) continue;
+      if (r.state === 'published' || r.state === 'superseded') continue;
+      const key = publishKey(r.scope, r.revision_id);
+      const found = await this.count(r);
+      const { verdict, problems } = reconcile(r, found);
+      const state: PublicationState = verdict === 'reconciled' ? 'pending' : verdict;
+      if (verdict === 'reconciled') reconciled.add(key);
+      if (verdict === 'unreconciled' && r.state !== 'unreconciled')
+        this.o.logger.error(
+          { scope: r.scope, revision: r.revision_id, problems },
+          'revision does not reconcile with the export control totals; NOT published',
+        );
+      if (
+        r.state !== state ||
+        r.indexed_rows !== found.indexed ||
+        r.dead_lettered_rows !== found.deadLettered ||
+        JSON.stringify(r.problems) !== JSON.stringify(problems)
+      )
+        updates.set(key, {
+          state,
+          indexed_rows: found.indexed,
+          dead_lettered_rows: found.deadLettered,
+          indexed_totals: found.totals,
+          problems,
+        });
+    }
+
+    // 3. choose
+    const current = chooseCurrent(revisions, reconciled);
+    const keys = [...current].map(([scope, rev]) => publishKey(scope, rev)).sort();
+
+    // 4. atomic alias swap (also run when a new monthly index appeared since the last pass)
+    const indices = await this.usageIndices();
+    const signature = JSON.stringify([keys, indices]);
+    if (signature !== this.lastPublishedKeys && indices.length > 0) {
+      await es.indices.updateAliases({
+        actions: indices.map((index) => ({
+          add: { index, alias: names.usageAlias, filter: { terms: { x_PublishKey: keys } } },
+        })),
+      });
+      this.lastPublishedKeys = signature;
+    }
+
+    // 5. record states
+    const now = new Date().toISOString();
+    for (const r of revisions) {
+      const key = publishKey(r.scope, r.revision_id);
+      const isCurrent = current.get(r.scope) === r.revision_id;
+      const currentOffset = revisions.find(
+        (x) => x.scope === r.scope && x.revision_id === current.get(r.scope),
+      )?.completed_offset;
+      let state: PublicationState | undefined;
+      if (isCurrent && r.state !== 'published') state = 'published';
+      else if (!isCurrent && r.failed && r.state !== 'failed') state = 'failed';
+      else if (
+        !isCurrent &&
+        !r.failed &&
+        r.state !== 'superseded' &&
+        currentOffset !== undefined &&
+        currentOffset !== null &&
+        (r.state === 'published' || (r.completed_offset !== null && r.completed_offset < currentOffset))
+      )
+        state = 'superseded';
+      if (!state) continue;
+      updates.set(key, {
+        ...updates.get(key),
+        state,
+        ...(state === 'published' ? { published_at: now } : {}),
+      });
+      if (state === 'published') {
+        this.published.inc();
+        this.o.logger.info({ scope: r.scope, revision: r.revision_id }, 'revision published');
+      }
+    }
+    if (updates.size) {
+      const operations: unknown[] = [];
+      for (const [key, doc] of updates) {
+        const [scope, revision] = splitKey(key, revisions);
+        operations.push(
+          { update: { _index: names.revisions, _id: revisionDocId(scope, revision) } },
+          { doc: { ...doc, updated_at: now } },
+        );
+      }
+      const res = await es.bulk({ operations, refresh: 'wait_for' });
+      if (res.errors) throw new Error('updating revision states failed; next pass repairs it');
+    }
+
+    const byState = new Map<string, number>();
+    for (const r of revisions) {
+      const state = updates.get(publishKey(r.scope, r.revision_id))?.state ?? r.state;
+      byState.set(state, (byState.get(state) ?? 0) + 1);
+    }
+    for (const s of ['collecting', 'pending', 'published', 'superseded', 'unreconciled', 'failed'])
+      this.states.set({ state: s }, byState.get(s) ?? 0);
+
+    // 6. housekeeping
+    const dead = revisions
+      .filter((r) => {
+        const state = updates.get(publishKey(r.scope, r.revision_id))?.state ?? r.state;
+        return state === 'superseded' || state === 'failed';
+      })
+      .map((r) => publishKey(r.scope, r.revision_id));
+    if (dead.length) await this.deleteDocuments(dead);
+    return current;
+  }
+
+  private async allRevisions(): Promise<RevisionDocument[]> {
+    const { es, names } = this.o;
+    const out: RevisionDocument[] = [];
+    let after: unknown[] | undefined;
+    for (;;) {
+      const res = await es.search<RevisionDocument>({
+        index: names.revisions,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        size: PAGE,
+        sort: [{ scope: 'asc' }, { revision_id: 'asc' }],
+        ...(after ? { search_after: after as never } : {}),
+      });
+      for (const h of res.hits.hits) out.push(h._source!);
+      if (res.hits.hits.length < PAGE) return out;
+      after = res.hits.hits[res.hits.hits.length - 1].sort as unknown[];
+    }
+  }
+
+  private async usageIndices(): Promise<string[]> {
+    const res = await this.o.es.indices.get({
+      index: this.o.names.usagePattern,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+    });
+    return Object.keys(res).sort();
+  }
+
+  /** Counts and exact totals of one revision, from usage documents plus its rows' dead letters. */
+  private async count(r: RevisionDocument): Promise<RevisionCount> {
+    const { es, names } = this.o;
+    const key = publishKey(r.scope, r.revision_id);
+    const totals = new Map<string, { cost: Decimal; rows: number }>();
+    const add = (currency: string | null, cost: string | null) => {
+      const c = currency ?? '(none)';
+      const t = totals.get(c) ?? { cost: new Decimal(0), rows: 0 };
+      t.cost = t.cost.plus(new Decimal(cost ?? 0));
+      t.rows++;
+      totals.set(c, t);
+    };
+    // Cheap first: if the documents plus dead letters cannot reach row_count, skip the exact sum.
+    const indexedCount = (
+      await es.count({
+        index: names.usagePattern,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        query: { term: { x_PublishKey: key } },
+      })
+    ).count;
+    const deadLetters = await this.revisionDeadLetters(r);
+    const deadIds = [...deadLetters.keys()];
+    let alsoIndexed = 0;
+    for (let i = 0; i < deadIds.length; i += 1000) {
+      alsoIndexed += (
+        await es.count({
+          index: names.usagePattern,
+          ignore_unavailable: true,
+          allow_no_indices: true,
+          query: {
+            bool: {
+              filter: [{ ids: { values: deadIds.slice(i, i + 1000) } }, { term: { x_PublishKey: key } }],
+            },
+          },
+        })
+      ).count;
+    }
+    const deadOnly = deadIds.length - alsoIndexed;
+    const unchanged =
+      r.state === 'unreconciled' && r.indexed_rows === indexedCount && r.dead_lettered_rows === deadOnly;
+    if (unchanged || indexedCount + deadOnly < (r.row_count ?? 0))
+      return { indexed: indexedCount, deadLettered: deadOnly, totals: r.indexed_totals ?? [] };
+
+    const indexedIds = new Set<string>();
+    let after: unknown[] | undefined;
+    for (;;) {
+      const res = await es.search<{ BilledCost: string; BillingCurrency: string; x_RecordId: string }>({
+        index: names.usagePattern,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        size: PAGE,
+        query: { term: { x_PublishKey: key } },
+        _source: ['BilledCost', 'BillingCurrency', 'x_RecordId'],
+        sort: [{ x_RecordId: 'asc' }],
+        ...(after ? { search_after: after as never } : {}),
+      });
+      for (const h of res.hits.hits) {
+        add(h._source!.BillingCurrency, h._source!.BilledCost);
+        if (deadLetters.has(h._source!.x_RecordId)) indexedIds.add(h._source!.x_RecordId);
+      }
+      if (res.hits.hits.length < PAGE) break;
+      after = res.hits.hits[res.hits.hits.length - 1].sort as unknown[];
+    }
+    for (const [id, d] of deadLetters) if (!indexedIds.has(id)) add(d.billed_currency, d.billed_cost);
+    return {
+      indexed: indexedCount,
+      deadLettered: deadOnly,
+      totals: [...totals]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([currency, t]) => ({ currency, billed_cost: decimalToString(t.cost), rows: t.rows })),
+    };
+  }
+
+  /** Dead letters of the revision's rows (not the collector's: those never became rows), by record. */
+  private async revisionDeadLetters(r: RevisionDocument): Promise<Map<string, DeadLetterDocument>> {
+    const { es, names } = this.o;
+    const out = new Map<string, DeadLetterDocument>();
+    let after: unknown[] | undefined;
+    for (;;) {
+      const res = await es.search<DeadLetterDocument>({
+        index: names.deadLetters,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        size: PAGE,
+        query: {
+          bool: {
+            filter: [{ term: { scope: r.scope } }, { term: { revision_id: r.revision_id } }],
+            must_not: [{ prefix: { stage: 'collector' } }],
+          },
+        },
+        sort: [{ record_id: 'asc' }, { stage: 'asc' }, { reason: 'asc' }],
+        ...(after ? { search_after: after as never } : {}),
+      });
+      for (const h of res.hits.hits) {
+        const d = h._source!;
+        // One row can be dead-lettered more than once (a replay that failed again): it is one row.
+        const id = d.record_id ?? `${d.object}#${d.line}`;
+        if (!out.has(id)) out.set(id, d);
+      }
+      if (res.hits.hits.length < PAGE) return out;
+      after = res.hits.hits[res.hits.hits.length - 1].sort as unknown[];
+    }
+  }
+
+  private async deleteDocuments(keys: string[]): Promise<void> {
+    const { es, names } = this.o;
+    for (let i = 0; i < keys.length; i += 1000) {
+      const slice = keys.slice(i, i + 1000);
+      for (;;) {
+        const res = await es.search({
+          index: names.usagePattern,
+          ignore_unavailable: true,
+          allow_no_indices: true,
+          size: PAGE,
+          _source: false,
+          query: { terms: { x_PublishKey: slice } },
+        });
+        if (res.hits.hits.length === 0) break;
+        const operations = res.hits.hits.map((h) => ({ delete: { _index: h._index, _id: h._id } }));
+        await es.bulk({ operations, refresh: true });
+        this.deleted.inc(operations.length);
+        if (res.hits.hits.length < PAGE) break;
+      }
+    }
+  }
+}
+
+function splitKey(key: string, revisions: RevisionDocument[]): [string, string] {
+  const r = revisions.find((x) => publishKey(x.scope, x.revision_id) === key)!;
+  return [r.scope, r.revision_id];
+}

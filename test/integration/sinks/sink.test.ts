@@ -1,0 +1,103 @@
+import { createElasticsearch } from '../../../runtime/elasticsearch';
+import { createKafka, topicNames } from '../../../runtime/kafka';
+import { startSink } from '../../../sinks/elasticsearch/command';
+import { indexNames, type RevisionDocument, revisionDocId } from '../../../sinks/elasticsearch/indices';
+import { eventually, testConfig, uniqueName } from '../helpers';
+import { decodeDeadLetter, readTopic } from '../collectors/kafka-read';
+import { controlTotals, exactSum, produceRevision, ratedLine, testService } from './sink-fixture';
+
+/**
+ * The Elasticsearch sink and publisher on the real broker and node: documents land once, a revision
+ * becomes visible only whole and reconciled, a restatement replaces it atomically, and a document
+ * Elasticsearch refuses is dead-lettered with its reason while its revision still reconciles.
+ */
+describe('Elasticsearch sink (real Kafka and Elasticsearch)', () => {
+  jest.setTimeout(180_000);
+
+  it('publishes whole, reconciled revisions; restatements replace them; rejects are dead-lettered', async () => {
+    const config = testConfig();
+    config.kafka.topic_prefix = uniqueName('it-sink');
+    config.elasticsearch.index_prefix = uniqueName('it-sink');
+    config.sink.publish_interval_ms = 300;
+    config.sink.bulk_max_docs = 70; // several bulk requests per batch, in flight together
+    const topics = topicNames(config);
+    const names = indexNames(config.elasticsearch.index_prefix);
+    const es = createElasticsearch(config);
+    const kafka = createKafka(config, 'it-sink-producer');
+    const producer = kafka.producer();
+    await producer.connect();
+    const service = testService();
+    const { publisher } = await startSink(config, service);
+    const revisionDoc = async (scope: string, rev: string) =>
+      (await es.get<RevisionDocument>({ index: names.revisions, id: revisionDocId(scope, rev) }))._source!;
+    try {
+      // Revision r1: 300 rows, 2 dead-lettered by the price stage, one with a ChargePeriodStart
+      // Elasticsearch cannot parse (its mapping says date): that one is dead-lettered by the sink.
+      const scope = 'aws/main/2026-02';
+      const r1 = Array.from({ length: 300 }, (_, i) =>
+        ratedLine(scope, 'r1', i + 2, i === 7 ? { ChargePeriodStart: 'yesterday-ish' } : {}),
+      );
+      await produceRevision(producer, topics, scope, 'r1', r1, { deadLettered: new Set([3, 4]) });
+
+      const published = await eventually(async () => {
+        const doc = await revisionDoc(scope, 'r1').catch(() => undefined);
+        return doc?.state === 'published' ? doc : undefined;
+      }, 90_000);
+      expect(published.indexed_rows).toBe(297);
+      expect(published.dead_lettered_rows).toBe(3);
+      expect(published.indexed_totals).toEqual(controlTotals(r1));
+
+      const visible = await exactSum(es, names.usageAlias, 'BilledCost');
+      expect(visible.count).toBe(297);
+      const expected = controlTotals(r1.filter((_, i) => ![3, 4, 7].includes(i)))[0].billed_cost;
+      expect(visible.sum).toBe(expected);
+
+      const sinkLetters = (await readTopic(kafka, topics.deadLetter, decodeDeadLetter)).filter(
+        (d) => d.stage === 'sink.elasticsearch',
+      );
+      expect(sinkLetters).toHaveLength(1);
+      expect(sinkLetters[0].reason).toBe('mapping_error');
+      expect(sinkLetters[0].record_id).toBe(r1[7].x_RecordId);
+      expect(sinkLetters[0].message).toMatch(/ChargePeriodStart/);
+
+      // Restatement r2 (different rows and costs) replaces r1 whole.
+      const r2 = Array.from({ length: 120 }, (_, i) =>
+        ratedLine(scope, 'r2', i + 2, { BilledCost: `${i}.25` }),
+      );
+      await produceRevision(producer, topics, scope, 'r2', r2);
+      await eventually(
+        async () => ((await revisionDoc(scope, 'r2')).state === 'published' ? true : undefined),
+        90_000,
+      );
+      expect((await revisionDoc(scope, 'r1')).state).toBe('superseded');
+      const after = await exactSum(es, names.usageAlias, 'BilledCost');
+      expect(after.count).toBe(120);
+      expect(after.sum).toBe(controlTotals(r2)[0].billed_cost);
+      // r1's documents are deleted afterwards (core APIs only).
+      await eventually(async () => {
+        await es.indices.refresh({ index: names.usagePattern });
+        const n = (await es.count({ index: names.usagePattern, query: { term: { x_Revision: 'r1' } } }))
+          .count;
+        return n === 0 ? true : undefined;
+      });
+
+      // r3's COMPLETED totals disagree with its rows: reported, never published; r2 stays.
+      const r3 = Array.from({ length: 50 }, (_, i) => ratedLine(scope, 'r3', i + 2));
+      const wrong = controlTotals(r3).map((t) => ({ ...t, billed_cost: '1.00' }));
+      await produceRevision(producer, topics, scope, 'r3', r3, { completed: { control_totals: wrong } });
+      const r3doc = await eventually(async () => {
+        const d = await revisionDoc(scope, 'r3').catch(() => undefined);
+        return d?.state === 'unreconciled' ? d : undefined;
+      }, 90_000);
+      expect(r3doc.problems.join(' ')).toMatch(/USD: billed cost .* in Elasticsearch, 1 in the export/);
+      await publisher!.pass();
+      expect((await exactSum(es, names.usageAlias, 'BilledCost')).count).toBe(120);
+      expect((await revisionDoc(scope, 'r2')).state).toBe('published');
+    } finally {
+      await service.shutdown.run();
+      await producer.disconnect();
+      await es.indices.delete({ index: `${config.elasticsearch.index_prefix}-*` }).catch(() => undefined);
+      await es.indices.deleteIndexTemplate({ name: names.usageTemplate }).catch(() => undefined);
+    }
+  });
+});
