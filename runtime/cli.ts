@@ -19,6 +19,10 @@ import { runRate } from '../processors/offline/rate';
 import { runReplay } from '../processors/replay';
 import { formatDemoSummary, runDemo } from '../deploy/demo/demo';
 import { runSink } from '../sinks/elasticsearch/command';
+import { runApiService, runInvoice, runInvoiceScheduleService } from '../sinks/command';
+import { generateApiKey, hashApiKey } from '../sinks/api';
+import { createLogger } from './logger';
+import { stagesFor, Supervisor } from './supervisor';
 
 /**
  * The `meterflow` command. Errors reach the user as one clear message (what failed, where, and
@@ -147,6 +151,75 @@ program
     });
   });
 
+const invoice = program.command('invoice').description('invoices from the published usage');
+for (const action of ['generate', 'finalize'] as const) {
+  invoice
+    .command(action)
+    .description(
+      action === 'generate'
+        ? 'compute (or recompute) the draft invoices of a billing period; finalized invoices are never changed'
+        : 'finalize the drafts of a billing period: numbered and immutable from then on',
+    )
+    .requiredOption('--period <YYYY-MM>', 'billing period')
+    .option('--customer <id>', 'only this customer')
+    .action(async (opts: { period: string; customer?: string }) => {
+      await runInvoice(config().config, action, opts, (line) => process.stdout.write(`${line}\n`));
+    });
+}
+invoice
+  .command('schedule')
+  .description(
+    'keep the drafts of the current and previous period up to date, and finalize a period invoice.finalize_after_days after it closes',
+  )
+  .action(async () => {
+    await runInvoiceScheduleService(config().config);
+  });
+
+const api = program
+  .command('api')
+  .description('serve usage, invoices, revisions and dead letters over HTTP (OpenAPI at /openapi.json)')
+  .option('--port <port>', 'port (default api.port)')
+  .action(async (opts: { port?: string }) => {
+    await runApiService(config().config, { port: opts.port === undefined ? undefined : Number(opts.port) });
+  });
+api
+  .command('new-key')
+  .description('print a new random API key and the config entry that stores its hash')
+  .requiredOption('--id <id>', 'name of the key, e.g. the customer or the team')
+  .option('--customer <id>', 'a customer key (sees only this customer); without it an admin key')
+  .action((opts: { id: string; customer?: string }) => {
+    const key = generateApiKey();
+    const entry = opts.customer
+      ? `{ id: ${opts.id}, role: customer, customer: ${opts.customer}, key_sha256: ${hashApiKey(key)} }`
+      : `{ id: ${opts.id}, role: admin, key_sha256: ${hashApiKey(key)} }`;
+    process.stdout.write(
+      `key (give it to the client; it is not stored): ${key}\nconfig (api.keys): - ${entry}\n`,
+    );
+  });
+
+program
+  .command('run')
+  .description(
+    'every stage in one supervised process group (collectors of configured clouds, processors, sink, invoice schedule, API), for small deployments',
+  )
+  .action(async () => {
+    const { config: c, source } = config();
+    const logger = createLogger({ level: c.log.level, component: 'run' });
+    const command = [
+      process.execPath,
+      ...process.execArgv,
+      process.argv[1],
+      ...(source ? ['--config', source] : []),
+    ];
+    const supervisor = new Supervisor({ command, stages: stagesFor(c), logger });
+    supervisor.start();
+    await new Promise<void>((resolve) => {
+      const stop = (signal: NodeJS.Signals) => void supervisor.stop(signal).then(resolve);
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+  });
+
 program
   .command('pricebook')
   .description('manage the price book the price stage rates with')
@@ -193,9 +266,9 @@ program
 program
   .command('demo')
   .description(
-    'the main job on the local stack (npm start): bring the stack up, seed sample exports of all three clouds, collect, process and price them, print per-customer totals',
+    'the main job on the local stack (npm start): bring the stack up, seed sample exports of all three clouds, collect, process, price, index into Elasticsearch, generate invoices, print a summary and serve the API',
   )
-  .option('--exit', 'exit after the summary instead of leaving the processors running')
+  .option('--exit', 'exit after the summary instead of leaving the pipeline and the API running')
   .action(async (opts: { exit?: boolean }) => {
     const { config: base } = config();
     const ctx = stackContext(base, say);
@@ -205,8 +278,13 @@ program
     process.stdout.write(`\n${formatDemoSummary(summary)}\n`);
     if (opts.exit) return;
     process.stdout.write(
-      '\nprocessors keep running on topics meterflow-demo.*; Ctrl-C stops them (the stack stays up: npx meterflow stack down)\n',
+      '\nthe pipeline (topics meterflow-demo.*, indices meterflow-demo-*) and the API keep running; Ctrl-C stops them (the stack stays up: npx meterflow stack down)\n',
     );
+    await new Promise<void>((resolve) => {
+      const stop = () => void summary.stop().then(resolve);
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
   });
 
 export async function main(argv: string[]): Promise<void> {

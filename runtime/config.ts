@@ -7,6 +7,8 @@ import { ConfigError } from './errors';
 import { registerSecret } from './redact';
 import { NormalizeOptionsSchema } from '../processors/normalize/config';
 import { SinkOptionsSchema } from '../sinks/elasticsearch/config';
+import { InvoiceOptionsSchema } from '../sinks/invoices/config';
+import { ApiConfigSchema } from '../sinks/api/config';
 
 /**
  * meterflow's configuration: one YAML file (meterflow.yaml) plus environment overrides.
@@ -287,6 +289,10 @@ export const MeterflowConfigSchema = z
     sink: SinkOptionsSchema.prefault({}).describe(
       'The Elasticsearch sink and its revision publisher: bulk sizing, retries, index settings.',
     ),
+    invoice: InvoiceOptionsSchema.prefault({}).describe(
+      'Invoices: line grouping, the scheduled mode and when it finalizes a closed period.',
+    ),
+    api: ApiConfigSchema.prefault({}).describe('The REST API: where it listens and its (hashed) API keys.'),
     aws: AwsConfigSchema.prefault({}),
     gcp: GcpConfigSchema.prefault({}),
     azure: AzureConfigSchema.prefault({}),

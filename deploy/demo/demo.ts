@@ -13,6 +13,13 @@ import { sourcesFor, type Provider } from '../../collectors/command';
 import { startStages } from '../../processors/command';
 import { consumeTotals } from '../../processors/rated-consumer/example';
 import type { CustomerTotal, RevisionTracker } from '../../processors/rated-consumer/revision-tracker';
+import { loadPriceBook } from '../../processors/price';
+import { Decimal, decimalToString } from '../../runtime/decimal';
+import { createElasticsearch } from '../../runtime/elasticsearch';
+import { startSink } from '../../sinks/elasticsearch/command';
+import { indexNames, type RevisionDocument, type UsageDocument } from '../../sinks/elasticsearch/indices';
+import { generateInvoices, type InvoiceResult } from '../../sinks/invoices';
+import { generateApiKey, hashApiKey, startApi, type RunningApi } from '../../sinks/api';
 
 /**
  * The demo behind `npm start`: sample exports of all three clouds are seeded into the local
@@ -33,15 +40,17 @@ const pricebookFile = () =>
     (c) => fs.existsSync(c),
   )!;
 
-export function demoConfig(base: MeterflowConfig): MeterflowConfig {
+export function demoConfig(base: MeterflowConfig, name = 'meterflow-demo'): MeterflowConfig {
   const config = structuredClone(base);
-  config.kafka.topic_prefix = 'meterflow-demo';
+  config.kafka.topic_prefix = name;
+  config.elasticsearch.index_prefix = name;
+  config.sink.publish_interval_ms = 500;
   config.collector.transaction_rows = 2000;
   config.processor.session_timeout_ms = 6000;
   config.processor.price_book_file = pricebookFile();
-  config.aws.exports = [{ name: 'cur', bucket: 'meterflow-demo-aws', prefix: '', type: 'cur-legacy' }];
-  config.gcp.exports = [{ name: 'billing', bucket: 'meterflow-demo-gcp', prefix: 'exports' }];
-  config.azure.exports = [{ name: 'actual', container: 'meterflow-demo-azure', prefix: 'exports' }];
+  config.aws.exports = [{ name: 'cur', bucket: `${name}-aws`, prefix: '', type: 'cur-legacy' }];
+  config.gcp.exports = [{ name: 'billing', bucket: `${name}-gcp`, prefix: 'exports' }];
+  config.azure.exports = [{ name: 'actual', container: `${name}-azure`, prefix: 'exports' }];
   config.normalize.attribution.accounts = {
     ...config.normalize.attribution.accounts,
     '5948062437622': 'acme',
@@ -55,8 +64,9 @@ export function demoConfig(base: MeterflowConfig): MeterflowConfig {
 }
 
 async function seed(config: MeterflowConfig, say: (s: string) => void): Promise<void> {
+  const name = config.kafka.topic_prefix;
   const { client: s3 } = createS3(config);
-  await s3.send(new CreateBucketCommand({ Bucket: 'meterflow-demo-aws' })).catch(() => undefined);
+  await s3.send(new CreateBucketCommand({ Bucket: `${name}-aws` })).catch(() => undefined);
   const layout = fixture('aws', 'legacy-cur', 's3-layout-create-new');
   const walk = (dir: string): string[] =>
     fs
@@ -72,15 +82,15 @@ async function seed(config: MeterflowConfig, say: (s: string) => void): Promise<
   for (const f of files)
     await s3.send(
       new PutObjectCommand({
-        Bucket: 'meterflow-demo-aws',
+        Bucket: `${name}-aws`,
         Key: path.relative(layout, f),
         Body: fs.readFileSync(f),
       }),
     );
-  say(`seeded AWS CUR sample (13,380 rows) into s3://meterflow-demo-aws`);
+  say(`seeded AWS CUR sample (13,380 rows) into s3://${name}-aws`);
 
   const { client: blob } = createAzureBlob(config);
-  const container = blob.getContainerClient('meterflow-demo-azure');
+  const container = blob.getContainerClient(`${name}-azure`);
   await container.createIfNotExists();
   const csv = fs.readFileSync(fixture('azure', 'ea', 'finops-toolkit_EA_ActualCost_Small.csv'));
   const part = 'exports/actual/20231001-20231031/run-demo/part_0_0001.csv.gz';
@@ -100,13 +110,43 @@ async function seed(config: MeterflowConfig, say: (s: string) => void): Promise<
   await container
     .getBlockBlobClient('exports/actual/20231001-20231031/run-demo/manifest.json')
     .upload(manifest, manifest.length);
-  say(
-    'seeded Azure EA ActualCost sample (v2 export layout) into azure://devstoreaccount1/meterflow-demo-azure',
-  );
+  say(`seeded Azure EA ActualCost sample (v2 export layout) into azure://devstoreaccount1/${name}-azure`);
 
-  const { client: gcs } = createGcs(config);
-  await gcs.createBucket('meterflow-demo-gcp').catch(() => undefined);
-  const rows = Array.from({ length: 500 }, (_, i) =>
+  await putGcpRun(config, '20261125T030000Z', gcpDemoRows(500));
+  say(`seeded 500 generated GCP billing export rows into gs://${name}-gcp`);
+}
+
+/** One discovery pass of one cloud's collector (what `meterflow collect <cloud> --once` does). */
+export async function collectOnce(
+  config: MeterflowConfig,
+  provider: Provider,
+  say: (s: string) => void,
+  service: { logger: ReturnType<typeof createLogger>; registry: Registry },
+): Promise<number> {
+  const collector = new Collector({
+    provider,
+    config,
+    kafka: createKafka(config, `demo-${provider}`, service.logger),
+    logger: service.logger,
+    registry: service.registry,
+    sources: sourcesFor(provider, config),
+  });
+  await collector.start();
+  const pass = await collector.pollOnce();
+  await collector.stop();
+  for (const f of pass.failed) say(`  ${provider}: revision ${f.revision.revision_id} FAILED: ${f.error}`);
+  say(
+    `collector.${provider}: ${pass.completed.length} new revision(s) written, ${pass.skipped} already collected`,
+  );
+  return pass.completed.length;
+}
+
+/**
+ * Generated GCP billing export rows (JSONL lines, cost and amounts as JSON numbers as BigQuery
+ * writes them). `restated` changes every cost, as a GCP restatement of the month would.
+ */
+export function gcpDemoRows(count: number, restated = false): string[] {
+  return Array.from({ length: count }, (_, i) =>
     JSON.stringify({
       billing_account_id: '012345-ABCDEF-678901',
       service: {
@@ -118,7 +158,7 @@ async function seed(config: MeterflowConfig, say: (s: string) => void): Promise<
       usage_end_time: `2026-11-${String(1 + (i % 28)).padStart(2, '0')} 01:00:00 UTC`,
       project: { id: `demo-project-${i % 3}` },
       labels: [{ key: 'customer', value: ['acme', 'globex', 'initech'][i % 3] }],
-      cost: `${(i % 17) + 1}.${String(i).padStart(3, '0')}`,
+      cost: `${(i % 17) + (restated ? 2 : 1)}.${String(i).padStart(3, '0')}`,
       currency: 'USD',
       usage: { amount: 3600, unit: 'seconds', amount_in_pricing_units: 1, pricing_unit: 'hour' },
       credits:
@@ -127,50 +167,51 @@ async function seed(config: MeterflowConfig, say: (s: string) => void): Promise<
       cost_type: 'regular',
     }).replace(/"(cost|amount)":"(-?[\d.]+)"/g, '"$1":$2'),
   );
-  const bucket = gcs.bucket('meterflow-demo-gcp');
-  const run = 'exports/012345-ABCDEF-678901/202611/run=20261125T030000Z';
+}
+
+/** Writes one GCP export run (data, then the _SUCCESS marker) into the demo's GCS bucket. */
+export async function putGcpRun(config: MeterflowConfig, runId: string, lines: string[]): Promise<void> {
+  const { client: gcs } = createGcs(config);
+  const bucketName = `${config.kafka.topic_prefix}-gcp`;
+  await gcs.createBucket(bucketName).catch(() => undefined);
+  const bucket = gcs.bucket(bucketName);
+  const run = `exports/012345-ABCDEF-678901/202611/run=${runId}`;
   await bucket
     .file(`${run}/part-000000000000.jsonl.gz`)
-    .save(zlib.gzipSync(rows.join('\n') + '\n'), { resumable: false });
+    .save(zlib.gzipSync(lines.join('\n') + '\n'), { resumable: false });
   await bucket.file(`${run}/_SUCCESS`).save('', { resumable: false });
-  say('seeded 500 generated GCP billing export rows into gs://meterflow-demo-gcp');
 }
 
 export interface DemoSummary {
   collected: Record<string, number>;
+  /** Per-customer rated totals as a Kafka consumer of the rated topic computes them. */
   totals: CustomerTotal[];
   tracker: RevisionTracker;
+  /** The same, summed exactly from the published Elasticsearch alias. */
+  indexedTotals: CustomerTotal[];
+  indexedRows: number;
+  revisions: RevisionDocument[];
+  deadLetters: Array<{ stage: string; reason: string; count: number }>;
+  invoices: InvoiceResult[];
+  api?: { url: string; adminKey: string; server: RunningApi };
+  /** Stops what the demo left running (processors, sink, API). */
+  stop: () => Promise<void>;
 }
 
 export async function runDemo(
   base: MeterflowConfig,
   say: (s: string) => void,
   keepRunning: boolean,
+  name = 'meterflow-demo',
 ): Promise<DemoSummary> {
-  const config = demoConfig(base);
+  const config = demoConfig(base, name);
   const logger = createLogger({ level: 'warn', component: 'demo' });
   const registry = new Registry();
   await seed(config, say);
 
   const collected: Record<string, number> = {};
-  for (const provider of ['aws', 'azure', 'gcp'] as Provider[]) {
-    const collector = new Collector({
-      provider,
-      config,
-      kafka: createKafka(config, `demo-${provider}`, logger),
-      logger,
-      registry,
-      sources: sourcesFor(provider, config),
-    });
-    await collector.start();
-    const pass = await collector.pollOnce();
-    await collector.stop();
-    for (const f of pass.failed) say(`  ${provider}: revision ${f.revision.revision_id} FAILED: ${f.error}`);
-    collected[provider] = pass.completed.length;
-    say(
-      `collector.${provider}: ${pass.completed.length} new revision(s) written, ${pass.skipped} already collected`,
-    );
-  }
+  for (const provider of ['aws', 'azure', 'gcp'] as Provider[])
+    collected[provider] = await collectOnce(config, provider, say, { logger, registry });
 
   const shutdown = new Shutdown(logger);
   await startStages(config, ['normalize', 'dedupe', 'price'], { logger, registry, shutdown }, 'demo');
@@ -181,7 +222,7 @@ export async function runDemo(
   await consumeTotals(
     createKafka(config, 'demo-totals'),
     names,
-    `meterflow-demo.totals-${Date.now()}`,
+    `${config.kafka.topic_prefix}.totals-${Date.now()}`,
     (totals, tracker) => {
       const scopes = tracker.scopeNames();
       const whole = scopes.length >= 3 && scopes.every((s) => tracker.currentRevision(s) !== undefined);
@@ -192,8 +233,136 @@ export async function runDemo(
       return false;
     },
   );
-  if (!keepRunning) await shutdown.run();
-  return { collected, totals: result!.totals, tracker: result!.tracker };
+
+  // The sink indexes the same topics into Elasticsearch; wait until the current revision of every
+  // scope is published there (complete and reconciled with the export's control totals).
+  await startSink(config, { logger, registry, shutdown });
+  say('sink running; waiting until every current revision is published in Elasticsearch...');
+  const es = createElasticsearch(config);
+  const esNames = indexNames(config.elasticsearch.index_prefix);
+  const wanted = result!.tracker.scopeNames().map((scope) => [scope, result!.tracker.currentRevision(scope)]);
+  let revisions: RevisionDocument[] = [];
+  const esDeadline = Date.now() + 5 * 60_000;
+  for (;;) {
+    await es.indices.refresh({ index: esNames.revisions, ignore_unavailable: true });
+    const res = await es.search<RevisionDocument>({
+      index: esNames.revisions,
+      size: 1000,
+      ignore_unavailable: true,
+    });
+    revisions = res.hits.hits.map((h) => h._source!);
+    const published = new Set(
+      revisions.filter((r) => r.state === 'published').map((r) => `${r.scope}@${r.revision_id}`),
+    );
+    if (wanted.every(([scope, rev]) => published.has(`${scope}@${rev}`))) break;
+    if (Date.now() > esDeadline) {
+      say('  (not every revision was published within 5 minutes; see `meterflow api` /v1/revisions)');
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const indexed = await exactTotalsFromAlias(es, esNames.usageAlias);
+  const deadLetters = await deadLetterSummary(es, esNames.deadLetters);
+
+  const book = loadPriceBook(config.processor.price_book_file!);
+  const periods = [
+    ...new Set(revisions.filter((r) => r.state === 'published').map((r) => r.billing_period)),
+  ].sort();
+  const invoices: InvoiceResult[] = [];
+  for (const period of periods)
+    invoices.push(...(await generateInvoices({ es, names: esNames, book, period, options: config.invoice })));
+
+  let api: DemoSummary['api'];
+  if (keepRunning) {
+    const adminKey = generateApiKey();
+    const server = await startApi({
+      es,
+      names: esNames,
+      logger,
+      options: {
+        ...config.api,
+        keys: [{ id: 'demo-admin', role: 'admin', key_sha256: hashApiKey(adminKey) }],
+      },
+    });
+    shutdown.register('api', () => server.close());
+    api = { url: server.url, adminKey, server };
+  } else await shutdown.run();
+  return {
+    collected,
+    totals: result!.totals,
+    tracker: result!.tracker,
+    indexedTotals: indexed.totals,
+    indexedRows: indexed.rows,
+    revisions,
+    deadLetters,
+    invoices,
+    api,
+    stop: () => shutdown.run(),
+  };
+}
+
+/** Exact per-customer rated totals over the published alias (decimal sums of _source text). */
+async function exactTotalsFromAlias(
+  es: ReturnType<typeof createElasticsearch>,
+  alias: string,
+): Promise<{ totals: CustomerTotal[]; rows: number }> {
+  const sums = new Map<string, Decimal>();
+  let rows = 0;
+  let after: unknown[] | undefined;
+  for (;;) {
+    const res = await es.search<UsageDocument>({
+      index: alias,
+      size: 5000,
+      sort: [{ x_RecordId: 'asc' }],
+      _source: ['x_CustomerId', 'x_RatedCost', 'x_RatedCurrency'],
+      ignore_unavailable: true,
+      allow_no_indices: true,
+      ...(after ? { search_after: after as never } : {}),
+    });
+    for (const h of res.hits.hits) {
+      const d = h._source!;
+      rows++;
+      if (d.x_RatedCost === null) continue;
+      const key = `${d.x_CustomerId}\u0000${d.x_RatedCurrency}`;
+      sums.set(key, (sums.get(key) ?? new Decimal(0)).plus(d.x_RatedCost));
+    }
+    if (res.hits.hits.length < 5000) break;
+    after = res.hits.hits[res.hits.hits.length - 1].sort as unknown[];
+  }
+  const totals = [...sums]
+    .map(([key, v]) => {
+      const [customer, currency] = key.split('\u0000');
+      return { customer, currency, rated: decimalToString(v) };
+    })
+    .sort((a, b) => a.customer.localeCompare(b.customer) || a.currency.localeCompare(b.currency));
+  return { totals, rows };
+}
+
+async function deadLetterSummary(
+  es: ReturnType<typeof createElasticsearch>,
+  index: string,
+): Promise<Array<{ stage: string; reason: string; count: number }>> {
+  await es.indices.refresh({ index, ignore_unavailable: true });
+  const res = await es.search({
+    index,
+    size: 0,
+    ignore_unavailable: true,
+    aggs: {
+      stages: {
+        terms: { field: 'stage', size: 50 },
+        aggs: { reasons: { terms: { field: 'reason', size: 50 } } },
+      },
+    },
+  });
+  const out: Array<{ stage: string; reason: string; count: number }> = [];
+  const stages = (
+    res.aggregations?.stages as {
+      buckets: Array<{ key: string; reasons: { buckets: Array<{ key: string; doc_count: number }> } }>;
+    }
+  )?.buckets;
+  for (const s of stages ?? [])
+    for (const r of s.reasons.buckets) out.push({ stage: s.key, reason: r.key, count: r.doc_count });
+  return out;
 }
 
 export function formatDemoSummary(s: DemoSummary): string {
@@ -209,8 +378,44 @@ export function formatDemoSummary(s: DemoSummary): string {
       `  ${scope}  revision ${current}: ${c.rows} rows, ${c.rated} rated, ${c.deadLettered} dead-lettered`,
     );
   }
-  lines.push('', 'rated usage per customer (exact decimals, current revisions only):');
-  const width = Math.max(8, ...s.totals.map((t) => t.customer.length));
-  for (const t of s.totals) lines.push(`  ${t.customer.padEnd(width)}  ${t.currency}  ${t.rated}`);
+  const collectedRows = s.revisions
+    .filter((r) => r.state === 'published')
+    .reduce((n, r) => n + (r.row_count ?? 0), 0);
+  lines.push(
+    '',
+    'rows per stage:',
+    `  collected (current revisions)   ${collectedRows}`,
+    `  rated and indexed (published)   ${s.indexedRows}`,
+    `  dead-lettered                   ${s.deadLetters.reduce((n, d) => n + d.count, 0)}`,
+  );
+  for (const d of s.deadLetters) lines.push(`    ${d.stage} ${d.reason}: ${d.count}`);
+  const states = new Map<string, number>();
+  for (const r of s.revisions) states.set(r.state, (states.get(r.state) ?? 0) + 1);
+  lines.push(`  revisions in Elasticsearch: ${[...states].map(([k, v]) => `${v} ${k}`).join(', ')}`);
+  lines.push('', 'rated usage per customer (exact decimals, published revisions only, from Elasticsearch):');
+  const width = Math.max(8, ...s.indexedTotals.map((t) => t.customer.length));
+  for (const t of s.indexedTotals) lines.push(`  ${t.customer.padEnd(width)}  ${t.currency}  ${t.rated}`);
+  const agrees = JSON.stringify(s.indexedTotals) === JSON.stringify(s.totals);
+  lines.push(`  (a Kafka consumer of the rated topic computes the same totals: ${agrees ? 'yes' : 'NO'})`);
+  lines.push('', 'invoices (drafts; rounded once per line to the currency minor unit):');
+  for (const r of s.invoices) {
+    const inv = r.invoice;
+    if (!inv) {
+      lines.push(`  ${r.invoice_id}  ${r.outcome}${r.error ? `: ${r.error}` : ''}`);
+      continue;
+    }
+    lines.push(
+      `  ${inv.invoice_id.padEnd(width + 9)}  ${inv.status.padEnd(9)}  ${inv.currency} ${inv.total.padStart(12)}  ${inv.lines.length} lines`,
+    );
+  }
+  if (s.api) {
+    lines.push(
+      '',
+      `API: ${s.api.url}  (OpenAPI: ${s.api.url}/openapi.json)`,
+      `admin key for this run: ${s.api.adminKey}`,
+      `  curl -H 'Authorization: Bearer ${s.api.adminKey}' ${s.api.url}/v1/customers/acme/invoices`,
+      `  open ${s.api.url}/v1/invoices/acme:${s.invoices.find((r) => r.customer === 'acme')?.period ?? 'YYYY-MM'}/html (with the header)`,
+    );
+  }
   return lines.join('\n');
 }

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+/**
+ * Options of `meterflow api` (snake_case, every key has a default). Wired into runtime/config.ts as
+ * `api:`. API keys are stored as sha256 hashes only: a leaked config file or config dump never
+ * contains a usable key (`meterflow api hash-key` prints the hash of a new key).
+ */
+/** Integers also accept text: METERFLOW_API__PORT=9000 arrives as a string (runtime/config.ts env overrides). */
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
+    z.number().int().min(min).max(max),
+  );
+
+export const ApiKeySchema = z
+  .object({
+    id: z.string().min(1).max(100).describe('Name of the key in logs and metrics (never the key itself).'),
+    key_sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (sha256 of the key)')
+      .transform((s) => s.toLowerCase())
+      .describe('Hex sha256 of the key, as printed by `meterflow api hash-key`.'),
+    role: z
+      .enum(['admin', 'customer'])
+      .describe('admin: every customer and the operator routes; customer: one customer only.'),
+    customer: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('With role customer: the only customer (x_CustomerId) this key can read.'),
+  })
+  .strict()
+  .superRefine((key, ctx) => {
+    if (key.role === 'customer' && !key.customer) {
+      ctx.addIssue({ code: 'custom', path: ['customer'], message: 'required when role is customer' });
+    }
+    if (key.role === 'admin' && key.customer !== undefined) {
+      // An admin key scoped to a customer would be ambiguous; refuse rather than guess.
+      ctx.addIssue({ code: 'custom', path: ['customer'], message: 'not allowed when role is admin' });
+    }
+  });
+
+export type ApiKeyEntry = z.output<typeof ApiKeySchema>;
+
+export const ApiConfigSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1').describe('Interface the API listens on.'),
+    port: int(0, 65535).default(8080).describe('TCP port of the API; 0 picks a free port (tests).'),
+    keys: z
+      .array(ApiKeySchema)
+      .default([])
+      .superRefine((keys, ctx) => {
+        const ids = new Set<string>();
+        const hashes = new Set<string>();
+        keys.forEach((k, i) => {
+          if (ids.has(k.id))
+            ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate id ${k.id}` });
+          if (hashes.has(k.key_sha256)) {
+            // The same key under two entries would make its role depend on list order.
+            ctx.addIssue({ code: 'custom', path: [i, 'key_sha256'], message: 'duplicate key' });
+          }
+          ids.add(k.id);
+          hashes.add(k.key_sha256);
+        });
+      })
+      .describe('API keys (hashed). Empty: every authenticated route answers 401.'),
+    max_range_days: int(1)
+      .default(366)
+      .describe('Longest usage query range (to - from) in days; longer ranges are rejected with 400.'),
+    request_timeout_ms: int(0)
+      .default(30_000)
+      .describe(
+        'Time allowed to receive a whole request, and timeout of each Elasticsearch request the API makes ' +
+          '(0: no limit).',
+      ),
+    page_size: int(1, 10_000)
+      .default(5_000)
+      .describe('Documents per Elasticsearch page when the API sums usage or lists documents.'),
+  })
+  .strict();
+
+export type ApiOptions = z.output<typeof ApiConfigSchema>;
+export type ApiOptionsInput = z.input<typeof ApiConfigSchema>;
+
+/** Validate options and fill defaults. Throws a ZodError listing every problem. */
+export function parseApiOptions(input: unknown = {}): ApiOptions {
+  return ApiConfigSchema.parse(input ?? {});
+}
+
+export const DEFAULT_API_OPTIONS: ApiOptions = parseApiOptions({});
