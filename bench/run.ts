@@ -3,6 +3,7 @@ import { benchDedupeMemory } from './dedupe-memory';
 import { benchRateOffline } from './rate-offline';
 import { benchProcessors } from './processors';
 import { recordResult } from './results';
+import { benchSink } from './sink';
 
 /** `npm run bench -- <scenario|all> [rows]`: runs scenarios and regenerates bench/RESULTS.md. */
 const scenarios: Record<string, (rows: number) => Promise<Record<string, string | number>>> = {
@@ -10,6 +11,7 @@ const scenarios: Record<string, (rows: number) => Promise<Record<string, string 
   'rate-offline': benchRateOffline,
   processors: benchProcessors,
   'dedupe-memory': benchDedupeMemory,
+  sink: benchSink,
 };
 
 async function main(): Promise<void> {

@@ -11,7 +11,7 @@ export function hashApiKey(key: string): string {
   return crypto.createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
-/** A new random API key (32 bytes, base64url): for `meterflow api hash-key` and tests. */
+/** A new random API key (32 bytes, base64url): for `meterflow api new-key` and tests. */
 export function generateApiKey(): string {
   return `mf_${crypto.randomBytes(32).toString('base64url')}`;
 }

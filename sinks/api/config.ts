@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * Options of `meterflow api` (snake_case, every key has a default). Wired into runtime/config.ts as
  * `api:`. API keys are stored as sha256 hashes only: a leaked config file or config dump never
- * contains a usable key (`meterflow api hash-key` prints the hash of a new key).
+ * contains a usable key (`meterflow api new-key` prints the hash of a new key).
  */
 /** Integers also accept text: METERFLOW_API__PORT=9000 arrives as a string (runtime/config.ts env overrides). */
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -19,7 +19,7 @@ export const ApiKeySchema = z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (sha256 of the key)')
       .transform((s) => s.toLowerCase())
-      .describe('Hex sha256 of the key, as printed by `meterflow api hash-key`.'),
+      .describe('Hex sha256 of the key, as printed by `meterflow api new-key`.'),
     role: z
       .enum(['admin', 'customer'])
       .describe('admin: every customer and the operator routes; customer: one customer only.'),

@@ -87,7 +87,9 @@ describe('processor chain (real Kafka)', () => {
     const chain = spawn(
       process.execPath,
       [
-        require.resolve('tsx/cli'),
+        // One process (no tsx wrapper): a SIGKILL must reach the process doing the work.
+        '--import',
+        'tsx',
         path.join(__dirname, '../../../runtime/cli.ts'),
         '--config',
         configFile,
@@ -97,6 +99,7 @@ describe('processor chain (real Kafka)', () => {
         'it',
       ],
       {
+        cwd: path.join(__dirname, '../../..'),
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );

@@ -24,7 +24,9 @@ function sinkProcess(configFile: string, log: string[]): ChildProcess {
   const child = spawn(
     process.execPath,
     [
-      require.resolve('tsx/cli'),
+      // One process (no tsx wrapper): a SIGKILL must reach the process doing the work.
+      '--import',
+      'tsx',
       path.join(root, 'runtime/cli.ts'),
       '--config',
       configFile,

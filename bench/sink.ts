@@ -1,0 +1,195 @@
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../runtime/config';
+import { Decimal, decimalToString } from '../runtime/decimal';
+import { createElasticsearch } from '../runtime/elasticsearch';
+import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
+import { AvroTypes, type RevisionControl } from '../schemas';
+import {
+  indexNames,
+  type RevisionDocument,
+  revisionDocId,
+  toUsageDocument,
+} from '../sinks/elasticsearch/indices';
+import { ensureLayout } from '../sinks/elasticsearch/layout';
+import { sampleProcess } from './proc-sampler';
+import { ratedWorkload } from './workload/rated';
+
+/**
+ * The Elasticsearch sink against the machine's ceiling.
+ *
+ * 1. N rated records (bench/workload/rated.ts) are produced to a fresh rated topic, framed by the
+ *    collector's STARTED / COMPLETED control records (not timed).
+ * 2. `meterflow sink elasticsearch` (built, as deployed) runs until the revision is PUBLISHED: every
+ *    document indexed, counts and exact totals reconciled, alias swapped. Timed, with CPU and RSS.
+ * 3. Ceiling: the same documents, already serialized, bulk-loaded straight into an index with the
+ *    same mappings by a minimal HTTP client, with refresh off, at a few bulk sizes and
+ *    concurrencies; the best docs/s is the ceiling.
+ *
+ *   npm run bench -- sink [rows]
+ */
+const OPS_PORT = 19465;
+
+async function metric(text: string, re: RegExp): Promise<number> {
+  return [...text.matchAll(re)].reduce((s, m) => s + Number(m[1]), 0);
+}
+
+export async function benchSink(rows: number): Promise<Record<string, string | number>> {
+  const root = path.resolve(__dirname, '..');
+  const { config } = loadConfig({ env: {}, cwd: os.tmpdir() });
+  const prefix = `bench-sink-${Date.now().toString(36)}`;
+  config.kafka.topic_prefix = prefix;
+  config.elasticsearch.index_prefix = prefix;
+  const topics = topicNames(config);
+  const names = indexNames(prefix);
+  const es = createElasticsearch(config);
+  const kafka = createKafka(config, 'bench-sink');
+  await ensureTopics(kafka, config, [
+    { topic: topics.rated },
+    { topic: topics.control },
+    { topic: topics.deadLetter },
+  ]);
+
+  const scope = 'aws/bench/2026-10';
+  const records = ratedWorkload(rows, scope, 'r1');
+  let total = new Decimal(0);
+  for (const r of records) total = total.plus(r.BilledCost);
+  const control = (type: RevisionControl['type']): RevisionControl => ({
+    type,
+    provider: 'aws',
+    format: 'aws-cur-legacy',
+    scope,
+    revision_id: 'r1',
+    billing_period: '2026-10',
+    files: [],
+    expected_rows: null,
+    row_count: type === 'REVISION_COMPLETED' ? rows : null,
+    dead_letter_count: type === 'REVISION_COMPLETED' ? 0 : null,
+    control_totals:
+      type === 'REVISION_COMPLETED' ? [{ currency: 'USD', billed_cost: decimalToString(total), rows }] : [],
+    billed_cost_column: null,
+    error: null,
+    produced_at: new Date().toISOString(),
+  });
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic: topics.control,
+    messages: [{ key: scope, value: AvroTypes.revisionControl.toBuffer(control('REVISION_STARTED')) }],
+  });
+  let recordBytes = 0;
+  for (let i = 0; i < rows; i += 2000) {
+    const messages = records.slice(i, i + 2000).map((r) => {
+      const value = AvroTypes.usageRecord.toBuffer(r);
+      recordBytes += value.length;
+      return { key: r.x_RecordId, value };
+    });
+    await producer.send({ topic: topics.rated, messages });
+  }
+  await producer.send({
+    topic: topics.control,
+    messages: [{ key: scope, value: AvroTypes.revisionControl.toBuffer(control('REVISION_COMPLETED')) }],
+  });
+  await producer.disconnect();
+
+  // 2. the sink, as deployed
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-bench-sink-'));
+  const configFile = path.join(dir, 'meterflow.yaml');
+  fs.writeFileSync(
+    configFile,
+    `kafka:\n  topic_prefix: ${prefix}\nelasticsearch:\n  index_prefix: ${prefix}\nops:\n  port: ${OPS_PORT}\nsink:\n  publish_interval_ms: 1000\n`,
+  );
+  const started = Date.now();
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'dist/runtime/cli.js'), '--config', configFile, 'sink', 'elasticsearch'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const sampler = sampleProcess(child);
+  let indexedAt = 0;
+  let publishedAt = 0;
+  const deadline = Date.now() + 60 * 60_000;
+  while (!publishedAt && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    if (!indexedAt) {
+      const text = await fetch(`http://127.0.0.1:${OPS_PORT}/metrics`)
+        .then((r) => r.text())
+        .catch(() => '');
+      const sent = await metric(
+        text,
+        /meterflow_records_sent_total\{component="sink.elasticsearch"\} (\d+)/g,
+      );
+      if (sent >= rows + 2) indexedAt = Date.now();
+    }
+    const doc = await es
+      .get<RevisionDocument>({ index: names.revisions, id: revisionDocId(scope, 'r1') })
+      .catch(() => undefined);
+    if (doc?._source?.state === 'published') publishedAt = Date.now();
+  }
+  const { peakRssMb, cpuSeconds } = sampler.stop();
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+  if (!publishedAt) throw new Error('the revision was not published within the time limit');
+  const sinkSeconds = (indexedAt - started) / 1000;
+  const publishSeconds = (publishedAt - started) / 1000;
+
+  // 3. the ceiling: pre-serialized bulk bodies, one plain HTTP client, refresh off
+  await ensureLayout(es, names);
+  const ndjson = records.map(
+    (r) => `{"index":{"_id":"${r.x_RecordId}"}}\n${JSON.stringify(toUsageDocument(r))}\n`,
+  );
+  const docBytes = ndjson.reduce((s, l) => s + Buffer.byteLength(l), 0);
+  const trials: Array<{ batch: number; concurrency: number; docsPerSecond: number }> = [];
+  for (const [batch, concurrency] of [
+    [1000, 2],
+    [5000, 2],
+    [5000, 4],
+  ]) {
+    const index = `${prefix}-usage-ceiling-${batch}-${concurrency}`;
+    await es.indices.create({ index, settings: { refresh_interval: '-1', number_of_replicas: 0 } });
+    const bodies: string[] = [];
+    for (let i = 0; i < ndjson.length; i += batch) bodies.push(ndjson.slice(i, i + batch).join(''));
+    const t0 = Date.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++];
+          const res = await fetch(`${config.elasticsearch.node}/${index}/_bulk`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-ndjson' },
+            body,
+          });
+          const json = (await res.json()) as { errors: boolean };
+          if (!res.ok || json.errors) throw new Error(`ceiling bulk failed (${res.status})`);
+        }
+      }),
+    );
+    trials.push({ batch, concurrency, docsPerSecond: Math.round(rows / ((Date.now() - t0) / 1000)) });
+  }
+  await es.indices.delete({ index: `${prefix}-*` }).catch(() => undefined);
+  await es.indices.deleteIndexTemplate({ name: names.usageTemplate }).catch(() => undefined);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const best = trials.reduce((a, b) => (b.docsPerSecond > a.docsPerSecond ? b : a));
+  const sinkRate = Math.round(rows / sinkSeconds);
+  return {
+    rows,
+    'avro bytes per record': Math.round(recordBytes / rows),
+    'JSON bytes per document': Math.round(docBytes / rows),
+    'sink: docs/s (start to every document acknowledged)': sinkRate,
+    'sink: s to revision published (reconciled, alias swapped)': +publishSeconds.toFixed(1),
+    'sink: CPU s per 1M docs (sink process)': +((cpuSeconds / rows) * 1e6).toFixed(1),
+    'sink: peak RSS MB': peakRssMb,
+    'ceiling trials (docs per bulk x concurrency: docs/s)': trials
+      .map((t) => `${t.batch}x${t.concurrency}: ${t.docsPerSecond}`)
+      .join(', '),
+    'ceiling: direct bulk docs/s (best)': best.docsPerSecond,
+    'sink / ceiling': +(sinkRate / best.docsPerSecond).toFixed(2),
+  };
+}
