@@ -22,7 +22,8 @@ async function main(): Promise<void> {
     if (!fn) throw new Error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`);
     const rows = Number(rowsArg ?? 1_000_000);
     const figures = await fn(rows);
-    recordResult(name, `npm run bench -- ${name} ${rows}`, figures);
+    const env = process.env.BENCH_CPU_PROF ? `BENCH_CPU_PROF=${process.env.BENCH_CPU_PROF} ` : '';
+    recordResult(name, `${env}npm run bench -- ${name} ${rows}`, figures);
     process.stdout.write(`${name}: ${JSON.stringify(figures)}\n`);
   }
 }

@@ -16,6 +16,7 @@ import {
 import { ensureLayout } from '../sinks/elasticsearch/layout';
 import { sampleProcess } from './proc-sampler';
 import { ratedWorkload } from './workload/rated';
+import { summarizeProfile } from './profile-summary';
 
 /**
  * The Elasticsearch sink against the machine's ceiling.
@@ -103,9 +104,11 @@ export async function benchSink(rows: number): Promise<Record<string, string | n
     `kafka:\n  topic_prefix: ${prefix}\nelasticsearch:\n  index_prefix: ${prefix}\nops:\n  port: ${OPS_PORT}\nsink:\n  publish_interval_ms: 1000\n`,
   );
   const started = Date.now();
+  // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of the sink process there (`--cpu-prof`).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
   const child = spawn(
     process.execPath,
-    [path.join(root, 'dist/runtime/cli.js'), '--config', configFile, 'sink', 'elasticsearch'],
+    [...prof, path.join(root, 'dist/runtime/cli.js'), '--config', configFile, 'sink', 'elasticsearch'],
     {
       cwd: root,
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -134,7 +137,11 @@ export async function benchSink(rows: number): Promise<Record<string, string | n
   }
   const { peakRssMb, cpuSeconds } = sampler.stop();
   child.kill('SIGTERM');
-  await new Promise((resolve) => child.once('exit', resolve));
+  const exit = await new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  if ((exit as { code: number | null }).code !== 0)
+    process.stderr.write(`sink exited ${JSON.stringify(exit)}\n`);
   if (!publishedAt) throw new Error('the revision was not published within the time limit');
   const sinkSeconds = (indexedAt - started) / 1000;
   const publishSeconds = (publishedAt - started) / 1000;
@@ -176,6 +183,22 @@ export async function benchSink(rows: number): Promise<Record<string, string | n
   await es.indices.delete({ index: `${prefix}-*` }).catch(() => undefined);
   await es.indices.deleteIndexTemplate({ name: names.usageTemplate }).catch(() => undefined);
   fs.rmSync(dir, { recursive: true, force: true });
+  let hotSpots: Record<string, string> = {};
+  if (process.env.BENCH_CPU_PROF) {
+    const dirProf = process.env.BENCH_CPU_PROF;
+    const newest = fs
+      .readdirSync(dirProf)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => path.join(dirProf, f))
+      .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+    if (newest) {
+      const summary = summarizeProfile(newest, 8);
+      hotSpots = {
+        'profile: self time by package (sink process)': summary.packages.join('; '),
+        'profile: hot spots (self time)': summary.functions.join('; '),
+      };
+    }
+  }
   const best = trials.reduce((a, b) => (b.docsPerSecond > a.docsPerSecond ? b : a));
   const sinkRate = Math.round(rows / sinkSeconds);
   return {
@@ -191,5 +214,6 @@ export async function benchSink(rows: number): Promise<Record<string, string | n
       .join(', '),
     'ceiling: direct bulk docs/s (best)': best.docsPerSecond,
     'sink / ceiling': +(sinkRate / best.docsPerSecond).toFixed(2),
+    ...hotSpots,
   };
 }

@@ -32,19 +32,23 @@ export function classifyItem(item: BulkItemResult): ItemOutcome {
   return { kind: 'reject', status, type, reason };
 }
 
-/** One bulk action: the action line and (for index/update) its body, plus what it came from. */
+/**
+ * One bulk action: the action line and (for index/update) its body, serialized ONCE here (the size
+ * of a request is known before it is built, and the client sends these strings as they are), plus
+ * what it came from.
+ */
 export interface BulkAction<T = unknown> {
-  action: Record<string, unknown>;
-  body: unknown;
+  action: string;
+  body: string;
   source: T;
   /** Serialized size, for sizing requests by bytes. */
   bytes: number;
 }
 
 export function bulkAction<T>(action: Record<string, unknown>, body: unknown, source: T): BulkAction<T> {
-  // Size of the NDJSON lines this action becomes (action + body + two newlines).
-  const bytes = JSON.stringify(action).length + JSON.stringify(body).length + 2;
-  return { action, body, source, bytes };
+  const a = JSON.stringify(action);
+  const b = JSON.stringify(body);
+  return { action: a, body: b, source, bytes: a.length + b.length + 2 };
 }
 
 /** Splits actions into requests of at most `maxDocs` actions and about `maxBytes` bytes each. */
@@ -69,8 +73,9 @@ export function chunkActions<T>(
   return chunks;
 }
 
-export function bulkOperations(actions: BulkAction[]): unknown[] {
-  const ops: unknown[] = [];
-  for (const a of actions) ops.push(a.action, a.body);
-  return ops;
+/** The NDJSON request body (the client would otherwise serialize every document a second time). */
+export function bulkBody(actions: BulkAction[]): string {
+  let out = '';
+  for (const a of actions) out += `${a.action}\n${a.body}\n`;
+  return out;
 }

@@ -7,7 +7,7 @@ import { histogram, stageCounter, type StageMetrics } from '../../runtime/metric
 import { backoffDelayMs, sleep } from '../../runtime/retry';
 import { AvroTypes, type DeadLetter, type RevisionControl, type UsageRecord } from '../../schemas';
 import { deadLetterMessage } from '../../processors/core/dead-letter';
-import { type BulkAction, bulkAction, bulkOperations, chunkActions, classifyItem } from './bulk';
+import { type BulkAction, bulkAction, bulkBody, chunkActions, classifyItem } from './bulk';
 import type { SinkOptions } from './config';
 import { deadLetterWrite, revisionWrite, type SinkWrite, usageWrite } from './documents';
 import type { IndexNames } from './indices';
@@ -255,7 +255,7 @@ export class ElasticsearchSink {
       let items: Array<Record<string, unknown>>;
       const timer = this.bulkSeconds.startTimer();
       try {
-        const response = await this.o.es.bulk({ operations: bulkOperations(todo) });
+        const response = await this.o.es.bulk({ body: bulkBody(todo) } as never);
         items = response.items as Array<Record<string, unknown>>;
       } catch (err) {
         // The request as a whole failed: cluster unreachable, timeout, 5xx. Nothing is known to be
