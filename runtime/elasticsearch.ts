@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Client, type ClientOptions } from '@elastic/elasticsearch';
+import { Client, type ClientOptions, type estypes } from '@elastic/elasticsearch';
 import type { MeterflowConfig } from './config';
 
 export function createElasticsearch(config: MeterflowConfig): Client {
@@ -22,4 +22,50 @@ export function createElasticsearch(config: MeterflowConfig): Client {
     };
   }
   return new Client(options);
+}
+
+/**
+ * Every document matching `query`, page by page, from ONE point in time. Readers of the published
+ * alias rely on it: the revision publisher swaps the alias filter while a reader pages, and a PIT
+ * keeps every page on the snapshot (and alias filter) the first page saw, so a sum never mixes the
+ * old and the new revision of a scope. search_after on _shard_doc is the cheapest total order a
+ * PIT offers. A missing index or alias yields nothing.
+ */
+export async function* scanAll<T>(
+  es: Client,
+  index: string,
+  query: estypes.QueryDslQueryContainer,
+  source: string[] | boolean,
+  options: { pageSize?: number; requestTimeoutMs?: number } = {},
+): AsyncGenerator<Array<estypes.SearchHit<T>>> {
+  const pageSize = options.pageSize ?? 5000;
+  const transport = options.requestTimeoutMs ? { requestTimeout: options.requestTimeoutMs } : {};
+  const pit = await es.openPointInTime(
+    { index, keep_alive: '1m', ignore_unavailable: true, allow_partial_search_results: false },
+    transport,
+  );
+  try {
+    let after: estypes.SortResults | undefined;
+    for (;;) {
+      const page = await es.search<T>(
+        {
+          pit: { id: pit.id, keep_alive: '1m' },
+          size: pageSize,
+          query,
+          _source: source,
+          sort: [{ _shard_doc: 'asc' }],
+          track_total_hits: false,
+          allow_partial_search_results: false,
+          ...(after ? { search_after: after } : {}),
+        },
+        transport,
+      );
+      const hits = page.hits.hits;
+      if (hits.length > 0) yield hits;
+      if (hits.length < pageSize) return;
+      after = hits[hits.length - 1].sort;
+    }
+  } finally {
+    await es.closePointInTime({ id: pit.id }).catch(() => undefined);
+  }
 }

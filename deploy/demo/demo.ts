@@ -15,7 +15,7 @@ import { consumeTotals } from '../../processors/rated-consumer/example';
 import type { CustomerTotal, RevisionTracker } from '../../processors/rated-consumer/revision-tracker';
 import { loadPriceBook } from '../../processors/price';
 import { Decimal, decimalToString } from '../../runtime/decimal';
-import { createElasticsearch } from '../../runtime/elasticsearch';
+import { createElasticsearch, scanAll } from '../../runtime/elasticsearch';
 import { startSink } from '../../sinks/elasticsearch/command';
 import { indexNames, type RevisionDocument, type UsageDocument } from '../../sinks/elasticsearch/indices';
 import { generateInvoices, type InvoiceResult } from '../../sinks/invoices';
@@ -308,27 +308,15 @@ async function exactTotalsFromAlias(
 ): Promise<{ totals: CustomerTotal[]; rows: number }> {
   const sums = new Map<string, Decimal>();
   let rows = 0;
-  let after: unknown[] | undefined;
-  for (;;) {
-    const res = await es.search<UsageDocument>({
-      index: alias,
-      size: 5000,
-      sort: [{ x_RecordId: 'asc' }],
-      _source: ['x_CustomerId', 'x_RatedCost', 'x_RatedCurrency'],
-      ignore_unavailable: true,
-      allow_no_indices: true,
-      ...(after ? { search_after: after as never } : {}),
-    });
-    for (const h of res.hits.hits) {
+  const fields = ['x_CustomerId', 'x_RatedCost', 'x_RatedCurrency'];
+  for await (const hits of scanAll<UsageDocument>(es, alias, { match_all: {} }, fields))
+    for (const h of hits) {
       const d = h._source!;
       rows++;
       if (d.x_RatedCost === null) continue;
       const key = `${d.x_CustomerId}\u0000${d.x_RatedCurrency}`;
       sums.set(key, (sums.get(key) ?? new Decimal(0)).plus(d.x_RatedCost));
     }
-    if (res.hits.hits.length < 5000) break;
-    after = res.hits.hits[res.hits.hits.length - 1].sort as unknown[];
-  }
   const totals = [...sums]
     .map(([key, v]) => {
       const [customer, currency] = key.split('\u0000');

@@ -1,4 +1,5 @@
 import type { Client } from '@elastic/elasticsearch';
+import { scanAll as scanAllHits } from '../../runtime/elasticsearch';
 import type { estypes } from '@elastic/elasticsearch';
 import { Decimal, decimalToString, parseDecimal } from '../../runtime/decimal';
 import type {
@@ -34,46 +35,18 @@ function transport(ctx: QueryContext) {
   return ctx.timeoutMs > 0 ? { requestTimeout: ctx.timeoutMs } : {};
 }
 
-/**
- * Every document matching `query`, page by page, from one point in time: the publisher swaps the
- * published alias while we page, and a PIT keeps all pages on the snapshot (and alias filter) the
- * first page saw, so a sum never mixes the old and the new revision of a scope. search_after on
- * _shard_doc is the cheapest total order a PIT offers.
- */
+/** Every document matching `query`, page by page, from one point in time (see runtime/elasticsearch.ts). */
 export async function* scanAll<T>(
   ctx: QueryContext,
   index: string,
   query: estypes.QueryDslQueryContainer,
   source: string[],
 ): AsyncGenerator<T[]> {
-  const pit = await ctx.es.openPointInTime(
-    { index, keep_alive: '1m', ignore_unavailable: true, allow_partial_search_results: false },
-    transport(ctx),
-  );
-  try {
-    let after: estypes.SortResults | undefined;
-    for (;;) {
-      const page = await ctx.es.search<T>(
-        {
-          pit: { id: pit.id, keep_alive: '1m' },
-          size: ctx.pageSize,
-          query,
-          _source: source,
-          sort: [{ _shard_doc: 'asc' }],
-          track_total_hits: false,
-          allow_partial_search_results: false,
-          ...(after ? { search_after: after } : {}),
-        },
-        transport(ctx),
-      );
-      const hits = page.hits.hits;
-      if (hits.length > 0) yield hits.map((h) => h._source as T);
-      if (hits.length < ctx.pageSize) return;
-      after = hits[hits.length - 1].sort;
-    }
-  } finally {
-    await ctx.es.closePointInTime({ id: pit.id }).catch(() => undefined);
-  }
+  for await (const hits of scanAllHits<T>(ctx.es, index, query, source, {
+    pageSize: ctx.pageSize,
+    requestTimeoutMs: ctx.timeoutMs,
+  }))
+    yield hits.map((h) => h._source as T);
 }
 
 export interface AmountByCurrency {

@@ -1,6 +1,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Registry } from 'prom-client';
 import { Decimal, decimalToString } from '../../runtime/decimal';
+import { scanAll } from '../../runtime/elasticsearch';
 import type { Logger } from '../../runtime/logger';
 import { gauge, stageCounter } from '../../runtime/metrics';
 import {
@@ -273,22 +274,15 @@ export class RevisionPublisher {
   }
 
   private async allRevisions(): Promise<RevisionDocument[]> {
-    const { es, names } = this.o;
     const out: RevisionDocument[] = [];
-    let after: unknown[] | undefined;
-    for (;;) {
-      const res = await es.search<RevisionDocument>({
-        index: names.revisions,
-        ignore_unavailable: true,
-        allow_no_indices: true,
-        size: PAGE,
-        sort: [{ scope: 'asc' }, { revision_id: 'asc' }],
-        ...(after ? { search_after: after as never } : {}),
-      });
-      for (const h of res.hits.hits) out.push(h._source!);
-      if (res.hits.hits.length < PAGE) return out;
-      after = res.hits.hits[res.hits.hits.length - 1].sort as unknown[];
-    }
+    for await (const hits of scanAll<RevisionDocument>(
+      this.o.es,
+      this.o.names.revisions,
+      { match_all: {} },
+      [],
+    ))
+      for (const h of hits) out.push(h._source!);
+    return out;
   }
 
   private async usageIndices(): Promise<string[]> {
@@ -345,25 +339,13 @@ export class RevisionPublisher {
       return { indexed: indexedCount, deadLettered: deadOnly, totals: r.indexed_totals ?? [] };
 
     const indexedIds = new Set<string>();
-    let after: unknown[] | undefined;
-    for (;;) {
-      const res = await es.search<{ BilledCost: string; BillingCurrency: string; x_RecordId: string }>({
-        index: names.usagePattern,
-        ignore_unavailable: true,
-        allow_no_indices: true,
-        size: PAGE,
-        query: { term: { x_PublishKey: key } },
-        _source: ['BilledCost', 'BillingCurrency', 'x_RecordId'],
-        sort: [{ x_RecordId: 'asc' }],
-        ...(after ? { search_after: after as never } : {}),
-      });
-      for (const h of res.hits.hits) {
+    type Money = { BilledCost: string; BillingCurrency: string; x_RecordId: string };
+    const fields = ['BilledCost', 'BillingCurrency', 'x_RecordId'];
+    for await (const hits of scanAll<Money>(es, names.usagePattern, { term: { x_PublishKey: key } }, fields))
+      for (const h of hits) {
         add(h._source!.BillingCurrency, h._source!.BilledCost);
         if (deadLetters.has(h._source!.x_RecordId)) indexedIds.add(h._source!.x_RecordId);
       }
-      if (res.hits.hits.length < PAGE) break;
-      after = res.hits.hits[res.hits.hits.length - 1].sort as unknown[];
-    }
     for (const [id, d] of deadLetters) if (!indexedIds.has(id)) add(d.billed_currency, d.billed_cost);
     return {
       indexed: indexedCount,
@@ -378,31 +360,20 @@ export class RevisionPublisher {
   private async revisionDeadLetters(r: RevisionDocument): Promise<Map<string, DeadLetterDocument>> {
     const { es, names } = this.o;
     const out = new Map<string, DeadLetterDocument>();
-    let after: unknown[] | undefined;
-    for (;;) {
-      const res = await es.search<DeadLetterDocument>({
-        index: names.deadLetters,
-        ignore_unavailable: true,
-        allow_no_indices: true,
-        size: PAGE,
-        query: {
-          bool: {
-            filter: [{ term: { scope: r.scope } }, { term: { revision_id: r.revision_id } }],
-            must_not: [{ prefix: { stage: 'collector' } }],
-          },
-        },
-        sort: [{ record_id: 'asc' }, { stage: 'asc' }, { reason: 'asc' }],
-        ...(after ? { search_after: after as never } : {}),
-      });
-      for (const h of res.hits.hits) {
+    const query = {
+      bool: {
+        filter: [{ term: { scope: r.scope } }, { term: { revision_id: r.revision_id } }],
+        must_not: [{ prefix: { stage: 'collector' } }],
+      },
+    };
+    for await (const hits of scanAll<DeadLetterDocument>(es, names.deadLetters, query, true))
+      for (const h of hits) {
         const d = h._source!;
         // One row can be dead-lettered more than once (a replay that failed again): it is one row.
         const id = d.record_id ?? `${d.object}#${d.line}`;
         if (!out.has(id)) out.set(id, d);
       }
-      if (res.hits.hits.length < PAGE) return out;
-      after = res.hits.hits[res.hits.hits.length - 1].sort as unknown[];
-    }
+    return out;
   }
 
   private async deleteDocuments(keys: string[]): Promise<void> {

@@ -2,6 +2,7 @@ import type { Client } from '@elastic/elasticsearch';
 import type { IndexNames } from '../elasticsearch/indices';
 import type { PriceBook } from '../../processors/price/price-book';
 import { ErrorCodes, PermanentError } from '../../runtime/errors';
+import { scanAll } from '../../runtime/elasticsearch';
 import type { InvoiceOptions } from './config';
 import {
   computeInvoice,
@@ -35,10 +36,9 @@ import type { InvoiceDocument } from './types';
  *      someone else -> its number stands and ours is unused (the only way a gap in the sequence
  *      can appear: two finalizers racing on the same invoice).
  *
- * Usage is read with search_after on x_RecordId (no PIT: point-in-time searches do not honour
- * alias filters the same way across versions, and the published alias IS a filter). A publish that
- * swaps the alias in the middle of a read can mix revisions in one computation; the fingerprint
- * then differs from a clean read and the next generate (or schedule tick) rewrites the draft.
+ * Usage is read from one point in time (runtime/elasticsearch.ts scanAll): a publish that swaps the
+ * alias in the middle of a read cannot mix two revisions of a scope in one invoice, which a
+ * finalize would otherwise freeze.
  */
 
 const PAGE = 2000;
@@ -145,33 +145,20 @@ export async function ensureInvoiceIndex(es: Client, names: IndexNames, replicas
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-/** Every published usage record of a customer in a period, in x_RecordId order. */
+/** Every published usage record of a customer in a period, read from one point in time. */
 export async function* readUsage(
   es: Client,
   names: IndexNames,
   customer: string,
   period: string,
 ): AsyncGenerator<UsageInput> {
-  let after: unknown[] | undefined;
-  for (;;) {
-    const res = await es.search<UsageInput>({
-      index: names.usageAlias,
-      ignore_unavailable: true,
-      allow_no_indices: true,
-      size: PAGE,
-      _source: [...USAGE_SOURCE_FIELDS],
-      query: {
-        bool: { filter: [{ term: { x_CustomerId: customer } }, { term: { x_BillingPeriod: period } }] },
-      },
-      sort: [{ x_RecordId: 'asc' }],
-      track_total_hits: false,
-      ...(after ? { search_after: after as never } : {}),
-    });
-    const hits = res.hits.hits;
+  const query = {
+    bool: { filter: [{ term: { x_CustomerId: customer } }, { term: { x_BillingPeriod: period } }] },
+  };
+  for await (const hits of scanAll<UsageInput>(es, names.usageAlias, query, [...USAGE_SOURCE_FIELDS], {
+    pageSize: PAGE,
+  }))
     for (const h of hits) if (h._source) yield h._source;
-    if (hits.length < PAGE) return;
-    after = hits[hits.length - 1].sort as unknown[];
-  }
 }
 
 export async function summarizeStoredUsage(

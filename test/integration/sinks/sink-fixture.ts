@@ -1,6 +1,7 @@
 import type { Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { Decimal, decimalToString } from '../../../runtime/decimal';
+import { scanAll } from '../../../runtime/elasticsearch';
 import { createLogger } from '../../../runtime/logger';
 import { Shutdown } from '../../../runtime/shutdown';
 import { recordIdOf } from '../../../runtime/record-id';
@@ -134,37 +135,23 @@ export function testService() {
   return { logger, registry: new Registry(), shutdown: new Shutdown(logger) };
 }
 
-/** Exact sum of a field over every document a search matches (paging with search_after). */
+/** Exact sum of a field over every document a search matches (one point in time). */
 export async function exactSum(
   es: import('@elastic/elasticsearch').Client,
   index: string,
   field: 'x_RatedCost' | 'BilledCost',
   query: Record<string, unknown> = { match_all: {} },
 ): Promise<{ count: number; sum: string; byCustomer: Record<string, string> }> {
-  let after: unknown[] | undefined;
   let count = 0;
   let sum = new Decimal(0);
   const by = new Map<string, Decimal>();
-  for (;;) {
-    const res = await es.search<UsageRecord>({
-      index,
-      size: 5000,
-      query,
-      sort: [{ x_RecordId: 'asc' }],
-      _source: [field, 'x_CustomerId'],
-      ignore_unavailable: true,
-      allow_no_indices: true,
-      ...(after ? { search_after: after as never } : {}),
-    });
-    for (const h of res.hits.hits) {
+  for await (const hits of scanAll<UsageRecord>(es, index, query, [field, 'x_CustomerId']))
+    for (const h of hits) {
       const v = new Decimal(h._source![field] ?? 0);
       sum = sum.plus(v);
       by.set(h._source!.x_CustomerId, (by.get(h._source!.x_CustomerId) ?? new Decimal(0)).plus(v));
       count++;
     }
-    if (res.hits.hits.length < 5000) break;
-    after = res.hits.hits[res.hits.hits.length - 1].sort as unknown[];
-  }
   return {
     count,
     sum: decimalToString(sum),
