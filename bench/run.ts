@@ -4,6 +4,8 @@ import { benchRateOffline } from './rate-offline';
 import { benchProcessors } from './processors';
 import { recordResult } from './results';
 import { benchSink } from './sink';
+import { benchKafkaCeiling } from './kafka-ceiling';
+import { benchParseCeiling } from './parse-ceiling';
 
 /** `npm run bench -- <scenario|all> [rows]`: runs scenarios and regenerates bench/RESULTS.md. */
 const scenarios: Record<string, (rows: number) => Promise<Record<string, string | number>>> = {
@@ -12,6 +14,8 @@ const scenarios: Record<string, (rows: number) => Promise<Record<string, string 
   processors: benchProcessors,
   'dedupe-memory': benchDedupeMemory,
   sink: benchSink,
+  'kafka-ceiling': benchKafkaCeiling,
+  'parse-ceiling': benchParseCeiling,
 };
 
 async function main(): Promise<void> {
