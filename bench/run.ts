@@ -6,6 +6,7 @@ import { recordResult } from './results';
 import { benchSink } from './sink';
 import { benchKafkaCeiling } from './kafka-ceiling';
 import { benchParseCeiling } from './parse-ceiling';
+import { benchProcessorStages } from './processor-stages';
 
 /** `npm run bench -- <scenario|all> [rows]`: runs scenarios and regenerates bench/RESULTS.md. */
 const scenarios: Record<string, (rows: number) => Promise<Record<string, string | number>>> = {
@@ -16,6 +17,7 @@ const scenarios: Record<string, (rows: number) => Promise<Record<string, string 
   sink: benchSink,
   'kafka-ceiling': benchKafkaCeiling,
   'parse-ceiling': benchParseCeiling,
+  'processor-stages': benchProcessorStages,
 };
 
 async function main(): Promise<void> {
