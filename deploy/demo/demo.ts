@@ -386,7 +386,8 @@ export function formatDemoSummary(s: DemoSummary): string {
   const agrees = JSON.stringify(s.indexedTotals) === JSON.stringify(s.totals);
   lines.push(`  (a Kafka consumer of the rated topic computes the same totals: ${agrees ? 'yes' : 'NO'})`);
   lines.push('', 'invoices (drafts; rounded once per line to the currency minor unit):');
-  for (const r of s.invoices) {
+  // A customer with nothing to bill in a period gets no invoice ("empty"): not worth a line here.
+  for (const r of s.invoices.filter((x) => x.outcome !== 'empty')) {
     const inv = r.invoice;
     if (!inv) {
       lines.push(`  ${r.invoice_id}  ${r.outcome}${r.error ? `: ${r.error}` : ''}`);
