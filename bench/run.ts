@@ -7,6 +7,7 @@ import { benchSink } from './sink';
 import { benchKafkaCeiling } from './kafka-ceiling';
 import { benchParseCeiling } from './parse-ceiling';
 import { benchProcessorStages } from './processor-stages';
+import { benchCollectorAzure, benchCollectorGcp } from './collector-clouds';
 
 /** `npm run bench -- <scenario|all> [rows]`: runs scenarios and regenerates bench/RESULTS.md. */
 const scenarios: Record<string, (rows: number) => Promise<Record<string, string | number>>> = {
@@ -18,6 +19,8 @@ const scenarios: Record<string, (rows: number) => Promise<Record<string, string 
   'kafka-ceiling': benchKafkaCeiling,
   'parse-ceiling': benchParseCeiling,
   'processor-stages': benchProcessorStages,
+  'collector-gcp': benchCollectorGcp,
+  'collector-azure': benchCollectorAzure,
 };
 
 async function main(): Promise<void> {

@@ -1,0 +1,103 @@
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../runtime/config';
+import { createAzureBlob, createGcs } from '../runtime/object-storage';
+import { sampleProcess } from './proc-sampler';
+import { azureRows, gcpRows, writeGzLines } from './workload/clouds';
+
+/**
+ * The GCP and Azure collectors on generated exports of N rows (bench/workload/clouds.ts) in the
+ * local GCS and Azure Blob servers, read by `meterflow collect gcp|azure --once` (the built CLI).
+ * Generation and upload are not timed.
+ *
+ *   npm run bench -- collector-gcp [rows]
+ *   npm run bench -- collector-azure [rows]
+ */
+async function runCollector(provider: 'gcp' | 'azure', configFile: string, rows: number, bytes: number) {
+  const root = path.resolve(__dirname, '..');
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
+  const started = Date.now();
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'dist/runtime/cli.js'), '--config', configFile, 'collect', provider, '--once'],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const sampler = sampleProcess(child);
+  let output = '';
+  child.stdout!.on('data', (c) => (output += String(c)));
+  child.stderr!.on('data', (c) => (output += String(c)));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const seconds = (Date.now() - started) / 1000;
+  const { peakRssMb, cpuSeconds } = sampler.stop();
+  if (code !== 0) throw new Error(`collector exited ${code}: ${output.slice(-2000)}`);
+  return {
+    rows,
+    'input gz MB': +(bytes / 1e6).toFixed(1),
+    'wall s': +seconds.toFixed(1),
+    'rows/s': Math.round(rows / seconds),
+    'CPU s per 1M rows': +((cpuSeconds / rows) * 1e6).toFixed(1),
+    'peak RSS MB': peakRssMb,
+  };
+}
+
+export async function benchCollectorGcp(rows: number): Promise<Record<string, string | number>> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-bench-gcp-'));
+  try {
+    const file = path.join(dir, 'part.jsonl.gz');
+    const bytes = await writeGzLines(file, gcpRows(rows));
+    const { config } = loadConfig({ env: {}, cwd: os.tmpdir() });
+    const bucketName = `bench-gcp-${Date.now().toString(36)}`;
+    const { client: gcs } = createGcs(config);
+    await gcs.createBucket(bucketName);
+    const run = 'exports/012345-ABCDEF-678901/202610/run=bench';
+    await gcs
+      .bucket(bucketName)
+      .upload(file, { destination: `${run}/part-000000000000.jsonl.gz`, resumable: false });
+    await gcs.bucket(bucketName).file(`${run}/_SUCCESS`).save('', { resumable: false });
+    const configFile = path.join(dir, 'meterflow.yaml');
+    fs.writeFileSync(
+      configFile,
+      `kafka:\n  topic_prefix: ${bucketName}\nlog:\n  level: warn\ngcp:\n  exports:\n    - { name: billing, bucket: ${bucketName}, prefix: exports }\n`,
+    );
+    return await runCollector('gcp', configFile, rows, bytes);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchCollectorAzure(rows: number): Promise<Record<string, string | number>> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-bench-azure-'));
+  try {
+    const file = path.join(dir, 'part.csv.gz');
+    const bytes = await writeGzLines(file, azureRows(rows));
+    const { config } = loadConfig({ env: {}, cwd: os.tmpdir() });
+    const containerName = `bench-azure-${Date.now().toString(36)}`;
+    const { client: blob } = createAzureBlob(config);
+    const container = blob.getContainerClient(containerName);
+    await container.createIfNotExists();
+    const base = 'exports/actual/20261001-20261031/run-bench';
+    await container.getBlockBlobClient(`${base}/part_0_0001.csv.gz`).uploadFile(file);
+    const manifest = JSON.stringify({
+      manifestVersion: '2024-04-01',
+      exportConfig: { exportName: 'actual', type: 'ActualCost', dataVersion: '2021-10-01' },
+      runInfo: {
+        runId: 'run-bench',
+        submittedTime: '2026-11-01T04:00:00Z',
+        startDate: '2026-10-01T00:00:00',
+        endDate: '2026-10-31T00:00:00',
+      },
+      blobs: [{ blobName: `${base}/part_0_0001.csv.gz`, byteCount: bytes }],
+    });
+    await container.getBlockBlobClient(`${base}/manifest.json`).upload(manifest, manifest.length);
+    const configFile = path.join(dir, 'meterflow.yaml');
+    fs.writeFileSync(
+      configFile,
+      `kafka:\n  topic_prefix: ${containerName}\nlog:\n  level: warn\nazure:\n  exports:\n    - { name: actual, container: ${containerName}, prefix: exports }\n`,
+    );
+    return await runCollector('azure', configFile, rows, bytes);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
