@@ -8,6 +8,7 @@ import { benchKafkaCeiling } from './kafka-ceiling';
 import { benchParseCeiling } from './parse-ceiling';
 import { benchProcessorStages } from './processor-stages';
 import { benchCollectorAzure, benchCollectorGcp } from './collector-clouds';
+import { benchEndToEnd } from './end-to-end';
 
 /** `npm run bench -- <scenario|all> [rows]`: runs scenarios and regenerates bench/RESULTS.md. */
 const scenarios: Record<string, (rows: number) => Promise<Record<string, string | number>>> = {
@@ -21,6 +22,7 @@ const scenarios: Record<string, (rows: number) => Promise<Record<string, string 
   'processor-stages': benchProcessorStages,
   'collector-gcp': benchCollectorGcp,
   'collector-azure': benchCollectorAzure,
+  'end-to-end': benchEndToEnd,
 };
 
 async function main(): Promise<void> {

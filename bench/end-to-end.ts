@@ -1,0 +1,159 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../runtime/config';
+import { createElasticsearch } from '../runtime/elasticsearch';
+import { createKafka } from '../runtime/kafka';
+import { createAzureBlob, createGcs } from '../runtime/object-storage';
+import { indexNames, type RevisionDocument } from '../sinks/elasticsearch/indices';
+import { prepareCurExport } from './collector-aws';
+import { sampleProcess } from './proc-sampler';
+import { azureRows, gcpRows, writeGzLines } from './workload/clouds';
+
+/**
+ * End to end: N rows per cloud (AWS CUR, Azure EA, GCP) in the local buckets, then the deployed
+ * pipeline as separate processes (three collectors, `process all`, `sink elasticsearch`), timed from
+ * the first collector start until every revision is published in Elasticsearch and the invoices of
+ * both periods are generated. Consumer-group lag of every stage is sampled every 2 s.
+ *
+ *   npm run bench -- end-to-end [rows per cloud]
+ */
+export async function benchEndToEnd(rows: number): Promise<Record<string, string | number>> {
+  const root = path.resolve(__dirname, '..');
+  const cli = path.join(root, 'dist/runtime/cli.js');
+  const aws = await prepareCurExport(rows); // bucket, its config file (topic prefix = bucket)
+  const prefix = aws.bucket;
+  const { config } = loadConfig({ env: {}, cwd: os.tmpdir() });
+
+  const gcpFile = path.join(aws.dir, 'gcp.jsonl.gz');
+  await writeGzLines(gcpFile, gcpRows(rows));
+  const { client: gcs } = createGcs(config);
+  await gcs.createBucket(`${prefix}-gcp`);
+  const run = 'exports/012345-ABCDEF-678901/202610/run=bench';
+  await gcs
+    .bucket(`${prefix}-gcp`)
+    .upload(gcpFile, { destination: `${run}/part-000000000000.jsonl.gz`, resumable: false });
+  await gcs.bucket(`${prefix}-gcp`).file(`${run}/_SUCCESS`).save('', { resumable: false });
+
+  const azureFile = path.join(aws.dir, 'azure.csv.gz');
+  const azureBytes = await writeGzLines(azureFile, azureRows(rows));
+  const container = createAzureBlob(config).client.getContainerClient(`${prefix}-azure`);
+  await container.createIfNotExists();
+  const base = 'exports/actual/20261001-20261031/run-bench';
+  await container.getBlockBlobClient(`${base}/part_0_0001.csv.gz`).uploadFile(azureFile);
+  const manifest = JSON.stringify({
+    manifestVersion: '2024-04-01',
+    exportConfig: { exportName: 'actual', type: 'ActualCost', dataVersion: '2021-10-01' },
+    runInfo: {
+      runId: 'run-bench',
+      submittedTime: '2026-11-01T04:00:00Z',
+      startDate: '2026-10-01T00:00:00',
+      endDate: '2026-10-31T00:00:00',
+    },
+    blobs: [{ blobName: `${base}/part_0_0001.csv.gz`, byteCount: azureBytes }],
+  });
+  await container.getBlockBlobClient(`${base}/manifest.json`).upload(manifest, manifest.length);
+  fs.appendFileSync(
+    aws.configFile,
+    [
+      `gcp:\n  exports:\n    - { name: billing, bucket: ${prefix}-gcp, prefix: exports }`,
+      `azure:\n  exports:\n    - { name: actual, container: ${prefix}-azure, prefix: exports }`,
+      `elasticsearch:\n  index_prefix: ${prefix}`,
+      `processor:\n  session_timeout_ms: 6000`,
+      '',
+    ].join('\n'),
+  );
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
+
+  const es = createElasticsearch(config);
+  const names = indexNames(prefix);
+  const kafka = createKafka(config, 'bench-e2e-lag');
+  const admin = kafka.admin();
+  await admin.connect();
+  const groups = ['normalize', 'dedupe', 'price', 'sink-elasticsearch'].map((g) => `${prefix}-${g}`);
+  const maxLag = new Map<string, number>();
+  const lagSamples: string[] = [];
+  const sampleLag = async () => {
+    const parts: string[] = [];
+    for (const groupId of groups) {
+      try {
+        let lag = 0;
+        for (const t of await admin.fetchOffsets({ groupId })) {
+          const ends = await admin.fetchTopicOffsets(t.topic);
+          for (const p of t.partitions) {
+            const end = Number(ends.find((e) => e.partition === p.partition)?.high ?? 0);
+            lag += Math.max(0, end - Math.max(0, Number(p.offset)));
+          }
+        }
+        maxLag.set(groupId, Math.max(maxLag.get(groupId) ?? 0, lag));
+        parts.push(`${groupId.slice(prefix.length + 1)} ${lag}`);
+      } catch {
+        /* group not there yet */
+      }
+    }
+    return parts.join(', ');
+  };
+
+  const started = Date.now();
+  const children: ChildProcess[] = [];
+  const samplers: Array<ReturnType<typeof sampleProcess>> = [];
+  const start = (args: string[]) => {
+    const child = spawn(process.execPath, [cli, '--config', aws.configFile, ...args], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    children.push(child);
+    samplers.push(sampleProcess(child));
+    return child;
+  };
+  start(['process', 'all', '--instance', 'bench', '--ops-port', '0']);
+  start(['sink', 'elasticsearch', '--ops-port', '0']);
+  for (const provider of ['aws', 'gcp', 'azure']) start(['collect', provider, '--once']);
+
+  let published = 0;
+  const deadline = Date.now() + 90 * 60_000;
+  let tick = 0;
+  while (published < 3 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const lag = await sampleLag();
+    if (tick++ % 5 === 0) lagSamples.push(`t+${Math.round((Date.now() - started) / 1000)}s: ${lag}`);
+    const res = await es
+      .search<RevisionDocument>({ index: names.revisions, size: 100, ignore_unavailable: true })
+      .catch(() => undefined);
+    published = (res?.hits.hits ?? []).filter((h) => h._source?.state === 'published').length;
+  }
+  const pipelineSeconds = (Date.now() - started) / 1000;
+  for (const period of ['2026-10', '2026-11'])
+    execFileSync(
+      process.execPath,
+      [cli, '--config', aws.configFile, 'invoice', 'generate', '--period', period],
+      {
+        cwd: root,
+        stdio: 'ignore',
+      },
+    );
+  const totalSeconds = (Date.now() - started) / 1000;
+  const usage = samplers.map((s) => s.stop());
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  await Promise.all(
+    children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))),
+  );
+  await admin.disconnect();
+  await es.indices.delete({ index: `${prefix}-*` }).catch(() => undefined);
+  await es.indices.deleteIndexTemplate({ name: names.usageTemplate }).catch(() => undefined);
+  fs.rmSync(aws.dir, { recursive: true, force: true });
+  if (published < 3) throw new Error(`only ${published} of 3 revisions were published within the time limit`);
+  const cpu = usage.reduce((s, u) => s + u.cpuSeconds, 0);
+  return {
+    'rows per cloud': rows,
+    'rows in all': 3 * rows,
+    'wall s: first collector start to 3 revisions published': +pipelineSeconds.toFixed(1),
+    'wall s: ... to invoices generated': +totalSeconds.toFixed(1),
+    'rows/s end to end': Math.round((3 * rows) / totalSeconds),
+    'CPU s per 1M rows (all meterflow processes)': +((cpu / (3 * rows)) * 1e6).toFixed(1),
+    'peak RSS MB (process all / sink)': `${usage[0].peakRssMb} / ${usage[1].peakRssMb}`,
+    'max consumer lag (normalize, dedupe, price, sink)': groups.map((g) => maxLag.get(g) ?? 0).join(', '),
+    'lag samples (every 10 s)': lagSamples.join('; '),
+  };
+}
