@@ -275,15 +275,18 @@ export async function runDemo(
   let api: DemoSummary['api'];
   if (keepRunning) {
     const adminKey = generateApiKey();
-    const server = await startApi({
-      es,
-      names: esNames,
-      logger,
-      options: {
-        ...config.api,
-        keys: [{ id: 'demo-admin', role: 'admin', key_sha256: hashApiKey(adminKey) }],
+    const options = {
+      ...config.api,
+      keys: [{ id: 'demo-admin', role: 'admin' as const, key_sha256: hashApiKey(adminKey) }],
+    };
+    // The demo should not fail at its last step because api.port is taken: fall back to a free port.
+    const server = await startApi({ es, names: esNames, logger, options }).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EADDRINUSE') throw err;
+        say(`port ${options.port} is in use; the API takes a free port instead`);
+        return startApi({ es, names: esNames, logger, options: { ...options, port: 0 } });
       },
-    });
+    );
     shutdown.register('api', () => server.close());
     api = { url: server.url, adminKey, server };
   } else await shutdown.run();
