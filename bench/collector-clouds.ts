@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../runtime/config';
+import { loadConfig, type MeterflowConfig } from '../runtime/config';
 import { createAzureBlob, createGcs } from '../runtime/object-storage';
 import { sampleProcess } from './proc-sampler';
 import { azureRows, gcpRows, writeGzLines } from './workload/clouds';
@@ -42,6 +42,42 @@ async function runCollector(provider: 'gcp' | 'azure', configFile: string, rows:
   };
 }
 
+/** Uploads one GCP export run (data, then the _SUCCESS marker) for billing month 2026-10. */
+export async function putGcpExport(config: MeterflowConfig, bucketName: string, file: string): Promise<void> {
+  const { client: gcs } = createGcs(config);
+  await gcs.createBucket(bucketName);
+  const run = 'exports/012345-ABCDEF-678901/202610/run=bench';
+  await gcs
+    .bucket(bucketName)
+    .upload(file, { destination: `${run}/part-000000000000.jsonl.gz`, resumable: false });
+  await gcs.bucket(bucketName).file(`${run}/_SUCCESS`).save('', { resumable: false });
+}
+
+/** Uploads one Azure Cost Management v2 export run (part, then manifest) for billing month 2026-10. */
+export async function putAzureExport(
+  config: MeterflowConfig,
+  containerName: string,
+  file: string,
+  bytes: number,
+): Promise<void> {
+  const container = createAzureBlob(config).client.getContainerClient(containerName);
+  await container.createIfNotExists();
+  const base = 'exports/actual/20261001-20261031/run-bench';
+  await container.getBlockBlobClient(`${base}/part_0_0001.csv.gz`).uploadFile(file);
+  const manifest = JSON.stringify({
+    manifestVersion: '2024-04-01',
+    exportConfig: { exportName: 'actual', type: 'ActualCost', dataVersion: '2021-10-01' },
+    runInfo: {
+      runId: 'run-bench',
+      submittedTime: '2026-11-01T04:00:00Z',
+      startDate: '2026-10-01T00:00:00',
+      endDate: '2026-10-31T00:00:00',
+    },
+    blobs: [{ blobName: `${base}/part_0_0001.csv.gz`, byteCount: bytes }],
+  });
+  await container.getBlockBlobClient(`${base}/manifest.json`).upload(manifest, manifest.length);
+}
+
 export async function benchCollectorGcp(rows: number): Promise<Record<string, string | number>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-bench-gcp-'));
   try {
@@ -49,13 +85,7 @@ export async function benchCollectorGcp(rows: number): Promise<Record<string, st
     const bytes = await writeGzLines(file, gcpRows(rows));
     const { config } = loadConfig({ env: {}, cwd: os.tmpdir() });
     const bucketName = `bench-gcp-${Date.now().toString(36)}`;
-    const { client: gcs } = createGcs(config);
-    await gcs.createBucket(bucketName);
-    const run = 'exports/012345-ABCDEF-678901/202610/run=bench';
-    await gcs
-      .bucket(bucketName)
-      .upload(file, { destination: `${run}/part-000000000000.jsonl.gz`, resumable: false });
-    await gcs.bucket(bucketName).file(`${run}/_SUCCESS`).save('', { resumable: false });
+    await putGcpExport(config, bucketName, file);
     const configFile = path.join(dir, 'meterflow.yaml');
     fs.writeFileSync(
       configFile,
@@ -74,23 +104,7 @@ export async function benchCollectorAzure(rows: number): Promise<Record<string, 
     const bytes = await writeGzLines(file, azureRows(rows));
     const { config } = loadConfig({ env: {}, cwd: os.tmpdir() });
     const containerName = `bench-azure-${Date.now().toString(36)}`;
-    const { client: blob } = createAzureBlob(config);
-    const container = blob.getContainerClient(containerName);
-    await container.createIfNotExists();
-    const base = 'exports/actual/20261001-20261031/run-bench';
-    await container.getBlockBlobClient(`${base}/part_0_0001.csv.gz`).uploadFile(file);
-    const manifest = JSON.stringify({
-      manifestVersion: '2024-04-01',
-      exportConfig: { exportName: 'actual', type: 'ActualCost', dataVersion: '2021-10-01' },
-      runInfo: {
-        runId: 'run-bench',
-        submittedTime: '2026-11-01T04:00:00Z',
-        startDate: '2026-10-01T00:00:00',
-        endDate: '2026-10-31T00:00:00',
-      },
-      blobs: [{ blobName: `${base}/part_0_0001.csv.gz`, byteCount: bytes }],
-    });
-    await container.getBlockBlobClient(`${base}/manifest.json`).upload(manifest, manifest.length);
+    await putAzureExport(config, containerName, file, bytes);
     const configFile = path.join(dir, 'meterflow.yaml');
     fs.writeFileSync(
       configFile,

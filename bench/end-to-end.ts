@@ -5,9 +5,9 @@ import path from 'node:path';
 import { loadConfig } from '../runtime/config';
 import { createElasticsearch } from '../runtime/elasticsearch';
 import { createKafka } from '../runtime/kafka';
-import { createAzureBlob, createGcs } from '../runtime/object-storage';
 import { indexNames, type RevisionDocument } from '../sinks/elasticsearch/indices';
 import { prepareCurExport } from './collector-aws';
+import { putAzureExport, putGcpExport } from './collector-clouds';
 import { sampleProcess } from './proc-sampler';
 import { azureRows, gcpRows, writeGzLines } from './workload/clouds';
 
@@ -28,32 +28,11 @@ export async function benchEndToEnd(rows: number): Promise<Record<string, string
 
   const gcpFile = path.join(aws.dir, 'gcp.jsonl.gz');
   await writeGzLines(gcpFile, gcpRows(rows));
-  const { client: gcs } = createGcs(config);
-  await gcs.createBucket(`${prefix}-gcp`);
-  const run = 'exports/012345-ABCDEF-678901/202610/run=bench';
-  await gcs
-    .bucket(`${prefix}-gcp`)
-    .upload(gcpFile, { destination: `${run}/part-000000000000.jsonl.gz`, resumable: false });
-  await gcs.bucket(`${prefix}-gcp`).file(`${run}/_SUCCESS`).save('', { resumable: false });
+  await putGcpExport(config, `${prefix}-gcp`, gcpFile);
 
   const azureFile = path.join(aws.dir, 'azure.csv.gz');
   const azureBytes = await writeGzLines(azureFile, azureRows(rows));
-  const container = createAzureBlob(config).client.getContainerClient(`${prefix}-azure`);
-  await container.createIfNotExists();
-  const base = 'exports/actual/20261001-20261031/run-bench';
-  await container.getBlockBlobClient(`${base}/part_0_0001.csv.gz`).uploadFile(azureFile);
-  const manifest = JSON.stringify({
-    manifestVersion: '2024-04-01',
-    exportConfig: { exportName: 'actual', type: 'ActualCost', dataVersion: '2021-10-01' },
-    runInfo: {
-      runId: 'run-bench',
-      submittedTime: '2026-11-01T04:00:00Z',
-      startDate: '2026-10-01T00:00:00',
-      endDate: '2026-10-31T00:00:00',
-    },
-    blobs: [{ blobName: `${base}/part_0_0001.csv.gz`, byteCount: azureBytes }],
-  });
-  await container.getBlockBlobClient(`${base}/manifest.json`).upload(manifest, manifest.length);
+  await putAzureExport(config, `${prefix}-azure`, azureFile, azureBytes);
   fs.appendFileSync(
     aws.configFile,
     [
