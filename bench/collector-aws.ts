@@ -5,7 +5,8 @@ import path from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { loadConfig } from '../runtime/config';
 import { createS3 } from '../runtime/object-storage';
-import { writeCurCsvGz } from './workload/cur';
+import { type CurRowOptions, writeCurCsvGz } from './workload/cur';
+import { sampleProcess } from './proc-sampler';
 import { recordResult } from './results';
 
 /**
@@ -19,16 +20,20 @@ export interface PreparedExport {
   dir: string;
   bucket: string;
   configFile: string;
+  /** Key of the export's one data object (csv.gz) in the bucket. */
+  key: string;
   bytes: number;
+  /** Uncompressed CSV bytes of the export. */
+  csvBytes: number;
   genSeconds: number;
 }
 
 /** Generates the CUR export, uploads it with its manifest, writes a config pointing at it. */
-export async function prepareCurExport(rows: number): Promise<PreparedExport> {
+export async function prepareCurExport(rows: number, opts: CurRowOptions = {}): Promise<PreparedExport> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-bench-'));
   const file = path.join(dir, 'bench-1.csv.gz');
   const t0 = Date.now();
-  const bytes = await writeCurCsvGz(file, rows);
+  const bytes = await writeCurCsvGz(file, rows, 42, opts);
   const genSeconds = (Date.now() - t0) / 1000;
 
   const { config } = loadConfig();
@@ -60,41 +65,44 @@ export async function prepareCurExport(rows: number): Promise<PreparedExport> {
     `kafka:\n  topic_prefix: ${bucket}\nlog:\n  level: warn\naws:\n  exports:\n    - { name: bench, bucket: ${bucket}, prefix: '', type: cur-legacy }\n`,
   );
 
-  return { dir, bucket, configFile, bytes, genSeconds };
+  return { dir, bucket, configFile, key, bytes, csvBytes: opts.csvBytes ?? 0, genSeconds };
 }
 
-export async function benchCollectorAws(rows: number): Promise<Record<string, string | number>> {
+export interface CollectorRun {
+  seconds: number;
+  cpuSeconds: number;
+  peakRssMb: number;
+}
+
+/**
+ * Runs `meterflow collect aws --once` (the built CLI; run `npm run build` first) on a config and
+ * times it from spawn to exit, with its CPU time and peak RSS (bench/proc-sampler.ts).
+ */
+export async function runCollectorAws(configFile: string): Promise<CollectorRun> {
   const root = path.resolve(__dirname, '..');
-  const { dir, configFile, bytes, genSeconds } = await prepareCurExport(rows);
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
   const started = Date.now();
   const child = spawn(
     process.execPath,
     [path.join(root, 'dist/runtime/cli.js'), '--config', configFile, 'collect', 'aws', '--once'],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let peakRss = 0;
-  let cpuTicks = 0;
-  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-  const sampler = setInterval(() => {
-    try {
-      const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
-      peakRss = Math.max(peakRss, rss);
-      const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      cpuTicks = Number(stat[11]) + Number(stat[12]);
-    } catch {
-      /* exited */
-    }
-  }, 100);
+  const sampler = sampleProcess(child);
   let stderr = '';
-  child.stderr.on('data', (c) => (stderr += String(c)));
+  child.stdout!.resume();
+  child.stderr!.on('data', (c) => (stderr += String(c)));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  clearInterval(sampler);
+  const { peakRssMb, cpuSeconds } = sampler.stop();
   const seconds = (Date.now() - started) / 1000;
   if (code !== 0) throw new Error(`collector exited ${code}: ${stderr.slice(-2000)}`);
+  return { seconds, cpuSeconds, peakRssMb };
+}
+
+export async function benchCollectorAws(rows: number): Promise<Record<string, string | number>> {
+  const root = path.resolve(__dirname, '..');
+  const { dir, configFile, bytes, genSeconds } = await prepareCurExport(rows);
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
+  const { seconds, cpuSeconds, peakRssMb } = await runCollectorAws(configFile);
   fs.rmSync(dir, { recursive: true, force: true });
-  const cpuSeconds = cpuTicks / ticksPerSecond;
   return {
     rows,
     'input csv.gz MB': +(bytes / 1e6).toFixed(1),
@@ -102,7 +110,7 @@ export async function benchCollectorAws(rows: number): Promise<Record<string, st
     'wall s': +seconds.toFixed(1),
     'rows/s': Math.round(rows / seconds),
     'CPU s per 1M rows': +((cpuSeconds / rows) * 1e6).toFixed(1),
-    'peak RSS MB': +(peakRss / 1e6).toFixed(0),
+    'peak RSS MB': peakRssMb,
   };
 }
 

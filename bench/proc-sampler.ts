@@ -1,12 +1,21 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 
-/** Samples a child's RSS and CPU time from /proc every 100 ms; numbers a bench can report. */
-export function sampleProcess(child: ChildProcess): { stop(): { peakRssMb: number; cpuSeconds: number } } {
+export interface ProcessUsage {
+  peakRssMb: number;
+  cpuSeconds: number;
+}
+
+/**
+ * Samples a child's RSS and CPU time from /proc every 100 ms; numbers a bench can report.
+ * `read()` takes a sample now and returns the figures so far (the child keeps being sampled);
+ * `stop()` ends the sampling and returns the final figures.
+ */
+export function sampleProcess(child: ChildProcess): { read(): ProcessUsage; stop(): ProcessUsage } {
   const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
   let peakRss = 0;
   let cpuTicks = 0;
-  const timer = setInterval(() => {
+  const sample = () => {
     try {
       const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
       peakRss = Math.max(peakRss, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
@@ -15,11 +24,17 @@ export function sampleProcess(child: ChildProcess): { stop(): { peakRssMb: numbe
     } catch {
       /* exited */
     }
-  }, 100);
+  };
+  const timer = setInterval(sample, 100);
+  const figures = () => ({ peakRssMb: Math.round(peakRss / 1e6), cpuSeconds: cpuTicks / ticksPerSecond });
   return {
+    read: () => {
+      sample();
+      return figures();
+    },
     stop: () => {
       clearInterval(timer);
-      return { peakRssMb: Math.round(peakRss / 1e6), cpuSeconds: cpuTicks / ticksPerSecond };
+      return figures();
     },
   };
 }

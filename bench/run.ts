@@ -9,6 +9,8 @@ import { benchParseCeiling } from './parse-ceiling';
 import { benchProcessorStages } from './processor-stages';
 import { benchCollectorAzure, benchCollectorGcp } from './collector-clouds';
 import { benchEndToEnd } from './end-to-end';
+import { benchPeer } from './peer';
+import { benchCollectorGrowth } from './collector-growth';
 
 /** `npm run bench -- <scenario|all> [rows]`: runs scenarios and regenerates bench/RESULTS.md. */
 const scenarios: Record<string, (rows: number) => Promise<Record<string, string | number>>> = {
@@ -23,6 +25,8 @@ const scenarios: Record<string, (rows: number) => Promise<Record<string, string 
   'collector-gcp': benchCollectorGcp,
   'collector-azure': benchCollectorAzure,
   'end-to-end': benchEndToEnd,
+  'collector-growth': benchCollectorGrowth,
+  peer: benchPeer,
 };
 
 async function main(): Promise<void> {

@@ -79,8 +79,31 @@ export function curHeader(): string[] {
   return [...fixtureHeader, ...tags, ...extra];
 }
 
-export function* curRows(n: number, seed = 42): Generator<string> {
+/**
+ * `detail` also fills the descriptive columns a real CUR line carries (description, product name,
+ * location, product family, SKU, operation, pricing term and unit, blended and public on-demand
+ * figures), which brings a row from ~470 to ~800 bytes, about the public koku sample's 760. It draws
+ * from a PRNG of its own, so the default rows are the same with or without it.
+ */
+export interface CurRowOptions {
+  detail?: boolean;
+  /** Set by writeCurCsvGz: the uncompressed CSV size written. */
+  csvBytes?: number;
+}
+
+const PRODUCT_FAMILIES = ['Compute Instance', 'Storage', 'Data Transfer', 'Database Instance', 'API Request'];
+const LOCATIONS: Record<string, string> = {
+  'us-east-1': 'US East (N. Virginia)',
+  'us-west-2': 'US West (Oregon)',
+  'eu-west-1': 'EU (Ireland)',
+  'eu-central-1': 'EU (Frankfurt)',
+  'ap-southeast-1': 'Asia Pacific (Singapore)',
+  'ap-northeast-1': 'Asia Pacific (Tokyo)',
+};
+
+export function* curRows(n: number, seed = 42, opts: CurRowOptions = {}): Generator<string> {
   const rnd = mulberry32(seed);
+  const detailRnd = mulberry32(seed ^ 0x5eed);
   const header = curHeader();
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
   const idx = (name: string) => header.indexOf(name);
@@ -134,17 +157,68 @@ export function* curRows(n: number, seed = 42): Generator<string> {
       if (rnd() < 0.8) row[header.indexOf(`resourceTags/user:${k}`)] = `${k}-${Math.floor(rnd() * card)}`;
       void t;
     });
+    if (opts.detail) fillDetail(row, header, col, detailRnd, `2026-11-${day}T${h}:00:00Z`);
     yield row.join(',');
   }
 }
 
+function fillDetail(
+  row: string[],
+  header: string[],
+  col: { product: number; usageType: number; rate: number; cost: number; region: number },
+  rnd: () => number,
+  hourStart: string,
+): void {
+  const set = (name: string, value: string) => {
+    const i = header.indexOf(name);
+    if (i >= 0) row[i] = value;
+  };
+  const region = col.region >= 0 && row[col.region] !== '' ? row[col.region] : 'us-east-1';
+  const location = LOCATIONS[region] ?? region;
+  const family = PRODUCT_FAMILIES[Math.floor(rnd() * PRODUCT_FAMILIES.length)];
+  const operation = `RunInstances:${String(Math.floor(rnd() * 400)).padStart(4, '0')}`;
+  const sku = Math.floor(rnd() * 36 ** 8)
+    .toString(36)
+    .toUpperCase()
+    .padStart(12, 'Q');
+  set('identity/TimeInterval', `${hourStart}/${hourStart.replace(':00:00Z', ':59:59Z')}`);
+  set('bill/BillingEntity', 'AWS');
+  set('bill/BillType', 'Anniversary');
+  set('lineItem/Operation', operation);
+  set('lineItem/BlendedRate', row[col.rate]);
+  set('lineItem/BlendedCost', row[col.cost]);
+  set(
+    'lineItem/LineItemDescription',
+    `$${row[col.rate]} per ${family} usage of ${row[col.product]} in ${location} (${row[col.usageType]})`,
+  );
+  set('product/ProductName', `Amazon ${row[col.product].replace(/^(Amazon|AWS)/, '')} Service`);
+  set('product/location', location);
+  set('product/locationType', 'AWS Region');
+  set('product/productFamily', family);
+  set('product/servicecode', row[col.product]);
+  set('product/sku', sku);
+  set('product/usagetype', row[col.usageType]);
+  set('product/operation', operation);
+  set('pricing/publicOnDemandCost', row[col.cost]);
+  set('pricing/publicOnDemandRate', row[col.rate]);
+  set('pricing/term', 'OnDemand');
+  set('pricing/unit', family === 'Storage' ? 'GB-Mo' : family === 'Data Transfer' ? 'GB' : 'Hrs');
+}
+
 /** Writes the gzip CSV to a file and returns its size in bytes. */
-export async function writeCurCsvGz(file: string, n: number, seed = 42): Promise<number> {
+export async function writeCurCsvGz(
+  file: string,
+  n: number,
+  seed = 42,
+  opts: CurRowOptions = {},
+): Promise<number> {
   const header = curHeader().join(',');
+  let csvBytes = header.length + 1;
   async function* lines() {
     yield `${header}\n`;
     let buf: string[] = [];
-    for (const row of curRows(n, seed)) {
+    for (const row of curRows(n, seed, opts)) {
+      csvBytes += row.length + 1;
       buf.push(row);
       if (buf.length === 1000) {
         yield `${buf.join('\n')}\n`;
@@ -154,5 +228,6 @@ export async function writeCurCsvGz(file: string, n: number, seed = 42): Promise
     if (buf.length) yield `${buf.join('\n')}\n`;
   }
   await pipeline(Readable.from(lines()), zlib.createGzip({ level: 6 }), fs.createWriteStream(file));
+  opts.csvBytes = csvBytes;
   return fs.statSync(file).size;
 }
