@@ -2,13 +2,15 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../runtime/config';
+import type { Client } from '@elastic/elasticsearch';
+import { loadConfig, type MeterflowConfig } from '../runtime/config';
 import { Decimal, decimalToString } from '../runtime/decimal';
 import { createElasticsearch } from '../runtime/elasticsearch';
 import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
-import { AvroTypes, type RevisionControl } from '../schemas';
+import { AvroTypes, type RevisionControl, type UsageRecord } from '../schemas';
 import {
   indexNames,
+  type IndexNames,
   type RevisionDocument,
   revisionDocId,
   toUsageDocument,
@@ -37,10 +39,25 @@ async function metric(text: string, re: RegExp): Promise<number> {
   return [...text.matchAll(re)].reduce((s, m) => s + Number(m[1]), 0);
 }
 
-export async function benchSink(rows: number): Promise<Record<string, string | number>> {
-  const root = path.resolve(__dirname, '..');
+export interface RatedRevision {
+  config: MeterflowConfig;
+  /** kafka.topic_prefix and elasticsearch.index_prefix of the run. */
+  prefix: string;
+  topics: ReturnType<typeof topicNames>;
+  names: IndexNames;
+  es: Client;
+  scope: string;
+  revision: string;
+  records: UsageRecord[];
+  recordBytes: number;
+}
+
+/**
+ * Produces N rated records (bench/workload/rated.ts) to a fresh `<prefix>.rated` topic, framed by
+ * the collector's STARTED / COMPLETED control records, as one revision of scope aws/bench/2026-10.
+ */
+export async function produceRatedRevision(rows: number, prefix: string): Promise<RatedRevision> {
   const { config } = loadConfig({ env: {}, cwd: os.tmpdir() });
-  const prefix = `bench-sink-${Date.now().toString(36)}`;
   config.kafka.topic_prefix = prefix;
   config.elasticsearch.index_prefix = prefix;
   const topics = topicNames(config);
@@ -94,9 +111,29 @@ export async function benchSink(rows: number): Promise<Record<string, string | n
     messages: [{ key: scope, value: AvroTypes.revisionControl.toBuffer(control('REVISION_COMPLETED')) }],
   });
   await producer.disconnect();
+  return { config, prefix, topics, names, es, scope, revision: 'r1', records, recordBytes };
+}
 
-  // 2. the sink, as deployed
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
+export interface SinkRun {
+  /** From spawn until the sink's metrics count every document (and both control records) sent. */
+  indexedSeconds: number;
+  /** From spawn until the revision document says `published`. */
+  publishSeconds: number;
+  /** CPU time of the sink process when every document was acknowledged, and when published. */
+  cpuSecondsIndexed: number;
+  cpuSeconds: number;
+  peakRssMb: number;
+}
+
+/**
+ * `meterflow sink elasticsearch` (built, as deployed; run `npm run build` first) on a produced
+ * revision, until the revision is PUBLISHED: every document indexed, counts and exact totals
+ * reconciled, alias swapped. Timed, with CPU and RSS; the process is stopped afterwards.
+ */
+export async function runSinkUntilPublished(rev: RatedRevision): Promise<SinkRun> {
+  const root = path.resolve(__dirname, '..');
+  const rows = rev.records.length;
+  const { prefix, es, names, scope } = rev;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-bench-sink-'));
   const configFile = path.join(dir, 'meterflow.yaml');
   fs.writeFileSync(
@@ -116,6 +153,7 @@ export async function benchSink(rows: number): Promise<Record<string, string | n
   );
   const sampler = sampleProcess(child);
   let indexedAt = 0;
+  let cpuSecondsIndexed = 0;
   let publishedAt = 0;
   const deadline = Date.now() + 60 * 60_000;
   while (!publishedAt && Date.now() < deadline) {
@@ -128,10 +166,13 @@ export async function benchSink(rows: number): Promise<Record<string, string | n
         text,
         /meterflow_records_sent_total\{component="sink.elasticsearch"\} (\d+)/g,
       );
-      if (sent >= rows + 2) indexedAt = Date.now();
+      if (sent >= rows + 2) {
+        indexedAt = Date.now();
+        cpuSecondsIndexed = sampler.read().cpuSeconds;
+      }
     }
     const doc = await es
-      .get<RevisionDocument>({ index: names.revisions, id: revisionDocId(scope, 'r1') })
+      .get<RevisionDocument>({ index: names.revisions, id: revisionDocId(scope, rev.revision) })
       .catch(() => undefined);
     if (doc?._source?.state === 'published') publishedAt = Date.now();
   }
@@ -142,9 +183,32 @@ export async function benchSink(rows: number): Promise<Record<string, string | n
   );
   if ((exit as { code: number | null }).code !== 0)
     process.stderr.write(`sink exited ${JSON.stringify(exit)}\n`);
+  fs.rmSync(dir, { recursive: true, force: true });
   if (!publishedAt) throw new Error('the revision was not published within the time limit');
-  const sinkSeconds = (indexedAt - started) / 1000;
-  const publishSeconds = (publishedAt - started) / 1000;
+  return {
+    indexedSeconds: (indexedAt - started) / 1000,
+    publishSeconds: (publishedAt - started) / 1000,
+    cpuSecondsIndexed,
+    cpuSeconds,
+    peakRssMb,
+  };
+}
+
+export async function benchSink(rows: number): Promise<Record<string, string | number>> {
+  const root = path.resolve(__dirname, '..');
+  const prefix = `bench-sink-${Date.now().toString(36)}`;
+  // 1. the rated revision (not timed)
+  const rev = await produceRatedRevision(rows, prefix);
+  const { config, names, es, records, recordBytes } = rev;
+
+  // 2. the sink, as deployed
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
+  const {
+    indexedSeconds: sinkSeconds,
+    publishSeconds,
+    cpuSeconds,
+    peakRssMb,
+  } = await runSinkUntilPublished(rev);
 
   // 3. the ceiling: pre-serialized bulk bodies, one plain HTTP client, refresh off
   await ensureLayout(es, names);
@@ -182,7 +246,6 @@ export async function benchSink(rows: number): Promise<Record<string, string | n
   }
   await es.indices.delete({ index: `${prefix}-*` }).catch(() => undefined);
   await es.indices.deleteIndexTemplate({ name: names.usageTemplate }).catch(() => undefined);
-  fs.rmSync(dir, { recursive: true, force: true });
   let hotSpots: Record<string, string> = {};
   if (process.env.BENCH_CPU_PROF) {
     const dirProf = process.env.BENCH_CPU_PROF;
