@@ -131,22 +131,15 @@ function tagKeyOf(header: string): string | null {
   return key;
 }
 
-/** [header, tag key] for every tag-carrying header of a header list, in row order. */
-function tagHeaders(headers: readonly string[]): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  for (const header of headers) {
-    const key = tagKeyOf(header);
-    if (key !== null) out.push([header, key]);
-  }
-  return out;
-}
-
 function awsTags(row: RawUsageRow, cols: Columns): Record<string, string> {
   const tags: Record<string, string> = {};
   const put = (k: string, v: string) => {
     if (k !== '' && !(k in tags)) tags[k] = v;
   };
-  for (const [header, key] of cols.derive('aws.tagHeaders', tagHeaders)) put(key, row.columns[header]);
+  for (const header in row.columns) {
+    const key = tagKeyOf(header);
+    if (key !== null) put(key, row.columns[header]);
+  }
   for (const [k, v] of Object.entries(mapColumn(cols, 'resource_tags'))) put(fromPrefixed(k), v);
   for (const [k, v] of Object.entries(mapColumn(cols, 'cost_category'))) put(`costCategory:${k}`, v);
   return tags;
@@ -166,7 +159,7 @@ function arnParts(id: string | null): { type: string | null; name: string | null
 
 export function mapAws(row: RawUsageRow, options: NormalizeOptions): Mapped {
   const cols = new Columns(row.columns, awsKey);
-  const slashStyle = cols.derive('aws.slashStyle', (headers) => headers.some((k) => k.includes('/')));
+  const slashStyle = Object.keys(row.columns).some((k) => k.includes('/'));
   /** Name for an error about a missing column, in the row's own header style. */
   const nameOf = (slash: string, snake: string) => (slashStyle ? slash : snake);
 

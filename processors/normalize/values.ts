@@ -31,7 +31,7 @@ export interface Cell {
  * when two headers normalize to the same name.
  */
 export class Columns {
-  private readonly plan: ColumnPlan;
+  private readonly byName = new Map<string, Cell>();
 
   constructor(
     readonly raw: Record<string, string>,
@@ -39,18 +39,20 @@ export class Columns {
     /** Literal text treated as null (FOCUS spec examples write `null`). */
     private readonly nullLiterals: ReadonlySet<string> = new Set(),
   ) {
-    this.plan = planFor(raw, normalizeKey);
+    for (const [key, value] of Object.entries(raw)) {
+      const name = normalizeKey(key);
+      if (!this.byName.has(name)) this.byName.set(name, { key, value });
+    }
   }
 
   /** First present, non-blank cell among the (already normalized) names. */
   cell(...names: string[]): Cell | undefined {
     for (const n of names) {
-      const key = this.plan.byName.get(n);
-      if (key === undefined) continue;
-      const value = this.raw[key];
-      const t = value.trim();
+      const c = this.byName.get(n);
+      if (c === undefined) continue;
+      const t = c.value.trim();
       if (t === '' || this.nullLiterals.has(t.toLowerCase())) continue;
-      return { key, value };
+      return c;
     }
     return undefined;
   }
@@ -62,70 +64,8 @@ export class Columns {
   }
 
   has(name: string): boolean {
-    return this.plan.byName.has(name);
+    return this.byName.has(name);
   }
-
-  /**
-   * A value derived from the header list alone (e.g. "are these slash-style headers?"), computed
-   * once per distinct header list rather than once per row. `name` identifies the derivation.
-   */
-  derive<T>(name: string, compute: (headers: readonly string[]) => T): T {
-    const cached = this.plan.derived.get(name);
-    if (cached !== undefined || this.plan.derived.has(name)) return cached as T;
-    const value = compute(this.plan.headers);
-    this.plan.derived.set(name, value);
-    return value;
-  }
-}
-
-/**
- * Every row of an export carries the same headers in the same order, so the header -> normalized
- * name index is built once per distinct header list (a "plan") and reused: per row, only the header
- * list is compared. Building a Map of ~150 cells for every row was the largest single cost of
- * normalize on a 151-column CUR. A few plans are kept per key normalizer (exports of several
- * formats interleave on one topic); the oldest is dropped beyond that.
- */
-interface ColumnPlan {
-  headers: string[];
-  /** normalized name -> the first header (in row order) with that name */
-  byName: Map<string, string>;
-  derived: Map<string, unknown>;
-}
-
-const PLANS_PER_NORMALIZER = 8;
-const plansByNormalizer = new Map<(header: string) => string, ColumnPlan[]>();
-
-function planFor(raw: Record<string, string>, normalizeKey: (header: string) => string): ColumnPlan {
-  let plans = plansByNormalizer.get(normalizeKey);
-  if (plans === undefined) {
-    plans = [];
-    plansByNormalizer.set(normalizeKey, plans);
-  }
-  for (let p = 0; p < plans.length; p++) {
-    if (sameHeaders(raw, plans[p].headers)) {
-      if (p !== 0) plans.unshift(plans.splice(p, 1)[0]);
-      return plans[0];
-    }
-  }
-  const headers = Object.keys(raw);
-  const byName = new Map<string, string>();
-  for (const header of headers) {
-    const name = normalizeKey(header);
-    if (!byName.has(name)) byName.set(name, header);
-  }
-  const plan: ColumnPlan = { headers, byName, derived: new Map() };
-  plans.unshift(plan);
-  if (plans.length > PLANS_PER_NORMALIZER) plans.pop();
-  return plan;
-}
-
-function sameHeaders(raw: Record<string, string>, headers: readonly string[]): boolean {
-  let i = 0;
-  for (const header in raw) {
-    if (i >= headers.length || headers[i] !== header) return false;
-    i++;
-  }
-  return i === headers.length;
 }
 
 export interface MoneyOptions {
