@@ -43,7 +43,8 @@ export function recordResult(
     ...Object.entries(figures).map(([k, v]) => `| ${k} | ${v} |`),
     '',
   ].join('\n');
-  const re = new RegExp(`## ${scenario}\\n[\\s\\S]*?(?=\\n## |$)`);
+  const heading = scenario.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`## ${heading}\\n[\\s\\S]*?(?=\\n## |$)`);
   const next = re.test(existing)
     ? existing.replace(re, section.trimEnd() + '\n')
     : `${existing.trimEnd()}\n\n${section}`;

@@ -29,6 +29,8 @@ const scenarios: Record<string, (rows: number) => Promise<Record<string, string 
   peer: benchPeer,
 };
 
+const SECTION_PER_SIZE = new Set(['end-to-end']);
+
 async function main(): Promise<void> {
   const [which = 'all', rowsArg] = process.argv.slice(2);
   const names = which === 'all' ? Object.keys(scenarios) : [which];
@@ -38,7 +40,9 @@ async function main(): Promise<void> {
     const rows = Number(rowsArg ?? 1_000_000);
     const figures = await fn(rows);
     const env = process.env.BENCH_CPU_PROF ? `BENCH_CPU_PROF=${process.env.BENCH_CPU_PROF} ` : '';
-    recordResult(name, `${env}npm run bench -- ${name} ${rows}`, figures);
+    // Growth runs keep one section per size, so 100k, 1M and 5M rows stand side by side.
+    const section = SECTION_PER_SIZE.has(name) ? `${name} (${rows} rows per cloud)` : name;
+    recordResult(section, `${env}npm run bench -- ${name} ${rows}`, figures);
     process.stdout.write(`${name}: ${JSON.stringify(figures)}\n`);
   }
 }
