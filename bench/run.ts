@@ -29,7 +29,11 @@ const scenarios: Record<string, (rows: number) => Promise<Record<string, string 
   peer: benchPeer,
 };
 
-const SECTION_PER_SIZE = new Set(['end-to-end']);
+/** Growth scenarios keep one RESULTS.md section per size (N's unit), so the sizes stand side by side. */
+const SECTION_PER_SIZE: Record<string, string> = {
+  'end-to-end': 'rows per cloud',
+  'dedupe-memory': 'distinct ids',
+};
 
 async function main(): Promise<void> {
   const [which = 'all', rowsArg] = process.argv.slice(2);
@@ -40,8 +44,8 @@ async function main(): Promise<void> {
     const rows = Number(rowsArg ?? 1_000_000);
     const figures = await fn(rows);
     const env = process.env.BENCH_CPU_PROF ? `BENCH_CPU_PROF=${process.env.BENCH_CPU_PROF} ` : '';
-    // Growth runs keep one section per size, so 100k, 1M and 5M rows stand side by side.
-    const section = SECTION_PER_SIZE.has(name) ? `${name} (${rows} rows per cloud)` : name;
+    const unit = SECTION_PER_SIZE[name];
+    const section = unit ? `${name} (${rows} ${unit})` : name;
     recordResult(section, `${env}npm run bench -- ${name} ${rows}`, figures);
     process.stdout.write(`${name}: ${JSON.stringify(figures)}\n`);
   }
