@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { readCsvRows } from '../collectors/formats/csv-rows';
 import { readJsonlRows } from '../collectors/formats/jsonl-rows';
 import { gcpDemoRows } from '../deploy/demo/demo';
+import { writeGzLines } from './workload/clouds';
 import { writeCurCsvGz } from './workload/cur';
 
 /**
@@ -28,18 +29,6 @@ async function gunzipOnly(file: string): Promise<number> {
     for await (const chunk of source) bytes += (chunk as Buffer).length;
   });
   return bytes;
-}
-
-async function writeGz(file: string, lines: Iterable<string>): Promise<void> {
-  await pipeline(
-    Readable.from(
-      (function* () {
-        for (const l of lines) yield `${l}\n`;
-      })(),
-    ),
-    zlib.createGzip({ level: 6 }),
-    fs.createWriteStream(file),
-  );
 }
 
 function* azureRows(n: number): Generator<string> {
@@ -79,8 +68,8 @@ export async function benchParseCeiling(rows: number): Promise<Record<string, st
       },
     ];
     await writeCurCsvGz(formats[0].file, rows);
-    await writeGz(formats[1].file, azureRows(rows));
-    await writeGz(formats[2].file, gcpDemoRows(rows));
+    await writeGzLines(formats[1].file, azureRows(rows));
+    await writeGzLines(formats[2].file, gcpDemoRows(rows));
     for (const f of formats) {
       const gz = await timeIt(() => gunzipOnly(f.file));
       const parsed = await timeIt(async () => {

@@ -8,7 +8,7 @@ import { defaultCacheDir, loadConfig } from '../runtime/config';
 import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
 import { recordIdOf } from '../runtime/record-id';
 import { AvroTypes, type RawUsageRow } from '../schemas';
-import { indexNames, type UsageDocument } from '../sinks/elasticsearch/indices';
+import { USAGE_MONEY, indexNames, type UsageDocument } from '../sinks/elasticsearch/indices';
 import { ensureLayout, ensureUsageIndex } from '../sinks/elasticsearch/layout';
 import { prepareCurExport, runCollectorAws } from './collector-aws';
 import { sampleProcess } from './proc-sampler';
@@ -46,18 +46,6 @@ import { curHeader, curRows } from './workload/cur';
 export const BENTHOS_VERSION = 'v4.60.0';
 const PEER_DIR = path.join(__dirname, 'peer');
 const PEER_HTTP_PORT = 19467;
-const MONEY_FIELDS = [
-  'ConsumedQuantity',
-  'PricingQuantity',
-  'ListUnitPrice',
-  'ContractedUnitPrice',
-  'BilledCost',
-  'EffectiveCost',
-  'ListCost',
-  'ContractedCost',
-  'x_RatedCost',
-  'x_ExchangeRate',
-] as const;
 
 /**
  * Builds bench/peer into `<cache>/peer-benthos-v4.60.0/benthos-<hash>` (hash of go.mod, go.sum,
@@ -349,7 +337,7 @@ export async function benchPeer(rows: number): Promise<Record<string, string | n
     const a = mfDocs[i];
     const b = peerDocsRead[i];
     if (!a || !b) throw new Error(`document ${id} is missing (meterflow: ${!!a}, peer: ${!!b})`);
-    for (const f of MONEY_FIELDS)
+    for (const f of USAGE_MONEY)
       if (a[f] !== b[f]) throw new Error(`document ${id}: ${f} is ${a[f]} (meterflow) but ${b[f]} (peer)`);
     // Tag pairs come out of an unordered map on the peer side: compare them as a set.
     const norm = (d: UsageDocument) => ({ ...d, x_TagPairs: [...d.x_TagPairs].sort() });

@@ -169,7 +169,8 @@ const USAGE_KEYWORDS = [
   'x_PublishKey',
   'x_TagPairs',
 ] as const;
-const USAGE_MONEY = [
+/** Decimal-text fields of a usage document: indexed as double for analysts; exact sums read `_source`. */
+export const USAGE_MONEY = [
   'ConsumedQuantity',
   'PricingQuantity',
   'ListUnitPrice',
