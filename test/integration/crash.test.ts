@@ -95,7 +95,10 @@ describe('crash recovery (kill -9, real processes, real Kafka)', () => {
     first.kill('SIGKILL');
     expect(await firstExit).toBeNull(); // killed, not finished
 
-    const partial = await readTopic(kafka, rawTopic, decodeRaw);
+    // The killed collector's open transaction holds back read_committed readers until the broker
+    // aborts it on its transaction timeout (kafkajs' default, 60 s, checked every 10 s), so this read
+    // can legitimately take over a minute.
+    const partial = await readTopic(kafka, rawTopic, decodeRaw, 150_000);
     expect(partial.length).toBeGreaterThan(0);
     expect(partial.length).toBeLessThan(ROWS);
 
@@ -112,7 +115,7 @@ describe('crash recovery (kill -9, real processes, real Kafka)', () => {
     expect(control.map((c) => c.type)).toEqual(['REVISION_STARTED', 'REVISION_COMPLETED']);
     expect(control[1].row_count).toBe(ROWS);
     expect(stderr).not.toMatch(/"level":"(error|fatal)"/);
-  });
+  }, 300_000);
 
   it('processors: the chain killed mid-stream, restarted, every record rated exactly once', async () => {
     const ratedTopic = `${prefix}.rated`;
@@ -154,5 +157,5 @@ describe('crash recovery (kill -9, real processes, real Kafka)', () => {
       second.kill('SIGTERM');
       await exited(second);
     }
-  });
+  }, 300_000);
 });

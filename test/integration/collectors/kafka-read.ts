@@ -7,7 +7,12 @@ import { AvroTypes, type DeadLetter, type RawUsageRow, type RevisionControl } fr
  * Reads a topic to its end as a read_committed consumer: the end is known by a sentinel record we
  * commit last, so the read is exact even on transactional topics (markers take offsets too).
  */
-export async function readTopic<T>(kafka: Kafka, topic: string, decode: (value: Buffer) => T): Promise<T[]> {
+export async function readTopic<T>(
+  kafka: Kafka,
+  topic: string,
+  decode: (value: Buffer) => T,
+  timeoutMs = 60_000,
+): Promise<T[]> {
   const sentinel = `${SENTINEL_PREFIX}${crypto.randomUUID()}`;
   const admin = kafka.admin();
   await admin.connect();
@@ -29,7 +34,7 @@ export async function readTopic<T>(kafka: Kafka, topic: string, decode: (value: 
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`reading ${topic} timed out`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`reading ${topic} timed out`)), timeoutMs);
       void consumer
         .run({
           eachMessage: async ({ partition, message }) => {
