@@ -6,7 +6,7 @@ import { readParquetRows } from '../formats/parquet-rows';
 import { readAvroRows } from '../formats/avro-rows';
 import { ErrorCodes, PermanentError } from '../../runtime/errors';
 import type { ObjectStore } from './object-store';
-import type { ParsedLine } from './revision-writer';
+import { positional, type ParsedLine } from '../formats/rows';
 
 /**
  * Opens one export object as a stream of parsed lines: decompression is detected from the bytes
@@ -44,11 +44,12 @@ export async function openLines(
         return buf;
       },
     };
-    return readParquetRows(counted, { object });
+    return positional(readParquetRows(counted, { object }));
   }
   const raw: Readable = await store.open(key);
   if (onBytes) raw.on('data', (chunk: Buffer) => onBytes(chunk.length));
   const bytes = await openDecoded(raw, object);
-  if (kind === 'avro') return readAvroRows(bytes, { object });
-  return kind === 'csv' ? readCsvRows(bytes, { object }) : readJsonlRows(bytes, { object });
+  if (kind === 'avro') return positional(readAvroRows(bytes, { object }));
+  // CSV is positional as read; the map-shaped readers go through one running header per object.
+  return kind === 'csv' ? readCsvRows(bytes, { object }) : positional(readJsonlRows(bytes, { object }));
 }

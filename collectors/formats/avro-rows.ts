@@ -3,7 +3,7 @@ import zlib from 'node:zlib';
 import avro from 'avsc';
 import { LosslessNumber } from 'lossless-json';
 import { ErrorCodes, PermanentError } from '../../runtime/errors';
-import { CsvRowResult } from './csv-rows';
+import type { MapLine } from './rows';
 import {
   JsonValue,
   ValueError,
@@ -416,7 +416,7 @@ function emitAvro(type: AnyType, v: unknown, path: string, out: Record<string, s
  * `malformed`. A file that is not Avro, is truncated or corrupt, or uses another codec throws
  * PermanentError(UNREADABLE_OBJECT); errors of the byte stream itself are rethrown unchanged.
  */
-export async function* readAvroRows(bytes: Readable, opts: { object: string }): AsyncGenerator<CsvRowResult> {
+export async function* readAvroRows(bytes: Readable, opts: { object: string }): AsyncGenerator<MapLine> {
   const source = (bytes as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
   let sourceError: unknown;
   const guardedSource: AsyncIterator<Buffer | string> = {

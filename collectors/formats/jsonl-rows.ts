@@ -1,9 +1,9 @@
 import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
-import { CsvRowResult, MALFORMED_TEXT_LIMIT } from './csv-rows';
+import { clipText as clip, type MapLine } from './rows';
 
-export type JsonlRowResult = CsvRowResult;
+export type JsonlRowResult = MapLine;
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -57,10 +57,6 @@ function flatten(value: unknown, path: string, out: Record<string, string>): voi
   out[path] = text;
 }
 
-function clip(text: string): string {
-  return text.length > MALFORMED_TEXT_LIMIT ? text.slice(0, MALFORMED_TEXT_LIMIT) : text;
-}
-
 /**
  * Streams BigQuery `EXPORT DATA (format='JSON')` output: one JSON object per line. `line` is the
  * 1-based line number; blank lines are skipped but counted. Pass bytes through `openDecoded` first
@@ -70,10 +66,7 @@ function clip(text: string): string {
  * Values follow the export's encoding: INT64 and NUMERIC arrive as strings and stay strings;
  * timestamps stay in BigQuery's `2020-11-10 05:49:32.199 UTC` text.
  */
-export async function* readJsonlRows(
-  bytes: Readable,
-  _opts: { object: string },
-): AsyncGenerator<CsvRowResult> {
+export async function* readJsonlRows(bytes: Readable, _opts: { object: string }): AsyncGenerator<MapLine> {
   let line = 0;
   for await (let raw of byteLines(bytes)) {
     line++;

@@ -8,7 +8,7 @@ import type { AsyncBuffer, FileMetaData, ParquetParsers, SchemaElement, SchemaTr
 };
 import { Decimal, decimalToString } from '../../runtime/decimal';
 import { ErrorCodes, PermanentError } from '../../runtime/errors';
-import { CsvRowResult, MALFORMED_TEXT_LIMIT } from './csv-rows';
+import { MALFORMED_TEXT_LIMIT, type MapLine } from './rows';
 
 // ---------------------------------------------------------------------------------------------
 // Loading hyparquet (ESM-only) from this CommonJS module
@@ -434,7 +434,7 @@ function emitParquet(node: SchemaTree, v: unknown, path: string, out: Record<str
 export async function* readParquetRows(
   source: RangeSource,
   opts: { object: string },
-): AsyncGenerator<CsvRowResult> {
+): AsyncGenerator<MapLine> {
   const { hyparquet, compressors, realm } = await loadHyparquet();
   const sourceErrors = new WeakSet<object>();
   const size = source.byteLength;

@@ -1,13 +1,12 @@
 import { Decimal, decimalToString } from '../../runtime/decimal';
-import type { RawUsageRow } from '../../schemas/types.generated';
-import type { NormalizeOptions } from './config';
 import { serviceCategory } from './service-categories';
-import { type ChargeCategory, type Mapped, NULL_FIELDS } from './types';
+import { type ChargeCategory, type MapperCompiler, NULL_FIELDS } from './types';
 import {
   type Cell,
-  Columns,
+  ColumnIndex,
   FieldError,
-  decimalOf,
+  type Slot,
+  decimalTextOf,
   formatIso,
   monthBounds,
   optDecimal,
@@ -97,8 +96,8 @@ export function awsChargeCategory(
   return { category: 'Adjustment', correction: false };
 }
 
-function mapColumn(cols: Columns, name: string): Record<string, string> {
-  const c = cols.cell(name);
+function mapColumn(slot: Slot, values: readonly string[]): Record<string, string> {
+  const c = slot.cell(values);
   return c === undefined ? {} : parseTagObject(c);
 }
 
@@ -109,7 +108,7 @@ const fromPrefixed = (k: string): string => {
 };
 
 /** The tag key a header column carries (resourceTags/..., costCategory/..., CUR 2.0 snake forms), or null. */
-function computeTagKey(header: string): string | null {
+function tagKeyOf(header: string): string | null {
   const h = header.replace(/^\uFEFF/, '').trim();
   let m: RegExpExecArray | null;
   if ((m = /^resourceTags\/(.+)$/.exec(h))) return fromPrefixed(m[1]);
@@ -117,32 +116,6 @@ function computeTagKey(header: string): string | null {
   if ((m = /^resource_tags_(.+)$/.exec(h))) return fromPrefixed(m[1]);
   if ((m = /^cost_category_(.+)$/.exec(h))) return `costCategory:${m[1]}`;
   return null;
-}
-
-// Every row of an export repeats the same ~150 headers: classify each header once (the regexes
-// were a fifth of normalize's CPU on a 151-column CUR), bounded like awsKeys.
-const tagKeys = new Map<string, string | null>();
-function tagKeyOf(header: string): string | null {
-  let key = tagKeys.get(header);
-  if (key === undefined) {
-    key = computeTagKey(header);
-    if (tagKeys.size < 10_000) tagKeys.set(header, key);
-  }
-  return key;
-}
-
-function awsTags(row: RawUsageRow, cols: Columns): Record<string, string> {
-  const tags: Record<string, string> = {};
-  const put = (k: string, v: string) => {
-    if (k !== '' && !(k in tags)) tags[k] = v;
-  };
-  for (const header in row.columns) {
-    const key = tagKeyOf(header);
-    if (key !== null) put(key, row.columns[header]);
-  }
-  for (const [k, v] of Object.entries(mapColumn(cols, 'resource_tags'))) put(fromPrefixed(k), v);
-  for (const [k, v] of Object.entries(mapColumn(cols, 'cost_category'))) put(`costCategory:${k}`, v);
-  return tags;
 }
 
 function arnParts(id: string | null): { type: string | null; name: string | null } {
@@ -157,175 +130,251 @@ function arnParts(id: string | null): { type: string | null; name: string | null
   return { type: null, name: resource };
 }
 
-export function mapAws(row: RawUsageRow, options: NormalizeOptions): Mapped {
-  const cols = new Columns(row.columns, awsKey);
-  const slashStyle = Object.keys(row.columns).some((k) => k.includes('/'));
-  /** Name for an error about a missing column, in the row's own header style. */
+/** The AWS mapping compiled for one header (legacy CUR slash or snake names, CUR 2.0). */
+export const compileAws: MapperCompiler = (header) => {
+  const ix = new ColumnIndex(header, awsKey);
+  const slashStyle = header.some((k) => k.includes('/'));
+  /** Name for an error about a missing column, in the header's own style. */
   const nameOf = (slash: string, snake: string) => (slashStyle ? slash : snake);
-
-  const lineItemType = cols.str('line_item_line_item_type');
-  const { category, correction } = awsChargeCategory(lineItemType, cols.str('line_item_tax_type'));
-
-  // Money
-  const billedCell = requireCell(
-    cols.cell('line_item_unblended_cost'),
-    nameOf('lineItem/UnblendedCost', 'line_item_unblended_cost'),
-    'billed cost',
-  );
-  const billed = decimalOf(billedCell);
-  const effective = awsEffectiveCost(cols, lineItemType, billed);
-  const listCost = optDecimalText(cols.cell('pricing_public_on_demand_cost'));
-  const listUnitPrice = optDecimalText(cols.cell('pricing_public_on_demand_rate'));
-  const usageAmount = optDecimalText(cols.cell('line_item_usage_amount'));
-
-  const currency =
-    cols.str('line_item_currency_code') ??
-    options.default_currency ??
-    missing(nameOf('lineItem/CurrencyCode', 'line_item_currency_code'), 'currency');
-
-  // Periods
-  let chargeStart: number;
-  let chargeEnd: number;
-  const startCell = cols.cell('line_item_usage_start_date');
-  const endCell = cols.cell('line_item_usage_end_date');
-  const interval = cols.cell('identity_time_interval');
-  if (startCell !== undefined && endCell !== undefined) {
-    chargeStart = timestampOf(startCell);
-    chargeEnd = timestampOf(endCell);
-  } else if (interval !== undefined) {
-    [chargeStart, chargeEnd] = splitInterval(interval);
-  } else {
-    missing(nameOf('lineItem/UsageStartDate', 'line_item_usage_start_date'), 'charge period');
-  }
-  const bpStartCell = cols.cell('bill_billing_period_start_date');
-  const bpEndCell = cols.cell('bill_billing_period_end_date');
-  const fallback = monthBounds(row.billing_period, 'billing_period');
-  const billingStart = bpStartCell === undefined ? fallback.start : timestampOf(bpStartCell);
-  const billingEnd = bpEndCell === undefined ? fallback.end : timestampOf(bpEndCell);
-
-  // Product map (CUR 2.0) for attributes legacy CUR has as product/* columns
-  const product = mapColumn(cols, 'product');
-  const productCode = cols.str('line_item_product_code') ?? cols.str('product_servicecode') ?? null;
-  const resourceId = cols.str('line_item_resource_id');
-  const arn = arnParts(resourceId);
-
-  const billType = cols.str('bill_bill_type');
-  const isUsage = lineItemType === null || USAGE_TYPES.has(lineItemType);
-  const chargeFrequency = isUsage
-    ? 'Usage-Based'
-    : lineItemType === 'SavingsPlanUpfrontFee' || billType === 'Purchase' || billType === 'Refund'
-      ? 'One-Time'
-      : 'Recurring';
-
-  // Commitment discounts
-  const spArn = cols.str('savings_plan_savings_plan_a_r_n');
-  const riArn = cols.str('reservation_reservation_a_r_n');
-  let commitment: {
-    CommitmentDiscountId: string | null;
-    CommitmentDiscountType: string | null;
-    CommitmentDiscountCategory: string | null;
-    CommitmentDiscountStatus: string | null;
-  } = {
-    CommitmentDiscountId: null,
-    CommitmentDiscountType: null,
-    CommitmentDiscountCategory: null,
-    CommitmentDiscountStatus: null,
+  const col = {
+    lineItemType: ix.slot('line_item_line_item_type'),
+    taxType: ix.slot('line_item_tax_type'),
+    unblendedCost: ix.slot('line_item_unblended_cost'),
+    publicCost: ix.slot('pricing_public_on_demand_cost'),
+    publicRate: ix.slot('pricing_public_on_demand_rate'),
+    usageAmount: ix.slot('line_item_usage_amount'),
+    currency: ix.slot('line_item_currency_code'),
+    usageStart: ix.slot('line_item_usage_start_date'),
+    usageEnd: ix.slot('line_item_usage_end_date'),
+    interval: ix.slot('identity_time_interval'),
+    billingStart: ix.slot('bill_billing_period_start_date'),
+    billingEnd: ix.slot('bill_billing_period_end_date'),
+    product: ix.slot('product'),
+    productCode: ix.slot('line_item_product_code'),
+    serviceCode: ix.slot('product_servicecode'),
+    resourceId: ix.slot('line_item_resource_id'),
+    billType: ix.slot('bill_bill_type'),
+    savingsPlanArn: ix.slot('savings_plan_savings_plan_a_r_n'),
+    reservationArn: ix.slot('reservation_reservation_a_r_n'),
+    payer: ix.slot('bill_payer_account_id'),
+    payerName: ix.slot('bill_payer_account_name'),
+    usageAccount: ix.slot('line_item_usage_account_id'),
+    usageAccountName: ix.slot('line_item_usage_account_name'),
+    legalEntity: ix.slot('line_item_legal_entity'),
+    invoicingEntity: ix.slot('bill_invoicing_entity'),
+    pricingUnit: ix.slot('pricing_unit'),
+    sku: ix.slot('product_sku'),
+    rateCode: ix.slot('pricing_rate_code', 'pricing_rate_id'),
+    region: ix.slot('product_region', 'product_region_code'),
+    location: ix.slot('product_location'),
+    availabilityZone: ix.slot('line_item_availability_zone'),
+    description: ix.slot('line_item_line_item_description'),
+    resourceTags: ix.slot('resource_tags'),
+    costCategory: ix.slot('cost_category'),
   };
-  if (spArn !== null && lineItemType !== null && SP_TYPES.has(lineItemType)) {
-    commitment = {
-      CommitmentDiscountId: spArn,
-      CommitmentDiscountType: 'Savings Plan',
-      CommitmentDiscountCategory: 'Spend',
-      CommitmentDiscountStatus: lineItemType === 'SavingsPlanCoveredUsage' ? 'Used' : null,
+  const effectiveCost = compileEffectiveCost(ix);
+  // Tag columns, classified once per header: [position, tag key], in header order.
+  const tagColumns: Array<[number, string]> = [];
+  header.forEach((h, i) => {
+    const key = tagKeyOf(h);
+    if (key !== null && key !== '') tagColumns.push([i, key]);
+  });
+  const tagsOf = (values: readonly string[]): Record<string, string> => {
+    const tags: Record<string, string> = {};
+    const put = (k: string, v: string) => {
+      if (k !== '' && !(k in tags)) tags[k] = v;
     };
-  } else if (riArn !== null && lineItemType !== null && RI_TYPES.has(lineItemType)) {
-    commitment = {
-      CommitmentDiscountId: riArn,
-      CommitmentDiscountType: 'Reserved Instance',
-      CommitmentDiscountCategory: 'Usage',
-      CommitmentDiscountStatus: lineItemType === 'DiscountedUsage' ? 'Used' : null,
-    };
-  }
-
-  const payer = cols.str('bill_payer_account_id');
-  const pricingUnit = cols.str('pricing_unit') ?? product['pricing_unit'] ?? null;
-
-  return {
-    fields: {
-      ...NULL_FIELDS,
-      BillingAccountId: payer,
-      BillingAccountName: cols.str('bill_payer_account_name'),
-      SubAccountId: cols.str('line_item_usage_account_id'),
-      SubAccountName: cols.str('line_item_usage_account_name'),
-      ProviderName: 'AWS',
-      PublisherName: cols.str('line_item_legal_entity'),
-      InvoiceIssuerName: cols.str('bill_invoicing_entity'),
-      ServiceName: productCode,
-      ServiceCategory: serviceCategory('aws', productCode),
-      SkuId: cols.str('product_sku') ?? product['sku'] ?? null,
-      SkuPriceId: cols.str('pricing_rate_code', 'pricing_rate_id'),
-      RegionId:
-        cols.str('product_region', 'product_region_code') ??
-        product['region'] ??
-        product['region_code'] ??
-        null,
-      RegionName: cols.str('product_location') ?? product['location'] ?? null,
-      AvailabilityZone: cols.str('line_item_availability_zone'),
-      ResourceId: resourceId,
-      ResourceName: arn.name,
-      ResourceType: arn.type,
-      ChargeCategory: category,
-      ChargeClass: correction || billType === 'Refund' ? 'Correction' : null,
-      ChargeDescription: cols.str('line_item_line_item_description'),
-      ChargeFrequency: chargeFrequency,
-      ChargePeriodStart: formatIso(chargeStart),
-      ChargePeriodEnd: formatIso(chargeEnd),
-      BillingPeriodStart: formatIso(billingStart),
-      BillingPeriodEnd: formatIso(billingEnd),
-      ConsumedQuantity: category === 'Usage' ? usageAmount : null,
-      ConsumedUnit: category === 'Usage' && usageAmount !== null ? pricingUnit : null,
-      PricingQuantity: usageAmount,
-      PricingUnit: usageAmount !== null ? pricingUnit : null,
-      ListUnitPrice: listUnitPrice,
-      ListCost: listCost,
-      BilledCost: decimalToString(billed),
-      EffectiveCost: decimalToString(effective),
-      BillingCurrency: currency,
-      ...commitment,
-      Tags: awsTags(row, cols),
-    },
-    billingAccountIds: [payer],
+    for (const [i, key] of tagColumns) {
+      const v = values[i];
+      if (v !== undefined && v !== '') put(key, v);
+    }
+    if (col.resourceTags.present)
+      for (const [k, v] of Object.entries(mapColumn(col.resourceTags, values))) put(fromPrefixed(k), v);
+    if (col.costCategory.present)
+      for (const [k, v] of Object.entries(mapColumn(col.costCategory, values))) put(`costCategory:${k}`, v);
+    return tags;
   };
-}
+  const billedName = nameOf('lineItem/UnblendedCost', 'line_item_unblended_cost');
+  const currencyName = nameOf('lineItem/CurrencyCode', 'line_item_currency_code');
+  const startName = nameOf('lineItem/UsageStartDate', 'line_item_usage_start_date');
 
-/** EffectiveCost by line item type (EXPORT-FORMATS.md §5.5); the billed cost where no rule applies. */
-function awsEffectiveCost(cols: Columns, type: string | null, billed: Decimal): Decimal {
-  const d = (name: string) => optDecimal(cols.cell(name));
-  switch (type) {
-    case 'SavingsPlanCoveredUsage':
-      return d('savings_plan_savings_plan_effective_cost') ?? billed;
-    case 'SavingsPlanRecurringFee': {
-      const total = d('savings_plan_total_commitment_to_date');
-      const used = d('savings_plan_used_commitment');
-      return total !== null && used !== null ? total.minus(used) : billed;
+  return (v, ctx, options) => {
+    const lineItemType = col.lineItemType.str(v);
+    const { category, correction } = awsChargeCategory(lineItemType, col.taxType.str(v));
+
+    // Money: the billed cost stays the export's exact text (canonical form); a Decimal is built
+    // only where EffectiveCost needs arithmetic.
+    const billedCell = requireCell(col.unblendedCost.cell(v), billedName, 'billed cost');
+    const billed = decimalTextOf(billedCell);
+    const effective = effectiveCost(v, lineItemType, billed);
+    const listCost = optDecimalText(col.publicCost.cell(v));
+    const listUnitPrice = optDecimalText(col.publicRate.cell(v));
+    const usageAmount = optDecimalText(col.usageAmount.cell(v));
+
+    const currency = col.currency.str(v) ?? options.default_currency ?? missing(currencyName, 'currency');
+
+    // Periods
+    let chargeStart: number;
+    let chargeEnd: number;
+    const startCell = col.usageStart.cell(v);
+    const endCell = col.usageEnd.cell(v);
+    const interval = col.interval.cell(v);
+    if (startCell !== undefined && endCell !== undefined) {
+      chargeStart = timestampOf(startCell);
+      chargeEnd = timestampOf(endCell);
+    } else if (interval !== undefined) {
+      [chargeStart, chargeEnd] = splitInterval(interval);
+    } else {
+      missing(startName, 'charge period');
     }
-    case 'SavingsPlanNegation':
-    case 'SavingsPlanUpfrontFee':
-      return new Decimal(0);
-    case 'DiscountedUsage':
-      return d('reservation_effective_cost') ?? billed;
-    case 'RIFee': {
-      const upfront = d('reservation_unused_amortized_upfront_fee_for_billing_period');
-      const recurring = d('reservation_unused_recurring_fee');
-      if (upfront === null && recurring === null) return billed;
-      return (upfront ?? new Decimal(0)).plus(recurring ?? new Decimal(0));
+    const bpStartCell = col.billingStart.cell(v);
+    const bpEndCell = col.billingEnd.cell(v);
+    let billingStart: number;
+    let billingEnd: number;
+    if (bpStartCell !== undefined && bpEndCell !== undefined) {
+      billingStart = timestampOf(bpStartCell);
+      billingEnd = timestampOf(bpEndCell);
+    } else {
+      const fallback = monthBounds(ctx.billing_period, 'billing_period');
+      billingStart = bpStartCell === undefined ? fallback.start : timestampOf(bpStartCell);
+      billingEnd = bpEndCell === undefined ? fallback.end : timestampOf(bpEndCell);
     }
-    case 'Fee':
-      // An RI upfront fee is amortized into DiscountedUsage / RIFee rows.
-      return cols.str('reservation_reservation_a_r_n') !== null ? new Decimal(0) : billed;
-    default:
-      return billed;
-  }
+
+    // Product map (CUR 2.0) for attributes legacy CUR has as product/* columns
+    const product = col.product.present ? mapColumn(col.product, v) : NO_PRODUCT;
+    const productCode = col.productCode.str(v) ?? col.serviceCode.str(v) ?? null;
+    const resourceId = col.resourceId.str(v);
+    const arn = arnParts(resourceId);
+
+    const billType = col.billType.str(v);
+    const isUsage = lineItemType === null || USAGE_TYPES.has(lineItemType);
+    const chargeFrequency = isUsage
+      ? 'Usage-Based'
+      : lineItemType === 'SavingsPlanUpfrontFee' || billType === 'Purchase' || billType === 'Refund'
+        ? 'One-Time'
+        : 'Recurring';
+
+    // Commitment discounts
+    const spArn = col.savingsPlanArn.str(v);
+    const riArn = col.reservationArn.str(v);
+    let commitment: {
+      CommitmentDiscountId: string | null;
+      CommitmentDiscountType: string | null;
+      CommitmentDiscountCategory: string | null;
+      CommitmentDiscountStatus: string | null;
+    } = NO_COMMITMENT;
+    if (spArn !== null && lineItemType !== null && SP_TYPES.has(lineItemType)) {
+      commitment = {
+        CommitmentDiscountId: spArn,
+        CommitmentDiscountType: 'Savings Plan',
+        CommitmentDiscountCategory: 'Spend',
+        CommitmentDiscountStatus: lineItemType === 'SavingsPlanCoveredUsage' ? 'Used' : null,
+      };
+    } else if (riArn !== null && lineItemType !== null && RI_TYPES.has(lineItemType)) {
+      commitment = {
+        CommitmentDiscountId: riArn,
+        CommitmentDiscountType: 'Reserved Instance',
+        CommitmentDiscountCategory: 'Usage',
+        CommitmentDiscountStatus: lineItemType === 'DiscountedUsage' ? 'Used' : null,
+      };
+    }
+
+    const payer = col.payer.str(v);
+    const pricingUnit = col.pricingUnit.str(v) ?? product['pricing_unit'] ?? null;
+
+    return {
+      fields: {
+        ...NULL_FIELDS,
+        BillingAccountId: payer,
+        BillingAccountName: col.payerName.str(v),
+        SubAccountId: col.usageAccount.str(v),
+        SubAccountName: col.usageAccountName.str(v),
+        ProviderName: 'AWS',
+        PublisherName: col.legalEntity.str(v),
+        InvoiceIssuerName: col.invoicingEntity.str(v),
+        ServiceName: productCode,
+        ServiceCategory: serviceCategory('aws', productCode),
+        SkuId: col.sku.str(v) ?? product['sku'] ?? null,
+        SkuPriceId: col.rateCode.str(v),
+        RegionId: col.region.str(v) ?? product['region'] ?? product['region_code'] ?? null,
+        RegionName: col.location.str(v) ?? product['location'] ?? null,
+        AvailabilityZone: col.availabilityZone.str(v),
+        ResourceId: resourceId,
+        ResourceName: arn.name,
+        ResourceType: arn.type,
+        ChargeCategory: category,
+        ChargeClass: correction || billType === 'Refund' ? 'Correction' : null,
+        ChargeDescription: col.description.str(v),
+        ChargeFrequency: chargeFrequency,
+        ChargePeriodStart: formatIso(chargeStart),
+        ChargePeriodEnd: formatIso(chargeEnd),
+        BillingPeriodStart: formatIso(billingStart),
+        BillingPeriodEnd: formatIso(billingEnd),
+        ConsumedQuantity: category === 'Usage' ? usageAmount : null,
+        ConsumedUnit: category === 'Usage' && usageAmount !== null ? pricingUnit : null,
+        PricingQuantity: usageAmount,
+        PricingUnit: usageAmount !== null ? pricingUnit : null,
+        ListUnitPrice: listUnitPrice,
+        ListCost: listCost,
+        BilledCost: billed,
+        EffectiveCost: effective,
+        BillingCurrency: currency,
+        ...commitment,
+        Tags: tagsOf(v),
+      },
+      billingAccountIds: [payer],
+    };
+  };
+};
+
+const NO_PRODUCT: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_COMMITMENT = {
+  CommitmentDiscountId: null,
+  CommitmentDiscountType: null,
+  CommitmentDiscountCategory: null,
+  CommitmentDiscountStatus: null,
+} as const;
+
+/**
+ * EffectiveCost by line item type (amortized commitments: see docs/export-formats.md, AWS); the
+ * billed cost where no rule applies. Returns canonical decimal text.
+ */
+function compileEffectiveCost(ix: ColumnIndex) {
+  const spEffective = ix.slot('savings_plan_savings_plan_effective_cost');
+  const spTotal = ix.slot('savings_plan_total_commitment_to_date');
+  const spUsed = ix.slot('savings_plan_used_commitment');
+  const riEffective = ix.slot('reservation_effective_cost');
+  const riUpfront = ix.slot('reservation_unused_amortized_upfront_fee_for_billing_period');
+  const riRecurring = ix.slot('reservation_unused_recurring_fee');
+  const riArn = ix.slot('reservation_reservation_a_r_n');
+  const d = (slot: Slot, v: readonly string[]) => optDecimal(slot.cell(v));
+  return (v: readonly string[], type: string | null, billed: string): string => {
+    switch (type) {
+      case 'SavingsPlanCoveredUsage':
+        return optDecimalText(spEffective.cell(v)) ?? billed;
+      case 'SavingsPlanRecurringFee': {
+        const total = d(spTotal, v);
+        const used = d(spUsed, v);
+        return total !== null && used !== null ? decimalToString(total.minus(used)) : billed;
+      }
+      case 'SavingsPlanNegation':
+      case 'SavingsPlanUpfrontFee':
+        return '0';
+      case 'DiscountedUsage':
+        return optDecimalText(riEffective.cell(v)) ?? billed;
+      case 'RIFee': {
+        const upfront = d(riUpfront, v);
+        const recurring = d(riRecurring, v);
+        if (upfront === null && recurring === null) return billed;
+        return decimalToString((upfront ?? new Decimal(0)).plus(recurring ?? new Decimal(0)));
+      }
+      case 'Fee':
+        // An RI upfront fee is amortized into DiscountedUsage / RIFee rows.
+        return riArn.str(v) !== null ? '0' : billed;
+      default:
+        return billed;
+    }
+  };
 }
 
 function splitInterval(cell: Cell): [number, number] {

@@ -1,8 +1,9 @@
 import { Decimal, decimalToString } from '../../runtime/decimal';
 import type { RawUsageRow } from '../../schemas/types.generated';
+import { columnsOf } from '../../collectors/formats/rows';
 import type { NormalizeOptions } from './config';
 import { isServiceCategory, serviceCategory } from './service-categories';
-import { type ChargeCategory, type Mapped, NULL_FIELDS } from './types';
+import { type ChargeCategory, type Mapped, type MapperCompiler, NULL_FIELDS } from './types';
 import {
   Columns,
   DAY_MS,
@@ -266,3 +267,7 @@ export function mapAzure(row: RawUsageRow, options: NormalizeOptions): Mapped {
     billingAccountIds: [billingAccountId, rawBillingAccount, billingProfile],
   };
 }
+
+/** Interim: the map-based mapper behind the compiled-plan interface. */
+export const compileAzure: MapperCompiler = (header) => (values, ctx, options) =>
+  mapAzure({ ...ctx, line: 0, columns: columnsOf(header, values) }, options);

@@ -1,8 +1,15 @@
 import { decimalToString } from '../../runtime/decimal';
 import type { RawUsageRow } from '../../schemas/types.generated';
+import { columnsOf } from '../../collectors/formats/rows';
 import type { NormalizeOptions } from './config';
 import { isServiceCategory, serviceCategory } from './service-categories';
-import { CHARGE_CATEGORIES, CHARGE_FREQUENCIES, type Mapped, NULL_FIELDS } from './types';
+import {
+  CHARGE_CATEGORIES,
+  CHARGE_FREQUENCIES,
+  type Mapped,
+  type MapperCompiler,
+  NULL_FIELDS,
+} from './types';
 import {
   Columns,
   FieldError,
@@ -150,3 +157,7 @@ export function mapFocus(row: RawUsageRow, options: NormalizeOptions): Mapped {
     billingAccountIds: [billingAccountId, str('x_BillingAccountId'), str('x_BillingProfileId')],
   };
 }
+
+/** Interim: the map-based mapper behind the compiled-plan interface. */
+export const compileFocus: MapperCompiler = (header) => (values, ctx, options) =>
+  mapFocus({ ...ctx, line: 0, columns: columnsOf(header, values) }, options);

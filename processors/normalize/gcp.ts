@@ -1,8 +1,9 @@
 import { Decimal, decimalToString } from '../../runtime/decimal';
 import type { RawUsageRow } from '../../schemas/types.generated';
+import { columnsOf } from '../../collectors/formats/rows';
 import type { NormalizeOptions } from './config';
 import { serviceCategory } from './service-categories';
-import { type ChargeCategory, type Mapped, NULL_FIELDS } from './types';
+import { type ChargeCategory, type Mapped, type MapperCompiler, NULL_FIELDS } from './types';
 import {
   type Cell,
   Columns,
@@ -186,3 +187,7 @@ export function mapGcp(row: RawUsageRow, options: NormalizeOptions): Mapped {
     billingAccountIds: [billingAccount],
   };
 }
+
+/** Interim: the map-based mapper behind the compiled-plan interface. */
+export const compileGcp: MapperCompiler = (header) => (values, ctx, options) =>
+  mapGcp({ ...ctx, line: 0, columns: columnsOf(header, values) }, options);

@@ -2,7 +2,9 @@ export {
   normalizeRow,
   recordId,
   checkRecord,
-  MAPPERS,
+  COMPILERS,
+  planFor,
+  normalizeValues,
   SUPPORTED_FORMATS,
   type NormalizeResult,
   type NormalizeFailureReason,
@@ -36,4 +38,10 @@ export { awsChargeCategory, awsKey } from './aws';
 export { azureChargeCategory, azureKey, splitUnitOfMeasure, AZURE_ALIASES } from './azure';
 export { gcpChargeCategory } from './gcp';
 export { parseTimestampMs, formatIso, FieldError } from './values';
-export { CHARGE_CATEGORIES, CHARGE_FREQUENCIES, type FocusFields } from './types';
+export {
+  CHARGE_CATEGORIES,
+  CHARGE_FREQUENCIES,
+  type FocusFields,
+  type RowContext,
+  type RowMapper,
+} from './types';

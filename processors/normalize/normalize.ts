@@ -1,18 +1,25 @@
 import { recordIdOf } from '../../runtime/record-id';
 import type { RawUsageRow, UsageRecord } from '../../schemas/types.generated';
 import { attributeCustomer } from './attribution';
-import { mapAws } from './aws';
-import { mapAzure } from './azure';
+import type { Header } from '../../collectors/formats/rows';
+import { compileAws } from './aws';
+import { compileAzure } from './azure';
 import type { NormalizeOptions } from './config';
-import { mapFocus } from './focus';
-import { mapGcp } from './gcp';
-import { CHARGE_CATEGORIES, CHARGE_FREQUENCIES, type Mapper } from './types';
+import { compileFocus } from './focus';
+import { compileGcp } from './gcp';
+import {
+  CHARGE_CATEGORIES,
+  CHARGE_FREQUENCIES,
+  type MapperCompiler,
+  type RowContext,
+  type RowMapper,
+} from './types';
 import { FieldError } from './values';
 
 /**
  * RawUsageRow (one line of a provider export, text as read) -> UsageRecord (FOCUS 1.2 + x_).
  *
- * One mapper per `format`; every mapper keeps the provider's billed total exact
+ * One mapping per `format`, compiled per header (planFor); every mapper keeps the provider's billed total exact
  * (sum of BilledCost == sum of the provider's billed-cost column):
  *   aws-cur-legacy, aws-cur2  lineItem/UnblendedCost (line_item_unblended_cost)
  *   azure-actual/-amortized   CostInBillingCurrency (EA `Cost`, legacy `PreTaxCost`)
@@ -31,19 +38,19 @@ export type NormalizeResult =
   | { ok: true; record: UsageRecord }
   | { ok: false; reason: NormalizeFailureReason; field?: string; message: string };
 
-export const MAPPERS: Readonly<Record<string, Mapper>> = {
-  'aws-cur-legacy': mapAws,
-  'aws-cur2': mapAws,
-  'aws-focus': mapFocus,
-  focus: mapFocus,
-  'azure-actual': mapAzure,
-  'azure-amortized': mapAzure,
-  'azure-focus': mapFocus,
-  'gcp-standard': mapGcp,
-  'gcp-detailed': mapGcp,
+export const COMPILERS: Readonly<Record<string, MapperCompiler>> = {
+  'aws-cur-legacy': compileAws,
+  'aws-cur2': compileAws,
+  'aws-focus': compileFocus,
+  focus: compileFocus,
+  'azure-actual': compileAzure,
+  'azure-amortized': compileAzure,
+  'azure-focus': compileFocus,
+  'gcp-standard': compileGcp,
+  'gcp-detailed': compileGcp,
 };
 
-export const SUPPORTED_FORMATS: readonly string[] = Object.keys(MAPPERS);
+export const SUPPORTED_FORMATS: readonly string[] = Object.keys(COMPILERS);
 
 const FOCUS_FORMATS = new Set(['focus', 'aws-focus', 'azure-focus']);
 const GCP_FORMATS = new Set(['gcp-standard', 'gcp-detailed']);
@@ -52,20 +59,65 @@ const GCP_FORMATS = new Set(['gcp-standard', 'gcp-detailed']);
 // One definition of the record id for the whole pipeline (collectors key raw rows with it too).
 export const recordId = recordIdOf;
 
-export function normalizeRow(row: RawUsageRow, options: NormalizeOptions): NormalizeResult {
-  const mapper = MAPPERS[row.format];
-  if (mapper === undefined) {
-    return {
-      ok: false,
-      reason: 'malformed',
-      field: 'format',
-      message: `unsupported export format "${row.format}" (supported: ${SUPPORTED_FORMATS.join(', ')})`,
-    };
-  }
+/**
+ * Compiled plans, one per (options, format, header). A header read from a file is one array for
+ * the whole object, so the identity lookup hits; a header decoded from a raw-topic message is a new
+ * array per message, found by its names (joined once per message, not per row).
+ */
+interface FormatPlans {
+  byHeader: WeakMap<Header, RowMapper>;
+  byNames: Map<string, RowMapper>;
+}
+const PLAN_NAMES_LIMIT = 1_000;
+const plans = new WeakMap<NormalizeOptions, Map<string, FormatPlans>>();
 
+/** The compiled mapper for rows of `format` under `header`, or undefined for an unknown format. */
+export function planFor(format: string, header: Header, options: NormalizeOptions): RowMapper | undefined {
+  let byFormat = plans.get(options);
+  if (byFormat === undefined) plans.set(options, (byFormat = new Map()));
+  let fp = byFormat.get(format);
+  if (fp === undefined) {
+    const compile = COMPILERS[format];
+    if (compile === undefined) return undefined;
+    byFormat.set(format, (fp = { byHeader: new WeakMap(), byNames: new Map() }));
+  }
+  let plan = fp.byHeader.get(header);
+  if (plan !== undefined) return plan;
+  const names = header.join('\u0001');
+  plan = fp.byNames.get(names);
+  if (plan === undefined) {
+    plan = COMPILERS[format](header, options);
+    // Headers are few (one per export layout); the bound only guards against a pathological input.
+    if (fp.byNames.size >= PLAN_NAMES_LIMIT) fp.byNames.clear();
+    fp.byNames.set(names, plan);
+  }
+  fp.byHeader.set(header, plan);
+  return plan;
+}
+
+function unsupported(format: string): NormalizeResult {
+  return {
+    ok: false,
+    reason: 'malformed',
+    field: 'format',
+    message: `unsupported export format "${format}" (supported: ${SUPPORTED_FORMATS.join(', ')})`,
+  };
+}
+
+/**
+ * Normalizes one positional row (collectors/formats/rows.ts) read from the object `ctx` names.
+ * `plan` is planFor(ctx.format, header, options), looked up once per header by the caller.
+ */
+export function normalizeValues(
+  plan: RowMapper,
+  ctx: RowContext,
+  line: number,
+  values: readonly string[],
+  options: NormalizeOptions,
+): NormalizeResult {
   let mapped;
   try {
-    mapped = mapper(row, options);
+    mapped = plan(values, ctx, options);
   } catch (e) {
     if (e instanceof FieldError) return { ok: false, reason: e.reason, field: e.field, message: e.message };
     throw e;
@@ -77,8 +129,8 @@ export function normalizeRow(row: RawUsageRow, options: NormalizeOptions): Norma
   // says so in adjustment_info (its invoice month is a US/Pacific month, so the first UTC hours of
   // a month legitimately precede BillingPeriodStart).
   if (
-    !FOCUS_FORMATS.has(row.format) &&
-    !GCP_FORMATS.has(row.format) &&
+    !FOCUS_FORMATS.has(ctx.format) &&
+    !GCP_FORMATS.has(ctx.format) &&
     fields.ChargeClass === null &&
     (fields.ChargeCategory === 'Credit' || fields.ChargeCategory === 'Adjustment') &&
     fields.ChargePeriodEnd <= fields.BillingPeriodStart
@@ -88,7 +140,7 @@ export function normalizeRow(row: RawUsageRow, options: NormalizeOptions): Norma
 
   const attribution = attributeCustomer(
     {
-      provider: row.provider,
+      provider: ctx.provider,
       tags: fields.Tags,
       subAccountId: fields.SubAccountId,
       billingAccountIds: mapped.billingAccountIds,
@@ -99,13 +151,13 @@ export function normalizeRow(row: RawUsageRow, options: NormalizeOptions): Norma
 
   const record: UsageRecord = {
     ...fields,
-    x_RecordId: recordId(row.scope, row.revision_id, row.object, row.line),
-    x_Scope: row.scope,
-    x_Revision: row.revision_id,
-    x_BillingPeriod: row.billing_period,
-    x_SourceFormat: row.format,
-    x_SourceObject: row.object,
-    x_SourceLine: row.line,
+    x_RecordId: recordId(ctx.scope, ctx.revision_id, ctx.object, line),
+    x_Scope: ctx.scope,
+    x_Revision: ctx.revision_id,
+    x_BillingPeriod: ctx.billing_period,
+    x_SourceFormat: ctx.format,
+    x_SourceObject: ctx.object,
+    x_SourceLine: line,
     x_CustomerId: attribution.customerId,
     x_AttributionRule: attribution.rule,
     x_RatedCost: null,
@@ -119,6 +171,20 @@ export function normalizeRow(row: RawUsageRow, options: NormalizeOptions): Norma
   if (violation !== null) return { ok: false, reason: 'schema_violation', ...violation };
   return { ok: true, record };
 }
+
+/**
+ * Normalizes one row given as a name -> value map (the v1 raw-topic contract, tests, tools). The
+ * map's keys are its header; rows with the same keys share a compiled plan.
+ */
+export function normalizeRow(row: RawUsageRow, options: NormalizeOptions): NormalizeResult {
+  const header = Object.keys(row.columns);
+  const plan = planFor(row.format, header, options);
+  if (plan === undefined) return unsupported(row.format);
+  const values = header.map((h) => row.columns[h]);
+  return normalizeValues(plan, row, row.line, values, options);
+}
+
+export { unsupported as unsupportedFormat };
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
 const DECIMAL = /^-?\d+(\.\d+)?$/;

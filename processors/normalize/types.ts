@@ -1,4 +1,4 @@
-import type { RawUsageRow, UsageRecord } from '../../schemas/types.generated';
+import type { UsageRecord } from '../../schemas/types.generated';
 import type { NormalizeOptions } from './config';
 
 /** The UsageRecord fields a format mapper fills: FOCUS columns (the x_ lineage, attribution and
@@ -27,7 +27,26 @@ export interface Mapped {
   billingAccountIds: Array<string | null>;
 }
 
-export type Mapper = (row: RawUsageRow, options: NormalizeOptions) => Mapped;
+/** What a mapper knows of a row besides its values: the constants of the object it was read from. */
+export interface RowContext {
+  provider: string;
+  format: string;
+  scope: string;
+  revision_id: string;
+  /** YYYY-MM, the revision's billing period (the fallback where a row states none). */
+  billing_period: string;
+  object: string;
+}
+
+/** Maps one row's positional values (see collectors/formats/rows.ts) to FOCUS fields. */
+export type RowMapper = (values: readonly string[], ctx: RowContext, options: NormalizeOptions) => Mapped;
+
+/**
+ * Compiles a format's mapping for one header: every column the mapping reads is resolved to its
+ * position here, once, so the returned RowMapper does no header lookups, maps or regexes on names.
+ * `options` is fixed for the plan (plans are cached per options object).
+ */
+export type MapperCompiler = (header: readonly string[], options: NormalizeOptions) => RowMapper;
 
 /** FOCUS 1.2 ChargeCategory values. */
 export const CHARGE_CATEGORIES = ['Usage', 'Purchase', 'Tax', 'Credit', 'Adjustment'] as const;

@@ -25,6 +25,105 @@ export interface Cell {
 }
 
 /**
+ * A mapper's input column, resolved against one header when the plan is compiled: the header
+ * positions of its candidate names, so reading it per row is array indexing only. Candidates are
+ * tried in the order given (then header order, when two headers normalize to the same name); the
+ * first present, non-blank value wins, as the mappers' alias lists intend.
+ */
+export class Slot {
+  constructor(
+    private readonly positions: readonly number[],
+    /** The header each position came from, named in error messages. */
+    private readonly keys: readonly string[],
+    /** Lower-case literal text read as null (FOCUS examples write `null`); null for none. */
+    private readonly nulls: ReadonlySet<string> | null,
+  ) {}
+
+  /** True when the header has at least one candidate column. */
+  get present(): boolean {
+    return this.positions.length > 0;
+  }
+
+  /** First present, non-blank cell among the candidates. */
+  cell(values: readonly string[]): Cell | undefined {
+    const positions = this.positions;
+    for (let i = 0; i < positions.length; i++) {
+      const value = values[positions[i]];
+      if (value === undefined || value === '') continue;
+      if (!isBlankOrNull(value, this.nulls)) return { key: this.keys[i], value };
+    }
+    return undefined;
+  }
+
+  /** Trimmed text of the first present cell, else null. */
+  str(values: readonly string[]): string | null {
+    const positions = this.positions;
+    for (let i = 0; i < positions.length; i++) {
+      const value = values[positions[i]];
+      if (value === undefined || value === '') continue;
+      const t = trimmed(value);
+      if (t === '' || (this.nulls !== null && this.nulls.has(t.toLowerCase()))) continue;
+      return t;
+    }
+    return null;
+  }
+}
+
+// Most export values carry no surrounding space: check the ends before paying for trim().
+function trimmed(v: string): string {
+  const a = v.charCodeAt(0);
+  const b = v.charCodeAt(v.length - 1);
+  return a > 32 && b > 32 && a !== 0xa0 && b !== 0xa0 && a !== 0xfeff ? v : v.trim();
+}
+
+function isBlankOrNull(v: string, nulls: ReadonlySet<string> | null): boolean {
+  const t = trimmed(v);
+  return t === '' || (nulls !== null && nulls.has(t.toLowerCase()));
+}
+
+const NO_SLOT = new Slot([], [], null);
+
+/**
+ * A header compiled for one mapper: names normalized once (so `lineItem/UnblendedCost` and
+ * `line_item_unblended_cost`, or `CostInBillingCurrency` and `costInBillingCurrency`, are one
+ * name), looked up only while the plan is built, never per row.
+ */
+export class ColumnIndex {
+  private readonly byName = new Map<string, number[]>();
+  private readonly nulls: ReadonlySet<string> | null;
+
+  constructor(
+    readonly header: readonly string[],
+    readonly normalizeKey: (header: string) => string,
+    nullLiterals: readonly string[] = [],
+  ) {
+    header.forEach((h, i) => {
+      const name = normalizeKey(h);
+      const at = this.byName.get(name);
+      if (at === undefined) this.byName.set(name, [i]);
+      else at.push(i);
+    });
+    this.nulls = nullLiterals.length ? new Set(nullLiterals) : null;
+  }
+
+  /** The column(s) holding any of the (already normalized) names, in the order given. */
+  slot(...names: string[]): Slot {
+    const positions: number[] = [];
+    for (const n of names) for (const i of this.byName.get(n) ?? []) positions.push(i);
+    if (positions.length === 0) return NO_SLOT;
+    return new Slot(
+      positions,
+      positions.map((i) => this.header[i]),
+      this.nulls,
+    );
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+}
+
+/**
  * Header lookup over a RawUsageRow's columns through a key normalizer, so that aliases such as
  * `lineItem/UnblendedCost` / `line_item_unblended_cost` or `CostInBillingCurrency` /
  * `costInBillingCurrency` land on the same normalized name. The first header (in row order) wins
@@ -88,9 +187,22 @@ export function optDecimal(cell: Cell | undefined, opts: MoneyOptions = {}): Dec
   return cell === undefined ? null : decimalOf(cell, opts);
 }
 
+// Text that decimalToString would return unchanged: no sign but `-`, no leading zero, no exponent, no
+// trailing fractional zero, not `-0`. Most export amounts already look like this.
+const CANONICAL_DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/;
+
+/**
+ * Canonical decimal text of a cell (what decimalToString(decimalOf(cell)) gives), without building
+ * a Decimal when the text is canonical already. Throws FieldError naming the column otherwise.
+ */
+export function decimalTextOf(cell: Cell, opts: MoneyOptions = {}): string {
+  const v = cell.value;
+  if (CANONICAL_DECIMAL.test(v) && v !== '-0') return v;
+  return decimalToString(decimalOf(cell, opts));
+}
+
 export function optDecimalText(cell: Cell | undefined, opts: MoneyOptions = {}): string | null {
-  const d = optDecimal(cell, opts);
-  return d === null ? null : decimalToString(d);
+  return cell === undefined ? null : decimalTextOf(cell, opts);
 }
 
 export function requireCell(cell: Cell | undefined, field: string, what: string): Cell {
