@@ -7,7 +7,8 @@ import type { Kafka } from 'kafkajs';
 import { defaultCacheDir, loadConfig } from '../runtime/config';
 import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
 import { recordIdOf } from '../runtime/record-id';
-import { AvroTypes, type RawUsageRow } from '../schemas';
+import { columnsOf } from '../collectors/formats/rows';
+import { AvroTypes, type RawRowBatch, type RawUsageRow } from '../schemas';
 import { USAGE_MONEY, indexNames, type UsageDocument } from '../sinks/elasticsearch/indices';
 import { ensureLayout, ensureUsageIndex } from '../sinks/elasticsearch/layout';
 import { prepareCurExport, runCollectorAws } from './collector-aws';
@@ -227,7 +228,15 @@ export async function benchPeer(rows: number): Promise<Record<string, string | n
   const mfCollector = await runCollectorAws(exp.configFile);
   const mfRaw = topicNames({ ...config, kafka: { ...config.kafka, topic_prefix: exp.bucket } }).raw('aws');
   const mfFirst = await firstRecord(kafka, mfRaw);
-  const mfRow = AvroTypes.rawUsageRow.fromBuffer(mfFirst.value) as RawUsageRow;
+  // meterflow's raw topic carries v2 batches: compare the batch's first row, in the v1 form the
+  // peer writes (one JSON row per record, keyed by its record id).
+  const mfBatch = AvroTypes.rawRowBatch.fromBuffer(mfFirst.value) as RawRowBatch;
+  const { header: mfHeader, rows: mfRows, ...mfConstants } = mfBatch;
+  const mfRow: RawUsageRow = {
+    ...mfConstants,
+    line: mfRows[0].line,
+    columns: columnsOf(mfHeader, mfRows[0].values),
+  };
 
   const peerTopic = `${exp.bucket}.peer.raw.aws`;
   await ensureTopics(kafka, config, [{ topic: peerTopic }]);

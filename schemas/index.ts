@@ -22,7 +22,14 @@ function load(name: string): avro.Type {
 
 export const AvroTypes = {
   rawUsageRow: load('raw-usage-row'),
+  rawRowBatch: load('raw-row-batch'),
   revisionControl: load('revision-control'),
   deadLetter: load('dead-letter'),
   usageRecord: load('usage-record'),
 };
+
+/**
+ * Kafka header naming the value's schema on topics that carry more than one (the raw topics: v2
+ * RawRowBatch messages say so; a message without it is a v1 RawUsageRow).
+ */
+export const SCHEMA_HEADER = 'meterflow.schema';

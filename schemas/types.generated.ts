@@ -22,6 +22,32 @@ export interface DeadLetter {
   occurred_at: string;
 }
 
+export interface RawRow {
+  /** 1-based physical line (CSV: the header is line 1) or record number (JSON lines, Parquet, Avro) in the decompressed object */
+  line: number;
+  /** values[i] is the text of header[i]; an empty string, or a row shorter than the header, means null */
+  values: Array<string>;
+}
+
+/** Raw-topic contract v2: consecutive lines of ONE export object exactly as read, on topic <prefix>.raw.<provider>, marked by the Kafka header meterflow.schema=RawRowBatch. The object's constants and its header are written once per message instead of once per row, and each row is positional. Values are the export's own text: money and quantities are never converted to numbers here. See schemas/README.md for the contract and the cutover from v1 (RawUsageRow). */
+export interface RawRowBatch {
+  /** aws | gcp | azure (the cloud that published the export; FOCUS files keep their provider) */
+  provider: string;
+  /** Export format, e.g. aws-cur-legacy, aws-cur2, aws-focus, azure-actual, azure-amortized, azure-focus, gcp-standard, gcp-detailed, focus */
+  format: string;
+  /** Replacement unit: provider/export/billing period. A newer complete revision of a scope supersedes the older one entirely. */
+  scope: string;
+  /** Delivery id: AWS assemblyId or executionId, Azure runId, GCP run folder. */
+  revision_id: string;
+  /** YYYY-MM */
+  billing_period: string;
+  /** URL of the object the lines came from, e.g. s3://bucket/key */
+  object: string;
+  /** Column names in file order (CSV: after duplicate suffixes; JSON lines, Parquet, Avro: flattened dot paths in order of first appearance in the object) */
+  header: Array<string>;
+  rows: Array<RawRow>;
+}
+
 /** One line of a provider billing export exactly as read, on topic <prefix>.raw.<provider>. Values are the export's own text: money and quantities are never converted to numbers here. */
 export interface RawUsageRow {
   /** aws | gcp | azure (the cloud that published the export; FOCUS files keep their provider) */

@@ -6,7 +6,8 @@ import { ensureTopics, topicNames } from '../../runtime/kafka';
 import type { Logger } from '../../runtime/logger';
 import { createStageMetrics, gauge, stageCounter, type StageMetrics } from '../../runtime/metrics';
 import { sleep } from '../../runtime/retry';
-import type { Decimal } from '../../runtime/decimal';
+import type { ControlColumns } from '../formats/columns';
+import type { Header } from '../formats/rows';
 import { loadCheckpoints, type Checkpoint } from './checkpoints';
 import { failRevision, writeRevision, type ParsedLine, type RevisionToWrite } from './revision-writer';
 
@@ -26,8 +27,8 @@ export interface ExportSource {
     onBytes?: (n: number) => void,
   ): Promise<AsyncIterable<ParsedLine>>;
   urlOf(key: string): string;
-  billedCostOf(rev: RevisionToWrite, columns: Record<string, string>): Decimal | undefined;
-  currencyOf(rev: RevisionToWrite, columns: Record<string, string>): string | undefined;
+  /** The revision format's billed-cost and currency columns, compiled for one header. */
+  controlColumns(rev: RevisionToWrite, header: Header): ControlColumns;
 }
 
 export interface CollectorOptions {
@@ -211,8 +212,7 @@ export class Collector {
             this.bytesRead.inc({ component: this.stage, export: source.name }, n),
           ),
         urlOf: (key) => source.urlOf(key),
-        billedCostOf: (columns) => source.billedCostOf(rev, columns),
-        currencyOf: (columns) => source.currencyOf(rev, columns),
+        controlColumns: (header) => source.controlColumns(rev, header),
         onProgress: (rows) => this.o.onProgress?.(rev.scope, rows),
         afterCommit: async (cp) => {
           const before = this.checkpoints.get(cp.scope);

@@ -1,10 +1,5 @@
-import {
-  billedCostOf,
-  currencyOf,
-  type DiscoveredRevision,
-  type DiscoveryInput,
-  type ExportFormat,
-} from '../formats/discovery';
+import { compileControlColumns } from '../formats/columns';
+import { type DiscoveredRevision, type DiscoveryInput, type ExportFormat } from '../formats/discovery';
 import type { ExportSource } from './collector';
 import { listAll, readJsonObject, type ObjectStore } from './object-store';
 import { openLines } from './read-lines';
@@ -46,7 +41,6 @@ export function exportSource(
     },
     openLines: (_rev, key, onBytes) => openLines(store, key, onBytes),
     urlOf: (key) => store.url(key),
-    billedCostOf: (rev, columns) => billedCostOf(rev.format as ExportFormat, columns),
-    currencyOf: (rev, columns) => currencyOf(rev.format as ExportFormat, columns),
+    controlColumns: (rev, header) => compileControlColumns(rev.format as ExportFormat, header),
   };
 }

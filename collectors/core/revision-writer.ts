@@ -5,8 +5,12 @@ import { Decimal, decimalToString } from '../../runtime/decimal';
 import { recordIdOf } from '../../runtime/record-id';
 import { ErrorCodes, PermanentError } from '../../runtime/errors';
 import { sendChunked } from '../../runtime/kafka';
-import { AvroTypes, type DeadLetter, type RawUsageRow, type RevisionControl } from '../../schemas';
+import { AvroTypes, SCHEMA_HEADER, type DeadLetter, type RawRow, type RevisionControl } from '../../schemas';
+import type { ControlColumns } from '../formats/columns';
+import { columnsOf, type Header, type MalformedLine, type ParsedLine } from '../formats/rows';
 import { checkpointMessage, type Checkpoint } from './checkpoints';
+
+export type { ParsedLine };
 
 /**
  * Writes one export revision to Kafka, exactly once as seen by read_committed consumers.
@@ -34,10 +38,6 @@ export interface RevisionToWrite {
   billed_cost_column: string;
 }
 
-export type ParsedLine =
-  | { kind: 'row'; line: number; columns: Record<string, string> }
-  | { kind: 'malformed'; line: number; field?: string; message: string; text: string };
-
 export interface RevisionTopics {
   raw: string;
   control: string;
@@ -56,8 +56,8 @@ export interface RevisionWriterOptions {
   openLines: (key: string, fileIndex: number) => Promise<AsyncIterable<ParsedLine>>;
   /** Object URL for lineage (s3://bucket/key). */
   urlOf: (key: string) => string;
-  billedCostOf: (columns: Record<string, string>) => Decimal | undefined;
-  currencyOf: (columns: Record<string, string>) => string | undefined;
+  /** The revision format's billed-cost and currency columns compiled for a header. */
+  controlColumns: (header: Header) => ControlColumns;
   /** Progress callback (rows so far), for the --once progress line. */
   onProgress?: (rows: number) => void;
   /** Test hook: called after each committed transaction. */
@@ -70,6 +70,61 @@ export interface RevisionOutcome {
 }
 
 const now = () => new Date().toISOString();
+
+/**
+ * Raw-topic v2 batching (schemas/raw-row-batch.avsc): consecutive rows of one object under one
+ * header go into one message. 500 rows of a ~150-column CUR are ~400 KB; the byte bound keeps a
+ * message under Kafka's default 1 MB limit whatever the row width.
+ */
+const BATCH_MAX_ROWS = 500;
+const BATCH_MAX_CHARS = 512 * 1024;
+
+class RawBatcher {
+  private header: Header | undefined;
+  private object = '';
+  private rows: RawRow[] = [];
+  private chars = 0;
+  readonly messages: Message[] = [];
+
+  constructor(private readonly rev: RevisionToWrite) {}
+
+  add(object: string, line: number, header: Header, values: readonly string[]): void {
+    if (header !== this.header || object !== this.object) this.seal();
+    this.header = header;
+    this.object = object;
+    this.rows.push({ line, values: values as string[] });
+    for (let i = 0; i < values.length; i++) this.chars += values[i].length + 1;
+    if (this.rows.length >= BATCH_MAX_ROWS || this.chars >= BATCH_MAX_CHARS) this.seal();
+  }
+
+  /** Closes the open batch into a message (before every transaction commit). */
+  seal(): void {
+    if (this.rows.length === 0 || this.header === undefined) return;
+    const rev = this.rev;
+    this.messages.push({
+      // Keyed by the first row's record id: batches spread over the partitions like v1 rows did.
+      key: recordIdOf(rev.scope, rev.revision_id, this.object, this.rows[0].line),
+      value: AvroTypes.rawRowBatch.toBuffer({
+        provider: rev.provider,
+        format: rev.format,
+        scope: rev.scope,
+        revision_id: rev.revision_id,
+        billing_period: rev.billing_period,
+        object: this.object,
+        header: this.header as string[],
+        rows: this.rows,
+      }),
+      headers: { [SCHEMA_HEADER]: 'RawRowBatch' },
+    });
+    this.rows = [];
+    this.chars = 0;
+  }
+
+  take(): Message[] {
+    this.seal();
+    return this.messages.splice(0);
+  }
+}
 
 export function freshCheckpoint(rev: RevisionToWrite): Checkpoint {
   return {
@@ -132,7 +187,9 @@ export async function writeRevision(
 
   // Working state: what the open (uncommitted) batch will make the checkpoint.
   const working: Checkpoint = structuredClone(committed);
-  let rows: Message[] = [];
+  const batcher = new RawBatcher(rev);
+  // Rows in the open transaction (they sit in `batcher` until it is flushed).
+  let rows = 0;
   let deadLetters: Message[] = [];
   // Lines read since the last commit; the metric is bumped once per transaction, not per line.
   let received = 0;
@@ -162,13 +219,14 @@ export async function writeRevision(
           },
         ]
       : [];
+    const rawMessages = batcher.take();
     const tx = await o.producer.transaction();
     try {
       // Control records are keyed by scope, so STARTED and COMPLETED of a scope share a partition
       // and keep their order; COMPLETED commits atomically with the revision's last rows.
       const batches = [
         { topic: o.topics.control, messages: [...started, ...completed] },
-        { topic: o.topics.raw, messages: rows },
+        { topic: o.topics.raw, messages: rawMessages },
         { topic: o.topics.deadLetter, messages: deadLetters },
         { topic: o.topics.checkpoints, messages: [checkpointMessage(working)] },
       ].filter((b) => b.messages.length > 0);
@@ -180,11 +238,11 @@ export async function writeRevision(
     }
     o.metrics.received(received);
     received = 0;
-    o.metrics.sent(rows.length);
+    o.metrics.sent(rows);
     if (deadLetters.length) o.metrics.failed('malformed', deadLetters.length);
     needStarted = false;
     committed = structuredClone(working);
-    rows = [];
+    rows = 0;
     deadLetters = [];
     o.onProgress?.(committed.rows);
     await o.afterCommit?.(committed);
@@ -195,6 +253,8 @@ export async function writeRevision(
     const object = o.urlOf(key);
     const skipThrough = fileIndex === committed.file_index ? committed.line : 0;
     const lines = await o.openLines(key, fileIndex);
+    let control: ControlColumns | undefined;
+    let controlHeader: Header | undefined;
     for await (const line of lines) {
       if (line.line <= skipThrough) continue;
       received++;
@@ -202,50 +262,42 @@ export async function writeRevision(
       working.line = line.line;
       // The billed cost must parse for the control totals; a line whose cost does not is
       // malformed like any unparseable line: dead-lettered, and the rest of the file goes on.
-      let parsed: ParsedLine = line;
+      let bad: MalformedLine | undefined = line.kind === 'malformed' ? line : undefined;
       let cost: Decimal | undefined;
-      if (parsed.kind === 'row') {
+      if (line.kind === 'row') {
+        if (line.header !== controlHeader) {
+          controlHeader = line.header;
+          control = o.controlColumns(line.header);
+        }
         try {
-          cost = o.billedCostOf(parsed.columns);
+          cost = control!.billedCost(line.values);
         } catch (err) {
-          parsed = {
+          bad = {
             kind: 'malformed',
-            line: parsed.line,
+            line: line.line,
             field: rev.billed_cost_column,
             message: (err as Error).message,
-            text: JSON.stringify(parsed.columns),
+            text: JSON.stringify(columnsOf(line.header, line.values)),
           };
         }
       }
-      if (parsed.kind === 'malformed') {
+      if (bad !== undefined) {
         working.dead_letters++;
         deadLetters.push({
           key: rev.scope,
-          value: AvroTypes.deadLetter.toBuffer(deadLetterOf(rev, o.stage, object, parsed)),
+          value: AvroTypes.deadLetter.toBuffer(deadLetterOf(rev, o.stage, object, bad)),
         });
-      } else {
-        const record: RawUsageRow = {
-          provider: rev.provider,
-          format: rev.format,
-          scope: rev.scope,
-          revision_id: rev.revision_id,
-          billing_period: rev.billing_period,
-          object,
-          line: parsed.line,
-          columns: parsed.columns,
-        };
-        const currency = o.currencyOf(parsed.columns) ?? 'UNKNOWN';
+      } else if (line.kind === 'row') {
+        const currency = control!.currency(line.values) ?? 'UNKNOWN';
         const t = totals.get(currency) ?? { cost: new Decimal(0), rows: 0 };
         if (cost) t.cost = t.cost.plus(cost);
         t.rows++;
         totals.set(currency, t);
         working.rows++;
-        rows.push({
-          key: recordIdOf(rev.scope, rev.revision_id, object, parsed.line),
-          value: AvroTypes.rawUsageRow.toBuffer(record),
-        });
+        rows++;
+        batcher.add(object, line.line, line.header, line.values);
       }
-      if (rows.length + deadLetters.length >= o.transaction_rows) await flush(null);
+      if (rows + deadLetters.length >= o.transaction_rows) await flush(null);
     }
     // Position after a finished object: the next one starts at line 0.
     if (fileIndex + 1 < rev.files.length) {
@@ -268,7 +320,7 @@ function deadLetterOf(
   rev: RevisionToWrite,
   stage: string,
   object: string,
-  parsed: Extract<ParsedLine, { kind: 'malformed' }>,
+  parsed: MalformedLine,
 ): DeadLetter {
   return {
     stage,

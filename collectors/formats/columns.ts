@@ -1,4 +1,6 @@
-import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
+import { isLosslessNumber } from 'lossless-json';
+import { parseJsonCell } from '../../processors/normalize/values';
+import type { Header } from './rows';
 import { Decimal, parseDecimal } from '../../runtime/decimal';
 import { ErrorCodes, InputError } from '../../runtime/errors';
 
@@ -110,9 +112,10 @@ export function gcpBilledCost(columns: Record<string, string>): Decimal | undefi
   if (credits === undefined) return total;
   let parsed: unknown;
   try {
-    parsed = parseLossless(credits);
+    // The same reading as normalize's (JSON, else koku's Python repr `[{'name': ...}]`), so the
+    // control total and BilledCost can never disagree about which rows have readable credits.
+    parsed = parseJsonCell({ key: 'credits', value: credits });
   } catch (err) {
-    // koku-style flattened CSVs hold Python reprs ([{'name': ...}]), which are not JSON.
     throw new InputError(ErrorCodes.MALFORMED_INPUT, 'credits is not JSON', { field: 'credits' }, err);
   }
   if (!Array.isArray(parsed)) {
@@ -144,4 +147,65 @@ export function billedCostOf(format: ExportFormat, columns: Record<string, strin
 /** Billing currency of one row (ISO 4217 code as written), or undefined. */
 export function currencyOf(format: ExportFormat, columns: Record<string, string>): string | undefined {
   return valueOf(CURRENCY[format], columns)?.[1];
+}
+
+/** The control-total columns of one header, resolved once (collectors/formats/rows.ts). */
+export interface ControlColumns {
+  /** Billed cost of a row (exact); undefined when empty; throws InputError naming the field. */
+  billedCost(values: readonly string[]): Decimal | undefined;
+  /** Billing currency of a row as written, or undefined. */
+  currency(values: readonly string[]): string | undefined;
+}
+
+/** Header positions of the candidate names: exact matches first, then case-insensitive ones. */
+function positionsOf(candidates: string[], header: Header): number[] {
+  const out: number[] = [];
+  for (const c of candidates) {
+    header.forEach((h, i) => {
+      if (h === c && !out.includes(i)) out.push(i);
+    });
+    const lower = c.toLowerCase();
+    header.forEach((h, i) => {
+      if (h.toLowerCase() === lower && !out.includes(i)) out.push(i);
+    });
+  }
+  return out;
+}
+
+function firstValue(positions: number[], values: readonly string[]): number {
+  for (const p of positions) if (values[p] !== undefined && values[p] !== '') return p;
+  return -1;
+}
+
+/**
+ * The billed-cost and currency rule of `format` compiled for one header: the same rule as
+ * billedCostOf / currencyOf, with the columns found once per header instead of once per row.
+ */
+export function compileControlColumns(format: ExportFormat, header: Header): ControlColumns {
+  const currencyAt = positionsOf(CURRENCY[format], header);
+  const currency = (values: readonly string[]): string | undefined => {
+    const p = firstValue(currencyAt, values);
+    return p < 0 ? undefined : values[p];
+  };
+  if (format === 'gcp-standard' || format === 'gcp-detailed') {
+    const costAt = header.indexOf('cost');
+    const creditsAt = header.indexOf('credits');
+    return {
+      billedCost: (values) => {
+        const cost = costAt < 0 ? '' : (values[costAt] ?? '');
+        if (cost === '') return undefined;
+        const credits = creditsAt < 0 ? '' : (values[creditsAt] ?? '');
+        return gcpBilledCost(credits === '' ? { cost } : { cost, credits });
+      },
+      currency,
+    };
+  }
+  const costAt = positionsOf(BILLED_COST[format], header);
+  return {
+    billedCost: (values) => {
+      const p = firstValue(costAt, values);
+      return p < 0 ? undefined : decimalField(header[p], values[p]);
+    },
+    currency,
+  };
 }

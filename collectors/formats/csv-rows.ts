@@ -268,8 +268,9 @@ async function* parseRecords(bytes: Readable): AsyncGenerator<CsvRecord[], void,
   if (broken) throw broken;
 }
 
-function isEmptyLine(fields: string[]): boolean {
-  return fields.length === 1 && fields[0].length === 0;
+/** A line with nothing on it (a record of one quoted empty field, `""`, is data, not blank). */
+function isEmptyLine(r: CsvRecord): boolean {
+  return r.raw.length === 0;
 }
 
 /**
@@ -289,7 +290,7 @@ export async function* readCsvRows(bytes: Readable, opts: CsvReadOptions): Async
   try {
     for await (const records of parseRecords(bytes)) {
       for (const r of records) {
-        if (isEmptyLine(r.fields)) continue;
+        if (isEmptyLine(r)) continue;
         if (header === undefined) {
           header = headerNames(r.fields, r.badField, opts);
           continue;
@@ -334,7 +335,7 @@ export async function* readCsvRows(bytes: Readable, opts: CsvReadOptions): Async
 export async function readCsvHeader(bytes: Readable, opts: CsvReadOptions): Promise<string[]> {
   for await (const records of parseRecords(bytes)) {
     for (const r of records) {
-      if (isEmptyLine(r.fields)) continue;
+      if (isEmptyLine(r)) continue;
       // Leaving the loop ends the generator, and the source is released.
       return headerNames(r.fields, r.badField, opts);
     }

@@ -1,6 +1,6 @@
 import { Decimal, decimalToString } from '../../runtime/decimal';
 import { serviceCategory } from './service-categories';
-import { type ChargeCategory, type MapperCompiler, NULL_FIELDS } from './types';
+import { type ChargeCategory, type MapperCompiler } from './types';
 import {
   type Cell,
   ColumnIndex,
@@ -282,9 +282,10 @@ export const compileAws: MapperCompiler = (header) => {
     const payer = col.payer.str(v);
     const pricingUnit = col.pricingUnit.str(v) ?? product['pricing_unit'] ?? null;
 
+    // One literal with every field, in schema order, and no spread: a spread into a literal this
+    // size drops V8 into its slow copy path (it was half of this function's time).
     return {
       fields: {
-        ...NULL_FIELDS,
         BillingAccountId: payer,
         BillingAccountName: col.payerName.str(v),
         SubAccountId: col.usageAccount.str(v),
@@ -315,11 +316,16 @@ export const compileAws: MapperCompiler = (header) => {
         PricingQuantity: usageAmount,
         PricingUnit: usageAmount !== null ? pricingUnit : null,
         ListUnitPrice: listUnitPrice,
-        ListCost: listCost,
+        ContractedUnitPrice: null,
         BilledCost: billed,
         EffectiveCost: effective,
+        ListCost: listCost,
+        ContractedCost: null,
         BillingCurrency: currency,
-        ...commitment,
+        CommitmentDiscountId: commitment.CommitmentDiscountId,
+        CommitmentDiscountType: commitment.CommitmentDiscountType,
+        CommitmentDiscountCategory: commitment.CommitmentDiscountCategory,
+        CommitmentDiscountStatus: commitment.CommitmentDiscountStatus,
         Tags: tagsOf(v),
       },
       billingAccountIds: [payer],

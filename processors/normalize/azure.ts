@@ -1,14 +1,12 @@
 import { Decimal, decimalToString } from '../../runtime/decimal';
-import type { RawUsageRow } from '../../schemas/types.generated';
-import { columnsOf } from '../../collectors/formats/rows';
-import type { NormalizeOptions } from './config';
 import { isServiceCategory, serviceCategory } from './service-categories';
-import { type ChargeCategory, type Mapped, type MapperCompiler, NULL_FIELDS } from './types';
+import { type ChargeCategory, type MapperCompiler } from './types';
 import {
-  Columns,
+  ColumnIndex,
   DAY_MS,
   FieldError,
   decimalOf,
+  decimalTextOf,
   formatIso,
   monthBounds,
   optDecimalText,
@@ -124,150 +122,230 @@ const FREQUENCY: Record<string, string> = {
   usagebased: 'Usage-Based',
 };
 
+const UNIT_OF_MEASURE = /^\s*(\d+(?:\.\d+)?)\s*([KMB](?![A-Za-z]))?\s*(.*?)\s*$/;
+
 /** `10 Hours` -> block 10, unit Hours; `10K` -> block 10000; `1 /Month` -> 1, /Month. */
 export function splitUnitOfMeasure(uom: string): { block: Decimal; unit: string | null } {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMB](?![A-Za-z]))?\s*(.*?)\s*$/.exec(uom);
+  const m = UNIT_OF_MEASURE.exec(uom);
   if (!m) return { block: new Decimal(1), unit: uom.trim() || null };
   const scale = m[2] === 'K' ? 1e3 : m[2] === 'M' ? 1e6 : m[2] === 'B' ? 1e9 : 1;
   const block = new Decimal(m[1]).times(scale);
   return { block: block.isZero() ? new Decimal(1) : block, unit: m[3] === '' ? null : m[3] };
 }
 
-export function mapAzure(row: RawUsageRow, options: NormalizeOptions): Mapped {
-  const cols = new Columns(row.columns, azureKey);
-  const cell = (f: AzureField) => cols.cell(...AZURE_ALIASES[f]);
-  const str = (f: AzureField) => cols.str(...AZURE_ALIASES[f]);
-  const required = (f: AzureField, what: string) => requireCell(cell(f), CANONICAL_NAME[f] ?? f, what);
+// EA billing account ids are the numeric enrollment number; MCA ids never are.
+const EA_ACCOUNT = /^\d+$/;
+// ResourceLocation holds either an ARM region name (`westeurope`) or a display name
+// (`West Europe`): only the former is a RegionId, only a spaced one a RegionName.
+const ARM_REGION = /^[A-Za-z0-9]+$/;
+const WHITESPACE = /\s/;
 
-  const cost = decimalOf(required('cost', 'cost in billing currency'));
-  const currency =
-    str('currency') ??
-    options.default_currency ??
-    (() => {
-      throw new FieldError('BillingCurrency', 'BillingCurrency: no currency column and no default_currency');
-    })();
-
-  const day = timestampOf(required('date', 'usage date'));
-  const bpStartCell = cell('billingPeriodStart');
-  const bpEndCell = cell('billingPeriodEnd');
-  const fallback = monthBounds(row.billing_period, 'billing_period');
-  const billingStart = bpStartCell === undefined ? fallback.start : timestampOf(bpStartCell);
-  // Azure's BillingPeriodEndDate is the last day, inclusive: FOCUS wants the next instant.
-  const billingEnd = bpEndCell === undefined ? fallback.end : timestampOf(bpEndCell) + DAY_MS;
-
-  const chargeType = str('chargeType');
-  const { category, correction } = azureChargeCategory(chargeType);
-  const ct = (chargeType ?? '').toLowerCase();
-  const pricingModel = (str('pricingModel') ?? '').toLowerCase();
-
-  // Quantities: Quantity is consumed; pricing quantity is Quantity / block size of UnitOfMeasure.
-  const quantity = cell('quantity') === undefined ? null : decimalOf(cell('quantity')!);
-  const uomText = str('unitOfMeasure');
-  const uom = uomText === null ? null : splitUnitOfMeasure(uomText);
-  const pricingQuantity = quantity === null ? null : uom === null ? quantity : quantity.div(uom.block);
-
-  // Commitment discounts (reservations, savings plans)
-  const commitmentId = str('benefitId') ?? str('reservationId');
-  const commitmentRow =
-    pricingModel === 'reservation' ||
-    pricingModel === 'savingsplan' ||
-    ct === 'unusedreservation' ||
-    ct === 'unusedsavingsplan' ||
-    ((ct === 'purchase' || ct === 'refund') && str('benefitId') !== null);
-  let commitmentType: string | null = null;
-  let commitmentCategory: string | null = null;
-  if (commitmentRow && commitmentId !== null) {
-    const id = commitmentId.toLowerCase();
-    if (
-      id.includes('/microsoft.billingbenefits/') ||
-      pricingModel === 'savingsplan' ||
-      ct === 'unusedsavingsplan'
-    ) {
-      commitmentType = 'Savings Plan';
-      commitmentCategory = 'Spend';
-    } else {
-      commitmentType = 'Reservation';
-      commitmentCategory = 'Usage';
-    }
-  }
-  const commitmentStatus =
-    commitmentType === null
-      ? null
-      : ct === 'unusedreservation' || ct === 'unusedsavingsplan'
-        ? 'Unused'
-        : category === 'Usage'
-          ? 'Used'
-          : null;
-
-  // Accounts: FOCUS BillingAccountId is the EA enrollment (numeric) but the MCA billing profile.
-  const rawBillingAccount = str('billingAccountId');
-  const billingProfile = str('billingProfileId');
-  const isEa = rawBillingAccount !== null && /^\d+$/.test(rawBillingAccount);
-  const billingAccountId = isEa ? rawBillingAccount : (billingProfile ?? rawBillingAccount);
-  const billingAccountName = isEa
-    ? str('billingAccountName')
-    : billingProfile !== null
-      ? (str('billingProfileName') ?? str('billingAccountName'))
-      : str('billingAccountName');
-
-  const consumedService = str('consumedService');
-  let category2 = serviceCategory('azure', consumedService);
-  const family = str('serviceFamily');
-  if (category2 === 'Other' && family !== null && isServiceCategory(family)) category2 = family;
-
-  const location = str('resourceLocation');
-  const tagsCell = cell('tags');
-  const frequency = str('frequency');
-
-  return {
-    fields: {
-      ...NULL_FIELDS,
-      BillingAccountId: billingAccountId,
-      BillingAccountName: billingAccountName,
-      SubAccountId: str('subscriptionId'),
-      SubAccountName: str('subscriptionName'),
-      ProviderName: 'Microsoft',
-      PublisherName: str('publisherName') ?? 'Microsoft',
-      InvoiceIssuerName: str('partnerName') ?? 'Microsoft',
-      ServiceName: str('meterCategory') ?? str('serviceName'),
-      ServiceCategory: category2,
-      SkuId: str('productId') ?? str('partNumber'),
-      RegionId: location !== null && /^[A-Za-z0-9]+$/.test(location) ? location.toLowerCase() : null,
-      RegionName: str('location') ?? (location !== null && /\s/.test(location) ? location : null),
-      AvailabilityZone: str('availabilityZone'),
-      ResourceId: str('resourceId'),
-      ResourceName: str('resourceName'),
-      ResourceType: str('resourceType'),
-      ChargeCategory: category,
-      ChargeClass: correction || str('previousInvoiceId') !== null ? 'Correction' : null,
-      ChargeDescription: str('productName'),
-      ChargeFrequency:
-        (frequency !== null ? FREQUENCY[frequency.toLowerCase()] : undefined) ??
-        (category === 'Usage' ? 'Usage-Based' : null),
-      ChargePeriodStart: formatIso(day),
-      ChargePeriodEnd: formatIso(day + DAY_MS),
-      BillingPeriodStart: formatIso(billingStart),
-      BillingPeriodEnd: formatIso(billingEnd),
-      ConsumedQuantity: category === 'Usage' && quantity !== null ? decimalToString(quantity) : null,
-      ConsumedUnit: category === 'Usage' && quantity !== null ? (uom?.unit ?? null) : null,
-      PricingQuantity: pricingQuantity === null ? null : decimalToString(pricingQuantity),
-      PricingUnit: pricingQuantity === null ? null : (uom?.unit ?? null),
-      ListUnitPrice: optDecimalText(cell('payGPrice')),
-      ContractedUnitPrice: optDecimalText(cell('unitPrice')),
-      ListCost: optDecimalText(cell('listCost')),
-      BilledCost: decimalToString(cost),
-      EffectiveCost: decimalToString(cost),
-      BillingCurrency: currency,
-      CommitmentDiscountId: commitmentType === null ? null : commitmentId!.toLowerCase(),
-      CommitmentDiscountType: commitmentType,
-      CommitmentDiscountCategory: commitmentCategory,
-      CommitmentDiscountStatus: commitmentStatus,
-      Tags: tagsCell === undefined ? {} : parseTagObject(tagsCell),
-    },
-    billingAccountIds: [billingAccountId, rawBillingAccount, billingProfile],
+/** The Azure mapping compiled for one header (EA, MCA, legacy usage, localized headers). */
+export const compileAzure: MapperCompiler = (header) => {
+  const ix = new ColumnIndex(header, azureKey);
+  const slot = (f: AzureField) => ix.slot(...AZURE_ALIASES[f]);
+  const col = {
+    cost: slot('cost'),
+    listCost: slot('listCost'),
+    currency: slot('currency'),
+    date: slot('date'),
+    billingPeriodStart: slot('billingPeriodStart'),
+    billingPeriodEnd: slot('billingPeriodEnd'),
+    billingAccountId: slot('billingAccountId'),
+    billingAccountName: slot('billingAccountName'),
+    billingProfileId: slot('billingProfileId'),
+    billingProfileName: slot('billingProfileName'),
+    subscriptionId: slot('subscriptionId'),
+    subscriptionName: slot('subscriptionName'),
+    resourceId: slot('resourceId'),
+    resourceName: slot('resourceName'),
+    resourceType: slot('resourceType'),
+    resourceLocation: slot('resourceLocation'),
+    location: slot('location'),
+    meterCategory: slot('meterCategory'),
+    serviceName: slot('serviceName'),
+    serviceFamily: slot('serviceFamily'),
+    consumedService: slot('consumedService'),
+    productName: slot('productName'),
+    productId: slot('productId'),
+    partNumber: slot('partNumber'),
+    quantity: slot('quantity'),
+    unitOfMeasure: slot('unitOfMeasure'),
+    unitPrice: slot('unitPrice'),
+    payGPrice: slot('payGPrice'),
+    chargeType: slot('chargeType'),
+    frequency: slot('frequency'),
+    pricingModel: slot('pricingModel'),
+    benefitId: slot('benefitId'),
+    reservationId: slot('reservationId'),
+    tags: slot('tags'),
+    publisherName: slot('publisherName'),
+    partnerName: slot('partnerName'),
+    availabilityZone: slot('availabilityZone'),
+    previousInvoiceId: slot('previousInvoiceId'),
   };
-}
+  const costName = CANONICAL_NAME.cost ?? 'cost';
+  const dateName = CANONICAL_NAME.date ?? 'date';
 
-/** Interim: the map-based mapper behind the compiled-plan interface. */
-export const compileAzure: MapperCompiler = (header) => (values, ctx, options) =>
-  mapAzure({ ...ctx, line: 0, columns: columnsOf(header, values) }, options);
+  // An export has a handful of distinct UnitOfMeasure texts; Decimal is immutable, so share them.
+  const uoms = new Map<string, ReturnType<typeof splitUnitOfMeasure>>();
+  const uomOf = (text: string) => {
+    let u = uoms.get(text);
+    if (u === undefined) {
+      u = splitUnitOfMeasure(text);
+      if (uoms.size < 1_000) uoms.set(text, u);
+    }
+    return u;
+  };
+
+  return (v, ctx, options) => {
+    // Money: the export's exact text in canonical form; AmortizedCost exports carry the amortized
+    // view in this same column, so it is both BilledCost and EffectiveCost.
+    const cost = decimalTextOf(requireCell(col.cost.cell(v), costName, 'cost in billing currency'));
+    const currency =
+      col.currency.str(v) ??
+      options.default_currency ??
+      (() => {
+        throw new FieldError(
+          'BillingCurrency',
+          'BillingCurrency: no currency column and no default_currency',
+        );
+      })();
+
+    const day = timestampOf(requireCell(col.date.cell(v), dateName, 'usage date'));
+    const bpStartCell = col.billingPeriodStart.cell(v);
+    const bpEndCell = col.billingPeriodEnd.cell(v);
+    const fallback = monthBounds(ctx.billing_period, 'billing_period');
+    const billingStart = bpStartCell === undefined ? fallback.start : timestampOf(bpStartCell);
+    // Azure's BillingPeriodEndDate is the last day, inclusive: FOCUS wants the next instant.
+    const billingEnd = bpEndCell === undefined ? fallback.end : timestampOf(bpEndCell) + DAY_MS;
+
+    const chargeType = col.chargeType.str(v);
+    const { category, correction } = azureChargeCategory(chargeType);
+    const ct = (chargeType ?? '').toLowerCase();
+    const pricingModel = (col.pricingModel.str(v) ?? '').toLowerCase();
+
+    // Quantities: Quantity is consumed; pricing quantity is Quantity / block size of UnitOfMeasure
+    // (`10 Hours`, `10K`), so a Decimal is built only where there is a block to divide by.
+    const quantityCell = col.quantity.cell(v);
+    const uomText = col.unitOfMeasure.str(v);
+    const uom = uomText === null ? null : uomOf(uomText);
+    let quantity: string | null = null;
+    let pricingQuantity: string | null = null;
+    if (quantityCell !== undefined) {
+      if (uom === null) {
+        quantity = pricingQuantity = decimalTextOf(quantityCell);
+      } else {
+        const q = decimalOf(quantityCell);
+        quantity = decimalToString(q);
+        pricingQuantity = decimalToString(q.div(uom.block));
+      }
+    }
+
+    // Commitment discounts (reservations, savings plans)
+    const benefitId = col.benefitId.str(v);
+    const commitmentId = benefitId ?? col.reservationId.str(v);
+    const commitmentRow =
+      pricingModel === 'reservation' ||
+      pricingModel === 'savingsplan' ||
+      ct === 'unusedreservation' ||
+      ct === 'unusedsavingsplan' ||
+      ((ct === 'purchase' || ct === 'refund') && benefitId !== null);
+    let commitmentKey: string | null = null;
+    let commitmentType: string | null = null;
+    let commitmentCategory: string | null = null;
+    if (commitmentRow && commitmentId !== null) {
+      commitmentKey = commitmentId.toLowerCase();
+      if (
+        commitmentKey.includes('/microsoft.billingbenefits/') ||
+        pricingModel === 'savingsplan' ||
+        ct === 'unusedsavingsplan'
+      ) {
+        commitmentType = 'Savings Plan';
+        commitmentCategory = 'Spend';
+      } else {
+        commitmentType = 'Reservation';
+        commitmentCategory = 'Usage';
+      }
+    }
+    const commitmentStatus =
+      commitmentType === null
+        ? null
+        : ct === 'unusedreservation' || ct === 'unusedsavingsplan'
+          ? 'Unused'
+          : category === 'Usage'
+            ? 'Used'
+            : null;
+
+    // Accounts: FOCUS BillingAccountId is the EA enrollment (numeric) but the MCA billing profile.
+    const rawBillingAccount = col.billingAccountId.str(v);
+    const billingProfile = col.billingProfileId.str(v);
+    const isEa = rawBillingAccount !== null && EA_ACCOUNT.test(rawBillingAccount);
+    const billingAccountId = isEa ? rawBillingAccount : (billingProfile ?? rawBillingAccount);
+    const billingAccountName = isEa
+      ? col.billingAccountName.str(v)
+      : billingProfile !== null
+        ? (col.billingProfileName.str(v) ?? col.billingAccountName.str(v))
+        : col.billingAccountName.str(v);
+
+    const consumedService = col.consumedService.str(v);
+    let category2 = serviceCategory('azure', consumedService);
+    const family = col.serviceFamily.str(v);
+    if (category2 === 'Other' && family !== null && isServiceCategory(family)) category2 = family;
+
+    const location = col.resourceLocation.str(v);
+    const tagsCell = col.tags.cell(v);
+    const frequency = col.frequency.str(v);
+
+    // One literal with every field, in schema order, and no spread: a spread into a literal this
+    // size drops V8 into its slow copy path.
+    return {
+      fields: {
+        BillingAccountId: billingAccountId,
+        BillingAccountName: billingAccountName,
+        SubAccountId: col.subscriptionId.str(v),
+        SubAccountName: col.subscriptionName.str(v),
+        ProviderName: 'Microsoft',
+        PublisherName: col.publisherName.str(v) ?? 'Microsoft',
+        InvoiceIssuerName: col.partnerName.str(v) ?? 'Microsoft',
+        ServiceName: col.meterCategory.str(v) ?? col.serviceName.str(v),
+        ServiceCategory: category2,
+        SkuId: col.productId.str(v) ?? col.partNumber.str(v),
+        SkuPriceId: null,
+        RegionId: location !== null && ARM_REGION.test(location) ? location.toLowerCase() : null,
+        RegionName: col.location.str(v) ?? (location !== null && WHITESPACE.test(location) ? location : null),
+        AvailabilityZone: col.availabilityZone.str(v),
+        ResourceId: col.resourceId.str(v),
+        ResourceName: col.resourceName.str(v),
+        ResourceType: col.resourceType.str(v),
+        ChargeCategory: category,
+        ChargeClass: correction || col.previousInvoiceId.str(v) !== null ? 'Correction' : null,
+        ChargeDescription: col.productName.str(v),
+        ChargeFrequency:
+          (frequency !== null ? FREQUENCY[frequency.toLowerCase()] : undefined) ??
+          (category === 'Usage' ? 'Usage-Based' : null),
+        ChargePeriodStart: formatIso(day),
+        ChargePeriodEnd: formatIso(day + DAY_MS),
+        BillingPeriodStart: formatIso(billingStart),
+        BillingPeriodEnd: formatIso(billingEnd),
+        ConsumedQuantity: category === 'Usage' ? quantity : null,
+        ConsumedUnit: category === 'Usage' && quantity !== null ? (uom?.unit ?? null) : null,
+        PricingQuantity: pricingQuantity,
+        PricingUnit: pricingQuantity === null ? null : (uom?.unit ?? null),
+        ListUnitPrice: optDecimalText(col.payGPrice.cell(v)),
+        ContractedUnitPrice: optDecimalText(col.unitPrice.cell(v)),
+        BilledCost: cost,
+        EffectiveCost: cost,
+        ListCost: optDecimalText(col.listCost.cell(v)),
+        ContractedCost: null,
+        BillingCurrency: currency,
+        CommitmentDiscountId: commitmentKey,
+        CommitmentDiscountType: commitmentType,
+        CommitmentDiscountCategory: commitmentCategory,
+        CommitmentDiscountStatus: commitmentStatus,
+        Tags: tagsCell === undefined ? {} : parseTagObject(tagsCell),
+      },
+      billingAccountIds: [billingAccountId, rawBillingAccount, billingProfile],
+    };
+  };
+};

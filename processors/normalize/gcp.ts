@@ -1,14 +1,12 @@
 import { Decimal, decimalToString } from '../../runtime/decimal';
-import type { RawUsageRow } from '../../schemas/types.generated';
-import { columnsOf } from '../../collectors/formats/rows';
-import type { NormalizeOptions } from './config';
 import { serviceCategory } from './service-categories';
-import { type ChargeCategory, type Mapped, type MapperCompiler, NULL_FIELDS } from './types';
+import { type ChargeCategory, type MapperCompiler } from './types';
 import {
   type Cell,
-  Columns,
+  ColumnIndex,
   FieldError,
   decimalOf,
+  decimalTextOf,
   formatIso,
   monthBounds,
   optDecimalText,
@@ -31,12 +29,14 @@ import {
  * the resource labels (a resource label wins over a project label of the same key).
  */
 
+const BOM = /^\uFEFF/;
+
 export function gcpKey(header: string): string {
-  return header
-    .replace(/^\uFEFF/, '')
-    .trim()
-    .toLowerCase();
+  return header.replace(BOM, '').trim().toLowerCase();
 }
+
+// The correction marker may sit in either adjustment_info field, as part of a longer value.
+const CORRECTION_MARKER = /CORRECTION|NEGATION/;
 
 /**
  * cost_type -> FOCUS 1.2 ChargeCategory: regular -> Usage, tax -> Tax, adjustment and
@@ -55,7 +55,7 @@ export function gcpChargeCategory(
       return { category: 'Tax', correction: false };
     case 'adjustment': {
       const marker = `${adjustmentMode ?? ''} ${adjustmentType ?? ''}`.toUpperCase();
-      return { category: 'Adjustment', correction: /CORRECTION|NEGATION/.test(marker) };
+      return { category: 'Adjustment', correction: CORRECTION_MARKER.test(marker) };
     }
     default:
       return { category: 'Adjustment', correction: false };
@@ -68,8 +68,11 @@ interface Credit {
   type: string | null;
 }
 
-function parseCredits(cell: Cell | undefined): Credit[] {
-  if (cell === undefined) return [];
+function creditText(v: unknown): string | null {
+  return v === null || v === undefined || scalarText(v) === '' ? null : scalarText(v);
+}
+
+function parseCredits(cell: Cell): Credit[] {
   const parsed = parseJsonCell(cell);
   if (!Array.isArray(parsed)) throw new FieldError(cell.key, `${cell.key}: expected an array of credits`);
   return parsed.map((item, i) => {
@@ -78,116 +81,175 @@ function parseCredits(cell: Cell | undefined): Credit[] {
     }
     const rec = item as Record<string, unknown>;
     const amount = decimalOf({ key: cell.key, value: scalarText(rec.amount) });
-    const text = (v: unknown) =>
-      v === null || v === undefined || scalarText(v) === '' ? null : scalarText(v);
-    return { amount, id: text(rec.id), type: text(rec.type) };
+    return { amount, id: creditText(rec.id), type: creditText(rec.type) };
   });
 }
 
-function invoiceMonthBounds(cell: Cell): { start: number; end: number } {
-  const m = /^(\d{4})-?(\d{2})$/.exec(cell.value.trim());
+const INVOICE_MONTH = /^(\d{4})-?(\d{2})$/;
+const INVOICE_TZ = 'America/Los_Angeles';
+
+// Every row of an export repeats the same one or two invoice.month values, and the zone conversion
+// goes through Intl: bounds are cached by the raw text (errors are not cached, so each row's
+// FieldError still names its own column). Bounded, since the texts come from the data.
+const invoiceMonthCache = new Map<string, { readonly start: number; readonly end: number }>();
+const INVOICE_MONTH_CACHE_MAX = 256;
+
+function invoiceMonthBounds(cell: Cell): { readonly start: number; readonly end: number } {
+  const cached = invoiceMonthCache.get(cell.value);
+  if (cached !== undefined) return cached;
+  const m = INVOICE_MONTH.exec(cell.value.trim());
   const month = m ? Number(m[2]) : 0;
   if (!m || month < 1 || month > 12) {
     throw new FieldError(cell.key, `${cell.key}: "${cell.value}" is not a YYYYMM month`);
   }
   const year = Number(m[1]);
-  const tz = 'America/Los_Angeles';
-  return {
-    start: zonedMonthStart(year, month, tz),
-    end: month === 12 ? zonedMonthStart(year + 1, 1, tz) : zonedMonthStart(year, month + 1, tz),
-  };
+  const bounds = Object.freeze({
+    start: zonedMonthStart(year, month, INVOICE_TZ),
+    end:
+      month === 12 ? zonedMonthStart(year + 1, 1, INVOICE_TZ) : zonedMonthStart(year, month + 1, INVOICE_TZ),
+  });
+  if (invoiceMonthCache.size >= INVOICE_MONTH_CACHE_MAX) invoiceMonthCache.clear();
+  invoiceMonthCache.set(cell.value, bounds);
+  return bounds;
 }
 
-export function mapGcp(row: RawUsageRow, options: NormalizeOptions): Mapped {
-  const cols = new Columns(row.columns, gcpKey);
+const CUD_PREFIX = 'COMMITTED_USAGE_DISCOUNT';
 
-  const cost = decimalOf(requireCell(cols.cell('cost'), 'cost', 'cost'));
-  const credits = parseCredits(cols.cell('credits'));
-  const net = credits.reduce((acc, c) => acc.plus(c.amount), cost);
-
-  const currency =
-    cols.str('currency') ??
-    options.default_currency ??
-    (() => {
-      throw new FieldError('currency', 'currency: missing currency');
-    })();
-
-  const chargeStart = timestampOf(
-    requireCell(cols.cell('usage_start_time'), 'usage_start_time', 'usage start'),
-  );
-  const chargeEnd = timestampOf(requireCell(cols.cell('usage_end_time'), 'usage_end_time', 'usage end'));
-  const invoiceMonth = cols.cell('invoice.month');
-  const billing =
-    invoiceMonth === undefined
-      ? monthBounds(row.billing_period, 'billing_period')
-      : invoiceMonthBounds(invoiceMonth);
-
-  const { category, correction } = gcpChargeCategory(
-    cols.str('cost_type'),
-    cols.str('adjustment_info.mode'),
-    cols.str('adjustment_info.type'),
-  );
-
-  const cud = credits.find(
-    (c) => c.type !== null && c.type.toUpperCase().startsWith('COMMITTED_USAGE_DISCOUNT'),
-  );
-
-  const projectLabels = cols.cell('project.labels');
-  const labels = cols.cell('labels');
-  const tags = {
-    ...(projectLabels === undefined ? {} : parseKeyValueArray(projectLabels)),
-    ...(labels === undefined ? {} : parseKeyValueArray(labels)),
-  };
-
-  const service = cols.str('service.description');
-  const usageAmount = optDecimalText(cols.cell('usage.amount'));
-  const billingAccount = cols.str('billing_account_id');
-
-  return {
-    fields: {
-      ...NULL_FIELDS,
-      BillingAccountId: billingAccount,
-      SubAccountId: cols.str('project.id'),
-      SubAccountName: cols.str('project.name'),
-      ProviderName: 'Google Cloud',
-      PublisherName: cols.str('seller_name') ?? 'Google Cloud',
-      InvoiceIssuerName: 'Google',
-      ServiceName: service,
-      ServiceCategory: serviceCategory('gcp', service),
-      SkuId: cols.str('sku.id'),
-      RegionId: cols.str('location.region', 'location.location'),
-      RegionName: cols.str('location.location'),
-      AvailabilityZone: cols.str('location.zone'),
-      ResourceId: cols.str('resource.global_name'),
-      ResourceName: cols.str('resource.name'),
-      ChargeCategory: category,
-      ChargeClass: correction ? 'Correction' : null,
-      ChargeDescription: cols.str('sku.description'),
-      ChargeFrequency: category === 'Usage' ? 'Usage-Based' : null,
-      ChargePeriodStart: formatIso(chargeStart),
-      ChargePeriodEnd: formatIso(chargeEnd),
-      BillingPeriodStart: formatIso(billing.start),
-      BillingPeriodEnd: formatIso(billing.end),
-      ConsumedQuantity: category === 'Usage' ? usageAmount : null,
-      ConsumedUnit: category === 'Usage' && usageAmount !== null ? cols.str('usage.unit') : null,
-      PricingQuantity: optDecimalText(cols.cell('usage.amount_in_pricing_units')),
-      PricingUnit: cols.str('usage.pricing_unit'),
-      ContractedUnitPrice: optDecimalText(cols.cell('price.effective_price')),
-      ListCost: optDecimalText(cols.cell('cost_at_list')),
-      BilledCost: decimalToString(net),
-      EffectiveCost: decimalToString(net),
-      BillingCurrency: currency,
-      CommitmentDiscountId: cud?.id ?? null,
-      CommitmentDiscountType: cud === undefined ? null : 'Committed Use Discount',
-      CommitmentDiscountCategory:
-        cud === undefined ? null : cud.type!.toUpperCase().includes('DOLLAR_BASE') ? 'Spend' : 'Usage',
-      CommitmentDiscountStatus: cud === undefined ? null : 'Used',
-      Tags: tags,
-    },
-    billingAccountIds: [billingAccount],
-  };
+function isCud(c: Credit): boolean {
+  return c.type !== null && c.type.toUpperCase().startsWith(CUD_PREFIX);
 }
 
-/** Interim: the map-based mapper behind the compiled-plan interface. */
-export const compileGcp: MapperCompiler = (header) => (values, ctx, options) =>
-  mapGcp({ ...ctx, line: 0, columns: columnsOf(header, values) }, options);
+/** The GCP mapping compiled for one header (standard and detailed exports). */
+export const compileGcp: MapperCompiler = (header) => {
+  const ix = new ColumnIndex(header, gcpKey);
+  const col = {
+    cost: ix.slot('cost'),
+    credits: ix.slot('credits'),
+    currency: ix.slot('currency'),
+    usageStart: ix.slot('usage_start_time'),
+    usageEnd: ix.slot('usage_end_time'),
+    invoiceMonth: ix.slot('invoice.month'),
+    costType: ix.slot('cost_type'),
+    adjustmentMode: ix.slot('adjustment_info.mode'),
+    adjustmentType: ix.slot('adjustment_info.type'),
+    projectLabels: ix.slot('project.labels'),
+    labels: ix.slot('labels'),
+    service: ix.slot('service.description'),
+    usageAmount: ix.slot('usage.amount'),
+    usageUnit: ix.slot('usage.unit'),
+    pricingAmount: ix.slot('usage.amount_in_pricing_units'),
+    pricingUnit: ix.slot('usage.pricing_unit'),
+    effectivePrice: ix.slot('price.effective_price'),
+    costAtList: ix.slot('cost_at_list'),
+    billingAccount: ix.slot('billing_account_id'),
+    projectId: ix.slot('project.id'),
+    projectName: ix.slot('project.name'),
+    seller: ix.slot('seller_name'),
+    sku: ix.slot('sku.id'),
+    skuDescription: ix.slot('sku.description'),
+    region: ix.slot('location.region', 'location.location'),
+    location: ix.slot('location.location'),
+    zone: ix.slot('location.zone'),
+    resourceGlobalName: ix.slot('resource.global_name'),
+    resourceName: ix.slot('resource.name'),
+  };
+
+  return (v, ctx, options) => {
+    // Money: without credits the net is the cost's exact text; with credits, Decimal arithmetic
+    // (koku's Python-repr amounts such as -5e-06 must not go through a JS number).
+    const costCell = requireCell(col.cost.cell(v), 'cost', 'cost');
+    const creditsCell = col.credits.cell(v);
+    let net: string;
+    let cud: Credit | undefined;
+    if (creditsCell === undefined) {
+      net = decimalTextOf(costCell);
+    } else {
+      const cost = decimalOf(costCell);
+      const credits = parseCredits(creditsCell);
+      net = decimalToString(credits.reduce((acc, c) => acc.plus(c.amount), cost));
+      cud = credits.find(isCud);
+    }
+
+    const currency =
+      col.currency.str(v) ??
+      options.default_currency ??
+      (() => {
+        throw new FieldError('currency', 'currency: missing currency');
+      })();
+
+    const chargeStart = timestampOf(requireCell(col.usageStart.cell(v), 'usage_start_time', 'usage start'));
+    const chargeEnd = timestampOf(requireCell(col.usageEnd.cell(v), 'usage_end_time', 'usage end'));
+    const invoiceMonth = col.invoiceMonth.cell(v);
+    const billing =
+      invoiceMonth === undefined
+        ? monthBounds(ctx.billing_period, 'billing_period')
+        : invoiceMonthBounds(invoiceMonth);
+
+    const { category, correction } = gcpChargeCategory(
+      col.costType.str(v),
+      col.adjustmentMode.str(v),
+      col.adjustmentType.str(v),
+    );
+
+    const projectLabels = col.projectLabels.cell(v);
+    const labels = col.labels.cell(v);
+    // Resource labels overlay project labels. Each parse returns a fresh object, so the project
+    // one is extended in place rather than both being spread into a third.
+    const tags = projectLabels === undefined ? {} : parseKeyValueArray(projectLabels);
+    if (labels !== undefined) Object.assign(tags, parseKeyValueArray(labels));
+
+    const service = col.service.str(v);
+    const usageAmount = optDecimalText(col.usageAmount.cell(v));
+    const billingAccount = col.billingAccount.str(v);
+
+    // One literal with every field, in schema order, and no spread: a spread into a literal this
+    // size drops V8 into its slow copy path.
+    return {
+      fields: {
+        BillingAccountId: billingAccount,
+        BillingAccountName: null,
+        SubAccountId: col.projectId.str(v),
+        SubAccountName: col.projectName.str(v),
+        ProviderName: 'Google Cloud',
+        PublisherName: col.seller.str(v) ?? 'Google Cloud',
+        InvoiceIssuerName: 'Google',
+        ServiceName: service,
+        ServiceCategory: serviceCategory('gcp', service),
+        SkuId: col.sku.str(v),
+        SkuPriceId: null,
+        RegionId: col.region.str(v),
+        RegionName: col.location.str(v),
+        AvailabilityZone: col.zone.str(v),
+        ResourceId: col.resourceGlobalName.str(v),
+        ResourceName: col.resourceName.str(v),
+        ResourceType: null,
+        ChargeCategory: category,
+        ChargeClass: correction ? 'Correction' : null,
+        ChargeDescription: col.skuDescription.str(v),
+        ChargeFrequency: category === 'Usage' ? 'Usage-Based' : null,
+        ChargePeriodStart: formatIso(chargeStart),
+        ChargePeriodEnd: formatIso(chargeEnd),
+        BillingPeriodStart: formatIso(billing.start),
+        BillingPeriodEnd: formatIso(billing.end),
+        ConsumedQuantity: category === 'Usage' ? usageAmount : null,
+        ConsumedUnit: category === 'Usage' && usageAmount !== null ? col.usageUnit.str(v) : null,
+        PricingQuantity: optDecimalText(col.pricingAmount.cell(v)),
+        PricingUnit: col.pricingUnit.str(v),
+        ListUnitPrice: null,
+        ContractedUnitPrice: optDecimalText(col.effectivePrice.cell(v)),
+        BilledCost: net,
+        EffectiveCost: net,
+        ListCost: optDecimalText(col.costAtList.cell(v)),
+        ContractedCost: null,
+        BillingCurrency: currency,
+        CommitmentDiscountId: cud?.id ?? null,
+        CommitmentDiscountType: cud === undefined ? null : 'Committed Use Discount',
+        CommitmentDiscountCategory:
+          cud === undefined ? null : cud.type!.toUpperCase().includes('DOLLAR_BASE') ? 'Spend' : 'Usage',
+        CommitmentDiscountStatus: cud === undefined ? null : 'Used',
+        Tags: tags,
+      },
+      billingAccountIds: [billingAccount],
+    };
+  };
+};

@@ -5,6 +5,7 @@ export {
   COMPILERS,
   planFor,
   normalizeValues,
+  unsupportedFormat,
   SUPPORTED_FORMATS,
   type NormalizeResult,
   type NormalizeFailureReason,

@@ -149,8 +149,9 @@ export function normalizeValues(
   );
   if (!attribution.ok) return { ok: false, reason: 'unknown_customer', message: attribution.message };
 
-  const record: UsageRecord = {
-    ...fields,
+  // Lineage, attribution and rating fields are added to the mapper's object in place, always in
+  // the same order (one hidden class), instead of spreading ~45 fields into a new literal.
+  const record: UsageRecord = Object.assign(fields, {
     x_RecordId: recordId(ctx.scope, ctx.revision_id, ctx.object, line),
     x_Scope: ctx.scope,
     x_Revision: ctx.revision_id,
@@ -165,7 +166,7 @@ export function normalizeValues(
     x_PriceRuleId: null,
     x_PriceBookVersion: null,
     x_ExchangeRate: null,
-  };
+  });
 
   const violation = checkRecord(record);
   if (violation !== null) return { ok: false, reason: 'schema_violation', ...violation };

@@ -1,56 +1,92 @@
 import type { KafkaMessage, Message } from 'kafkajs';
+import { columnsOf } from '../../collectors/formats/rows';
 import type { MeterflowConfig } from '../../runtime/config';
 import type { StageMetrics } from '../../runtime/metrics';
-import { AvroTypes, type RawUsageRow } from '../../schemas';
+import { AvroTypes, SCHEMA_HEADER, type RawRowBatch, type RawUsageRow } from '../../schemas';
 import { deadLetterMessage } from '../core/dead-letter';
 import type { StageOutput } from '../core/transactional-stage';
-import { normalizeRow } from './normalize';
+import { normalizeRow, normalizeValues, planFor, unsupportedFormat, type NormalizeResult } from './normalize';
 
-/** normalize: raw provider rows -> FOCUS usage records keyed by x_RecordId. */
+/**
+ * normalize: raw provider rows -> FOCUS usage records keyed by x_RecordId.
+ *
+ * The raw topics carry two contracts (schemas/README.md): v2 RawRowBatch messages (header
+ * `meterflow.schema: RawRowBatch`), many positional rows of one object under one header, and v1
+ * RawUsageRow messages (no header), one row as a name -> value map, still read so that a topic
+ * written before the upgrade, and dead letters replayed to it, drain through the same stage.
+ */
 export function normalizeProcessor(
   config: MeterflowConfig,
   topics: { normalized: string; deadLetter: string },
   metrics: StageMetrics,
 ) {
+  const options = config.normalize;
   return async (messages: KafkaMessage[]): Promise<StageOutput[]> => {
     const out: Message[] = [];
     const dead: Message[] = [];
+    const emit = (result: NormalizeResult, row: () => RawUsageRow): void => {
+      if (result.ok) {
+        out.push({ key: result.record.x_RecordId, value: AvroTypes.usageRecord.toBuffer(result.record) });
+        return;
+      }
+      const r = row();
+      dead.push(
+        deadLetterMessage({
+          stage: 'processor.normalize',
+          reason: result.reason,
+          message: `${r.object} line ${r.line}${result.field ? `, field ${result.field}` : ''}: ${result.message}`,
+          provider: r.provider,
+          scope: r.scope,
+          revision_id: r.revision_id,
+          object: r.object,
+          line: r.line,
+          field: result.field ?? null,
+          // Always the v1 form of the one rejected row: `meterflow replay` writes it back to the
+          // raw topic, where the v1 path reads it.
+          payload: AvroTypes.rawUsageRow.toBuffer(r),
+          payload_format: 'avro:RawUsageRow',
+        }),
+      );
+    };
+    const undecodable = (m: KafkaMessage, type: string, err: unknown): void => {
+      dead.push(
+        deadLetterMessage({
+          stage: 'processor.normalize',
+          reason: 'schema_violation',
+          message: `not a ${type}: ${(err as Error).message}`,
+          payload: m.value ?? Buffer.alloc(0),
+          payload_format: `avro:${type}`,
+        }),
+      );
+    };
     for (const m of messages) {
+      if (m.headers?.[SCHEMA_HEADER]?.toString() === 'RawRowBatch') {
+        let batch: RawRowBatch;
+        try {
+          batch = AvroTypes.rawRowBatch.fromBuffer(m.value!) as RawRowBatch;
+        } catch (err) {
+          undecodable(m, 'RawRowBatch', err);
+          continue;
+        }
+        // One plan per message: the header was compiled when the first batch of its object came.
+        const plan = planFor(batch.format, batch.header, options);
+        for (const row of batch.rows) {
+          const result =
+            plan === undefined
+              ? unsupportedFormat(batch.format)
+              : normalizeValues(plan, batch, row.line, row.values, options);
+          emit(result, () => v1Row(batch, row.line, row.values));
+        }
+        continue;
+      }
       let row: RawUsageRow;
       try {
         row = AvroTypes.rawUsageRow.fromBuffer(m.value!) as RawUsageRow;
       } catch (err) {
-        dead.push(
-          deadLetterMessage({
-            stage: 'processor.normalize',
-            reason: 'schema_violation',
-            message: `not a RawUsageRow: ${(err as Error).message}`,
-            payload: m.value ?? Buffer.alloc(0),
-            payload_format: 'avro:RawUsageRow',
-          }),
-        );
+        undecodable(m, 'RawUsageRow', err);
         continue;
       }
-      const result = normalizeRow(row, config.normalize);
-      if (result.ok) {
-        out.push({ key: result.record.x_RecordId, value: AvroTypes.usageRecord.toBuffer(result.record) });
-      } else {
-        dead.push(
-          deadLetterMessage({
-            stage: 'processor.normalize',
-            reason: result.reason,
-            message: `${row.object} line ${row.line}${result.field ? `, field ${result.field}` : ''}: ${result.message}`,
-            provider: row.provider,
-            scope: row.scope,
-            revision_id: row.revision_id,
-            object: row.object,
-            line: row.line,
-            field: result.field ?? null,
-            payload: m.value!,
-            payload_format: 'avro:RawUsageRow',
-          }),
-        );
-      }
+      emit(normalizeRow(row, options), () => row);
     }
     metrics.sent(out.length);
     for (const d of dead) metrics.failed(String(d.headers!.reason));
@@ -58,5 +94,19 @@ export function normalizeProcessor(
       { topic: topics.normalized, messages: out },
       { topic: topics.deadLetter, messages: dead },
     ];
+  };
+}
+
+/** One row of a v2 batch in the v1 form (non-empty values by name). */
+function v1Row(batch: RawRowBatch, line: number, values: readonly string[]): RawUsageRow {
+  return {
+    provider: batch.provider,
+    format: batch.format,
+    scope: batch.scope,
+    revision_id: batch.revision_id,
+    billing_period: batch.billing_period,
+    object: batch.object,
+    line,
+    columns: columnsOf(batch.header, values),
   };
 }

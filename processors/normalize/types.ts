@@ -53,38 +53,3 @@ export const CHARGE_CATEGORIES = ['Usage', 'Purchase', 'Tax', 'Credit', 'Adjustm
 export type ChargeCategory = (typeof CHARGE_CATEGORIES)[number];
 
 export const CHARGE_FREQUENCIES = ['One-Time', 'Recurring', 'Usage-Based'] as const;
-
-/** Every nullable FOCUS field set to null, to spread under a mapper's values. */
-export const NULL_FIELDS = {
-  BillingAccountId: null,
-  BillingAccountName: null,
-  SubAccountId: null,
-  SubAccountName: null,
-  PublisherName: null,
-  InvoiceIssuerName: null,
-  ServiceName: null,
-  ServiceCategory: null,
-  SkuId: null,
-  SkuPriceId: null,
-  RegionId: null,
-  RegionName: null,
-  AvailabilityZone: null,
-  ResourceId: null,
-  ResourceName: null,
-  ResourceType: null,
-  ChargeClass: null,
-  ChargeDescription: null,
-  ChargeFrequency: null,
-  ConsumedQuantity: null,
-  ConsumedUnit: null,
-  PricingQuantity: null,
-  PricingUnit: null,
-  ListUnitPrice: null,
-  ContractedUnitPrice: null,
-  ListCost: null,
-  ContractedCost: null,
-  CommitmentDiscountId: null,
-  CommitmentDiscountType: null,
-  CommitmentDiscountCategory: null,
-  CommitmentDiscountStatus: null,
-} as const satisfies Partial<FocusFields>;

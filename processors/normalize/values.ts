@@ -69,11 +69,13 @@ export class Slot {
   }
 }
 
-// Most export values carry no surrounding space: check the ends before paying for trim().
+// Most export values carry no surrounding space: check the ends before paying for trim(). Every
+// char String#trim removes is <= U+0020 or outside ASCII, so an ASCII-printable pair of ends is
+// exactly the case where trim() would return the text unchanged.
 function trimmed(v: string): string {
   const a = v.charCodeAt(0);
   const b = v.charCodeAt(v.length - 1);
-  return a > 32 && b > 32 && a !== 0xa0 && b !== 0xa0 && a !== 0xfeff ? v : v.trim();
+  return a > 32 && a < 127 && b > 32 && b < 127 ? v : v.trim();
 }
 
 function isBlankOrNull(v: string, nulls: ReadonlySet<string> | null): boolean {
@@ -116,50 +118,6 @@ export class ColumnIndex {
       positions.map((i) => this.header[i]),
       this.nulls,
     );
-  }
-
-  has(name: string): boolean {
-    return this.byName.has(name);
-  }
-}
-
-/**
- * Header lookup over a RawUsageRow's columns through a key normalizer, so that aliases such as
- * `lineItem/UnblendedCost` / `line_item_unblended_cost` or `CostInBillingCurrency` /
- * `costInBillingCurrency` land on the same normalized name. The first header (in row order) wins
- * when two headers normalize to the same name.
- */
-export class Columns {
-  private readonly byName = new Map<string, Cell>();
-
-  constructor(
-    readonly raw: Record<string, string>,
-    normalizeKey: (header: string) => string,
-    /** Literal text treated as null (FOCUS spec examples write `null`). */
-    private readonly nullLiterals: ReadonlySet<string> = new Set(),
-  ) {
-    for (const [key, value] of Object.entries(raw)) {
-      const name = normalizeKey(key);
-      if (!this.byName.has(name)) this.byName.set(name, { key, value });
-    }
-  }
-
-  /** First present, non-blank cell among the (already normalized) names. */
-  cell(...names: string[]): Cell | undefined {
-    for (const n of names) {
-      const c = this.byName.get(n);
-      if (c === undefined) continue;
-      const t = c.value.trim();
-      if (t === '' || this.nullLiterals.has(t.toLowerCase())) continue;
-      return c;
-    }
-    return undefined;
-  }
-
-  /** Trimmed text of the first present cell, else null. */
-  str(...names: string[]): string | null {
-    const c = this.cell(...names);
-    return c === undefined ? null : c.value.trim();
   }
 
   has(name: string): boolean {
@@ -256,7 +214,22 @@ function parseOffset(z: string | undefined): number {
  * zone (= UTC); compact `20180801T000000.000Z`; US `MM/dd/yyyy` and `M/d/yy` (Azure, FOCUS
  * examples; two-digit years are 20yy); date-only forms mean midnight UTC.
  */
+// Export rows repeat a few hundred distinct timestamps (hours of the month, period bounds): parsed
+// and formatted text is remembered, bounded so a pathological file cannot grow it without limit.
+const TIME_CACHE_LIMIT = 10_000;
+const parsedTimes = new Map<string, number | undefined>();
+const formattedTimes = new Map<number, string>();
+
 export function parseTimestampMs(text: string): number | undefined {
+  const hit = parsedTimes.get(text);
+  if (hit !== undefined || parsedTimes.has(text)) return hit;
+  const ms = parseTimestampUncached(text);
+  if (parsedTimes.size >= TIME_CACHE_LIMIT) parsedTimes.clear();
+  parsedTimes.set(text, ms);
+  return ms;
+}
+
+function parseTimestampUncached(text: string): number | undefined {
   const t = text.trim();
   let m = ISO_LIKE.exec(t);
   if (m) {
@@ -293,8 +266,14 @@ export function parseTimestampMs(text: string): number | undefined {
 
 /** ISO-8601 UTC text `YYYY-MM-DDTHH:mm:ssZ` (milliseconds kept only when non-zero). */
 export function formatIso(ms: number): string {
-  const iso = new Date(ms).toISOString();
-  return iso.endsWith('.000Z') ? `${iso.slice(0, 19)}Z` : iso;
+  let text = formattedTimes.get(ms);
+  if (text === undefined) {
+    const iso = new Date(ms).toISOString();
+    text = iso.endsWith('.000Z') ? `${iso.slice(0, 19)}Z` : iso;
+    if (formattedTimes.size >= TIME_CACHE_LIMIT) formattedTimes.clear();
+    formattedTimes.set(ms, text);
+  }
+  return text;
 }
 
 export function timestampOf(cell: Cell): number {

@@ -2,6 +2,7 @@ import type { ObjectStore } from '../../collectors/core/object-store';
 import { parserFor } from '../../collectors/core/read-lines';
 import type { ExportFormat } from '../../collectors/formats/columns';
 import { readCsvHeader } from '../../collectors/formats/csv-rows';
+import type { Header } from '../../collectors/formats/rows';
 import { openDecoded } from '../../collectors/formats/decode';
 import { readJsonlRows } from '../../collectors/formats/jsonl-rows';
 import { ErrorCodes, InputError } from '../../runtime/errors';
@@ -127,7 +128,7 @@ function familyOf(format: ExportFormat): 'aws' | 'focus' | 'gcp' | 'azure' {
 export function rowPeriodReader(
   format: ExportFormat,
   columns: string[],
-): (row: Record<string, string>) => string | undefined {
+): (header: Header, values: readonly string[]) => string | undefined {
   const family = familyOf(format);
   let names: string[];
   if (family === 'azure') {
@@ -137,18 +138,37 @@ export function rowPeriodReader(
     // JSON lines omit null fields, so the first row may lack a column: keep the canonical names too.
     names = PERIOD_CANDIDATES[family].flatMap((c) => [byLower.get(c.toLowerCase()) ?? c]);
   }
-  return (row) => {
-    for (const name of names) {
-      const v = row[name];
-      if (v === undefined) continue;
-      if (name === 'invoice.month') {
-        const m = /^(\d{4})(0[1-9]|1[0-2])$/.exec(v.trim());
-        if (m) return `${m[1]}-${m[2]}`;
-        continue;
-      }
-      const ms = parseTimestampMs(v);
-      if (ms !== undefined) return new Date(ms).toISOString().slice(0, 7);
+  // Positions are resolved once per header; the last text -> period is remembered, since a file's
+  // rows repeat the same billing-period start.
+  let lastHeader: Header | undefined;
+  let positions: number[] = [];
+  let lastText: string | undefined;
+  let lastPeriod: string | undefined;
+  const periodOf = (name: string, v: string): string | undefined => {
+    if (name === 'invoice.month') {
+      const m = INVOICE_MONTH.exec(v.trim());
+      return m ? `${m[1]}-${m[2]}` : undefined;
+    }
+    const ms = parseTimestampMs(v);
+    return ms === undefined ? undefined : new Date(ms).toISOString().slice(0, 7);
+  };
+  return (header, values) => {
+    if (header !== lastHeader) {
+      lastHeader = header;
+      positions = names.map((n) => header.indexOf(n));
+    }
+    for (let i = 0; i < names.length; i++) {
+      const v = positions[i] < 0 ? undefined : values[positions[i]];
+      if (v === undefined || v === '') continue;
+      if (v === lastText && lastPeriod !== undefined) return lastPeriod;
+      const period = periodOf(names[i], v);
+      if (period === undefined) continue;
+      lastText = v;
+      lastPeriod = period;
+      return period;
     }
     return undefined;
   };
 }
+
+const INVOICE_MONTH = /^(\d{4})(0[1-9]|1[0-2])$/;

@@ -5,9 +5,9 @@ import { basename, dirname, resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { openLines } from '../../collectors/core/read-lines';
 import type { ObjectStore } from '../../collectors/core/object-store';
+import { compileControlColumns, type ControlColumns } from '../../collectors/formats/columns';
+import type { Header } from '../../collectors/formats/rows';
 import {
-  billedCostOf,
-  currencyOf,
   discoverAwsDataExports,
   discoverAwsLegacyCur,
   discoverAzureAllExports,
@@ -21,9 +21,17 @@ import {
 import { Decimal, decimalToString, parseDecimal } from '../../runtime/decimal';
 import { ErrorCodes, InputError } from '../../runtime/errors';
 import { AvroTypes } from '../../schemas';
-import type { RawUsageRow, UsageRecord } from '../../schemas/types.generated';
+import type { UsageRecord } from '../../schemas/types.generated';
 import { DedupeState, revisionKeyOf } from '../dedupe/dedupe';
-import { normalizeRow, recordId, type NormalizeOptions } from '../normalize';
+import {
+  normalizeValues,
+  planFor,
+  recordId,
+  unsupportedFormat,
+  type NormalizeOptions,
+  type RowContext,
+  type RowMapper,
+} from '../normalize';
 import { atCostPriceBook, loadPriceBook, rateRecord, type PriceBook } from '../price';
 import { readOfflineNormalizeOptions } from './config';
 import { detectFormat, readColumnNames, rowPeriodReader, type OfflineProvider } from './detect';
@@ -130,7 +138,7 @@ interface OfflineRevision {
   expected_rows: number | null;
   manifest_key: string | null;
   /** Single file: the scope and period of each row come from the row itself. */
-  rowPeriod?: (columns: Record<string, string>) => string | undefined;
+  rowPeriod?: (header: Header, values: readonly string[]) => string | undefined;
 }
 
 interface Plan {
@@ -399,15 +407,6 @@ class Totals {
   }
 }
 
-function sourceBilledCost(format: ExportFormat, columns: Record<string, string>): Decimal | undefined {
-  try {
-    return billedCostOf(format, columns);
-  } catch {
-    // An unreadable amount fails the row in normalize (a malformed dead letter); it adds nothing here.
-    return undefined;
-  }
-}
-
 /**
  * Runs discovery, parsing, normalize, dedupe and pricing over local exports and writes one rated
  * UsageRecord per NDJSON line. Prints the summary (formatRateSummary) on `stderr` and returns it.
@@ -505,6 +504,18 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
       for (const key of rev.files) {
         const object = plan.store.url(key);
         const verdict = seenObjects.observe(revisionKeyOf(rev.scope, rev.revision_id), object);
+        // Compiled once per header: the control-total columns and the normalize plan.
+        let header: Header | undefined;
+        let control: ControlColumns | undefined;
+        let normalizePlan: RowMapper | undefined;
+        const ctx: RowContext = {
+          provider: rev.provider,
+          format: rev.format,
+          scope: rev.scope,
+          revision_id: rev.revision_id,
+          billing_period: rev.billing_period,
+          object,
+        };
         for await (const parsed of await openLines(plan.store, key)) {
           summary.rows_in++;
           revSummary.rows_in++;
@@ -513,10 +524,15 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
             summary.duplicates++;
             continue;
           }
+          if (parsed.kind === 'row' && parsed.header !== header) {
+            header = parsed.header;
+            control = compileControlColumns(rev.format, header);
+            normalizePlan = planFor(rev.format, header, normalizeOptions);
+          }
           let period = rev.billing_period;
           let scope = rev.scope;
           if (rev.rowPeriod) {
-            const own = parsed.kind === 'row' ? rev.rowPeriod(parsed.columns) : undefined;
+            const own = parsed.kind === 'row' ? rev.rowPeriod(parsed.header, parsed.values) : undefined;
             period = own ?? lastPeriod ?? 'unknown';
             lastPeriod = period;
             scope = `${rev.scope}/${period}`;
@@ -541,23 +557,25 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
             });
             continue;
           }
-          const cost = sourceBilledCost(rev.format, parsed.columns);
+          let cost: Decimal | undefined;
+          try {
+            cost = control!.billedCost(parsed.values);
+          } catch {
+            // An unreadable amount fails the row in normalize (a malformed dead letter); it adds nothing here.
+          }
           if (cost !== undefined) {
             const currency =
-              currencyOf(rev.format, parsed.columns) ?? normalizeOptions.default_currency ?? 'UNKNOWN';
+              control!.currency(parsed.values) ?? normalizeOptions.default_currency ?? 'UNKNOWN';
             sourceTotals.add(currency, cost);
           }
-          const row: RawUsageRow = {
-            provider: rev.provider,
-            format: rev.format,
-            scope,
-            revision_id: rev.revision_id,
-            billing_period: period,
-            object,
-            line: parsed.line,
-            columns: parsed.columns,
-          };
-          const normalized = normalizeRow(row, normalizeOptions);
+          if (rev.rowPeriod) {
+            ctx.scope = scope;
+            ctx.billing_period = period;
+          }
+          const normalized =
+            normalizePlan === undefined
+              ? unsupportedFormat(rev.format)
+              : normalizeValues(normalizePlan, ctx, parsed.line, parsed.values, normalizeOptions);
           if (!normalized.ok) {
             await deadLetter({
               stage: 'processor.normalize',

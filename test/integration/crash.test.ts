@@ -7,7 +7,7 @@ import { createS3 } from '../../runtime/object-storage';
 import { AvroTypes, type UsageRecord } from '../../schemas';
 import { eventually, testConfig, uniqueName } from './helpers';
 import { curCsv, ensureBucket, gz, putCurRevision, type CurLine } from './collectors/cur-fixture';
-import { decodeControl, decodeRaw, readTopic } from './collectors/kafka-read';
+import { decodeControl, readRawRows, readTopic } from './collectors/kafka-read';
 
 /**
  * kill -9 at an arbitrary instant, then restart: a read_committed consumer sees every row once.
@@ -98,7 +98,7 @@ describe('crash recovery (kill -9, real processes, real Kafka)', () => {
     // The killed collector's open transaction holds back read_committed readers until the broker
     // aborts it on its transaction timeout (kafkajs' default, 60 s, checked every 10 s), so this read
     // can legitimately take over a minute.
-    const partial = await readTopic(kafka, rawTopic, decodeRaw, 150_000);
+    const partial = await readRawRows(kafka, rawTopic, 150_000);
     expect(partial.length).toBeGreaterThan(0);
     expect(partial.length).toBeLessThan(ROWS);
 
@@ -107,7 +107,7 @@ describe('crash recovery (kill -9, real processes, real Kafka)', () => {
     second.stderr!.on('data', (c) => (stderr += String(c)));
     expect(await exited(second)).toBe(0);
 
-    const rows = await readTopic(kafka, rawTopic, decodeRaw);
+    const rows = await readRawRows(kafka, rawTopic);
     const keys = new Set(rows.map((r) => `${r.object}#${r.line}`));
     expect(keys.size).toBe(ROWS);
     expect(rows).toHaveLength(ROWS);

@@ -10,7 +10,7 @@ import { Collector } from '../../../collectors/core/collector';
 import { awsSources } from '../../../collectors/aws-s3';
 import { testConfig, uniqueName } from '../helpers';
 import { curCsv, ensureBucket, gz, putCurRevision, type CurLine } from './cur-fixture';
-import { decodeControl, decodeDeadLetter, decodeRaw, readTopic } from './kafka-read';
+import { decodeControl, decodeDeadLetter, readRawRows, readTopic } from './kafka-read';
 
 /**
  * The AWS collector against the real S3 server and Kafka broker: revisions arrive whole and
@@ -97,7 +97,7 @@ describe('AWS collector (legacy CUR on the local S3 server into Kafka)', () => {
     ]);
     await collect(config);
 
-    const raw = await readTopic(kafka, `${config.kafka.topic_prefix}.raw.aws`, decodeRaw);
+    const raw = await readRawRows(kafka, `${config.kafka.topic_prefix}.raw.aws`);
     const byRevision = (id: string) =>
       raw
         .filter((r) => r.revision_id === id)
@@ -256,7 +256,7 @@ describe('AWS collector (legacy CUR on the local S3 server into Kafka)', () => {
     const pass = await collect(config);
     expect(pass.completed.map((r) => [r.format, r.revision_id])).toEqual([['aws-cur2', 'exec-7']]);
     const kafka = createKafka(config, 'it-reader');
-    const raw = await readTopic(kafka, `${config.kafka.topic_prefix}.raw.aws`, decodeRaw);
+    const raw = await readRawRows(kafka, `${config.kafka.topic_prefix}.raw.aws`);
     expect(raw.map((r) => r.columns.identity_line_item_id).sort()).toEqual(['li-0001', 'li-0002', 'li-0003']);
     // Parquet doubles keep their shortest exact text: 1.385e-05 arrives as 0.00001385.
     expect(

@@ -11,7 +11,7 @@ import type { MeterflowConfig } from '../../../runtime/config';
 import { Collector } from '../../../collectors/core/collector';
 import { sourcesFor, type Provider } from '../../../collectors/command';
 import { testConfig, uniqueName } from '../helpers';
-import { decodeControl, decodeRaw, readTopic } from './kafka-read';
+import { decodeControl, readRawRows, readTopic } from './kafka-read';
 
 /**
  * GCP (fake-gcs-server) and Azure (Azurite) collectors against their real protocol servers:
@@ -67,7 +67,7 @@ describe('GCP collector (fake-gcs-server)', () => {
     expect(pass2.completed).toEqual([]);
 
     const kafka = createKafka(config, 'it-reader');
-    const raw = await readTopic(kafka, `${config.kafka.topic_prefix}.raw.gcp`, decodeRaw);
+    const raw = await readRawRows(kafka, `${config.kafka.topic_prefix}.raw.gcp`);
     expect(raw).toHaveLength(3);
     expect(raw.map((r) => r.columns.cost).sort()).toEqual(['0.000123', '1.385e-05', '1.5']);
     expect(raw[0].columns['service.description']).toBe('Compute Engine');
@@ -157,7 +157,7 @@ describe('Azure collector (Azurite)', () => {
     expect(pass.completed.map((r) => r.revision_id)).toEqual(['run-new']);
 
     const kafka = createKafka(config, 'it-reader');
-    const raw = await readTopic(kafka, `${config.kafka.topic_prefix}.raw.azure`, decodeRaw);
+    const raw = await readRawRows(kafka, `${config.kafka.topic_prefix}.raw.azure`);
     expect(raw).toHaveLength(rows.length);
     // The BOM is gone from the first header name.
     expect(Object.keys(raw[0].columns)).toContain(Object.keys(rows[0])[0]);

@@ -1,7 +1,14 @@
 import crypto from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { SENTINEL_PREFIX, isSentinel } from '../../../runtime/kafka';
-import { AvroTypes, type DeadLetter, type RawUsageRow, type RevisionControl } from '../../../schemas';
+import { columnsOf } from '../../../collectors/formats/rows';
+import {
+  AvroTypes,
+  type DeadLetter,
+  type RawRowBatch,
+  type RawUsageRow,
+  type RevisionControl,
+} from '../../../schemas';
 
 /**
  * Reads a topic to its end as a read_committed consumer: the end is known by a sentinel record we
@@ -58,6 +65,16 @@ export async function readTopic<T>(
   return out;
 }
 
-export const decodeRaw = (v: Buffer) => AvroTypes.rawUsageRow.fromBuffer(v) as RawUsageRow;
+/** The rows of a raw-topic v2 message (RawRowBatch), each in the v1 name -> value form. */
+export function decodeRaw(v: Buffer): RawUsageRow[] {
+  const b = AvroTypes.rawRowBatch.fromBuffer(v) as RawRowBatch;
+  const { header, rows, ...constants } = b;
+  return rows.map((r) => ({ ...constants, line: r.line, columns: columnsOf(header, r.values) }));
+}
+
+/** Every row on a raw topic, in the v1 name -> value form. */
+export async function readRawRows(kafka: Kafka, topic: string, timeoutMs?: number): Promise<RawUsageRow[]> {
+  return (await readTopic(kafka, topic, decodeRaw, timeoutMs)).flat();
+}
 export const decodeControl = (v: Buffer) => AvroTypes.revisionControl.fromBuffer(v) as RevisionControl;
 export const decodeDeadLetter = (v: Buffer) => AvroTypes.deadLetter.fromBuffer(v) as DeadLetter;

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import avro from 'avsc';
 import { readAvroRows } from '../../../collectors/formats/avro-rows';
-import { CsvRowResult } from '../../../collectors/formats/csv-rows';
+import type { MapLine } from '../../../collectors/formats/rows';
 import { Decimal, decimalToString } from '../../../runtime/decimal';
 import { ErrorCodes, PermanentError } from '../../../runtime/errors';
 
@@ -217,8 +217,8 @@ function chunked(bytes: Buffer, size = 7): Readable {
   return Readable.from(parts);
 }
 
-async function collect(gen: AsyncGenerator<CsvRowResult>): Promise<CsvRowResult[]> {
-  const out: CsvRowResult[] = [];
+async function collect(gen: AsyncGenerator<MapLine>): Promise<MapLine[]> {
+  const out: MapLine[] = [];
   for await (const r of gen) out.push(r);
   return out;
 }
@@ -313,7 +313,7 @@ describe('readAvroRows', () => {
       Array.from({ length: 40 }, () => FULL),
       { blockSize: 1024 },
     );
-    const got: CsvRowResult[] = [];
+    const got: MapLine[] = [];
     const read = (async () => {
       for await (const r of readAvroRows(chunked(bytes.subarray(0, bytes.length - 10)), {
         object: 'gs://b/cut.avro',

@@ -1,6 +1,7 @@
-import { CsvRowResult, readCsvHeader, readCsvRows } from '../../../collectors/formats/csv-rows';
+import { readCsvHeader, readCsvRows } from '../../../collectors/formats/csv-rows';
+import type { MapLine } from '../../../collectors/formats/rows';
 import { ErrorCodes, InputError } from '../../../runtime/errors';
-import { bytesOf, collect } from './helpers';
+import { bytesOf, collect, rowsWithColumns } from './helpers';
 
 const CHUNK_SIZES = [1, 2, 7, 64, 65536];
 
@@ -8,8 +9,10 @@ async function read(
   data: Buffer | string,
   chunk = 65536,
   aliases?: (h: string) => string,
-): Promise<CsvRowResult[]> {
-  return collect(readCsvRows(bytesOf(data, chunk), { object: 'mem.csv', headerAliases: aliases }));
+): Promise<MapLine[]> {
+  return rowsWithColumns(
+    await collect(readCsvRows(bytesOf(data, chunk), { object: 'mem.csv', headerAliases: aliases })),
+  );
 }
 
 describe('readCsvRows', () => {

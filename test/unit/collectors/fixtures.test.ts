@@ -9,7 +9,7 @@ import { readCsvHeader } from '../../../collectors/formats/csv-rows';
 import { openDecoded } from '../../../collectors/formats/decode';
 import { Decimal } from '../../../runtime/decimal';
 import { InputError } from '../../../runtime/errors';
-import { fixture, readFixtureCsv, rowsOnly } from './helpers';
+import { fixture, readFixtureCsv, rowsOnly, rowsWithColumns } from './helpers';
 
 // Expected counts are EXPORT-FORMATS §7 / fixture README counts; sums were computed independently
 // (Python csv + decimal) over the same files.
@@ -165,7 +165,7 @@ describe('provider fixtures', () => {
     async (_name, c) => {
       const results = await readFixtureCsv(fixture(...c.path));
       expect(results.filter((r) => r.kind === 'malformed')).toEqual([]);
-      const rows = rowsOnly(results);
+      const rows = rowsOnly(rowsWithColumns(results));
       expect(rows).toHaveLength(c.rows);
       if (rows.length) expect(rows[0].line).toBe(2);
       const path = fixture(...c.path);
@@ -181,7 +181,7 @@ describe('provider fixtures', () => {
 
   it('strips the BOM of the toolkit EA file (first header readable by name)', async () => {
     const rows = rowsOnly(
-      await readFixtureCsv(fixture('azure', 'ea', 'finops-toolkit_EA_ActualCost_Small.csv')),
+      rowsWithColumns(await readFixtureCsv(fixture('azure', 'ea', 'finops-toolkit_EA_ActualCost_Small.csv'))),
     );
     expect(rows[0].columns.BillingAccountId).toBeDefined();
     expect(Object.keys(rows[0].columns).some((k) => k.startsWith('\ufeff'))).toBe(false);
@@ -189,7 +189,9 @@ describe('provider fixtures', () => {
   });
 
   it('treats the 130-field rows under a 131-field header as short rows, not errors', async () => {
-    const rows = rowsOnly(await readFixtureCsv(fixture('aws', 'legacy-cur', 'koku_test_cur.csv')));
+    const rows = rowsOnly(
+      rowsWithColumns(await readFixtureCsv(fixture('aws', 'legacy-cur', 'koku_test_cur.csv'))),
+    );
     expect(rows.map((r) => r.line)).toEqual(Array.from({ length: 19 }, (_, i) => i + 2));
     expect(currencyOf('aws-cur-legacy', rows[0].columns)).toBe('USD');
   });
@@ -221,7 +223,7 @@ describe('provider fixtures', () => {
     const header = await readCsvHeader(await openDecoded(createReadStream(path), path), { object: path });
     expect(header).toHaveLength(130);
     expect(header).toContain('pricing/OfferingClasspricing/PurchaseOption');
-    const rows = rowsOnly(await readFixtureCsv(path));
+    const rows = rowsOnly(rowsWithColumns(await readFixtureCsv(path)));
     const periods = new Set(rows.map((r) => r.columns['bill/BillingPeriodStartDate']?.slice(0, 7)));
     // Generated data spans three billing periods although the folder is August (§2.2).
     expect([...periods].sort()).toEqual(['2018-06', '2018-07', '2018-08']);

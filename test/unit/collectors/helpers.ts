@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { CsvRowResult, readCsvRows } from '../../../collectors/formats/csv-rows';
 import { openDecoded } from '../../../collectors/formats/decode';
+import { columnsOf, type MapLine, type ParsedLine } from '../../../collectors/formats/rows';
 
 export const FIXTURES = join(__dirname, '..', '..', 'fixtures');
 
@@ -37,8 +38,19 @@ export async function readFixtureCsv(path: string): Promise<CsvRowResult[]> {
   return collect(readCsvRows(bytes, { object: path }));
 }
 
-export function rowsOnly(results: CsvRowResult[]): Extract<CsvRowResult, { kind: 'row' }>[] {
-  return results.filter((r): r is Extract<CsvRowResult, { kind: 'row' }> => r.kind === 'row');
+/** The data rows of a reader's results (positional or map-shaped), without the malformed ones. */
+export function rowsOnly<T extends ParsedLine | MapLine>(results: T[]): Extract<T, { kind: 'row' }>[] {
+  return results.filter((r): r is Extract<T, { kind: 'row' }> => r.kind === 'row');
+}
+
+/**
+ * Positional rows as name -> value maps (`columnsOf`: empty values omitted), so assertions can name
+ * columns; malformed results pass through unchanged.
+ */
+export function rowsWithColumns(results: readonly ParsedLine[]): MapLine[] {
+  return results.map((r) =>
+    r.kind === 'row' ? { kind: 'row', line: r.line, columns: columnsOf(r.header, r.values) } : r,
+  );
 }
 
 /** Minimal zip writer (deflate entries), enough to build legacy-CUR-style `.csv.zip` objects. */

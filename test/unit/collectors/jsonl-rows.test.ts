@@ -63,9 +63,13 @@ describe('readJsonlRows', () => {
     expect(total.toFixed()).toBe('2.6111110101111111111');
   });
 
-  it('rejects credits that are not JSON instead of counting them as zero', () => {
-    expect(() => gcpBilledCost({ cost: '1', credits: "[{'amount': -0.5}]" })).toThrow(InputError);
+  it('rejects unreadable credits instead of counting them as zero', () => {
+    expect(() => gcpBilledCost({ cost: '1', credits: '[{amount: oops' })).toThrow(InputError);
     expect(gcpBilledCost({ credits: '[]' })).toBeUndefined();
+  });
+
+  it("reads koku's Python-repr credits exactly as normalize does (one billed-cost rule)", () => {
+    expect(gcpBilledCost({ cost: '1', credits: "[{'name': 'x', 'amount': -0.5}]" })?.toFixed()).toBe('0.5');
   });
 
   it('reports bad lines as malformed with their line number and continues', async () => {

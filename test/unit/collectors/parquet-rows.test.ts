@@ -5,7 +5,7 @@ import {
   RangeSource,
   readParquetRows,
 } from '../../../collectors/formats/parquet-rows';
-import { CsvRowResult } from '../../../collectors/formats/csv-rows';
+import type { MapLine } from '../../../collectors/formats/rows';
 import { Decimal, decimalToString } from '../../../runtime/decimal';
 import { ErrorCodes, PermanentError } from '../../../runtime/errors';
 
@@ -29,8 +29,8 @@ function rangeSource(bytes: Buffer): RangeSource & { reads: [number, number][] }
   };
 }
 
-async function collect(gen: AsyncGenerator<CsvRowResult>): Promise<CsvRowResult[]> {
-  const out: CsvRowResult[] = [];
+async function collect(gen: AsyncGenerator<MapLine>): Promise<MapLine[]> {
+  const out: MapLine[] = [];
   for await (const r of gen) out.push(r);
   return out;
 }
