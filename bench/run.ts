@@ -11,6 +11,7 @@ import { benchCollectorAzure, benchCollectorGcp } from './collector-clouds';
 import { benchEndToEnd } from './end-to-end';
 import { benchPeer } from './peer';
 import { benchCollectorGrowth } from './collector-growth';
+import { benchDuckdb } from './duckdb';
 
 /** `npm run bench -- <scenario|all> [rows]`: runs scenarios and regenerates bench/RESULTS.md. */
 const scenarios: Record<string, (rows: number) => Promise<Record<string, string | number>>> = {
@@ -27,6 +28,12 @@ const scenarios: Record<string, (rows: number) => Promise<Record<string, string 
   'end-to-end': benchEndToEnd,
   'collector-growth': benchCollectorGrowth,
   peer: benchPeer,
+  duckdb: benchDuckdb,
+};
+
+/** N when the command gives none (1,000,000 for scenarios not listed). */
+const DEFAULT_N: Record<string, number> = {
+  duckdb: 250_000,
 };
 
 /** Growth scenarios keep one RESULTS.md section per size (N's unit), so the sizes stand side by side. */
@@ -41,7 +48,7 @@ async function main(): Promise<void> {
   for (const name of names) {
     const fn = scenarios[name];
     if (!fn) throw new Error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`);
-    const rows = Number(rowsArg ?? 1_000_000);
+    const rows = Number(rowsArg ?? DEFAULT_N[name] ?? 1_000_000);
     const figures = await fn(rows);
     const env = process.env.BENCH_CPU_PROF ? `BENCH_CPU_PROF=${process.env.BENCH_CPU_PROF} ` : '';
     const unit = SECTION_PER_SIZE[name];

@@ -5,9 +5,10 @@ import { Decimal, decimalToString } from '../../runtime/decimal';
 import { recordIdOf } from '../../runtime/record-id';
 import { ErrorCodes, PermanentError } from '../../runtime/errors';
 import { sendChunked } from '../../runtime/kafka';
-import { AvroTypes, SCHEMA_HEADER, type DeadLetter, type RawRow, type RevisionControl } from '../../schemas';
+import { AvroTypes, type DeadLetter, type RevisionControl } from '../../schemas';
 import type { ControlColumns } from '../formats/columns';
-import { columnsOf, type Header, type MalformedLine, type ParsedLine } from '../formats/rows';
+import type { Header, MalformedLine, ParsedLine } from '../formats/rows';
+import { RawBatcher, RowAdmission, rawBatchMessage, type BatchConstants } from './raw-batches';
 import { checkpointMessage, type Checkpoint } from './checkpoints';
 
 export type { ParsedLine };
@@ -71,61 +72,6 @@ export interface RevisionOutcome {
 
 const now = () => new Date().toISOString();
 
-/**
- * Raw-topic v2 batching (schemas/raw-row-batch.avsc): consecutive rows of one object under one
- * header go into one message. 500 rows of a ~150-column CUR are ~400 KB; the byte bound keeps a
- * message under Kafka's default 1 MB limit whatever the row width.
- */
-const BATCH_MAX_ROWS = 500;
-const BATCH_MAX_CHARS = 512 * 1024;
-
-class RawBatcher {
-  private header: Header | undefined;
-  private object = '';
-  private rows: RawRow[] = [];
-  private chars = 0;
-  readonly messages: Message[] = [];
-
-  constructor(private readonly rev: RevisionToWrite) {}
-
-  add(object: string, line: number, header: Header, values: readonly string[]): void {
-    if (header !== this.header || object !== this.object) this.seal();
-    this.header = header;
-    this.object = object;
-    this.rows.push({ line, values: values as string[] });
-    for (let i = 0; i < values.length; i++) this.chars += values[i].length + 1;
-    if (this.rows.length >= BATCH_MAX_ROWS || this.chars >= BATCH_MAX_CHARS) this.seal();
-  }
-
-  /** Closes the open batch into a message (before every transaction commit). */
-  seal(): void {
-    if (this.rows.length === 0 || this.header === undefined) return;
-    const rev = this.rev;
-    this.messages.push({
-      // Keyed by the first row's record id: batches spread over the partitions like v1 rows did.
-      key: recordIdOf(rev.scope, rev.revision_id, this.object, this.rows[0].line),
-      value: AvroTypes.rawRowBatch.toBuffer({
-        provider: rev.provider,
-        format: rev.format,
-        scope: rev.scope,
-        revision_id: rev.revision_id,
-        billing_period: rev.billing_period,
-        object: this.object,
-        header: this.header as string[],
-        rows: this.rows,
-      }),
-      headers: { [SCHEMA_HEADER]: 'RawRowBatch' },
-    });
-    this.rows = [];
-    this.chars = 0;
-  }
-
-  take(): Message[] {
-    this.seal();
-    return this.messages.splice(0);
-  }
-}
-
 export function freshCheckpoint(rev: RevisionToWrite): Checkpoint {
   return {
     scope: rev.scope,
@@ -187,7 +133,8 @@ export async function writeRevision(
 
   // Working state: what the open (uncommitted) batch will make the checkpoint.
   const working: Checkpoint = structuredClone(committed);
-  const batcher = new RawBatcher(rev);
+  const batcher = new RawBatcher();
+  const admission = new RowAdmission(o.controlColumns, rev.billed_cost_column);
   // Rows in the open transaction (they sit in `batcher` until it is flushed).
   let rows = 0;
   let deadLetters: Message[] = [];
@@ -219,7 +166,7 @@ export async function writeRevision(
           },
         ]
       : [];
-    const rawMessages = batcher.take();
+    const rawMessages = batcher.take().map(rawBatchMessage);
     const tx = await o.producer.transaction();
     try {
       // Control records are keyed by scope, so STARTED and COMPLETED of a scope share a partition
@@ -253,49 +200,34 @@ export async function writeRevision(
     const object = o.urlOf(key);
     const skipThrough = fileIndex === committed.file_index ? committed.line : 0;
     const lines = await o.openLines(key, fileIndex);
-    let control: ControlColumns | undefined;
-    let controlHeader: Header | undefined;
+    const constants: BatchConstants = {
+      provider: rev.provider,
+      format: rev.format,
+      scope: rev.scope,
+      revision_id: rev.revision_id,
+      billing_period: rev.billing_period,
+      object,
+    };
     for await (const line of lines) {
       if (line.line <= skipThrough) continue;
       received++;
       working.file_index = fileIndex;
       working.line = line.line;
-      // The billed cost must parse for the control totals; a line whose cost does not is
-      // malformed like any unparseable line: dead-lettered, and the rest of the file goes on.
-      let bad: MalformedLine | undefined = line.kind === 'malformed' ? line : undefined;
-      let cost: Decimal | undefined;
-      if (line.kind === 'row') {
-        if (line.header !== controlHeader) {
-          controlHeader = line.header;
-          control = o.controlColumns(line.header);
-        }
-        try {
-          cost = control!.billedCost(line.values);
-        } catch (err) {
-          bad = {
-            kind: 'malformed',
-            line: line.line,
-            field: rev.billed_cost_column,
-            message: (err as Error).message,
-            text: JSON.stringify(columnsOf(line.header, line.values)),
-          };
-        }
-      }
-      if (bad !== undefined) {
+      const admitted = admission.admit(line);
+      if (admitted.kind === 'malformed') {
         working.dead_letters++;
         deadLetters.push({
           key: rev.scope,
-          value: AvroTypes.deadLetter.toBuffer(deadLetterOf(rev, o.stage, object, bad)),
+          value: AvroTypes.deadLetter.toBuffer(deadLetterOf(rev, o.stage, object, admitted)),
         });
       } else if (line.kind === 'row') {
-        const currency = control!.currency(line.values) ?? 'UNKNOWN';
-        const t = totals.get(currency) ?? { cost: new Decimal(0), rows: 0 };
-        if (cost) t.cost = t.cost.plus(cost);
+        const t = totals.get(admitted.currency) ?? { cost: new Decimal(0), rows: 0 };
+        if (admitted.cost) t.cost = t.cost.plus(admitted.cost);
         t.rows++;
-        totals.set(currency, t);
+        totals.set(admitted.currency, t);
         working.rows++;
         rows++;
-        batcher.add(object, line.line, line.header, line.values);
+        batcher.add(constants, line.line, line.header, line.values);
       }
       if (rows + deadLetters.length >= o.transaction_rows) await flush(null);
     }

@@ -25,12 +25,12 @@ export type { ExportFormat } from './columns';
  * Discovery turns a bucket listing into the CURRENT revision of every scope. Functions are pure:
  * the caller lists the prefix and supplies `readJson`; nothing here touches the network.
  *
- * Common rules (EXPORT-FORMATS §1.3): the file list comes from the manifest, never from globbing
- * the folder (old assemblies / runs stay in the bucket in create-new modes); a scope without a
- * manifest has not been delivered and is absent from the result; a manifest listing 0 files is
- * returned (it means "this period is now empty"); a listed file that is not in the listing is
- * returned anyway and reported in `missing_files`, so the reader fails on it loudly instead of the
- * revision quietly losing rows.
+ * Common rules (docs/export-formats.md, "Common rules"): the file list comes from the manifest,
+ * never from globbing the folder (old assemblies / runs stay in the bucket in create-new modes); a
+ * scope without a manifest has not been delivered and is absent from the result; a manifest listing
+ * 0 files is returned (it means "this period is now empty"); a listed file that is not in the
+ * listing is returned anyway and reported in `missing_files`, so the reader fails on it loudly
+ * instead of the revision quietly losing rows.
  */
 
 export interface ListedObject {
@@ -99,8 +99,8 @@ function dirname(key: string): string {
 /**
  * Maps a file reference from a manifest to a listed key. Manifests spell paths differently (CUR:
  * leading "/" without a prefix; Data Exports: full s3:// URLs; Azure: container-relative names,
- * possibly with the container in front [mem]). When no spelling is listed, the most plausible key
- * is returned and marked missing.
+ * possibly with the container in front [unconfirmed]). When no spelling is listed, the most
+ * plausible key is returned and marked missing.
  */
 function resolveFile(
   ref: string,
@@ -156,9 +156,10 @@ function sortedRevisions(out: Map<string, DiscoveredRevision>): DiscoveredRevisi
 // ---------------------------------------------------------------------------------------------
 
 /**
- * AWS legacy CUR (EXPORT-FORMATS §2.1, §2.5). Only the period-level
- * `<report>/<yyyymmdd-yyyymmdd>/<report>-Manifest.json` is read: it is rewritten on every update
- * and names the current assembly, while copies inside assembly folders never change.
+ * AWS legacy CUR (docs/export-formats.md, "AWS legacy CUR layout" and "AWS legacy CUR manifest").
+ * Only the period-level `<report>/<yyyymmdd-yyyymmdd>/<report>-Manifest.json` is read: it is
+ * rewritten on every update and names the current assembly, while copies inside assembly folders
+ * never change.
  *
  * Create-new layout (data under `<period>/<assemblyId>/`): revision = assemblyId. Overwrite layout
  * (data directly in the period folder): the files are replaced in place, so the revision also
@@ -226,7 +227,8 @@ export function dataExportsFormat(
 }
 
 /**
- * AWS Data Exports, CUR 2.0 and FOCUS tables (§2.6, §2.8):
+ * AWS Data Exports, CUR 2.0 and FOCUS tables (docs/export-formats.md, "AWS Data Exports layout and
+ * manifest"):
  * `<export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`, rewritten after the data files
  * of every refresh and naming the execution and its `dataFiles`. Works for both overwrite and
  * create-new, since the data folder is never listed.
@@ -283,7 +285,7 @@ function timeOf(text: string | undefined): number | undefined {
 }
 
 /**
- * Azure Cost Management exports v2 (§4.2, §4.3):
+ * Azure Cost Management exports v2 (docs/export-formats.md, "Azure exports v2 layout and manifest"):
  * `<root>/<export>/<yyyyMMdd-yyyyMMdd>/<runId>/manifest.json` (also the FinOps hubs flavour with an
  * extra `<yyyyMMddHHmm>/` level). With create-new (the API default) every daily run leaves a folder,
  * so every manifest of a month folder is read and the newest by `runInfo.submittedTime` wins
@@ -360,7 +362,7 @@ function isGcpMarker(name: string): boolean {
 
 /**
  * Google Cloud. Google writes billing data only to BigQuery and there is no provider manifest, so
- * the layout is OURS (EXPORT-FORMATS §3.2):
+ * the layout is OURS (docs/export-formats.md, "GCP export layout"):
  *
  *   <prefix>/<billing_account_id>/<YYYYMM invoice month>/run=<RUN_ID>/part-*.jsonl.gz
  *                                                                    (or .jsonl .csv .csv.gz .parquet .avro)
@@ -505,7 +507,8 @@ export function discoverFocusFiles(
 }
 
 /**
- * Azure legacy exports (before exports v2), two layouts (EXPORT-FORMATS §4.2):
+ * Azure legacy exports (before exports v2), two layouts (docs/export-formats.md, "Azure legacy export
+ * layouts"):
  *
  * - partitioned: `<export>/<yyyyMMdd-yyyyMMdd>/<yyyyMMddHHmm>/<guid>/000001.csv` with a
  *   `_manifest.json` in the run folder; the newest run (by its yyyyMMddHHmm folder, then the

@@ -3,8 +3,8 @@ import { ErrorCodes, InputError } from '../../runtime/errors';
 
 /*
  * Provider manifests. Every schema is loose (unknown fields pass through): providers add fields
- * without notice, and only the fields discovery depends on are required. Fields EXPORT-FORMATS.md
- * marks [mem] are optional and accept several spellings.
+ * without notice, and only the fields discovery depends on are required. Fields that
+ * docs/export-formats.md marks unconfirmed are optional and accept several spellings.
  */
 
 function parseWith<T>(schema: z.ZodType<T>, value: unknown, object: string, kind: string): T {
@@ -31,7 +31,7 @@ export function periodOf(text: string): string | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------
-// AWS legacy CUR `<report>-Manifest.json` (EXPORT-FORMATS §2.2)
+// AWS legacy CUR `<report>-Manifest.json` (docs/export-formats.md, "AWS legacy CUR manifest")
 
 const legacyCurManifestSchema = z.looseObject({
   assemblyId: z.string().min(1),
@@ -70,13 +70,14 @@ export function parseLegacyCurManifest(value: unknown, object: string): LegacyCu
 }
 
 // ---------------------------------------------------------------------------------------------
-// AWS Data Exports (CUR 2.0, FOCUS) `metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json` (§2.6)
+// AWS Data Exports (CUR 2.0, FOCUS) `metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`
+// (docs/export-formats.md, "AWS Data Exports layout and manifest")
 
 const dataExportsManifestSchema = z.looseObject({
   executionId: z.string().min(1),
   // Full `s3://bucket/key` URLs per the documentation; plain keys are accepted too.
   dataFiles: z.array(z.string().min(1)),
-  // [mem] object {start, end} as in legacy CUR; a bare "YYYY-MM" is tolerated.
+  // [unconfirmed] object {start, end} as in legacy CUR; a bare "YYYY-MM" is tolerated.
   billingPeriod: z
     .union([z.looseObject({ start: z.string(), end: z.string().optional() }), z.string()])
     .optional(),
@@ -84,7 +85,7 @@ const dataExportsManifestSchema = z.looseObject({
   exportArn: z.string().optional(),
   exportName: z.string().optional(),
   queryStatement: z.string().optional(),
-  // [mem] row count field names are not documented; any of these is used when present.
+  // [unconfirmed] row count field names are not documented; any of these is used when present.
   totalRowCount: count.optional(),
   rowCount: count.optional(),
   numberOfRows: count.optional(),
@@ -104,7 +105,8 @@ export function parseDataExportsManifest(value: unknown, object: string): DataEx
 }
 
 // ---------------------------------------------------------------------------------------------
-// Azure Cost Management exports v2 `manifest.json` (§4.3; field names from consumer code)
+// Azure Cost Management exports v2 `manifest.json` (docs/export-formats.md, "Azure exports v2 layout and
+// manifest"; field names from consumer code)
 
 const azureBlobSchema = z.looseObject({
   blobName: z.string().min(1),

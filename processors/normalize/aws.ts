@@ -342,8 +342,8 @@ const NO_COMMITMENT = {
 } as const;
 
 /**
- * EffectiveCost by line item type (amortized commitments: see docs/export-formats.md, AWS); the
- * billed cost where no rule applies. Returns canonical decimal text.
+ * EffectiveCost by line item type (amortized commitments: see docs/export-formats.md, "AWS
+ * EffectiveCost"); the billed cost where no rule applies. Returns canonical decimal text.
  */
 function compileEffectiveCost(ix: ColumnIndex) {
   const spEffective = ix.slot('savings_plan_savings_plan_effective_cost');

@@ -5,6 +5,8 @@ export {
   COMPILERS,
   planFor,
   normalizeValues,
+  normalizeBatch,
+  type RowOutcome,
   unsupportedFormat,
   SUPPORTED_FORMATS,
   type NormalizeResult,

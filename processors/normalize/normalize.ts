@@ -1,5 +1,5 @@
 import { recordIdOf } from '../../runtime/record-id';
-import type { RawUsageRow, UsageRecord } from '../../schemas/types.generated';
+import type { RawRowBatch, RawUsageRow, UsageRecord } from '../../schemas/types.generated';
 import { attributeCustomer } from './attribution';
 import type { Header } from '../../collectors/formats/rows';
 import { compileAws } from './aws';
@@ -171,6 +171,29 @@ export function normalizeValues(
   const violation = checkRecord(record);
   if (violation !== null) return { ok: false, reason: 'schema_violation', ...violation };
   return { ok: true, record };
+}
+
+/** One row of a batch and what normalize made of it. */
+export interface RowOutcome {
+  line: number;
+  values: readonly string[];
+  result: NormalizeResult;
+}
+
+/**
+ * Normalizes a raw-topic v2 batch: the processor both the streaming normalize stage and
+ * `meterflow rate` run. One plan lookup per batch; rows keep their order.
+ */
+export function normalizeBatch(batch: RawRowBatch, options: NormalizeOptions): RowOutcome[] {
+  const plan = planFor(batch.format, batch.header, options);
+  return batch.rows.map((row) => ({
+    line: row.line,
+    values: row.values,
+    result:
+      plan === undefined
+        ? unsupported(batch.format)
+        : normalizeValues(plan, batch, row.line, row.values, options),
+  }));
 }
 
 /**

@@ -5,7 +5,7 @@ import type { StageMetrics } from '../../runtime/metrics';
 import { AvroTypes, SCHEMA_HEADER, type RawRowBatch, type RawUsageRow } from '../../schemas';
 import { deadLetterMessage } from '../core/dead-letter';
 import type { StageOutput } from '../core/transactional-stage';
-import { normalizeRow, normalizeValues, planFor, unsupportedFormat, type NormalizeResult } from './normalize';
+import { normalizeBatch, normalizeRow, type NormalizeResult } from './normalize';
 
 /**
  * normalize: raw provider rows -> FOCUS usage records keyed by x_RecordId.
@@ -68,14 +68,8 @@ export function normalizeProcessor(
           undecodable(m, 'RawRowBatch', err);
           continue;
         }
-        // One plan per message: the header was compiled when the first batch of its object came.
-        const plan = planFor(batch.format, batch.header, options);
-        for (const row of batch.rows) {
-          const result =
-            plan === undefined
-              ? unsupportedFormat(batch.format)
-              : normalizeValues(plan, batch, row.line, row.values, options);
-          emit(result, () => v1Row(batch, row.line, row.values));
+        for (const { line, values, result } of normalizeBatch(batch, options)) {
+          emit(result, () => v1Row(batch, line, values));
         }
         continue;
       }

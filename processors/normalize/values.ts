@@ -210,9 +210,9 @@ function parseOffset(z: string | undefined): number {
 
 /**
  * Epoch milliseconds of an export timestamp, or undefined when the text is none of the forms of
- * EXPORT-FORMATS.md §6: ISO with `T` or space, optional fraction, `Z` / ` UTC` / `+00:00` or no
- * zone (= UTC); compact `20180801T000000.000Z`; US `MM/dd/yyyy` and `M/d/yy` (Azure, FOCUS
- * examples; two-digit years are 20yy); date-only forms mean midnight UTC.
+ * docs/export-formats.md, "Timestamp forms": ISO with `T` or space, optional fraction, `Z` /
+ * ` UTC` / `+00:00` or no zone (= UTC); compact `20180801T000000.000Z`; US `MM/dd/yyyy` and
+ * `M/d/yy` (Azure, FOCUS examples; two-digit years are 20yy); date-only forms mean midnight UTC.
  */
 // Export rows repeat a few hundred distinct timestamps (hours of the month, period bounds): parsed
 // and formatted text is remembered, bounded so a pathological file cannot grow it without limit.

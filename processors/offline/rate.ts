@@ -5,7 +5,8 @@ import { basename, dirname, resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { openLines } from '../../collectors/core/read-lines';
 import type { ObjectStore } from '../../collectors/core/object-store';
-import { compileControlColumns, type ControlColumns } from '../../collectors/formats/columns';
+import { RawBatcher, RowAdmission, type BatchConstants } from '../../collectors/core/raw-batches';
+import { compileControlColumns, defaultBilledCostColumn } from '../../collectors/formats/columns';
 import type { Header } from '../../collectors/formats/rows';
 import {
   discoverAwsDataExports,
@@ -21,17 +22,9 @@ import {
 import { Decimal, decimalToString, parseDecimal } from '../../runtime/decimal';
 import { ErrorCodes, InputError } from '../../runtime/errors';
 import { AvroTypes } from '../../schemas';
-import type { UsageRecord } from '../../schemas/types.generated';
+import type { RawRowBatch, UsageRecord } from '../../schemas/types.generated';
 import { DedupeState, revisionKeyOf } from '../dedupe/dedupe';
-import {
-  normalizeValues,
-  planFor,
-  recordId,
-  unsupportedFormat,
-  type NormalizeOptions,
-  type RowContext,
-  type RowMapper,
-} from '../normalize';
+import { normalizeBatch, recordId, type NormalizeOptions } from '../normalize';
 import { atCostPriceBook, loadPriceBook, rateRecord, type PriceBook } from '../price';
 import { readOfflineNormalizeOptions } from './config';
 import { detectFormat, readColumnNames, rowPeriodReader, type OfflineProvider } from './detect';
@@ -501,92 +494,32 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
       const periods = new Set<string>();
       let lastPeriod: string | undefined;
       let linesRead = 0;
-      for (const key of rev.files) {
-        const object = plan.store.url(key);
-        const verdict = seenObjects.observe(revisionKeyOf(rev.scope, rev.revision_id), object);
-        // Compiled once per header: the control-total columns and the normalize plan.
-        let header: Header | undefined;
-        let control: ControlColumns | undefined;
-        let normalizePlan: RowMapper | undefined;
-        const ctx: RowContext = {
-          provider: rev.provider,
-          format: rev.format,
-          scope: rev.scope,
-          revision_id: rev.revision_id,
-          billing_period: rev.billing_period,
-          object,
-        };
-        for await (const parsed of await openLines(plan.store, key)) {
-          summary.rows_in++;
-          revSummary.rows_in++;
-          linesRead++;
-          if (verdict === 'duplicate') {
-            summary.duplicates++;
-            continue;
-          }
-          if (parsed.kind === 'row' && parsed.header !== header) {
-            header = parsed.header;
-            control = compileControlColumns(rev.format, header);
-            normalizePlan = planFor(rev.format, header, normalizeOptions);
-          }
-          let period = rev.billing_period;
-          let scope = rev.scope;
-          if (rev.rowPeriod) {
-            const own = parsed.kind === 'row' ? rev.rowPeriod(parsed.header, parsed.values) : undefined;
-            period = own ?? lastPeriod ?? 'unknown';
-            lastPeriod = period;
-            scope = `${rev.scope}/${period}`;
-          }
-          periods.add(period);
-          const id = recordId(scope, rev.revision_id, object, parsed.line);
+      const admission = new RowAdmission(
+        (header) => compileControlColumns(rev.format, header),
+        defaultBilledCostColumn(rev.format),
+      );
+      // The processors, in the order the streaming stages run them; one batch at a time.
+      const processBatch = async (batch: RawRowBatch): Promise<void> => {
+        for (const { line, result } of normalizeBatch(batch, normalizeOptions)) {
           const where = {
-            provider: rev.provider,
-            scope,
-            revision_id: rev.revision_id,
-            object,
-            line: parsed.line,
-            record_id: id,
+            provider: batch.provider,
+            scope: batch.scope,
+            revision_id: batch.revision_id,
+            object: batch.object,
+            line,
+            record_id: recordId(batch.scope, batch.revision_id, batch.object, line),
           };
-          if (parsed.kind === 'malformed') {
-            await deadLetter({
-              stage: `collector.${rev.provider}`,
-              reason: 'malformed',
-              message: parsed.message,
-              field: parsed.field ?? null,
-              ...where,
-            });
-            continue;
-          }
-          let cost: Decimal | undefined;
-          try {
-            cost = control!.billedCost(parsed.values);
-          } catch {
-            // An unreadable amount fails the row in normalize (a malformed dead letter); it adds nothing here.
-          }
-          if (cost !== undefined) {
-            const currency =
-              control!.currency(parsed.values) ?? normalizeOptions.default_currency ?? 'UNKNOWN';
-            sourceTotals.add(currency, cost);
-          }
-          if (rev.rowPeriod) {
-            ctx.scope = scope;
-            ctx.billing_period = period;
-          }
-          const normalized =
-            normalizePlan === undefined
-              ? unsupportedFormat(rev.format)
-              : normalizeValues(normalizePlan, ctx, parsed.line, parsed.values, normalizeOptions);
-          if (!normalized.ok) {
+          if (!result.ok) {
             await deadLetter({
               stage: 'processor.normalize',
-              reason: normalized.reason,
-              message: normalized.message,
-              field: normalized.field ?? null,
+              reason: result.reason,
+              message: result.message,
+              field: result.field ?? null,
               ...where,
             });
             continue;
           }
-          const rated = rateRecord(normalized.record, book);
+          const rated = rateRecord(result.record, book);
           if (!rated.ok) {
             await deadLetter({
               stage: 'processor.price',
@@ -616,6 +549,79 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
             ratedTotals.add(record.x_RatedCurrency, parseDecimal(record.x_RatedCost) as Decimal);
           }
         }
+      };
+      const batcher = new RawBatcher();
+      const drain = async (): Promise<void> => {
+        for (const batch of batcher.take()) await processBatch(batch);
+      };
+      for (const key of rev.files) {
+        const object = plan.store.url(key);
+        const verdict = seenObjects.observe(revisionKeyOf(rev.scope, rev.revision_id), object);
+        // One constants object per (object, period): a single file's rows carry their own period.
+        const constantsByPeriod = new Map<string, BatchConstants>();
+        const constantsFor = (scope: string, period: string): BatchConstants => {
+          let c = constantsByPeriod.get(period);
+          if (c === undefined) {
+            c = {
+              provider: rev.provider,
+              format: rev.format,
+              scope,
+              revision_id: rev.revision_id,
+              billing_period: period,
+              object,
+            };
+            constantsByPeriod.set(period, c);
+          }
+          return c;
+        };
+        for await (const parsed of await openLines(plan.store, key)) {
+          summary.rows_in++;
+          revSummary.rows_in++;
+          linesRead++;
+          if (verdict === 'duplicate') {
+            summary.duplicates++;
+            continue;
+          }
+          let period = rev.billing_period;
+          let scope = rev.scope;
+          if (rev.rowPeriod) {
+            const own = parsed.kind === 'row' ? rev.rowPeriod(parsed.header, parsed.values) : undefined;
+            period = own ?? lastPeriod ?? 'unknown';
+            lastPeriod = period;
+            scope = `${rev.scope}/${period}`;
+          }
+          periods.add(period);
+          const admitted = admission.admit(parsed);
+          if (admitted.kind === 'malformed') {
+            // Rows before it are processed first, so dead letters keep the file's line order.
+            await drain();
+            await deadLetter({
+              stage: `collector.${rev.provider}`,
+              reason: 'malformed',
+              message: admitted.message,
+              field: admitted.field ?? null,
+              provider: rev.provider,
+              scope,
+              revision_id: rev.revision_id,
+              object,
+              line: admitted.line,
+              record_id: recordId(scope, rev.revision_id, object, admitted.line),
+            });
+            continue;
+          }
+          if (parsed.kind !== 'row') continue;
+          if (admitted.cost !== undefined) {
+            const currency =
+              admitted.currency === 'UNKNOWN'
+                ? (normalizeOptions.default_currency ?? 'UNKNOWN')
+                : admitted.currency;
+            sourceTotals.add(currency, admitted.cost);
+          }
+          batcher.add(constantsFor(scope, period), parsed.line, parsed.header, parsed.values);
+          // Memory stays flat: a batch is processed as soon as it is sealed.
+          for (const batch of batcher.takeSealed()) await processBatch(batch);
+        }
+        await drain();
       }
       revSummary.billing_periods = [...periods].sort();
       if (rev.expected_rows !== null && linesRead !== rev.expected_rows) {

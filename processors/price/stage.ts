@@ -3,12 +3,13 @@ import type { StageMetrics } from '../../runtime/metrics';
 import { AvroTypes, type UsageRecord } from '../../schemas';
 import { deadLetterMessage, isSentinel } from '../core/dead-letter';
 import type { StageOutput } from '../core/transactional-stage';
-import type { PriceBookHolder } from './distribution';
+import type { PriceBook } from './price-book';
 import { rateRecord } from './rate';
 
 /** price: deduped usage -> rated usage (x_RatedCost, x_RatedCurrency, x_PriceRuleId, x_PriceBookVersion). */
 export function priceProcessor(
-  books: PriceBookHolder,
+  // The live book: a PriceBookHolder following the price-book topic, or any fixed book.
+  books: { readonly current: PriceBook },
   topics: { rated: string; deadLetter: string },
   metrics: StageMetrics,
 ) {

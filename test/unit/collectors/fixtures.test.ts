@@ -11,7 +11,7 @@ import { Decimal } from '../../../runtime/decimal';
 import { InputError } from '../../../runtime/errors';
 import { fixture, readFixtureCsv, rowsOnly, rowsWithColumns } from './helpers';
 
-// Expected counts are EXPORT-FORMATS §7 / fixture README counts; sums were computed independently
+// Expected counts are the row counts in the fixture folders' README.txt; sums were computed independently
 // (Python csv + decimal) over the same files.
 const CASES: {
   path: string[];
@@ -225,7 +225,8 @@ describe('provider fixtures', () => {
     expect(header).toContain('pricing/OfferingClasspricing/PurchaseOption');
     const rows = rowsOnly(rowsWithColumns(await readFixtureCsv(path)));
     const periods = new Set(rows.map((r) => r.columns['bill/BillingPeriodStartDate']?.slice(0, 7)));
-    // Generated data spans three billing periods although the folder is August (§2.2).
+    // Generated data spans three billing periods although the folder is August (docs/export-formats.md,
+    // "AWS legacy CUR manifest").
     expect([...periods].sort()).toEqual(['2018-06', '2018-07', '2018-08']);
   }, 30_000);
 

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { readCsvRows } from '../../../collectors/formats/csv-rows';
 import { HeaderBuilder, columnsOf, positional, type MapLine } from '../../../collectors/formats/rows';
 import { InputError } from '../../../runtime/errors';

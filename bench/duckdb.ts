@@ -1,0 +1,251 @@
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { sampleProcess } from './proc-sampler';
+
+/**
+ * `meterflow rate` against DuckDB on ONE thread doing the same job on the same file, in the same
+ * run, so RESULTS.md can state the ratio.
+ *
+ * Workload (not timed): the data rows of the real anonymized legacy CUR export in test/fixtures
+ * (koku-local-1.csv.gz: 13,380 rows, 130 columns) repeated until there are >= N rows, header once,
+ * written UNCOMPRESSED as cur.csv in a temp dir; both tools read that plain CSV.
+ *
+ * Timed, each in its own child process sampled with proc-sampler.ts (wall s, CPU s, peak RSS),
+ * one after the other:
+ * 1. `meterflow rate --provider aws --input cur.csv --out meterflow.ndjson`: parse, normalize to
+ *    the full FOCUS record (about 40 fields and Tags), dedupe, price at cost, schema check, NDJSON.
+ * 2. DuckDB (@duckdb/node-api, `SET threads=1`) in a child node process:
+ *    a. sum of lineItem/UnblendedCost as DECIMAL(38,18) over read_csv(all_varchar) (scan ceiling);
+ *    b. the 17 FOCUS columns meterflow derives from the CUR (ids, service, SKU, region, zone,
+ *       resource, ChargeCategory by line item type, ISO charge / billing periods, PricingQuantity,
+ *       PricingUnit, BilledCost, BillingCurrency) with COPY ... TO duckdb.ndjson (FORMAT json).
+ *    The fixture has no product/region column: meterflow leaves RegionId null and puts
+ *    product/location in RegionName; DuckDB projects product/location (as RegionId), so it reads
+ *    the column meterflow reads.
+ * DuckDB's row counts (a: count(*), b: COPY's count) must equal meterflow's `rows out`.
+ *
+ * The jobs are not byte-identical: DuckDB writes the DECIMAL(38,18) money and quantity columns as
+ * JSON numbers padded to 18 decimals (0.340000000000000000), which a JSON reader turns into
+ * doubles, while meterflow keeps each amount as the export's exact decimal text in a JSON string.
+ * DECIMAL(38,18) also rounds amounts with more decimals (the fixture has costs like 4.95...e-05,
+ * 21 decimals), so DuckDB's sum differs from meterflow's exact BilledCost total in the last
+ * digits; both totals are reported.
+ * meterflow also does more per row (the rest of the FOCUS record, dedupe, pricing, validation),
+ * so the ratio is an upper bound on what a leaner projection in meterflow could gain.
+ *
+ *   npm run bench -- duckdb [rows]     (default 250000; no stack needed)
+ */
+
+const FIXTURE =
+  'test/fixtures/aws/legacy-cur/s3-layout-create-new/koku-local/20180801-20180901/16e57707-f9e3-49be-8be6-b84e684b5194/koku-local-1.csv.gz';
+
+/** Columns the DuckDB queries read; checked against the fixture's header before any run. */
+const CUR_COLUMNS = [
+  'bill/PayerAccountId',
+  'lineItem/UsageAccountId',
+  'lineItem/ProductCode',
+  'product/sku',
+  'product/location',
+  'lineItem/AvailabilityZone',
+  'lineItem/ResourceId',
+  'lineItem/LineItemType',
+  'lineItem/UsageStartDate',
+  'lineItem/UsageEndDate',
+  'bill/BillingPeriodStartDate',
+  'bill/BillingPeriodEndDate',
+  'lineItem/UsageAmount',
+  'pricing/unit',
+  'lineItem/UnblendedCost',
+  'lineItem/CurrencyCode',
+];
+
+const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+/** ISO 8601 UTC text from a CUR timestamp (`2018-06-20 01:00:00` or `2018-07-01T00:00:00Z`). */
+const iso = (col: string): string =>
+  `strftime(strptime("${col}", ['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%SZ']), '%Y-%m-%dT%H:%M:%SZ')`;
+
+function projectionSql(csv: string, out: string): string {
+  const read = `read_csv(${sqlString(csv)}, header=true, all_varchar=true)`;
+  return `COPY (SELECT
+    "bill/PayerAccountId" AS BillingAccountId,
+    "lineItem/UsageAccountId" AS SubAccountId,
+    'AWS' AS ProviderName,
+    "lineItem/ProductCode" AS ServiceName,
+    "product/sku" AS SkuId,
+    "product/location" AS RegionId,
+    "lineItem/AvailabilityZone" AS AvailabilityZone,
+    "lineItem/ResourceId" AS ResourceId,
+    CASE
+      WHEN "lineItem/LineItemType" IN ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage') THEN 'Usage'
+      WHEN "lineItem/LineItemType" = 'Tax' THEN 'Tax'
+      WHEN "lineItem/LineItemType" IN ('Credit', 'Refund') THEN 'Credit'
+      WHEN "lineItem/LineItemType" IN ('Fee', 'RIFee') THEN 'Purchase'
+      ELSE 'Adjustment'
+    END AS ChargeCategory,
+    ${iso('lineItem/UsageStartDate')} AS ChargePeriodStart,
+    ${iso('lineItem/UsageEndDate')} AS ChargePeriodEnd,
+    ${iso('bill/BillingPeriodStartDate')} AS BillingPeriodStart,
+    ${iso('bill/BillingPeriodEndDate')} AS BillingPeriodEnd,
+    CAST("lineItem/UsageAmount" AS DECIMAL(38,18)) AS PricingQuantity,
+    "pricing/unit" AS PricingUnit,
+    CAST("lineItem/UnblendedCost" AS DECIMAL(38,18)) AS BilledCost,
+    "lineItem/CurrencyCode" AS BillingCurrency
+  FROM ${read}) TO ${sqlString(out)} (FORMAT json)`;
+}
+
+function sumSql(csv: string): string {
+  return (
+    `SELECT count(*), CAST(sum(CAST("lineItem/UnblendedCost" AS DECIMAL(38,18))) AS VARCHAR) ` +
+    `FROM read_csv(${sqlString(csv)}, header=true, all_varchar=true)`
+  );
+}
+
+/**
+ * The DuckDB child: `node duckdb-query.cjs <@duckdb/node-api path> <sql file>`; runs the SQL on
+ * one thread and prints one JSON line {version, threads, row} (row = the result's first row).
+ */
+const CHILD_SCRIPT = `'use strict';
+const fs = require('node:fs');
+const { DuckDBInstance } = require(process.argv[2]);
+(async () => {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  await conn.run('SET threads=1');
+  const info = (await conn.runAndReadAll("SELECT version(), current_setting('threads')")).getRows()[0];
+  const result = await conn.runAndReadAll(fs.readFileSync(process.argv[3], 'utf8'));
+  const row = result.getRows()[0].map((v) => (typeof v === 'bigint' ? v.toString() : String(v)));
+  process.stdout.write(JSON.stringify({ version: info[0], threads: String(info[1]), row }) + '\\n');
+})().catch((err) => {
+  process.stderr.write(String(err && err.stack ? err.stack : err) + '\\n');
+  process.exit(1);
+});
+`;
+
+interface Timed {
+  stdout: string;
+  stderr: string;
+  seconds: number;
+  cpuSeconds: number;
+  peakRssMb: number;
+}
+
+/** Runs `node <args>` as a child sampled by proc-sampler; wall time from spawn to exit. */
+async function timedNode(what: string, args: string[], cwd: string): Promise<Timed> {
+  const started = Date.now();
+  const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const sampler = sampleProcess(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c) => (stdout += String(c)));
+  child.stderr!.on('data', (c) => (stderr += String(c)));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  const { peakRssMb, cpuSeconds } = sampler.stop();
+  const seconds = (Date.now() - started) / 1000;
+  if (code !== 0) throw new Error(`${what} exited ${code}: ${stderr.slice(-2000)}`);
+  return { stdout, stderr, seconds, cpuSeconds, peakRssMb };
+}
+
+/** Writes the header once, then the fixture's data rows repeated until >= rows; returns rows and bytes. */
+function writeCurCsv(fixture: string, file: string, rows: number): { rows: number; bytes: number } {
+  const text = zlib.gunzipSync(fs.readFileSync(fixture));
+  const headerEnd = text.indexOf(0x0a) + 1;
+  const header = text.subarray(0, headerEnd);
+  let data = text.subarray(headerEnd);
+  if (data.length > 0 && data[data.length - 1] !== 0x0a) data = Buffer.concat([data, Buffer.from('\r\n')]);
+  let perCopy = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] === 0x0a) perCopy++;
+  const columns = header.toString('utf8').trim().split(',');
+  const missing = CUR_COLUMNS.filter((c) => !columns.includes(c));
+  if (missing.length > 0) throw new Error(`${fixture}: header lacks ${missing.join(', ')}`);
+  const copies = Math.max(1, Math.ceil(rows / perCopy));
+  const fd = fs.openSync(file, 'w');
+  try {
+    fs.writeSync(fd, header);
+    for (let i = 0; i < copies; i++) fs.writeSync(fd, data);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { rows: copies * perCopy, bytes: header.length + copies * data.length };
+}
+
+export async function benchDuckdb(rowsArg: number): Promise<Record<string, string | number>> {
+  const root = path.resolve(__dirname, '..');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-bench-duckdb-'));
+  try {
+    const csv = path.join(dir, 'cur.csv');
+    const { rows, bytes } = writeCurCsv(path.join(root, FIXTURE), csv, rowsArg);
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
+
+    // 1. meterflow
+    const mf = await timedNode(
+      'meterflow rate',
+      [
+        path.join(root, 'dist/runtime/cli.js'),
+        'rate',
+        '--provider',
+        'aws',
+        '--input',
+        csv,
+        '--out',
+        path.join(dir, 'meterflow.ndjson'),
+      ],
+      root,
+    );
+    const rowsOutText = /rows out:\s+(\d+)/.exec(mf.stderr)?.[1];
+    if (rowsOutText === undefined) throw new Error(`meterflow rate printed no 'rows out':\n${mf.stderr}`);
+    const rowsOut = Number(rowsOutText);
+    const billedOut = /BilledCost out:\s+(.+)/.exec(mf.stderr)?.[1].trim() ?? 'unknown';
+
+    // 2. DuckDB, one thread
+    const script = path.join(dir, 'duckdb-query.cjs');
+    fs.writeFileSync(script, CHILD_SCRIPT);
+    const duckdbModule = require.resolve('@duckdb/node-api', { paths: [root] });
+    const duck = async (what: string, sql: string) => {
+      const sqlFile = path.join(dir, `${what}.sql`);
+      fs.writeFileSync(sqlFile, sql);
+      const t = await timedNode(`duckdb ${what}`, [script, duckdbModule, sqlFile], root);
+      const res = JSON.parse(t.stdout.trim()) as { version: string; threads: string; row: string[] };
+      if (res.threads !== '1') throw new Error(`duckdb ${what} ran with threads=${res.threads}, not 1`);
+      return { ...t, ...res };
+    };
+    const sum = await duck('sum', sumSql(csv));
+    const proj = await duck('projection', projectionSql(csv, path.join(dir, 'duckdb.ndjson')));
+    const sumCount = Number(sum.row[0]);
+    const projCount = Number(proj.row[0]);
+    if (sumCount !== rowsOut || projCount !== rowsOut) {
+      throw new Error(
+        `row counts differ: meterflow rows out ${rowsOut}, duckdb sum ${sumCount}, duckdb projection ${projCount}`,
+      );
+    }
+
+    const perM = (cpu: number) => +((cpu / rows) * 1e6).toFixed(1);
+    const outMb = (f: string) => +(fs.statSync(path.join(dir, f)).size / 1e6).toFixed(1);
+    return {
+      rows,
+      'csv MB': +(bytes / 1e6).toFixed(1),
+      'meterflow wall s': +mf.seconds.toFixed(2),
+      'meterflow rows/s': Math.round(rows / mf.seconds),
+      'meterflow CPU s per 1M rows': perM(mf.cpuSeconds),
+      'meterflow peak RSS MB': mf.peakRssMb,
+      'duckdb sum wall s': +sum.seconds.toFixed(2),
+      'duckdb sum rows/s': Math.round(rows / sum.seconds),
+      'duckdb sum MB/s': +(bytes / 1e6 / sum.seconds).toFixed(1),
+      'duckdb projection wall s': +proj.seconds.toFixed(2),
+      'duckdb projection rows/s': Math.round(rows / proj.seconds),
+      'duckdb projection CPU s per 1M rows': perM(proj.cpuSeconds),
+      'duckdb projection peak RSS MB': proj.peakRssMb,
+      'meterflow / duckdb projection (wall ratio)': +(mf.seconds / proj.seconds).toFixed(2),
+      'meterflow output MB': outMb('meterflow.ndjson'),
+      'duckdb projection output MB': outMb('duckdb.ndjson'),
+      'BilledCost total, meterflow (exact)': billedOut,
+      'BilledCost total, duckdb DECIMAL(38,18)': sum.row[1],
+      'duckdb version': proj.version,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
