@@ -2,6 +2,7 @@ import type { Message } from 'kafkajs';
 import type { Decimal } from '../../runtime/decimal';
 import { recordIdOf } from '../../runtime/record-id';
 import { AvroTypes, SCHEMA_HEADER, type RawRow, type RawRowBatch } from '../../schemas';
+import type { RowContext } from '../../processors/normalize/types';
 import type { ControlColumns } from '../formats/columns';
 import { columnsOf, type Header, type MalformedLine, type ParsedLine } from '../formats/rows';
 
@@ -11,8 +12,8 @@ import { columnsOf, type Header, type MalformedLine, type ParsedLine } from '../
  * lines of an export identically.
  */
 
-/** A row's constants: the object it was read from and the revision it belongs to. */
-export type BatchConstants = Omit<RawRowBatch, 'header' | 'rows'>;
+/** A row's constants: the object it was read from and the revision it belongs to (normalize's RowContext). */
+export type BatchConstants = RowContext;
 
 /** An admitted row's contribution to the revision's control totals. */
 export interface AdmittedRow {

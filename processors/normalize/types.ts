@@ -1,4 +1,4 @@
-import type { UsageRecord } from '../../schemas/types.generated';
+import type { RawRowBatch, UsageRecord } from '../../schemas/types.generated';
 import type { NormalizeOptions } from './config';
 
 /** The UsageRecord fields a format mapper fills: FOCUS columns (the x_ lineage, attribution and
@@ -27,16 +27,12 @@ export interface Mapped {
   billingAccountIds: Array<string | null>;
 }
 
-/** What a mapper knows of a row besides its values: the constants of the object it was read from. */
-export interface RowContext {
-  provider: string;
-  format: string;
-  scope: string;
-  revision_id: string;
-  /** YYYY-MM, the revision's billing period (the fallback where a row states none). */
-  billing_period: string;
-  object: string;
-}
+/**
+ * What a mapper knows of a row besides its values: the constants of the object it was read from,
+ * exactly as a raw-topic v2 batch carries them (billing_period is the revision's YYYY-MM, the
+ * fallback where a row states none).
+ */
+export type RowContext = Omit<RawRowBatch, 'header' | 'rows'>;
 
 /** Maps one row's positional values (see collectors/formats/rows.ts) to FOCUS fields. */
 export type RowMapper = (values: readonly string[], ctx: RowContext, options: NormalizeOptions) => Mapped;
