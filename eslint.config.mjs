@@ -8,10 +8,10 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      // Money must never pass through parseFloat/Number on the money path; see runtime/decimal.ts.
+      // Money must never pass through parseFloat/Number on the money path; see schemas/decimal.ts.
       'no-restricted-globals': [
         'error',
-        { name: 'parseFloat', message: 'Use Decimal from runtime/decimal.ts' },
+        { name: 'parseFloat', message: 'Use Decimal from schemas/decimal.ts' },
       ],
     },
   },

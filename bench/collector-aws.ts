@@ -83,7 +83,7 @@ export async function runCollectorAws(configFile: string): Promise<CollectorRun>
   const started = Date.now();
   const child = spawn(
     process.execPath,
-    [path.join(root, 'dist/runtime/cli.js'), '--config', configFile, 'collect', 'aws', '--once'],
+    [path.join(root, 'dist/cli/main.js'), '--config', configFile, 'collect', 'aws', '--once'],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const sampler = sampleProcess(child);

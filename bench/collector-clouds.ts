@@ -21,7 +21,7 @@ async function runCollector(provider: 'gcp' | 'azure', configFile: string, rows:
   const started = Date.now();
   const child = spawn(
     process.execPath,
-    [path.join(root, 'dist/runtime/cli.js'), '--config', configFile, 'collect', provider, '--once'],
+    [path.join(root, 'dist/cli/main.js'), '--config', configFile, 'collect', provider, '--once'],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const sampler = sampleProcess(child);

@@ -184,7 +184,7 @@ export async function benchDuckdb(rowsArg: number): Promise<Record<string, strin
     const mf = await timedNode(
       'meterflow rate',
       [
-        path.join(root, 'dist/runtime/cli.js'),
+        path.join(root, 'dist/cli/main.js'),
         'rate',
         '--provider',
         'aws',

@@ -21,7 +21,7 @@ import { azureRows, gcpRows, writeGzLines } from './workload/clouds';
  */
 export async function benchEndToEnd(rows: number): Promise<Record<string, string | number>> {
   const root = path.resolve(__dirname, '..');
-  const cli = path.join(root, 'dist/runtime/cli.js');
+  const cli = path.join(root, 'dist/cli/main.js');
   const aws = await prepareCurExport(rows); // bucket, its config file (topic prefix = bucket)
   const prefix = aws.bucket;
   const { config } = loadConfig({ env: {}, cwd: os.tmpdir() });

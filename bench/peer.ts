@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { defaultCacheDir, loadConfig } from '../runtime/config';
 import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
-import { recordIdOf } from '../runtime/record-id';
+import { recordIdOf } from '../schemas/record-id';
 import { columnsOf } from '../collectors/formats/rows';
 import { AvroTypes, type RawRowBatch, type RawUsageRow } from '../schemas';
 import { USAGE_MONEY, indexNames, type UsageDocument } from '../sinks/elasticsearch/indices';

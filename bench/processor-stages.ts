@@ -34,7 +34,7 @@ export async function benchProcessorStages(rows: number): Promise<Record<string,
   const root = path.resolve(__dirname, '..');
   const prepared = await prepareCurExport(rows);
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
-  const cli = path.join(root, 'dist/runtime/cli.js');
+  const cli = path.join(root, 'dist/cli/main.js');
   execFileSync(process.execPath, [cli, '--config', prepared.configFile, 'collect', 'aws', '--once'], {
     cwd: root,
     stdio: 'ignore',

@@ -37,7 +37,7 @@ export async function benchProcessors(rows: number): Promise<Record<string, stri
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
   execFileSync(
     process.execPath,
-    [path.join(root, 'dist/runtime/cli.js'), '--config', prepared.configFile, 'collect', 'aws', '--once'],
+    [path.join(root, 'dist/cli/main.js'), '--config', prepared.configFile, 'collect', 'aws', '--once'],
     { cwd: root, stdio: 'ignore' },
   );
 
@@ -49,7 +49,7 @@ export async function benchProcessors(rows: number): Promise<Record<string, stri
   const child = spawn(
     process.execPath,
     [
-      path.join(root, 'dist/runtime/cli.js'),
+      path.join(root, 'dist/cli/main.js'),
       '--config',
       prepared.configFile,
       'process',

@@ -20,7 +20,7 @@ export async function benchRateOffline(rows: number): Promise<Record<string, str
   const started = Date.now();
   const child = spawn(
     process.execPath,
-    [path.join(root, 'dist/runtime/cli.js'), 'rate', '--provider', 'aws', '--input', file, '--out', '-'],
+    [path.join(root, 'dist/cli/main.js'), 'rate', '--provider', 'aws', '--input', file, '--out', '-'],
     {
       cwd: root,
       stdio: ['ignore', 'ignore', 'pipe'],

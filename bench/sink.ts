@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
 import { loadConfig, type MeterflowConfig } from '../runtime/config';
-import { Decimal, decimalToString } from '../runtime/decimal';
+import { Decimal, decimalToString } from '../schemas/decimal';
 import { createElasticsearch } from '../runtime/elasticsearch';
 import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
 import { AvroTypes, type RevisionControl, type UsageRecord } from '../schemas';
@@ -145,7 +145,7 @@ export async function runSinkUntilPublished(rev: RatedRevision): Promise<SinkRun
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
   const child = spawn(
     process.execPath,
-    [...prof, path.join(root, 'dist/runtime/cli.js'), '--config', configFile, 'sink', 'elasticsearch'],
+    [...prof, path.join(root, 'dist/cli/main.js'), '--config', configFile, 'sink', 'elasticsearch'],
     {
       cwd: root,
       stdio: ['ignore', 'ignore', 'inherit'],

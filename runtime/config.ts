@@ -7,14 +7,14 @@ import { ConfigError } from './errors';
 import { registerSecret } from './redact';
 import { NormalizeOptionsSchema } from '../processors/normalize/config';
 import { SinkOptionsSchema } from '../sinks/elasticsearch/config';
-import { InvoiceOptionsSchema } from '../sinks/invoices/config';
-import { ApiConfigSchema } from '../sinks/api/config';
+import { InvoiceOptionsSchema } from '../invoices/config';
+import { ApiConfigSchema } from '../api/config';
 
 /**
  * meterflow's configuration: one YAML file (meterflow.yaml) plus environment overrides.
  *
  * This file is the one place where every option, its default and its meaning are written down;
- * `meterflow config docs` renders it (runtime/CONFIG.md is that rendering, checked by a test).
+ * `meterflow config docs` renders it (docs/configuration.md is that rendering, checked by a test).
  * Names are snake_case with unit suffixes (_ms, _mb, _bytes). Unknown keys are rejected, and every
  * problem is reported at once with the line it is on.
  *

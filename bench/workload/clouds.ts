@@ -3,7 +3,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Decimal } from '../../runtime/decimal';
+import { Decimal } from '../../schemas/decimal';
 import { mulberry32 } from './cur';
 
 /**

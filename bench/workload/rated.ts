@@ -1,5 +1,5 @@
-import { Decimal, decimalToString } from '../../runtime/decimal';
-import { recordIdOf } from '../../runtime/record-id';
+import { Decimal, decimalToString } from '../../schemas/decimal';
+import { recordIdOf } from '../../schemas/record-id';
 import type { UsageRecord } from '../../schemas';
 import { mulberry32 } from './cur';
 

@@ -1,6 +1,6 @@
 import type { Message } from 'kafkajs';
-import type { Decimal } from '../../runtime/decimal';
-import { recordIdOf } from '../../runtime/record-id';
+import type { Decimal } from '../../schemas/decimal';
+import { recordIdOf } from '../../schemas/record-id';
 import { AvroTypes, SCHEMA_HEADER, type RawRow, type RawRowBatch } from '../../schemas';
 import type { RowContext } from '../../processors/normalize/types';
 import type { ControlColumns } from '../formats/columns';

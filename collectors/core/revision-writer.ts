@@ -1,8 +1,8 @@
 import type { Producer, Message } from 'kafkajs';
 import type { Logger } from '../../runtime/logger';
 import type { StageMetrics } from '../../runtime/metrics';
-import { Decimal, decimalToString } from '../../runtime/decimal';
-import { recordIdOf } from '../../runtime/record-id';
+import { Decimal, decimalToString } from '../../schemas/decimal';
+import { recordIdOf } from '../../schemas/record-id';
 import { ErrorCodes, PermanentError } from '../../runtime/errors';
 import { sendChunked } from '../../runtime/kafka';
 import { AvroTypes, type DeadLetter, type RevisionControl } from '../../schemas';

@@ -1,7 +1,7 @@
 import { isLosslessNumber } from 'lossless-json';
 import { parseJsonCell } from '../../processors/normalize/values';
 import type { Header } from './rows';
-import { Decimal, parseDecimal } from '../../runtime/decimal';
+import { Decimal, parseDecimal } from '../../schemas/decimal';
 import { ErrorCodes, InputError } from '../../runtime/errors';
 
 export type ExportFormat =

@@ -6,7 +6,7 @@ import { LosslessNumber, isLosslessNumber, stringify as stringifyLossless } from
 import type { AsyncBuffer, FileMetaData, ParquetParsers, SchemaElement, SchemaTree } from 'hyparquet' with {
   'resolution-mode': 'import',
 };
-import { Decimal, decimalToString } from '../../runtime/decimal';
+import { Decimal, decimalToString } from '../../schemas/decimal';
 import { ErrorCodes, PermanentError } from '../../runtime/errors';
 import { MALFORMED_TEXT_LIMIT, type MapLine } from './rows';
 

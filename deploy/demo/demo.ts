@@ -14,12 +14,12 @@ import { startStages } from '../../processors/command';
 import { consumeTotals } from '../../processors/rated-consumer/example';
 import type { CustomerTotal, RevisionTracker } from '../../processors/rated-consumer/revision-tracker';
 import { loadPriceBook } from '../../processors/price';
-import { Decimal, decimalToString } from '../../runtime/decimal';
+import { Decimal, decimalToString } from '../../schemas/decimal';
 import { createElasticsearch, scanAll } from '../../runtime/elasticsearch';
 import { startSink } from '../../sinks/elasticsearch/command';
 import { indexNames, type RevisionDocument, type UsageDocument } from '../../sinks/elasticsearch/indices';
-import { generateInvoices, type InvoiceResult } from '../../sinks/invoices';
-import { generateApiKey, hashApiKey, startApi, type RunningApi } from '../../sinks/api';
+import { generateInvoices, type InvoiceResult } from '../../invoices';
+import { generateApiKey, hashApiKey, startApi, type RunningApi } from '../../api';
 
 /**
  * The demo behind `npm start`: sample exports of all three clouds are seeded into the local

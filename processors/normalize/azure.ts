@@ -1,4 +1,4 @@
-import { Decimal, decimalToString } from '../../runtime/decimal';
+import { Decimal, decimalToString } from '../../schemas/decimal';
 import { isServiceCategory, serviceCategory } from './service-categories';
 import { type ChargeCategory, type MapperCompiler } from './types';
 import {

@@ -1,4 +1,4 @@
-import { recordIdOf } from '../../runtime/record-id';
+import { recordIdOf } from '../../schemas/record-id';
 import type { RawRowBatch, RawUsageRow, UsageRecord } from '../../schemas/types.generated';
 import { attributeCustomer } from './attribution';
 import type { Header } from '../../collectors/formats/rows';

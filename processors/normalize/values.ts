@@ -1,5 +1,5 @@
 import { parse as parseLossless, isLosslessNumber } from 'lossless-json';
-import { Decimal, decimalToString, parseDecimal } from '../../runtime/decimal';
+import { Decimal, decimalToString, parseDecimal } from '../../schemas/decimal';
 
 /**
  * Value parsers shared by the per-format mappers. Every parser that can fail throws a

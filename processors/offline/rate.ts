@@ -19,7 +19,7 @@ import {
   type ExportFormat,
   type Provider,
 } from '../../collectors/formats/discovery';
-import { Decimal, decimalToString, parseDecimal } from '../../runtime/decimal';
+import { Decimal, decimalToString, parseDecimal } from '../../schemas/decimal';
 import { ErrorCodes, InputError } from '../../runtime/errors';
 import { AvroTypes } from '../../schemas';
 import type { RawRowBatch, UsageRecord } from '../../schemas/types.generated';

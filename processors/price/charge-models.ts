@@ -1,4 +1,4 @@
-import { Decimal } from '../../runtime/decimal';
+import { Decimal } from '../../schemas/decimal';
 
 /**
  * Period-level charge models: what the invoice stage needs, and the pure tier math it will use.

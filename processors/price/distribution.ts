@@ -2,8 +2,16 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Consumer, Kafka } from 'kafkajs';
+import type { MeterflowConfig } from '../../runtime/config';
+import { createKafka, ensureTopics, topicNames } from '../../runtime/kafka';
 import type { Logger } from '../../runtime/logger';
-import { atCostPriceBook, parsePriceBook, priceBookFingerprint, type PriceBook } from './index';
+import {
+  atCostPriceBook,
+  loadPriceBook,
+  parsePriceBook,
+  priceBookFingerprint,
+  type PriceBook,
+} from './index';
 
 /**
  * Price-book distribution. The book is published to a compacted single-partition topic (key
@@ -163,4 +171,18 @@ export class PriceBookHolder {
       );
     }
   }
+}
+
+/**
+ * The book invoices use is the one the price stage rates with: the one published on the price-book
+ * topic; when none was ever published, `processor.price_book_file`; else at cost (no plans).
+ */
+export async function currentPriceBook(config: MeterflowConfig): Promise<PriceBook> {
+  const kafka = createKafka(config, 'invoice-book');
+  const topic = topicNames(config).priceBook;
+  await ensureTopics(kafka, config, [{ topic, compacted: true, partitions: 1 }]);
+  const published = await readPublishedBook(kafka, topic);
+  if (published) return parsePriceBook(published.yaml, published.source_name);
+  if (config.processor.price_book_file) return loadPriceBook(config.processor.price_book_file);
+  return atCostPriceBook();
 }

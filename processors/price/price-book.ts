@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { Decimal, decimalToString, parseDecimal } from '../../runtime/decimal';
+import { Decimal, decimalToString, parseDecimal } from '../../schemas/decimal';
 import { tierProblems, type Tier } from './charge-models';
 import { PriceBookError } from './errors';
 

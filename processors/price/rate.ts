@@ -1,4 +1,4 @@
-import { Decimal, decimalToString, parseDecimal } from '../../runtime/decimal';
+import { Decimal, decimalToString, parseDecimal } from '../../schemas/decimal';
 import type { UsageRecord } from '../../schemas/types.generated';
 import {
   MATCH_COLUMNS,

@@ -1,4 +1,4 @@
-import { Decimal, decimalToString } from '../../runtime/decimal';
+import { Decimal, decimalToString } from '../../schemas/decimal';
 import type { DeadLetter, RevisionControl, UsageRecord } from '../../schemas';
 
 /**

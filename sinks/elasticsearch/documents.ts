@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { billedCostOf, currencyOf, type ExportFormat } from '../../collectors/formats/columns';
-import { decimalToString } from '../../runtime/decimal';
-import { recordIdOf } from '../../runtime/record-id';
+import { decimalToString } from '../../schemas/decimal';
+import { recordIdOf } from '../../schemas/record-id';
 import {
   AvroTypes,
   type DeadLetter,

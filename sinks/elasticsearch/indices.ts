@@ -17,7 +17,7 @@ import type { UsageRecord } from '../../schemas';
  *                       the publisher's reconciliation state. _id = revisionDocId(scope, revision).
  *   P-dead-letters      one document per dead letter (every stage), for the API's summary and for
  *                       reconciliation (a processor dead letter accounts for a row of its revision).
- *   P-invoices          invoices (sinks/invoices), _id = invoice_id.
+ *   P-invoices          invoices (invoices/), _id = invoice_id.
  *
  * Money in _source is the exact decimal text of the Avro record. The money fields are ALSO mapped
  * as `double` so analysts can aggregate; those aggregations are binary floating point and are never

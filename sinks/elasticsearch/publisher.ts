@@ -1,6 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Registry } from 'prom-client';
-import { Decimal, decimalToString } from '../../runtime/decimal';
+import { Decimal, decimalToString } from '../../schemas/decimal';
 import { scanAll } from '../../runtime/elasticsearch';
 import type { Logger } from '../../runtime/logger';
 import { gauge, stageCounter } from '../../runtime/metrics';

@@ -20,7 +20,7 @@ const ROWS = 20_000;
 function cli(args: string[], configFile: string): ChildProcess {
   return spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(root, 'runtime/cli.ts'), '--config', configFile, ...args],
+    ['--import', 'tsx', path.join(root, 'cli/main.ts'), '--config', configFile, ...args],
     {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],

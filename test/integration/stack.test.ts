@@ -35,7 +35,7 @@ describe('meterflow stack', () => {
     try {
       execFileSync(
         process.execPath,
-        ['--import', 'tsx', path.join(root, 'runtime/cli.ts'), 'stack', 'status'],
+        ['--import', 'tsx', path.join(root, 'cli/main.ts'), 'stack', 'status'],
         { cwd: root, stdio: 'pipe' },
       );
     } catch (err) {

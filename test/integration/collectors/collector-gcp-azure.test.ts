@@ -3,7 +3,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { Registry } from 'prom-client';
-import { Decimal, decimalToString } from '../../../runtime/decimal';
+import { Decimal, decimalToString } from '../../../schemas/decimal';
 import { createAzureBlob, createGcs } from '../../../runtime/object-storage';
 import { createKafka } from '../../../runtime/kafka';
 import { createLogger } from '../../../runtime/logger';

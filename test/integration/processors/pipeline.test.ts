@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { Decimal, decimalToString } from '../../../runtime/decimal';
+import { Decimal, decimalToString } from '../../../schemas/decimal';
 import { createKafka } from '../../../runtime/kafka';
 import { createLogger } from '../../../runtime/logger';
 import { createS3 } from '../../../runtime/object-storage';
@@ -90,7 +90,7 @@ describe('processor chain (real Kafka)', () => {
         // One process (no tsx wrapper): a SIGKILL must reach the process doing the work.
         '--import',
         'tsx',
-        path.join(__dirname, '../../../runtime/cli.ts'),
+        path.join(__dirname, '../../../cli/main.ts'),
         '--config',
         configFile,
         'process',

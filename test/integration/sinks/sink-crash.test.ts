@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Decimal, decimalToString } from '../../../runtime/decimal';
+import { Decimal, decimalToString } from '../../../schemas/decimal';
 import { createElasticsearch } from '../../../runtime/elasticsearch';
 import { createKafka, ensureTopics, topicNames } from '../../../runtime/kafka';
 import { selectComponents, stackContext, stackUp } from '../../../deploy/stack/stack';
@@ -27,7 +27,7 @@ function sinkProcess(configFile: string, log: string[]): ChildProcess {
       // One process (no tsx wrapper): a SIGKILL must reach the process doing the work.
       '--import',
       'tsx',
-      path.join(root, 'runtime/cli.ts'),
+      path.join(root, 'cli/main.ts'),
       '--config',
       configFile,
       'sink',

@@ -1,10 +1,10 @@
 import type { Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { Decimal, decimalToString } from '../../../runtime/decimal';
+import { Decimal, decimalToString } from '../../../schemas/decimal';
 import { scanAll } from '../../../runtime/elasticsearch';
 import { createLogger } from '../../../runtime/logger';
 import { Shutdown } from '../../../runtime/shutdown';
-import { recordIdOf } from '../../../runtime/record-id';
+import { recordIdOf } from '../../../schemas/record-id';
 import { deadLetterMessage } from '../../../processors/core/dead-letter';
 import { AvroTypes, type RevisionControl, type UsageRecord } from '../../../schemas';
 import { usageRecord } from '../../unit/processors/price/records';

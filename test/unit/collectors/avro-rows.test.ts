@@ -3,7 +3,7 @@ import zlib from 'node:zlib';
 import avro from 'avsc';
 import { readAvroRows } from '../../../collectors/formats/avro-rows';
 import type { MapLine } from '../../../collectors/formats/rows';
-import { Decimal, decimalToString } from '../../../runtime/decimal';
+import { Decimal, decimalToString } from '../../../schemas/decimal';
 import { ErrorCodes, PermanentError } from '../../../runtime/errors';
 
 // Fixtures are written here with avsc's own encoder (BlockEncoder), the layout BigQuery

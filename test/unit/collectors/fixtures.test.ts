@@ -7,7 +7,7 @@ import {
 import { createReadStream } from 'node:fs';
 import { readCsvHeader } from '../../../collectors/formats/csv-rows';
 import { openDecoded } from '../../../collectors/formats/decode';
-import { Decimal } from '../../../runtime/decimal';
+import { Decimal } from '../../../schemas/decimal';
 import { InputError } from '../../../runtime/errors';
 import { fixture, readFixtureCsv, rowsOnly, rowsWithColumns } from './helpers';
 

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { billedCostOf, currencyOf, gcpBilledCost } from '../../../collectors/formats/columns';
 import { openDecoded } from '../../../collectors/formats/decode';
 import { readJsonlRows } from '../../../collectors/formats/jsonl-rows';
-import { Decimal } from '../../../runtime/decimal';
+import { Decimal } from '../../../schemas/decimal';
 import { ErrorCodes, InputError } from '../../../runtime/errors';
 import { bytesOf, collect } from './helpers';
 

@@ -6,7 +6,7 @@ import {
   readParquetRows,
 } from '../../../collectors/formats/parquet-rows';
 import type { MapLine } from '../../../collectors/formats/rows';
-import { Decimal, decimalToString } from '../../../runtime/decimal';
+import { Decimal, decimalToString } from '../../../schemas/decimal';
 import { ErrorCodes, PermanentError } from '../../../runtime/errors';
 
 const FIXTURES = path.join(__dirname, '../../fixtures/parquet');

@@ -110,8 +110,8 @@ describe('loadConfig', () => {
 });
 
 describe('configuration reference', () => {
-  it('runtime/CONFIG.md is the current rendering of the schema', () => {
-    const committed = fs.readFileSync(path.join(__dirname, '../../../runtime/CONFIG.md'), 'utf8');
+  it('docs/configuration.md is the current rendering of the schema', () => {
+    const committed = fs.readFileSync(path.join(__dirname, '../../../docs/configuration.md'), 'utf8');
     expect(committed).toBe(renderConfigDocs());
   });
 

@@ -1,5 +1,5 @@
 import { azureChargeCategory, azureKey, splitUnitOfMeasure } from '../../../../processors/normalize';
-import { decimalToString } from '../../../../runtime/decimal';
+import { decimalToString } from '../../../../schemas/decimal';
 import { ok, rawRows, readCsv, run, sumBy, sumText, withColumns } from './helpers';
 
 const rows = (file: string, format: string, billing_period: string) =>

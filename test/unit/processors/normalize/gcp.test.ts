@@ -1,5 +1,5 @@
 import { gcpChargeCategory } from '../../../../processors/normalize';
-import { Decimal, decimalToString } from '../../../../runtime/decimal';
+import { Decimal, decimalToString } from '../../../../schemas/decimal';
 import { dec, ok, rawRows, readCsv, run, sumBy, sumText, withColumns } from './helpers';
 
 const rows = (file: string, billing_period: string) =>

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { Decimal, decimalToString, parseDecimal } from '../../../../runtime/decimal';
+import { Decimal, decimalToString, parseDecimal } from '../../../../schemas/decimal';
 import type { RawUsageRow, UsageRecord } from '../../../../schemas/types.generated';
 import {
   normalizeRow,

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
-import { Decimal, decimalToString, parseDecimal } from '../../../../runtime/decimal';
+import { Decimal, decimalToString, parseDecimal } from '../../../../schemas/decimal';
 
 export const FIXTURES = join(__dirname, '..', '..', '..', 'fixtures');
 export const fixture = (...parts: string[]): string => join(FIXTURES, ...parts);

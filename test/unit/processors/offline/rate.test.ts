@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Decimal, decimalToString } from '../../../../runtime/decimal';
+import { Decimal, decimalToString } from '../../../../schemas/decimal';
 import { formatRateSummary, runRate, type RateSummary } from '../../../../processors/offline/rate';
 import { azureManifest } from '../../collectors/helpers';
 import { streamingPath, type LetterKey } from './paths-agree';

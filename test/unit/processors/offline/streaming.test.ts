@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
-import { Decimal, decimalToString } from '../../../../runtime/decimal';
+import { Decimal, decimalToString } from '../../../../schemas/decimal';
 
 const MB = 1024 * 1024;
 const ROWS = 20_000;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Decimal, decimalToString } from '../../../../runtime/decimal';
+import { Decimal, decimalToString } from '../../../../schemas/decimal';
 import { graduated, packages, tierProblems, volume, type Tier } from '../../../../processors/price';
 
 const D = (s: string | number) => new Decimal(s);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decimalToString } from '../../../../runtime/decimal';
+import { decimalToString } from '../../../../schemas/decimal';
 import { ConfigError } from '../../../../runtime/errors';
 import {
   atCostPriceBook,

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Decimal, decimalToString, sumDecimals } from '../../../../runtime/decimal';
+import { Decimal, decimalToString, sumDecimals } from '../../../../schemas/decimal';
 import { parsePriceBook, rateRecord, type PriceBook } from '../../../../processors/price';
 import type { UsageRecord } from '../../../../schemas/types.generated';
 import { usageRecord } from './records';

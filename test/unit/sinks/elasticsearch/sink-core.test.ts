@@ -2,7 +2,7 @@ import { bulkAction, chunkActions, classifyItem } from '../../../../sinks/elasti
 import { deadLetterWrite, revisionWrite } from '../../../../sinks/elasticsearch/documents';
 import { ContiguousOffsets } from '../../../../sinks/elasticsearch/offsets';
 import { chooseCurrent, reconcile } from '../../../../sinks/elasticsearch/publisher';
-import { recordIdOf } from '../../../../runtime/record-id';
+import { recordIdOf } from '../../../../schemas/record-id';
 import { AvroTypes, type RevisionControl } from '../../../../schemas';
 import { usageRecord } from '../../processors/price/records';
 

@@ -1,0 +1,157 @@
+import type { PublicationState } from '../sinks/elasticsearch/indices';
+import { ApiError, ApiErrorCodes, badParameter } from './errors';
+
+/**
+ * Query and path parameter parsing: pure functions, so every 400 is unit-tested without a server.
+ * Unknown query parameters are rejected rather than ignored: a client that sends `?customer=x` or
+ * a misspelt filter must not receive an unfiltered answer it believes is filtered.
+ */
+
+export type Query = Record<string, unknown>;
+
+export function onlyParams(query: Query | undefined, allowed: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (!allowed.includes(name)) {
+      throw new ApiError(
+        400,
+        ApiErrorCodes.UNKNOWN_PARAMETER,
+        allowed.length
+          ? `unknown query parameter "${name}" (allowed: ${allowed.join(', ')})`
+          : `unknown query parameter "${name}" (this route takes none)`,
+      );
+    }
+    if (typeof value !== 'string') throw badParameter(`query parameter "${name}" must be given once`);
+    out[name] = value;
+  }
+  return out;
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DAY_MS = 86_400_000;
+
+/** A calendar date YYYY-MM-DD (UTC), as epoch ms of its midnight; rejects 2025-02-30 and friends. */
+export function parseDate(name: string, text: string | undefined): number {
+  if (text === undefined || text === '') {
+    throw new ApiError(
+      400,
+      ApiErrorCodes.MISSING_PARAMETER,
+      `query parameter "${name}" is required (YYYY-MM-DD)`,
+    );
+  }
+  const m = DATE.exec(text);
+  if (!m) throw badParameter(`"${name}" must be a date YYYY-MM-DD, got "${truncate(text)}"`);
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const ms = Date.UTC(y, mo - 1, d);
+  const back = new Date(ms);
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) {
+    throw badParameter(`"${name}" is not a calendar date: "${text}"`);
+  }
+  return ms;
+}
+
+export const GROUP_BY = ['service', 'sku', 'region', 'day'] as const;
+export type GroupBy = (typeof GROUP_BY)[number];
+
+export interface UsageQuery {
+  /** YYYY-MM-DD, inclusive (ChargePeriodStart >= from 00:00 UTC). */
+  from: string;
+  /** YYYY-MM-DD, exclusive (ChargePeriodStart < to 00:00 UTC). */
+  to: string;
+  groupBy: GroupBy;
+}
+
+export function parseUsageQuery(query: Query | undefined, maxRangeDays: number): UsageQuery {
+  const q = onlyParams(query, ['from', 'to', 'group_by']);
+  const from = parseDate('from', q.from);
+  const to = parseDate('to', q.to);
+  if (from >= to) {
+    throw new ApiError(400, ApiErrorCodes.INVALID_RANGE, `"from" (${q.from}) must be before "to" (${q.to})`);
+  }
+  const days = (to - from) / DAY_MS;
+  if (days > maxRangeDays) {
+    throw new ApiError(
+      400,
+      ApiErrorCodes.RANGE_TOO_LONG,
+      `range of ${days} days is longer than the maximum of ${maxRangeDays} days`,
+    );
+  }
+  const groupBy = q.group_by ?? 'service';
+  if (!(GROUP_BY as readonly string[]).includes(groupBy)) {
+    throw badParameter(`"group_by" must be one of ${GROUP_BY.join(', ')}, got "${truncate(groupBy)}"`);
+  }
+  return { from: q.from, to: q.to, groupBy: groupBy as GroupBy };
+}
+
+export const REVISION_STATES: readonly PublicationState[] = [
+  'collecting',
+  'pending',
+  'published',
+  'superseded',
+  'unreconciled',
+  'failed',
+];
+
+export interface RevisionsQuery {
+  state?: PublicationState;
+  scope?: string;
+  billingPeriod?: string;
+  limit: number;
+}
+
+export const MAX_LIMIT = 1000;
+
+export function parseRevisionsQuery(query: Query | undefined): RevisionsQuery {
+  const q = onlyParams(query, ['state', 'scope', 'billing_period', 'limit']);
+  const out: RevisionsQuery = { limit: parseLimit(q.limit) };
+  if (q.state !== undefined) {
+    if (!(REVISION_STATES as readonly string[]).includes(q.state)) {
+      throw badParameter(`"state" must be one of ${REVISION_STATES.join(', ')}, got "${truncate(q.state)}"`);
+    }
+    out.state = q.state as PublicationState;
+  }
+  if (q.scope !== undefined) out.scope = identifier('scope', q.scope);
+  if (q.billing_period !== undefined) {
+    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(q.billing_period)) {
+      throw badParameter(`"billing_period" must be YYYY-MM, got "${truncate(q.billing_period)}"`);
+    }
+    out.billingPeriod = q.billing_period;
+  }
+  return out;
+}
+
+function parseLimit(text: string | undefined): number {
+  if (text === undefined) return 100;
+  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > MAX_LIMIT) {
+    throw badParameter(`"limit" must be an integer from 1 to ${MAX_LIMIT}, got "${truncate(text)}"`);
+  }
+  return Number(text);
+}
+
+export interface DeadLetterQuery {
+  stage?: string;
+  scope?: string;
+  customer?: string;
+}
+
+export function parseDeadLetterQuery(query: Query | undefined): DeadLetterQuery {
+  const q = onlyParams(query, ['stage', 'scope', 'customer']);
+  const out: DeadLetterQuery = {};
+  if (q.stage !== undefined) out.stage = identifier('stage', q.stage);
+  if (q.scope !== undefined) out.scope = identifier('scope', q.scope);
+  if (q.customer !== undefined) out.customer = identifier('customer', q.customer);
+  return out;
+}
+
+/** Keyword values (customer, scope, invoice id) that are used as exact terms. */
+export function identifier(name: string, text: string | undefined): string {
+  if (text === undefined || text === '') throw badParameter(`"${name}" must not be empty`);
+  if (text.length > 256) throw badParameter(`"${name}" is longer than 256 characters`);
+  // Control characters have no business in an id and would only garble logs.
+  if (/[\u0000-\u001f\u007f]/.test(text)) throw badParameter(`"${name}" contains control characters`);
+  return text;
+}
+
+function truncate(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}

@@ -1,0 +1,389 @@
+import type { Client } from '@elastic/elasticsearch';
+import { scanAll as scanAllHits } from '../runtime/elasticsearch';
+import type { estypes } from '@elastic/elasticsearch';
+import { Decimal, decimalToString, parseDecimal } from '../schemas/decimal';
+import type {
+  DeadLetterDocument,
+  IndexNames,
+  RevisionDocument,
+  UsageDocument,
+} from '../sinks/elasticsearch/indices';
+import type { InvoiceDocument, InvoiceLine } from '../invoices/types';
+import type { DeadLetterQuery, GroupBy, RevisionsQuery, UsageQuery } from './params';
+
+/**
+ * The API's reads from Elasticsearch. Two rules:
+ *   1. Usage is read from the PUBLISHED alias only, so a reader never sees two revisions of a
+ *      scope, nor a revision that has not reconciled.
+ *   2. Money is summed from the exact decimal text in _source with Decimal. The `double` mapping of
+ *      the money fields exists for analysts; a sum or terms aggregation over it is binary floating
+ *      point and never reaches a client as an amount. Counts may come from aggregations.
+ * Every search passes ignore_unavailable + allow_no_indices, so a deployment with no data yet
+ * answers empty results instead of 404s.
+ */
+export interface QueryContext {
+  es: Client;
+  names: IndexNames;
+  pageSize: number;
+  /** Per-request Elasticsearch timeout; 0 = the client's default. */
+  timeoutMs: number;
+}
+
+const LENIENT = { ignore_unavailable: true, allow_no_indices: true } as const;
+
+function transport(ctx: QueryContext) {
+  return ctx.timeoutMs > 0 ? { requestTimeout: ctx.timeoutMs } : {};
+}
+
+/** Every document matching `query`, page by page, from one point in time (see runtime/elasticsearch.ts). */
+export async function* scanAll<T>(
+  ctx: QueryContext,
+  index: string,
+  query: estypes.QueryDslQueryContainer,
+  source: string[],
+): AsyncGenerator<T[]> {
+  for await (const hits of scanAllHits<T>(ctx.es, index, query, source, {
+    pageSize: ctx.pageSize,
+    requestTimeoutMs: ctx.timeoutMs,
+  }))
+    yield hits.map((h) => h._source as T);
+}
+
+export interface AmountByCurrency {
+  currency: string;
+  amount: string;
+  record_count: number;
+}
+
+export interface UsageGroup extends AmountByCurrency {
+  /** The service / SKU / region / UTC day; null when the records carry none. */
+  key: string | null;
+}
+
+export interface UsageSummary {
+  customer: string;
+  from: string;
+  to: string;
+  group_by: GroupBy;
+  /** Every published record of the customer in the range, rated or not. */
+  record_count: number;
+  /** Records without x_RatedCost (not priced): counted, never summed. */
+  unrated_record_count: number;
+  groups: UsageGroup[];
+  totals: AmountByCurrency[];
+}
+
+type UsageSource = Pick<
+  UsageDocument,
+  'x_RatedCost' | 'x_RatedCurrency' | 'ServiceName' | 'SkuId' | 'RegionId' | 'ChargePeriodStart'
+>;
+
+function groupKey(doc: UsageSource, groupBy: GroupBy): string | null {
+  switch (groupBy) {
+    case 'service':
+      return doc.ServiceName ?? null;
+    case 'sku':
+      return doc.SkuId ?? null;
+    case 'region':
+      return doc.RegionId ?? null;
+    case 'day': {
+      // ChargePeriodStart is ISO-8601 and may carry an offset; the day is the UTC calendar day.
+      const t = new Date(doc.ChargePeriodStart);
+      if (Number.isNaN(t.getTime()))
+        throw new Error(`unparseable ChargePeriodStart ${doc.ChargePeriodStart}`);
+      return t.toISOString().slice(0, 10);
+    }
+  }
+}
+
+/** Sums a customer's published usage in [from, to) of ChargePeriodStart, per group and currency. */
+export async function usageSummary(
+  ctx: QueryContext,
+  customer: string,
+  q: UsageQuery,
+): Promise<UsageSummary> {
+  const query: estypes.QueryDslQueryContainer = {
+    bool: {
+      filter: [
+        { term: { x_CustomerId: customer } },
+        { range: { ChargePeriodStart: { gte: q.from, lt: q.to, format: 'strict_date' } } },
+      ],
+    },
+  };
+  const source = ['x_RatedCost', 'x_RatedCurrency', 'ServiceName', 'SkuId', 'RegionId', 'ChargePeriodStart'];
+  const groups = new Map<string, { key: string | null; currency: string; sum: Decimal; n: number }>();
+  const totals = new Map<string, { sum: Decimal; n: number }>();
+  let records = 0;
+  let unrated = 0;
+  for await (const page of scanAll<UsageSource>(ctx, ctx.names.usageAlias, query, source)) {
+    for (const doc of page) {
+      records++;
+      if (doc.x_RatedCost === null || doc.x_RatedCost === undefined || !doc.x_RatedCurrency) {
+        unrated++;
+        continue;
+      }
+      const amount = parseDecimal(doc.x_RatedCost);
+      // A non-decimal amount in a published revision is a bug upstream; refuse to answer a wrong sum.
+      if (!amount) throw new Error(`x_RatedCost is not decimal text: ${JSON.stringify(doc.x_RatedCost)}`);
+      const key = groupKey(doc, q.groupBy);
+      const id = JSON.stringify([key, doc.x_RatedCurrency]);
+      const g = groups.get(id) ?? { key, currency: doc.x_RatedCurrency, sum: new Decimal(0), n: 0 };
+      g.sum = g.sum.plus(amount);
+      g.n++;
+      groups.set(id, g);
+      const t = totals.get(doc.x_RatedCurrency) ?? { sum: new Decimal(0), n: 0 };
+      t.sum = t.sum.plus(amount);
+      t.n++;
+      totals.set(doc.x_RatedCurrency, t);
+    }
+  }
+  const sortedGroups = [...groups.values()].sort(
+    (a, b) => compareNullable(a.key, b.key) || compare(a.currency, b.currency),
+  );
+  return {
+    customer,
+    from: q.from,
+    to: q.to,
+    group_by: q.groupBy,
+    record_count: records,
+    unrated_record_count: unrated,
+    groups: sortedGroups.map((g) => ({
+      key: g.key,
+      currency: g.currency,
+      amount: decimalToString(g.sum),
+      record_count: g.n,
+    })),
+    totals: [...totals.entries()]
+      .sort(([a], [b]) => compare(a, b))
+      .map(([currency, t]) => ({ currency, amount: decimalToString(t.sum), record_count: t.n })),
+  };
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Nulls ("no service") sort last. */
+const compareNullable = (a: string | null, b: string | null) =>
+  a === b ? 0 : a === null ? 1 : b === null ? -1 : compare(a, b);
+
+export type InvoiceSummary = Pick<
+  InvoiceDocument,
+  | 'invoice_id'
+  | 'number'
+  | 'customer'
+  | 'period'
+  | 'currency'
+  | 'status'
+  | 'total'
+  | 'generated_at'
+  | 'finalized_at'
+>;
+
+const INVOICE_SUMMARY_FIELDS = [
+  'invoice_id',
+  'number',
+  'customer',
+  'period',
+  'currency',
+  'status',
+  'total',
+  'generated_at',
+  'finalized_at',
+];
+
+/** A customer's invoices, newest period first. */
+export async function listInvoices(ctx: QueryContext, customer: string): Promise<InvoiceSummary[]> {
+  const out: InvoiceSummary[] = [];
+  const query = { term: { customer } };
+  for await (const page of scanAll<InvoiceSummary>(ctx, ctx.names.invoices, query, INVOICE_SUMMARY_FIELDS)) {
+    // Belt and braces for isolation: should `customer` ever be mapped as text, a term query could
+    // match another customer's analysed tokens; the exact comparison cannot.
+    for (const doc of page) if (doc.customer === customer) out.push(pick(doc, INVOICE_SUMMARY_FIELDS));
+  }
+  return out.sort((a, b) => compare(b.period, a.period) || compare(a.invoice_id, b.invoice_id));
+}
+
+function pick<T>(doc: T, fields: string[]): T {
+  const src = doc as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const f of fields) out[f] = src[f] ?? null;
+  return out as T;
+}
+
+/**
+ * The documented invoice fields (openapi.ts `Invoice`), nothing else: the stored document also
+ * carries bookkeeping (basis_finalized) and may gain fields, and neither should silently become
+ * part of the public contract.
+ */
+export type InvoiceResponse = Omit<InvoiceDocument, 'basis_finalized'>;
+
+const INVOICE_FIELDS: (keyof InvoiceResponse)[] = [
+  'invoice_id',
+  'number',
+  'customer',
+  'period',
+  'currency',
+  'status',
+  'generated_at',
+  'finalized_at',
+  'price_book_version',
+  'rounding',
+  'lines',
+  'total',
+  'cloud_cost',
+  'margin',
+  'revisions',
+  'fingerprint',
+];
+const LINE_FIELDS: (keyof InvoiceLine)[] = [
+  'line_id',
+  'kind',
+  'description',
+  'group',
+  'plan_id',
+  'quantity',
+  'unit',
+  'amount_exact',
+  'amount',
+  'included_in_plan',
+  'cloud_cost',
+  'trace',
+  'adjusts',
+];
+
+export function toInvoiceResponse(doc: InvoiceDocument): InvoiceResponse {
+  const out = pick(doc as InvoiceResponse, INVOICE_FIELDS as string[]);
+  out.lines = (doc.lines ?? []).map((l) => pick(l, LINE_FIELDS as string[]));
+  return out;
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as { meta?: { statusCode?: number } }).meta?.statusCode === 404;
+}
+
+export async function getInvoice(ctx: QueryContext, invoiceId: string): Promise<InvoiceDocument | undefined> {
+  try {
+    const doc = await ctx.es.get<InvoiceDocument>(
+      { index: ctx.names.invoices, id: invoiceId },
+      transport(ctx),
+    );
+    return doc.found ? doc._source : undefined;
+  } catch (err) {
+    // Missing document and missing index alike: the invoice does not exist (yet).
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export interface RevisionList {
+  total: number;
+  revisions: RevisionDocument[];
+}
+
+const REVISION_FIELDS: (keyof RevisionDocument)[] = [
+  'scope',
+  'revision_id',
+  'provider',
+  'format',
+  'billing_period',
+  'files',
+  'row_count',
+  'collector_dead_letters',
+  'control_totals',
+  'completed_offset',
+  'failed',
+  'state',
+  'indexed_rows',
+  'dead_lettered_rows',
+  'indexed_totals',
+  'problems',
+  'published_at',
+  'updated_at',
+];
+
+/** The documented revision fields (openapi.ts `Revision`), whatever else the document gains. */
+export function toRevisionResponse(doc: RevisionDocument): RevisionDocument {
+  const out = pick(doc, REVISION_FIELDS as string[]);
+  // Documents written before the collector's failure flag existed carry none: not failed.
+  out.failed = doc.failed === true;
+  return out;
+}
+
+/** Revisions, most recently updated first. */
+export async function listRevisions(ctx: QueryContext, q: RevisionsQuery): Promise<RevisionList> {
+  const filter: estypes.QueryDslQueryContainer[] = [];
+  if (q.state) filter.push({ term: { state: q.state } });
+  if (q.scope) filter.push({ term: { scope: q.scope } });
+  if (q.billingPeriod) filter.push({ term: { billing_period: q.billingPeriod } });
+  const result = await ctx.es.search<RevisionDocument>(
+    {
+      index: ctx.names.revisions,
+      ...LENIENT,
+      size: q.limit,
+      query: { bool: { filter } },
+      sort: [
+        { updated_at: { order: 'desc', unmapped_type: 'date' } },
+        { revision_id: { order: 'asc', unmapped_type: 'keyword' } },
+      ],
+      track_total_hits: true,
+    },
+    transport(ctx),
+  );
+  const total = result.hits.total;
+  return {
+    total: typeof total === 'number' ? total : (total?.value ?? 0),
+    revisions: result.hits.hits.map((h) => toRevisionResponse(h._source as RevisionDocument)),
+  };
+}
+
+export interface DeadLetterSummary {
+  total: number;
+  by_reason: { reason: string; count: number; by_stage: { stage: string; count: number }[] }[];
+  by_stage: { stage: string; count: number }[];
+}
+
+type Buckets<T = unknown> = { buckets: ({ key: string; doc_count: number } & T)[] };
+
+/** Dead-letter counts by reason (and stage within it) and by stage. Counts, not money: aggregations are fine. */
+export async function deadLetterSummary(ctx: QueryContext, q: DeadLetterQuery): Promise<DeadLetterSummary> {
+  const filter: estypes.QueryDslQueryContainer[] = [];
+  if (q.stage) filter.push({ term: { stage: q.stage } });
+  if (q.scope) filter.push({ term: { scope: q.scope } });
+  if (q.customer) filter.push({ term: { customer: q.customer } });
+  const result = await ctx.es.search<
+    DeadLetterDocument,
+    { by_reason: Buckets<{ by_stage: Buckets }>; by_stage: Buckets }
+  >(
+    {
+      index: ctx.names.deadLetters,
+      ...LENIENT,
+      size: 0,
+      query: { bool: { filter } },
+      track_total_hits: true,
+      aggs: {
+        // Reasons and stages are bounded code lists, far below these sizes.
+        by_reason: {
+          terms: { field: 'reason', size: 1000 },
+          aggs: { by_stage: { terms: { field: 'stage', size: 100 } } },
+        },
+        by_stage: { terms: { field: 'stage', size: 100 } },
+      },
+    },
+    transport(ctx),
+  );
+  const total = result.hits.total;
+  const aggs = result.aggregations;
+  return {
+    total: typeof total === 'number' ? total : (total?.value ?? 0),
+    by_reason: (aggs?.by_reason.buckets ?? []).map((b) => ({
+      reason: b.key,
+      count: b.doc_count,
+      by_stage: b.by_stage.buckets.map((s) => ({ stage: s.key, count: s.doc_count })),
+    })),
+    by_stage: (aggs?.by_stage.buckets ?? []).map((b) => ({ stage: b.key, count: b.doc_count })),
+  };
+}
+
+/** Ready when Elasticsearch answers and the cluster is not red. */
+export async function elasticsearchReady(ctx: QueryContext): Promise<boolean> {
+  const health = await ctx.es.cluster.health({}, { requestTimeout: 5_000 });
+  return health.status !== 'red';
+}

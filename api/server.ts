@@ -1,0 +1,228 @@
+import type { Client } from '@elastic/elasticsearch';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
+import { classifyError } from '../runtime/errors';
+import type { Logger } from '../runtime/logger';
+import { createProcessRegistry, histogram, stageCounter } from '../runtime/metrics';
+import type { IndexNames } from '../sinks/elasticsearch/indices';
+import { renderInvoiceHtml } from '../invoices/html';
+import type { InvoiceDocument } from '../invoices/types';
+import { canReadCustomer, createAuthenticator, type Principal, requireAdmin } from './auth';
+import type { ApiOptions } from './config';
+import { ApiError, ApiErrorCodes, errorBody, notFound } from './errors';
+import { openApiSpec } from './openapi';
+import { identifier, onlyParams, parseDeadLetterQuery, parseRevisionsQuery, parseUsageQuery } from './params';
+import {
+  deadLetterSummary,
+  elasticsearchReady,
+  getInvoice,
+  listInvoices,
+  listRevisions,
+  type QueryContext,
+  toInvoiceResponse,
+  usageSummary,
+} from './queries';
+
+export interface ApiDependencies {
+  es: Client;
+  names: IndexNames;
+  options: ApiOptions;
+  logger: Logger;
+  /** Renders the /html route; default invoices/html.ts renderInvoiceHtml. */
+  renderInvoiceHtml?: InvoiceHtmlRenderer;
+  /** Registry /metrics serves; a fresh process registry when omitted. */
+  registry?: Registry;
+}
+
+export interface RunningApi {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Renders an invoice as a complete, self-contained HTML document (every value escaped). */
+export type InvoiceHtmlRenderer = (invoice: InvoiceDocument) => string;
+
+type Access = 'any-key' | 'admin';
+type Handler = (req: FastifyRequest, reply: FastifyReply, principal: Principal) => Promise<unknown>;
+
+const HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
+/**
+ * Builds the API (not listening): fastify.inject works on it. Access rules, in the order they are
+ * checked on every /v1 route:
+ *   1. 401 without a valid key (before anything about the request is looked at);
+ *   2. 403 on operator routes (revisions, dead letters) for customer keys;
+ *   3. 404 for a customer key naming another customer, or an invoice of another customer: the
+ *      same answer, byte for byte, as for a customer or invoice that does not exist, so a key
+ *      cannot learn which other customers exist;
+ *   4. 400 for bad parameters (unknown query parameters included).
+ */
+export function buildApi(deps: ApiDependencies): FastifyInstance {
+  const { options, logger } = deps;
+  const registry = deps.registry ?? createProcessRegistry();
+  const auth = createAuthenticator(options.keys);
+  const render = deps.renderInvoiceHtml ?? renderInvoiceHtml;
+  const ctx: QueryContext = {
+    es: deps.es,
+    names: deps.names,
+    pageSize: options.page_size,
+    timeoutMs: options.request_timeout_ms,
+  };
+  const requests = stageCounter(
+    registry,
+    'meterflow_api_requests_total',
+    'API requests, by route and status',
+    ['route', 'method', 'status'],
+  );
+  const duration = histogram(
+    registry,
+    'meterflow_api_request_duration_seconds',
+    'API request duration, by route',
+    ['route', 'method'],
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  );
+
+  const app = Fastify({
+    // Request logging is ours (debug level, route template, no headers): Authorization must never be logged.
+    logger: false,
+    requestTimeout: options.request_timeout_ms,
+    return503OnClosing: true,
+    // Customer ids and invoice ids (`<customer>:<period>`) can be longer than the default 100.
+    routerOptions: { maxParamLength: 1024 },
+  });
+
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('cache-control', 'no-store');
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    // The route template (bounded), never the raw URL: label values must not carry ids.
+    const route = req.routeOptions.url ?? 'unmatched';
+    requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    duration.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+    logger.debug(
+      { method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'api request',
+    );
+  });
+
+  app.setNotFoundHandler(async (_req, reply) => {
+    return reply.code(404).send(errorBody(ApiErrorCodes.NOT_FOUND, 'no such route'));
+  });
+
+  app.setErrorHandler(async (err: unknown, req, reply) => {
+    if (err instanceof ApiError) {
+      if (err.status === 401) reply.header('www-authenticate', 'Bearer');
+      return reply.code(err.status).send(errorBody(err.code, err.message));
+    }
+    const fastifyError = err as { code?: unknown; statusCode?: unknown; message?: unknown };
+    // fastify's own request errors (bad content type, body too large, ...) are the client's fault
+    // and their messages describe the request only. Foreign errors carrying a statusCode (an
+    // Elasticsearch 400, say) are ours, so only FST_ codes qualify.
+    if (
+      typeof fastifyError.code === 'string' &&
+      fastifyError.code.startsWith('FST_') &&
+      typeof fastifyError.statusCode === 'number' &&
+      fastifyError.statusCode >= 400 &&
+      fastifyError.statusCode < 500
+    ) {
+      return reply
+        .code(fastifyError.statusCode)
+        .send(errorBody(ApiErrorCodes.BAD_REQUEST, String(fastifyError.message)));
+    }
+    const classified = classifyError(err);
+    const route = req.routeOptions.url ?? 'unmatched';
+    logger.error({ err, route, method: req.method, code: classified.code }, 'api request failed');
+    if (classified.retryable) {
+      return reply
+        .code(503)
+        .send(errorBody(ApiErrorCodes.UNAVAILABLE, 'the data store is unavailable; retry later'));
+    }
+    return reply.code(500).send(errorBody(ApiErrorCodes.INTERNAL, 'internal error'));
+  });
+
+  const route = (url: string, access: Access, handler: Handler) => {
+    app.get(url, async (req, reply) => {
+      const principal = auth.authenticate(req.headers.authorization);
+      if (access === 'admin') requireAdmin(principal);
+      return handler(req, reply, principal);
+    });
+  };
+
+  // Operations: no key, so orchestrators and Prometheus can reach them; they reveal no customer data.
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    let ready = false;
+    let status = 'ok';
+    try {
+      ready = await elasticsearchReady(ctx);
+      if (!ready) status = 'cluster status red';
+    } catch (err) {
+      // The error text names hosts and ports; unauthenticated callers get a word, the log the rest.
+      logger.warn({ err }, 'readiness check: elasticsearch unreachable');
+      status = 'unreachable';
+    }
+    return reply.code(ready ? 200 : 503).send({ ready, checks: { elasticsearch: status } });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const text = await registry.metrics();
+    return reply.type(registry.contentType).send(text);
+  });
+  app.get('/openapi.json', async () => openApiSpec);
+
+  route('/v1/customers/:customer/usage', 'any-key', async (req, _reply, principal) => {
+    const customer = ownCustomer(principal, (req.params as { customer?: string }).customer);
+    const q = parseUsageQuery(req.query as Record<string, unknown>, options.max_range_days);
+    return usageSummary(ctx, customer, q);
+  });
+
+  route('/v1/customers/:customer/invoices', 'any-key', async (req, _reply, principal) => {
+    const customer = ownCustomer(principal, (req.params as { customer?: string }).customer);
+    onlyParams(req.query as Record<string, unknown>, []);
+    return { customer, invoices: await listInvoices(ctx, customer) };
+  });
+
+  const visibleInvoice = async (req: FastifyRequest, principal: Principal) => {
+    const id = identifier('invoice_id', (req.params as { invoice_id?: string }).invoice_id);
+    onlyParams(req.query as Record<string, unknown>, []);
+    const invoice = await getInvoice(ctx, id);
+    // Ownership is decided by the stored document's customer, not by parsing the id.
+    if (!invoice || !canReadCustomer(principal, invoice.customer)) throw notFound('invoice');
+    return invoice;
+  };
+  route('/v1/invoices/:invoice_id', 'any-key', async (req, _reply, principal) =>
+    toInvoiceResponse(await visibleInvoice(req, principal)),
+  );
+  route('/v1/invoices/:invoice_id/html', 'any-key', async (req, reply, principal) => {
+    const html = render(await visibleInvoice(req, principal));
+    return reply.type('text/html; charset=utf-8').header('content-security-policy', HTML_CSP).send(html);
+  });
+
+  route('/v1/revisions', 'admin', async (req) => listRevisions(ctx, parseRevisionsQuery(req.query as never)));
+  route('/v1/dead-letters/summary', 'admin', async (req) =>
+    deadLetterSummary(ctx, parseDeadLetterQuery(req.query as never)),
+  );
+
+  return app;
+}
+
+/** The customer of a customer route, or 404 when the key belongs to another customer. */
+function ownCustomer(principal: Principal, param: string | undefined): string {
+  const customer = identifier('customer', param);
+  if (!canReadCustomer(principal, customer)) throw notFound('customer');
+  return customer;
+}
+
+/** Builds the API and listens on options.host:options.port (0 = a free port). */
+export async function startApi(deps: ApiDependencies): Promise<RunningApi> {
+  const app = buildApi(deps);
+  await app.listen({ host: deps.options.host, port: deps.options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : deps.options.port;
+  const host = deps.options.host.includes(':') ? `[${deps.options.host}]` : deps.options.host;
+  const url = `http://${host}:${port}`;
+  deps.logger.info({ url, keys: deps.options.keys.length }, 'api listening');
+  return { url, close: () => app.close() };
+}

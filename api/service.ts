@@ -1,0 +1,30 @@
+import type { MeterflowConfig } from '../runtime/config';
+import { createElasticsearch } from '../runtime/elasticsearch';
+import type { Logger } from '../runtime/logger';
+import { startService } from '../runtime/service';
+import { indexNames } from '../sinks/elasticsearch/indices';
+import { ensureLayout } from '../sinks/elasticsearch/layout';
+import { startApi, type RunningApi } from './index';
+
+export async function startApiFor(
+  config: MeterflowConfig,
+  logger: Logger,
+  overrides: { port?: number } = {},
+): Promise<RunningApi> {
+  const es = createElasticsearch(config);
+  const names = indexNames(config.elasticsearch.index_prefix);
+  await ensureLayout(es, names, {
+    replicas: config.sink.replicas,
+    refreshInterval: config.sink.refresh_interval,
+  });
+  return startApi({ es, names, options: { ...config.api, ...overrides }, logger });
+}
+
+/** `meterflow api`: the REST API until SIGTERM. */
+export async function runApiService(config: MeterflowConfig, opts: { port?: number }): Promise<void> {
+  const service = await startService(config, 'api', { ops: false });
+  const api = await startApiFor(config, service.logger, opts);
+  service.shutdown.register('api', () => api.close());
+  process.stdout.write(`meterflow api listening on ${api.url} (OpenAPI: ${api.url}/openapi.json)\n`);
+  await new Promise<void>((resolve) => service.shutdown.signal.addEventListener('abort', () => resolve()));
+}

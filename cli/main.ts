@@ -1,0 +1,303 @@
+#!/usr/bin/env node
+import fs from 'node:fs';
+import { Command } from 'commander';
+import { loadConfig, renderConfigDocs, type LoadedConfig } from '../runtime/config';
+import { classifyError, MeterflowError } from '../runtime/errors';
+import { redactText, redactValue } from '../runtime/redact';
+import {
+  formatStatus,
+  selectComponents,
+  stackContext,
+  stackDown,
+  stackStatus,
+  stackUp,
+} from '../deploy/stack/stack';
+import { logFileOf } from '../deploy/stack/components';
+import { formatPass, runCollect, type Provider } from '../collectors/command';
+import { runProcess, runPublishPriceBook } from '../processors/command';
+import { runRate } from '../processors/offline/rate';
+import { runReplay } from '../processors/replay';
+import { formatDemoSummary, runDemo } from '../deploy/demo/demo';
+import { runSink } from '../sinks/elasticsearch/command';
+import { runApiService } from '../api/service';
+import { runInvoice, runInvoiceScheduleService } from '../invoices/service';
+import { generateApiKey, hashApiKey } from '../api';
+import { createLogger } from '../runtime/logger';
+import { stagesFor, Supervisor } from './supervisor';
+
+/**
+ * The `meterflow` command. Errors reach the user as one clear message (what failed, where, and
+ * what to look at), never as a bare stack trace; METERFLOW_DEBUG=1 adds the stack.
+ */
+const program = new Command();
+program
+  .name('meterflow')
+  .description(
+    'Cloud billing exports to rated, invoice-ready usage: collectors, processors and sinks over Kafka and Elasticsearch.',
+  )
+  .option('-c, --config <file>', 'configuration file (default: $METERFLOW_CONFIG or ./meterflow.yaml)')
+  .showHelpAfterError();
+
+function config(): LoadedConfig {
+  return loadConfig({ path: program.opts<{ config?: string }>().config });
+}
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+const stack = program
+  .command('stack')
+  .description('run the local stack: Kafka, Elasticsearch, S3, GCS and Azure Blob servers');
+stack
+  .command('up [components...]')
+  .description('install what is missing, start what is not running, wait until healthy')
+  .action(async (names: string[]) => {
+    const started = Date.now();
+    const ctx = stackContext(config().config, say);
+    const statuses = await stackUp(ctx, selectComponents(names));
+    process.stdout.write(`${formatStatus(statuses)}\n`);
+    say(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+stack
+  .command('down [components...]')
+  .description('stop the servers this stack started (and nothing else)')
+  .action(async (names: string[]) => {
+    const stopped = await stackDown(stackContext(config().config), selectComponents(names));
+    process.stdout.write(
+      stopped.length ? `stopped: ${stopped.join(', ')}\n` : 'nothing of ours was running\n',
+    );
+  });
+stack
+  .command('status [components...]')
+  .description('print each component, its endpoint and health; exit 1 if one is not healthy')
+  .action(async (names: string[]) => {
+    const statuses = await stackStatus(stackContext(config().config), selectComponents(names));
+    process.stdout.write(`${formatStatus(statuses)}\n`);
+    if (statuses.some((s) => !s.healthy)) process.exitCode = 1;
+  });
+stack
+  .command('logs <component>')
+  .description('print the last lines of a component log')
+  .option('-n, --lines <n>', 'lines to print', '100')
+  .action((name: string, opts: { lines: string }) => {
+    const [component] = selectComponents([name]);
+    const file = logFileOf(stackContext(config().config), component.name);
+    if (!fs.existsSync(file)) throw new Error(`no log yet for ${component.name} (${file})`);
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    process.stdout.write(`${lines.slice(-Number(opts.lines) - 1).join('\n')}\n`);
+  });
+
+const cfg = program.command('config').description('inspect the configuration');
+cfg
+  .command('check')
+  .description('validate the configuration and report every problem at once')
+  .action(() => {
+    const { source } = config();
+    process.stdout.write(`configuration ok (${source ?? 'no file: defaults for the local stack'})\n`);
+  });
+cfg
+  .command('print')
+  .description('print the effective configuration, secrets masked')
+  .action(() => void process.stdout.write(`${JSON.stringify(redactValue(config().config), null, 2)}\n`));
+cfg
+  .command('docs')
+  .description('print the reference of every option with its default (Markdown)')
+  .action(() => void process.stdout.write(renderConfigDocs()));
+
+program
+  .command('collect <provider>')
+  .description(
+    'run the collector of one cloud (aws, gcp or azure): export revisions from object storage into Kafka',
+  )
+  .option('--once', 'one discovery pass: write what is new, print a summary and exit')
+  .option(
+    '--instance <id>',
+    'instance name, when several collectors of one cloud run (distinct transactional ids)',
+  )
+  .option('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)')
+  .action(async (provider: string, opts: { once?: boolean; instance?: string; opsPort?: string }) => {
+    const result = await runCollect(provider as Provider, config().config, {
+      once: Boolean(opts.once),
+      instance: opts.instance,
+      opsPort: opts.opsPort === undefined ? undefined : Number(opts.opsPort),
+    });
+    if (result) {
+      process.stdout.write(`${formatPass(provider, result)}\n`);
+      if (result.failed.length || result.exportErrors.length) process.exitCode = 1;
+    }
+  });
+
+program
+  .command('process <stage>')
+  .description('run a processor stage: normalize, dedupe, price, or all (the chain in one process)')
+  .option('--instance <id>', 'stable instance name (default processor.instance_id or the host name)')
+  .option('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)')
+  .action(async (stage: string, opts: { instance?: string; opsPort?: string }) => {
+    await runProcess(config().config, stage, {
+      instance: opts.instance,
+      opsPort: opts.opsPort === undefined ? undefined : Number(opts.opsPort),
+    });
+  });
+
+program
+  .command('sink')
+  .description('run a sink')
+  .command('elasticsearch')
+  .description(
+    'index rated usage, revisions and dead letters into Elasticsearch, and publish complete, reconciled revisions',
+  )
+  .option('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)')
+  .action(async (opts: { opsPort?: string }) => {
+    await runSink(config().config, {
+      opsPort: opts.opsPort === undefined ? undefined : Number(opts.opsPort),
+    });
+  });
+
+const invoice = program.command('invoice').description('invoices from the published usage');
+for (const action of ['generate', 'finalize'] as const) {
+  invoice
+    .command(action)
+    .description(
+      action === 'generate'
+        ? 'compute (or recompute) the draft invoices of a billing period; finalized invoices are never changed'
+        : 'finalize the drafts of a billing period: numbered and immutable from then on',
+    )
+    .requiredOption('--period <YYYY-MM>', 'billing period')
+    .option('--customer <id>', 'only this customer')
+    .action(async (opts: { period: string; customer?: string }) => {
+      await runInvoice(config().config, action, opts, (line) => process.stdout.write(`${line}\n`));
+    });
+}
+invoice
+  .command('schedule')
+  .description(
+    'keep the drafts of the current and previous period up to date, and finalize a period invoice.finalize_after_days after it closes',
+  )
+  .action(async () => {
+    await runInvoiceScheduleService(config().config);
+  });
+
+const api = program
+  .command('api')
+  .description('serve usage, invoices, revisions and dead letters over HTTP (OpenAPI at /openapi.json)')
+  .option('--port <port>', 'port (default api.port)')
+  .action(async (opts: { port?: string }) => {
+    await runApiService(config().config, { port: opts.port === undefined ? undefined : Number(opts.port) });
+  });
+api
+  .command('new-key')
+  .description('print a new random API key and the config entry that stores its hash')
+  .requiredOption('--id <id>', 'name of the key, e.g. the customer or the team')
+  .option('--customer <id>', 'a customer key (sees only this customer); without it an admin key')
+  .action((opts: { id: string; customer?: string }) => {
+    const key = generateApiKey();
+    const entry = opts.customer
+      ? `{ id: ${opts.id}, role: customer, customer: ${opts.customer}, key_sha256: ${hashApiKey(key)} }`
+      : `{ id: ${opts.id}, role: admin, key_sha256: ${hashApiKey(key)} }`;
+    process.stdout.write(
+      `key (give it to the client; it is not stored): ${key}\nconfig (api.keys): - ${entry}\n`,
+    );
+  });
+
+program
+  .command('run')
+  .description(
+    'every stage in one supervised process group (collectors of configured clouds, processors, sink, invoice schedule, API), for small deployments',
+  )
+  .action(async () => {
+    const { config: c, source } = config();
+    const logger = createLogger({ level: c.log.level, component: 'run' });
+    const command = [
+      process.execPath,
+      ...process.execArgv,
+      process.argv[1],
+      ...(source ? ['--config', source] : []),
+    ];
+    const supervisor = new Supervisor({ command, stages: stagesFor(c), logger });
+    supervisor.start();
+    await new Promise<void>((resolve) => {
+      const stop = (signal: NodeJS.Signals) => void supervisor.stop(signal).then(resolve);
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+  });
+
+program
+  .command('pricebook')
+  .description('manage the price book the price stage rates with')
+  .command('publish <file>')
+  .description('validate a price book and publish it to the price-book topic')
+  .action(async (file: string) => {
+    process.stdout.write(`${await runPublishPriceBook(config().config, file)}\n`);
+  });
+
+program
+  .command('replay')
+  .description(
+    're-drive dead letters of one reason (after adding the missing price rule or customer mapping), exactly once',
+  )
+  .requiredOption('--reason <reason>', 'unpriced, unknown_customer, malformed, no_exchange_rate, ...')
+  .option('--stage <stage>', 'only letters of this stage (processor.price or processor.normalize)')
+  .action(async (opts: { reason: string; stage?: string }) => {
+    const s = await runReplay(config().config, opts.reason, opts.stage);
+    process.stdout.write(
+      `replayed ${s.replayed} dead letter(s) of reason ${opts.reason} ${JSON.stringify(s.byStage)}; ${s.skipped} not replayable\n`,
+    );
+  });
+
+program
+  .command('rate')
+  .description(
+    'offline: discover, parse, normalize, dedupe and price exports from a file or a bucket-shaped folder, without any server; one rated record per NDJSON line',
+  )
+  .requiredOption('--provider <provider>', 'aws, gcp, azure or focus')
+  .requiredOption('--input <path>', 'one export file, or a folder laid out as the bucket')
+  .option('--pricebook <file>', 'price book YAML (default: rate at cost, markup 0)')
+  .requiredOption('--out <file>', 'NDJSON output file, or - for stdout')
+  .action(async (opts: { provider: string; input: string; pricebook?: string; out: string }) => {
+    const summary = await runRate({
+      provider: opts.provider as 'aws' | 'gcp' | 'azure' | 'focus',
+      input: opts.input,
+      pricebook: opts.pricebook,
+      config: program.opts<{ config?: string }>().config,
+      out: opts.out,
+    });
+    void summary;
+  });
+
+program
+  .command('demo')
+  .description(
+    'the main job on the local stack (npm start): bring the stack up, seed sample exports of all three clouds, collect, process, price, index into Elasticsearch, generate invoices, print a summary and serve the API',
+  )
+  .option('--exit', 'exit after the summary instead of leaving the pipeline and the API running')
+  .action(async (opts: { exit?: boolean }) => {
+    const { config: base } = config();
+    const ctx = stackContext(base, say);
+    const statuses = await stackUp(ctx);
+    process.stdout.write(`\nmeterflow local stack\n${formatStatus(statuses)}\n\n`);
+    const summary = await runDemo(base, (line) => process.stdout.write(`${line}\n`), !opts.exit);
+    process.stdout.write(`\n${formatDemoSummary(summary)}\n`);
+    if (opts.exit) return;
+    process.stdout.write(
+      '\nthe pipeline (topics meterflow-demo.*, indices meterflow-demo-*) and the API keep running; Ctrl-C stops them (the stack stays up: npx meterflow stack down)\n',
+    );
+    await new Promise<void>((resolve) => {
+      const stop = () => void summary.stop().then(resolve);
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+  });
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (raw) {
+    const err: MeterflowError = classifyError(raw);
+    process.stderr.write(`meterflow: error [${err.code}]: ${redactText(err.message)}\n`);
+    if (process.env.METERFLOW_DEBUG && raw instanceof Error && raw.stack)
+      process.stderr.write(`${redactText(raw.stack)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) void main(process.argv);

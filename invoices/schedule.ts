@@ -1,0 +1,91 @@
+import type { Client } from '@elastic/elasticsearch';
+import type { IndexNames } from '../sinks/elasticsearch/indices';
+import type { PriceBook } from '../processors/price/price-book';
+import type { InvoiceOptions } from './config';
+import { periodOf, periodStartMs, shiftPeriod } from './compute';
+import { finalizeInvoices, generateInvoices, type InvoiceResult } from './store';
+
+const DAY_MS = 86_400_000;
+
+export interface ScheduleTickResult {
+  current: string;
+  previous: string;
+  generated: InvoiceResult[];
+  finalized: InvoiceResult[];
+}
+
+/**
+ * One run of the schedule at `now`, in this order:
+ *   1. regenerate the previous month's drafts (late usage of the month lands here first);
+ *   2. finalize the previous month when finalize_after_days (> 0) days have passed since it ended
+ *      (finalize refuses stale drafts, and step 1 just refreshed them);
+ *   3. regenerate the current month's drafts, after 2, so adjustments already carried by the
+ *      now-finalized previous invoice are not repeated and its credit burn is counted.
+ * Finalized invoices are never rewritten, so running a tick twice is harmless.
+ */
+export async function invoiceScheduleTick(args: {
+  es: Client;
+  names: IndexNames;
+  book: PriceBook;
+  options: InvoiceOptions;
+  now: Date;
+}): Promise<ScheduleTickResult> {
+  const { es, names, book, options, now } = args;
+  const current = periodOf(now);
+  const previous = shiftPeriod(current, -1);
+  const generated = await generateInvoices({ es, names, book, options, period: previous, now });
+  let finalized: InvoiceResult[] = [];
+  const due = periodStartMs(current) + options.finalize_after_days * DAY_MS;
+  if (options.finalize_after_days > 0 && now.getTime() >= due)
+    finalized = (await finalizeInvoices({ es, names, period: previous, now })).filter(
+      (r) => r.outcome !== 'already_finalized',
+    );
+  generated.push(...(await generateInvoices({ es, names, book, options, period: current, now })));
+  return { current, previous, generated, finalized };
+}
+
+/**
+ * Scheduled mode: a tick right away, then every schedule_interval_ms until `signal` aborts. The book
+ * is reloaded for every tick (a new price book applies to drafts from the next tick on). A failing
+ * tick is reported through onError and the schedule carries on.
+ */
+export async function runInvoiceSchedule(args: {
+  es: Client;
+  names: IndexNames;
+  loadBook: () => PriceBook;
+  options: InvoiceOptions;
+  signal: AbortSignal;
+  now?: () => Date;
+  onTick?: (result: ScheduleTickResult) => void;
+  onError?: (err: unknown) => void;
+}): Promise<void> {
+  const clock = args.now ?? (() => new Date());
+  while (!args.signal.aborted) {
+    try {
+      const result = await invoiceScheduleTick({
+        es: args.es,
+        names: args.names,
+        book: args.loadBook(),
+        options: args.options,
+        now: clock(),
+      });
+      args.onTick?.(result);
+    } catch (err) {
+      args.onError?.(err);
+    }
+    await sleep(args.options.schedule_interval_ms, args.signal);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ApiErrorCodes } from '../../../api/errors';
+import { openApiSpec, renderOpenApiSpec } from '../../../api/openapi';
+import { createResponseValidator } from './openapi-validator';
+
+const COMMITTED = path.join(__dirname, '../../../api/openapi.json');
+
+describe('OpenAPI document', () => {
+  it('the committed api/openapi.json is what the API serves', () => {
+    // Regenerate: npx tsx api/openapi.ts && npx prettier --write api/openapi.json
+    expect(JSON.parse(fs.readFileSync(COMMITTED, 'utf8'))).toEqual(openApiSpec);
+    expect(JSON.parse(renderOpenApiSpec())).toEqual(openApiSpec);
+  });
+
+  it('every JSON response schema compiles with ajv (strict) and rejects a wrong body', () => {
+    const v = createResponseValidator(openApiSpec);
+    expect(v.compileAll()).toBeGreaterThan(30);
+    expect(() => v.check('GET', '/healthz', 200, 'application/json', { status: 'ok' })).not.toThrow();
+    expect(() => v.check('GET', '/healthz', 200, 'application/json', { status: 'ok', extra: 1 })).toThrow();
+    expect(() => v.check('GET', '/healthz', 418, 'application/json', {})).toThrow('does not document');
+    const usage = {
+      customer: 'acme',
+      from: '2025-01-01',
+      to: '2025-02-01',
+      group_by: 'service',
+      record_count: 1,
+      unrated_record_count: 0,
+      groups: [{ key: 'EC2', currency: 'USD', amount: '0.1', record_count: 1 }],
+      totals: [{ currency: 'USD', amount: '0.1', record_count: 1 }],
+    };
+    const template = '/v1/customers/{customer}/usage';
+    expect(() => v.check('GET', template, 200, 'application/json', usage)).not.toThrow();
+    // Amounts are decimal text, never JSON numbers or exponent notation.
+    const numeric = { ...usage, totals: [{ currency: 'USD', amount: 0.1, record_count: 1 }] };
+    expect(() => v.check('GET', template, 200, 'application/json', numeric)).toThrow('amount');
+    const exponent = { ...usage, totals: [{ currency: 'USD', amount: '1e-7', record_count: 1 }] };
+    expect(() => v.check('GET', template, 200, 'application/json', exponent)).toThrow('amount');
+  });
+
+  it('documents 401 on every keyed route, no auth on the operations routes, and every error code', () => {
+    const open = ['/healthz', '/readyz', '/metrics', '/openapi.json'];
+    for (const [template, item] of Object.entries(openApiSpec.paths)) {
+      const op = (item as { get: { security?: unknown[]; responses: Record<string, unknown> } }).get;
+      if (open.includes(template)) expect(op.security).toEqual([]);
+      else {
+        expect(op.security).toBeUndefined();
+        expect(Object.keys(op.responses)).toEqual(
+          expect.arrayContaining(['200', '400', '401', '500', '503']),
+        );
+      }
+    }
+    const error = openApiSpec.components.schemas.Error.properties.error as {
+      properties: { code: { enum: string[] } };
+    };
+    expect(error.properties.code.enum).toEqual(Object.values(ApiErrorCodes));
+  });
+});
