@@ -33,11 +33,10 @@ describe('meterflow stack', () => {
     // The CLI exits non-zero while a component is unhealthy.
     let exitCode = 0;
     try {
-      execFileSync(
-        process.execPath,
-        ['--import', 'tsx', path.join(root, 'cli/main.ts'), 'stack', 'status'],
-        { cwd: root, stdio: 'pipe' },
-      );
+      execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'cli/main.ts'), 'stack', 'status'], {
+        cwd: root,
+        stdio: 'pipe',
+      });
     } catch (err) {
       exitCode = (err as { status: number }).status;
     }

@@ -8,9 +8,7 @@ import {
   type UsageSummary,
 } from '../../../invoices';
 
-export const BOOK: PriceBook = loadPriceBook(
-  path.join(__dirname, '../../fixtures/invoices/pricebook.yaml'),
-);
+export const BOOK: PriceBook = loadPriceBook(path.join(__dirname, '../../fixtures/invoices/pricebook.yaml'));
 
 let seq = 0;
 
