@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { loadConfig } from '../runtime/config';
-import { createS3 } from '../runtime/object-storage';
+import { createS3 } from '../providers/aws/store';
 import { type CurRowOptions, writeCurCsvGz } from './workload/cur';
 import { sampleProcess } from './proc-sampler';
 import { recordResult } from './results';
@@ -37,7 +37,7 @@ export async function prepareCurExport(rows: number, opts: CurRowOptions = {}): 
   const genSeconds = (Date.now() - t0) / 1000;
 
   const { config } = loadConfig();
-  const { client: s3 } = createS3(config);
+  const { client: s3 } = createS3(config.aws);
   const bucket = `bench-${Date.now().toString(36)}`;
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   const period = '20261101-20261201';

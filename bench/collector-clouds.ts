@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type MeterflowConfig } from '../runtime/config';
-import { createAzureBlob, createGcs } from '../runtime/object-storage';
+import { createAzureBlob } from '../providers/azure/store';
+import { createGcs } from '../providers/gcp/store';
 import { sampleProcess } from './proc-sampler';
 import { azureRows, gcpRows, writeGzLines } from './workload/clouds';
 
@@ -44,7 +45,7 @@ async function runCollector(provider: 'gcp' | 'azure', configFile: string, rows:
 
 /** Uploads one GCP export run (data, then the _SUCCESS marker) for billing month 2026-10. */
 export async function putGcpExport(config: MeterflowConfig, bucketName: string, file: string): Promise<void> {
-  const { client: gcs } = createGcs(config);
+  const { client: gcs } = createGcs(config.gcp, config.local_stack);
   await gcs.createBucket(bucketName);
   const run = 'exports/012345-ABCDEF-678901/202610/run=bench';
   await gcs
@@ -60,7 +61,7 @@ export async function putAzureExport(
   file: string,
   bytes: number,
 ): Promise<void> {
-  const container = createAzureBlob(config).client.getContainerClient(containerName);
+  const container = createAzureBlob(config.azure).client.getContainerClient(containerName);
   await container.createIfNotExists();
   const base = 'exports/actual/20261001-20261031/run-bench';
   await container.getBlockBlobClient(`${base}/part_0_0001.csv.gz`).uploadFile(file);

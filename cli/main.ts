@@ -13,7 +13,8 @@ import {
   stackUp,
 } from '../deploy/stack/stack';
 import { logFileOf } from '../deploy/stack/components';
-import { formatPass, runCollect, type Provider } from '../collectors/command';
+import { formatPass, runCollect } from '../collectors/command';
+import type { CollectorName } from '../providers/registry';
 import { runProcess, runPublishPriceBook } from '../processors/command';
 import { runRate } from '../processors/offline/rate';
 import { runReplay } from '../processors/replay';
@@ -115,7 +116,7 @@ program
   )
   .option('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)')
   .action(async (provider: string, opts: { once?: boolean; instance?: string; opsPort?: string }) => {
-    const result = await runCollect(provider as Provider, config().config, {
+    const result = await runCollect(provider as CollectorName, config().config, {
       once: Boolean(opts.once),
       instance: opts.instance,
       opsPort: opts.opsPort === undefined ? undefined : Number(opts.opsPort),

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { MeterflowConfig } from '../runtime/config';
+import { COLLECTING_PROVIDERS } from '../providers/registry';
 import type { Logger } from '../runtime/logger';
 
 /**
@@ -22,9 +23,9 @@ export function stagesFor(config: MeterflowConfig): StageSpec[] {
   // Every child gets its own ops port (base + n); 0 keeps "pick a free one" for all.
   const ops = (n: number) => ['--ops-port', String(opsBase === 0 ? 0 : opsBase + n)];
   let n = 0;
-  for (const provider of ['aws', 'gcp', 'azure'] as const)
-    if (config[provider].exports.length > 0)
-      stages.push({ name: `collect-${provider}`, args: ['collect', provider, ...ops(n++)] });
+  for (const p of COLLECTING_PROVIDERS)
+    if ((p.collector.exportCount as (section: unknown) => number)(config[p.name]) > 0)
+      stages.push({ name: `collect-${p.name}`, args: ['collect', p.name, ...ops(n++)] });
   stages.push({ name: 'process', args: ['process', 'all', ...ops(n++)] });
   stages.push({ name: 'sink', args: ['sink', 'elasticsearch', ...ops(n++)] });
   stages.push({ name: 'invoices', args: ['invoice', 'schedule'] });

@@ -2,22 +2,20 @@ import type { MeterflowConfig } from '../runtime/config';
 import { ErrorCodes, PermanentError } from '../runtime/errors';
 import { createKafka } from '../runtime/kafka';
 import { startService } from '../runtime/service';
-import { awsSources } from './aws-s3';
-import { azureSources } from './azure-blob';
-import { gcpSources } from './gcp-gcs';
+import type { ExportTarget } from '../providers/provider';
+import { COLLECTING_PROVIDERS, type CollectorName } from '../providers/registry';
 import { Collector, type ExportSource, type PassResult } from './core/collector';
+import { exportSource } from './core/export-source';
 
-export type Provider = 'aws' | 'gcp' | 'azure';
+/** The provider names `meterflow collect` accepts: every provider with object-storage exports. */
+export const COLLECTOR_NAMES: readonly CollectorName[] = COLLECTING_PROVIDERS.map((p) => p.name);
 
-export function sourcesFor(provider: Provider, config: MeterflowConfig): ExportSource[] {
-  switch (provider) {
-    case 'aws':
-      return awsSources(config);
-    case 'gcp':
-      return gcpSources(config);
-    case 'azure':
-      return azureSources(config);
-  }
+/** One source per export configured in the provider's section of meterflow.yaml. */
+export function sourcesFor(provider: CollectorName, config: MeterflowConfig): ExportSource[] {
+  const p = COLLECTING_PROVIDERS.find((c) => c.name === provider);
+  if (p === undefined) return [];
+  const targets = p.collector.targets as (section: unknown, ctx: { localStack: boolean }) => ExportTarget[];
+  return targets(config[p.name], { localStack: config.local_stack }).map(exportSource);
 }
 
 /**
@@ -26,14 +24,14 @@ export function sourcesFor(provider: Provider, config: MeterflowConfig): ExportS
  * non-zero when a revision failed or an export could not be read.
  */
 export async function runCollect(
-  provider: Provider,
+  provider: CollectorName,
   config: MeterflowConfig,
   opts: { once: boolean; instance?: string; opsPort?: number },
 ): Promise<PassResult | undefined> {
-  if (!['aws', 'gcp', 'azure'].includes(provider)) {
+  if (!COLLECTOR_NAMES.includes(provider)) {
     throw new PermanentError(
       ErrorCodes.CONFIG_INVALID,
-      `unknown provider "${provider}"; expected aws, gcp or azure`,
+      `unknown provider "${provider}"; expected one of ${COLLECTOR_NAMES.join(', ')}`,
     );
   }
   const sources = sourcesFor(provider, config);

@@ -3,8 +3,10 @@ import type { IndexNames } from '../sinks/elasticsearch/indices';
 import type { PriceBook } from '../processors/price/price-book';
 import { ErrorCodes, InputError, PermanentError } from '../runtime/errors';
 import type { InvoiceOptions } from './config';
-import { isPeriod } from './compute';
-import { finalizeInvoices, generateInvoices, type InvoiceResult } from './store';
+import { finalizeInvoices } from './finalize';
+import { generateInvoices } from './generate';
+import { isPeriod } from './period';
+import type { InvoiceResult } from './result';
 
 /** One line per invoice: id, status, number, total currency, line count, outcome (and error). */
 export function formatInvoiceResult(r: InvoiceResult): string {

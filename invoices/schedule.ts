@@ -2,8 +2,10 @@ import type { Client } from '@elastic/elasticsearch';
 import type { IndexNames } from '../sinks/elasticsearch/indices';
 import type { PriceBook } from '../processors/price/price-book';
 import type { InvoiceOptions } from './config';
-import { periodOf, periodStartMs, shiftPeriod } from './compute';
-import { finalizeInvoices, generateInvoices, type InvoiceResult } from './store';
+import { finalizeInvoices } from './finalize';
+import { generateInvoices } from './generate';
+import { periodOf, periodStartMs, shiftPeriod } from './period';
+import type { InvoiceResult } from './result';
 
 const DAY_MS = 86_400_000;
 

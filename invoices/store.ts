@@ -1,47 +1,22 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { IndexNames } from '../sinks/elasticsearch/indices';
-import type { PriceBook } from '../processors/price/price-book';
-import { ErrorCodes, PermanentError } from '../runtime/errors';
-import { scanAll } from '../runtime/elasticsearch';
-import type { InvoiceOptions } from './config';
-import {
-  computeInvoice,
-  invoiceId,
-  InvoiceError,
-  plansInEffect,
-  UsageAccumulator,
-  USAGE_SOURCE_FIELDS,
-  type UsageInput,
-  type UsageSummary,
-} from './compute';
 import type { InvoiceDocument } from './types';
 
 /**
- * Invoices in Elasticsearch: reading usage from the published alias, storing drafts, finalizing.
+ * The invoice store: the P-invoices index (strict mappings, _id = <customer>:<period>), its
+ * counter index P-invoices-counters (numbering.ts), and reading stored invoices with the
+ * _seq_no/_primary_term that conditional writes need.
  *
  * Lifecycle of P-invoices/<customer>:<period>:
- *   draft      recomputed by every generate; written only when its fingerprint changed, with
- *              if_seq_no/if_primary_term of the version read (or op_type create), so a concurrent
- *              finalize is never overwritten: on 409 generate re-reads and, if the invoice is now
- *              finalized, leaves it alone.
- *   finalized  immutable. Generate never writes it; finalize of a finalized invoice is a no-op.
- *
- * Finalize, per draft, in this order:
- *   1. check the draft's basis (the customer's finalized invoices it was computed against) is
- *      current, else refuse: adjustments might be on another finalized invoice by now;
- *   2. take the next number of the year from the counter document (optimistic concurrency,
- *      retried on 409), so two finalizers never share a number;
- *   3. write the invoice as finalized with if_seq_no of the draft read. On 409 it re-reads: still a
- *      draft (regenerated meanwhile) -> finalize that content with the same number; finalized by
- *      someone else -> its number stands and ours is unused (the only way a gap in the sequence
- *      can appear: two finalizers racing on the same invoice).
- *
- * Usage is read from one point in time (runtime/elasticsearch.ts scanAll): a publish that swaps the
- * alias in the middle of a read cannot mix two revisions of a scope in one invoice, which a
- * finalize would otherwise freeze.
+ *   draft      recomputed by every generate (generate.ts); written only when its fingerprint changed,
+ *              with if_seq_no/if_primary_term of the version read (or op_type create), so a
+ *              concurrent finalize is never overwritten.
+ *   finalized  immutable (finalize.ts). Generate never writes it; finalize of a finalized invoice is
+ *              a no-op.
  */
 
-const PAGE = 2000;
+// ---------------------------------------------------------------------------------------------
+// Indices
 
 const keyword = { type: 'keyword' } as const;
 const date = { type: 'date', format: 'strict_date_optional_time||epoch_millis' } as const;
@@ -119,7 +94,7 @@ function errorType(err: unknown): string | undefined {
   return (err as { meta?: { body?: { error?: { type?: string } } } }).meta?.body?.error?.type;
 }
 
-function isConflict(err: unknown): boolean {
+export function isConflict(err: unknown): boolean {
   return (err as { meta?: { statusCode?: number } }).meta?.statusCode === 409;
 }
 
@@ -143,75 +118,22 @@ export async function ensureInvoiceIndex(es: Client, names: IndexNames, replicas
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reading
+// Reading stored invoices
 
-/** Every published usage record of a customer in a period, read from one point in time. */
-export async function* readUsage(
-  es: Client,
-  names: IndexNames,
-  customer: string,
-  period: string,
-): AsyncGenerator<UsageInput> {
-  const query = {
-    bool: { filter: [{ term: { x_CustomerId: customer } }, { term: { x_BillingPeriod: period } }] },
-  };
-  for await (const hits of scanAll<UsageInput>(es, names.usageAlias, query, [...USAGE_SOURCE_FIELDS], {
-    pageSize: PAGE,
-  }))
-    for (const h of hits) if (h._source) yield h._source;
+/** A stored invoice with what a conditional write (if_seq_no / if_primary_term) needs. */
+export interface StoredInvoice {
+  doc: InvoiceDocument;
+  seqNo: number;
+  primaryTerm: number;
 }
 
-export async function summarizeStoredUsage(
-  es: Client,
-  names: IndexNames,
-  ctx: { book: PriceBook; customer: string; period: string; options: Pick<InvoiceOptions, 'group_by'> },
-): Promise<UsageSummary> {
-  const acc = new UsageAccumulator({ ...ctx, groupBy: ctx.options.group_by });
-  for await (const r of readUsage(es, names, ctx.customer, ctx.period)) acc.add(r);
-  return acc.result();
-}
-
-/**
- * Customers with published usage in the period (a composite terms aggregation on the keyword
- * x_CustomerId: it only discovers who to invoice, it never sums money).
- */
-export async function customersWithUsage(es: Client, names: IndexNames, period: string): Promise<string[]> {
-  const out: string[] = [];
-  let after: Record<string, unknown> | undefined;
-  for (;;) {
-    const res = await es.search<
-      unknown,
-      { c: { buckets: { key: { c: string } }[]; after_key?: Record<string, unknown> } }
-    >({
-      index: names.usageAlias,
-      ignore_unavailable: true,
-      allow_no_indices: true,
-      size: 0,
-      query: { term: { x_BillingPeriod: period } },
-      aggs: {
-        c: {
-          composite: {
-            size: 1000,
-            sources: [{ c: { terms: { field: 'x_CustomerId' } } }],
-            ...(after ? { after: after as never } : {}),
-          },
-        },
-      },
-    });
-    const agg = res.aggregations?.c;
-    if (!agg) return out;
-    for (const b of agg.buckets) out.push(b.key.c);
-    if (agg.buckets.length === 0 || !agg.after_key) return out;
-    after = agg.after_key;
-  }
-}
-
-async function searchInvoices(
+/** Stored invoices matching `filter` (any number of them: paged in invoice_id order). */
+export async function searchInvoices(
   es: Client,
   names: IndexNames,
   filter: Record<string, unknown>[],
-): Promise<{ doc: InvoiceDocument; seqNo: number; primaryTerm: number }[]> {
-  const out: { doc: InvoiceDocument; seqNo: number; primaryTerm: number }[] = [];
+): Promise<StoredInvoice[]> {
+  const out: StoredInvoice[] = [];
   let after: unknown[] | undefined;
   for (;;) {
     const res = await es.search<InvoiceDocument>({
@@ -240,11 +162,12 @@ export async function customerInvoices(
   return (await searchInvoices(es, names, [{ term: { customer } }])).map((h) => h.doc);
 }
 
-async function getInvoice(
+/** One stored invoice by id, or undefined when there is none. */
+export async function getInvoice(
   es: Client,
   names: IndexNames,
   id: string,
-): Promise<{ doc: InvoiceDocument; seqNo: number; primaryTerm: number } | undefined> {
+): Promise<StoredInvoice | undefined> {
   try {
     // GET is realtime: it sees the latest write even before a refresh.
     const res = await es.get<InvoiceDocument>({ index: names.invoices, id });
@@ -254,239 +177,4 @@ async function getInvoice(
     if ((err as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return undefined;
     throw err;
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Generate
-
-export type GenerateOutcome = 'written' | 'unchanged' | 'finalized' | 'empty' | 'error';
-
-export interface InvoiceResult {
-  invoice_id: string;
-  customer: string;
-  period: string;
-  outcome: GenerateOutcome | 'already_finalized' | 'stale' | 'not_found';
-  invoice: InvoiceDocument | null;
-  error: string | null;
-}
-
-async function generateOne(args: {
-  es: Client;
-  names: IndexNames;
-  book: PriceBook;
-  period: string;
-  customer: string;
-  options: InvoiceOptions;
-  now: Date;
-}): Promise<InvoiceResult> {
-  const { es, names, book, period, customer, options } = args;
-  const id = invoiceId(customer, period);
-  const base = { invoice_id: id, customer, period };
-  for (let attempt = 0; ; attempt++) {
-    const existing = await getInvoice(es, names, id);
-    if (existing?.doc.status === 'finalized')
-      return { ...base, outcome: 'finalized', invoice: existing.doc, error: null };
-    const ctx = { book, customer, options };
-    const usage = await summarizeStoredUsage(es, names, { ...ctx, period });
-    const invoices = await customerInvoices(es, names, customer);
-    const restated: Record<string, UsageSummary> = {};
-    for (const inv of invoices)
-      if (inv.status === 'finalized' && inv.period < period)
-        restated[inv.period] = await summarizeStoredUsage(es, names, { ...ctx, period: inv.period });
-    // Nothing of its own, no plan and no finalized earlier period to adjust: no invoice to make
-    // (a customer with an invoice of an earlier period is a candidate, but owes nothing here).
-    if (
-      !existing &&
-      usage.lines.size === 0 &&
-      Object.keys(restated).length === 0 &&
-      plansInEffect(book, customer, period).length === 0
-    )
-      return { ...base, outcome: 'empty', invoice: null, error: null };
-    let doc: InvoiceDocument;
-    try {
-      doc = computeInvoice({
-        customer,
-        period,
-        book,
-        options,
-        usage,
-        invoices,
-        restated,
-        now: args.now.toISOString(),
-      });
-    } catch (err) {
-      if (err instanceof InvoiceError)
-        return { ...base, outcome: 'error', invoice: null, error: err.message };
-      throw err;
-    }
-    if (!existing && doc.lines.length === 0) return { ...base, outcome: 'empty', invoice: null, error: null };
-    if (existing && existing.doc.fingerprint === doc.fingerprint)
-      return { ...base, outcome: 'unchanged', invoice: existing.doc, error: null };
-    try {
-      if (existing)
-        await es.index({
-          index: names.invoices,
-          id,
-          document: doc,
-          if_seq_no: existing.seqNo,
-          if_primary_term: existing.primaryTerm,
-          refresh: 'wait_for',
-        });
-      else
-        await es.index({ index: names.invoices, id, document: doc, op_type: 'create', refresh: 'wait_for' });
-      return { ...base, outcome: 'written', invoice: doc, error: null };
-    } catch (err) {
-      // Someone else wrote it between our read and our write (a finalize, another generator).
-      if (!isConflict(err) || attempt >= 3) throw err;
-    }
-  }
-}
-
-/**
- * Regenerate the drafts of a period: one per customer with published usage in the period, with a
- * stored invoice for it, or with a plan in effect (a commitment is owed without usage). Also every
- * customer with finalized invoices of earlier periods, since late usage yields adjustments on
- * this period's invoice; customers whose invoice would be empty get none.
- */
-export async function generateInvoices(args: {
-  es: Client;
-  names: IndexNames;
-  book: PriceBook;
-  period: string;
-  customer?: string;
-  options: InvoiceOptions;
-  now?: Date;
-}): Promise<InvoiceResult[]> {
-  const { es, names, book, period } = args;
-  const now = args.now ?? new Date();
-  await ensureInvoiceIndex(es, names);
-  let customers: string[];
-  if (args.customer !== undefined) customers = [args.customer];
-  else {
-    const set = new Set(await customersWithUsage(es, names, period));
-    for (const h of await searchInvoices(es, names, [{ range: { period: { lte: period } } }]))
-      set.add(h.doc.customer);
-    for (const c of Object.keys(book.customers)) if (plansInEffect(book, c, period).length) set.add(c);
-    customers = [...set].sort();
-  }
-  const results: InvoiceResult[] = [];
-  for (const customer of customers)
-    results.push(await generateOne({ es, names, book, period, customer, options: args.options, now }));
-  return results;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Finalize
-
-/** Next invoice number of `year`: MF-<YYYY>-<6 digits>, from a counter document. */
-export async function nextInvoiceNumber(es: Client, names: IndexNames, year: string): Promise<string> {
-  const index = invoiceCounterIndex(names);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    try {
-      const got = await es.get<{ year: string; last: number }>({ index, id: year }).catch((err) => {
-        if ((err as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return undefined;
-        throw err;
-      });
-      let next: number;
-      if (!got?.found || !got._source) {
-        next = 1;
-        await es.index({
-          index,
-          id: year,
-          document: { year, last: next },
-          op_type: 'create',
-          refresh: false,
-        });
-      } else {
-        next = got._source.last + 1;
-        await es.index({
-          index,
-          id: year,
-          document: { year, last: next },
-          if_seq_no: got._seq_no!,
-          if_primary_term: got._primary_term!,
-        });
-      }
-      return `MF-${year}-${String(next).padStart(6, '0')}`;
-    } catch (err) {
-      // Another finalizer took this number: read the counter again.
-      if (!isConflict(err)) throw err;
-    }
-  }
-  throw new PermanentError(ErrorCodes.UNKNOWN, `invoice counter ${year}: too much contention`);
-}
-
-/**
- * Finalize the drafts of a period (optionally one customer's): number, finalized_at, immutable
- * from then on. Finalizing a finalized invoice is a no-op ('already_finalized').
- */
-export async function finalizeInvoices(args: {
-  es: Client;
-  names: IndexNames;
-  period: string;
-  customer?: string;
-  now?: Date;
-}): Promise<InvoiceResult[]> {
-  const { es, names, period } = args;
-  const now = args.now ?? new Date();
-  await ensureInvoiceIndex(es, names);
-  const filter: Record<string, unknown>[] = [{ term: { period } }];
-  if (args.customer !== undefined) filter.push({ term: { customer: args.customer } });
-  const found = await searchInvoices(es, names, filter);
-  if (args.customer !== undefined && found.length === 0) {
-    const id = invoiceId(args.customer, period);
-    return [
-      { invoice_id: id, customer: args.customer, period, outcome: 'not_found', invoice: null, error: null },
-    ];
-  }
-  const results: InvoiceResult[] = [];
-  for (const { doc } of found) {
-    const base = { invoice_id: doc.invoice_id, customer: doc.customer, period };
-    let number: string | null = null;
-    for (let attempt = 0; ; attempt++) {
-      const current = await getInvoice(es, names, doc.invoice_id);
-      if (!current) break;
-      if (current.doc.status === 'finalized') {
-        results.push({ ...base, outcome: 'already_finalized', invoice: current.doc, error: null });
-        break;
-      }
-      const finalizedNow = (await customerInvoices(es, names, doc.customer))
-        .filter((i) => i.status === 'finalized' && i.invoice_id !== doc.invoice_id)
-        .map((i) => `${i.invoice_id}#${i.number}`)
-        .sort();
-      if (finalizedNow.join('\n') !== [...(current.doc.basis_finalized ?? [])].sort().join('\n')) {
-        results.push({
-          ...base,
-          outcome: 'stale',
-          invoice: current.doc,
-          error:
-            `draft ${doc.invoice_id} was computed before other invoices of ${doc.customer} were finalized; ` +
-            'generate it again, then finalize',
-        });
-        break;
-      }
-      number ??= await nextInvoiceNumber(es, names, String(now.getUTCFullYear()));
-      const final: InvoiceDocument = {
-        ...current.doc,
-        status: 'finalized',
-        number,
-        finalized_at: now.toISOString(),
-      };
-      try {
-        await es.index({
-          index: names.invoices,
-          id: doc.invoice_id,
-          document: final,
-          if_seq_no: current.seqNo,
-          if_primary_term: current.primaryTerm,
-          refresh: 'wait_for',
-        });
-        results.push({ ...base, outcome: 'written', invoice: final, error: null });
-        break;
-      } catch (err) {
-        if (!isConflict(err) || attempt >= 5) throw err;
-      }
-    }
-  }
-  return results;
 }

@@ -1,3 +1,4 @@
+import { COLLECTOR_NAMES } from '../collectors/command';
 import os from 'node:os';
 import type { MeterflowConfig } from '../runtime/config';
 import { ErrorCodes, PermanentError } from '../runtime/errors';
@@ -26,11 +27,11 @@ export async function startStages(
   instanceOverride?: string,
 ): Promise<TransactionalStage[]> {
   const topics = topicNames(config);
+  // One raw topic per provider with a collector: normalize reads them all.
+  const rawTopics = COLLECTOR_NAMES.map((p) => topics.raw(p));
   const kafka = createKafka(config, 'processor', service.logger);
   await ensureTopics(kafka, config, [
-    { topic: topics.raw('aws') },
-    { topic: topics.raw('gcp') },
-    { topic: topics.raw('azure') },
+    ...rawTopics.map((topic) => ({ topic })),
     { topic: topics.normalized },
     { topic: topics.deduped },
     { topic: topics.rated },
@@ -59,7 +60,7 @@ export async function startStages(
     if (name === 'normalize') {
       stage = new TransactionalStage({
         ...common,
-        inputTopics: [topics.raw('aws'), topics.raw('gcp'), topics.raw('azure')],
+        inputTopics: rawTopics,
         process: normalizeProcessor(config, topics, metrics),
       });
     } else if (name === 'dedupe') {

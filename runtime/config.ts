@@ -4,10 +4,12 @@ import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { bool, num, str, strList } from './config-schema';
 import { registerSecret } from './redact';
 import { NormalizeOptionsSchema } from '../processors/normalize/config';
 import { SinkOptionsSchema } from '../sinks/elasticsearch/config';
 import { InvoiceOptionsSchema } from '../invoices/config';
+import { COLLECTING_PROVIDERS, type ProviderSections } from '../providers/registry';
 import { ApiConfigSchema } from '../api/config';
 
 /**
@@ -26,35 +28,6 @@ import { ApiConfigSchema } from '../api/config';
  * With `local_stack: true` (the default, and what you get with no file at all) every connection
  * setting left unset points at the local stack that `meterflow stack up` runs.
  */
-
-const num = (description: string) =>
-  z
-    .preprocess(
-      (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
-      z.number().int().nonnegative(),
-    )
-    .describe(description);
-const bool = (description: string) =>
-  z
-    .preprocess(
-      (v) => (typeof v === 'string' ? ['1', 'true', 'yes', 'on'].includes(v.trim().toLowerCase()) : v),
-      z.boolean(),
-    )
-    .describe(description);
-const strList = (description: string) =>
-  z
-    .preprocess(
-      (v) =>
-        typeof v === 'string'
-          ? v
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean)
-          : v,
-      z.array(z.string().min(1)),
-    )
-    .describe(description);
-const str = (description: string) => z.string().min(1).describe(description);
 
 const TlsSchema = z
   .object({
@@ -105,97 +78,6 @@ export const ElasticsearchConfigSchema = z
     tls: TlsSchema.omit({ enabled: true }).prefault({}).describe('TLS options for an https node URL.'),
     request_timeout_ms: num('Timeout of one request.').default(60_000),
     index_prefix: str('Prefix of every index, template and alias meterflow manages.').default('meterflow'),
-  })
-  .strict();
-
-export const AwsConfigSchema = z
-  .object({
-    region: str('AWS region of the buckets.').default('us-east-1'),
-    endpoint: str(
-      'S3 endpoint URL. Unset: AWS itself, or the local stack S3 server with local_stack: true.',
-    ).optional(),
-    force_path_style: bool('Path-style bucket addressing (needed by most S3-compatible servers).').optional(),
-    access_key_id: str(
-      'Access key id. Unset: the SDK default chain (env, shared files, SSO, instance or task role).',
-    ).optional(),
-    secret_access_key: str('Secret access key, with access_key_id.').optional(),
-    session_token: str('Session token for temporary credentials.').optional(),
-    profile: str('Shared-config profile name for the default chain.').optional(),
-    exports: z
-      .array(
-        z
-          .object({
-            name: str('Name of this export in logs, metrics and scopes.'),
-            bucket: str('S3 bucket the export is delivered to.'),
-            prefix: z
-              .string()
-              .default('')
-              .describe('Key prefix of the export (the report path prefix); empty for the bucket root.'),
-            type: z
-              .enum(['auto', 'cur-legacy', 'data-exports'])
-              .default('auto')
-              .describe(
-                'cur-legacy: Cost and Usage Report 1.0 manifests; data-exports: CUR 2.0 and FOCUS Data Exports manifests; auto: both.',
-              ),
-          })
-          .strict(),
-      )
-      .default([])
-      .describe('AWS billing exports the AWS collector reads.'),
-  })
-  .strict();
-
-export const GcpConfigSchema = z
-  .object({
-    project_id: str('Project that owns the buckets.').optional(),
-    endpoint: str(
-      'Cloud Storage API endpoint. Unset: Google, or the local fake-gcs-server with local_stack: true.',
-    ).optional(),
-    key_file: str('Service-account key file. Unset: Application Default Credentials.').optional(),
-    exports: z
-      .array(
-        z
-          .object({
-            name: str('Name of this export in logs, metrics and scopes.'),
-            bucket: str('GCS bucket the BigQuery EXPORT DATA runs write to.'),
-            prefix: z
-              .string()
-              .default('')
-              .describe(
-                'Object prefix above <billing account>/<YYYYMM>/run=<RUN_ID>/ (see README, GCP layout).',
-              ),
-          })
-          .strict(),
-      )
-      .default([])
-      .describe('GCP billing exports the GCP collector reads.'),
-  })
-  .strict();
-
-export const AzureConfigSchema = z
-  .object({
-    connection_string: str('Storage connection string. Takes precedence over the other settings.').optional(),
-    account_name: str('Storage account name.').optional(),
-    account_key: str('Shared key of the account.').optional(),
-    sas_token: str('SAS token (without the leading "?").').optional(),
-    endpoint: str(
-      'Blob service URL. Unset: https://<account_name>.blob.core.windows.net, or Azurite with local_stack: true.',
-    ).optional(),
-    exports: z
-      .array(
-        z
-          .object({
-            name: str('Name of this export in logs, metrics and scopes.'),
-            container: str('Blob container the Cost Management export writes to.'),
-            prefix: z
-              .string()
-              .default('')
-              .describe('Folder path of the export (its root directory); empty for the container root.'),
-          })
-          .strict(),
-      )
-      .default([])
-      .describe('Azure Cost Management exports the Azure collector reads.'),
   })
   .strict();
 
@@ -264,6 +146,12 @@ export const OpsConfigSchema = z
   })
   .strict();
 
+function providerSections(): { [K in keyof ProviderSections]: z.ZodType<ProviderSections[K], unknown> } {
+  return Object.fromEntries(
+    COLLECTING_PROVIDERS.map((p) => [p.name, (p.collector.config as z.ZodType).prefault({})]),
+  ) as unknown as { [K in keyof ProviderSections]: z.ZodType<ProviderSections[K], unknown> };
+}
+
 export const MeterflowConfigSchema = z
   .object({
     local_stack: bool(
@@ -293,19 +181,13 @@ export const MeterflowConfigSchema = z
       'Invoices: line grouping, the scheduled mode and when it finalizes a closed period.',
     ),
     api: ApiConfigSchema.prefault({}).describe('The REST API: where it listens and its (hashed) API keys.'),
-    aws: AwsConfigSchema.prefault({}),
-    gcp: GcpConfigSchema.prefault({}),
-    azure: AzureConfigSchema.prefault({}),
+    // One section per provider with a collector (aws:, gcp:, azure:), defined in its folder.
+    ...providerSections(),
     stack: StackConfigSchema.prefault({}),
   })
   .strict();
 
 export type MeterflowConfig = z.output<typeof MeterflowConfigSchema>;
-
-/** Azurite's well-known development account; public, documented by Microsoft. */
-export const AZURITE_ACCOUNT = 'devstoreaccount1';
-export const AZURITE_KEY =
-  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface LoadedConfig {
   config: MeterflowConfig;
@@ -441,18 +323,11 @@ function fillLocalStackDefaults(config: MeterflowConfig): void {
   const p = config.stack.ports;
   if (config.kafka.brokers.length === 0) config.kafka.brokers = [`127.0.0.1:${p.kafka}`];
   config.elasticsearch.node ??= `http://127.0.0.1:${p.elasticsearch}`;
-  if (!config.aws.endpoint) {
-    config.aws.endpoint = `http://127.0.0.1:${p.s3}`;
-    config.aws.force_path_style ??= true;
-    config.aws.access_key_id ??= config.stack.s3_access_key;
-    config.aws.secret_access_key ??= config.stack.s3_secret_key;
-  }
-  config.gcp.endpoint ??= `http://127.0.0.1:${p.gcs}`;
-  config.gcp.project_id ??= 'meterflow-local';
-  if (!config.azure.connection_string && !config.azure.account_name) {
-    config.azure.connection_string =
-      `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
-      `BlobEndpoint=http://127.0.0.1:${p.azure_blob}/${AZURITE_ACCOUNT};`;
+  for (const p of COLLECTING_PROVIDERS) {
+    (p.collector.useLocalStack as (section: unknown, stack: MeterflowConfig['stack']) => void)(
+      config[p.name],
+      config.stack,
+    );
   }
 }
 
@@ -467,14 +342,11 @@ function registerConfigSecrets(config: MeterflowConfig): void {
   registerSecret(config.kafka.sasl?.password);
   registerSecret(config.elasticsearch.api_key);
   registerSecret(config.elasticsearch.password);
-  registerSecret(config.aws.secret_access_key);
-  registerSecret(config.aws.session_token);
-  registerSecret(config.azure.account_key);
-  registerSecret(config.azure.sas_token);
   registerSecret(config.stack.s3_secret_key);
-  const cs = config.azure.connection_string;
-  const key = cs?.match(/AccountKey=([^;]+)/)?.[1];
-  registerSecret(key);
+  for (const p of COLLECTING_PROVIDERS) {
+    const secrets = p.collector.secrets as (section: unknown) => Array<string | undefined>;
+    for (const secret of secrets(config[p.name])) registerSecret(secret);
+  }
 }
 
 /** Markdown reference of every option with its default, generated from the schema above. */

@@ -1,3 +1,4 @@
+import type { CollectorName } from '../../providers/registry';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { MeterflowConfig } from '../../runtime/config';
@@ -32,7 +33,7 @@ export interface ExportSource {
 }
 
 export interface CollectorOptions {
-  provider: 'aws' | 'gcp' | 'azure';
+  provider: CollectorName;
   config: MeterflowConfig;
   kafka: Kafka;
   logger: Logger;

@@ -1,7 +1,8 @@
 import { compileControlColumns } from '../formats/columns';
-import { type DiscoveredRevision, type DiscoveryInput, type ExportFormat } from '../formats/discovery';
+import type { ExportFormat } from '../../providers/registry';
+import type { ExportTarget } from '../../providers/provider';
 import type { ExportSource } from './collector';
-import { listAll, readJsonObject, type ObjectStore } from './object-store';
+import { listAll, readJsonObject } from './object-store';
 import { openLines } from './read-lines';
 import type { RevisionToWrite } from './revision-writer';
 
@@ -10,13 +11,7 @@ import type { RevisionToWrite } from './revision-writer';
  * per pass; discovery reads only manifests and returns the current revision of every scope; the
  * writer then opens only the files the manifest lists.
  */
-export function exportSource(
-  name: string,
-  store: ObjectStore,
-  bucket: string,
-  prefix: string,
-  discover: (input: DiscoveryInput) => Promise<DiscoveredRevision[]>,
-): ExportSource {
+export function exportSource({ name, store, bucket, prefix, discover }: ExportTarget): ExportSource {
   return {
     name,
     location: `${store.location}/${prefix}`,

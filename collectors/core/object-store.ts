@@ -1,7 +1,4 @@
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { Storage } from '@google-cloud/storage';
-import type { BlobServiceClient } from '@azure/storage-blob';
 import {
   classifyError,
   ErrorCodes,
@@ -12,7 +9,7 @@ import {
 
 /**
  * The little a collector needs from a bucket: list a prefix, open an object as a stream. One
- * implementation per cloud SDK. Access problems become errors that name the bucket and the
+ * implementation per cloud SDK, in its provider folder (providers/<name>/store.ts). Access problems become errors that name the bucket and the
  * credential source (never the credential), so a person knows what to fix.
  */
 export interface ListedObject {
@@ -34,7 +31,7 @@ export interface ObjectStore {
   url(key: string): string;
 }
 
-async function toArrayBuffer(stream: Readable): Promise<ArrayBuffer> {
+export async function toArrayBuffer(stream: Readable): Promise<ArrayBuffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
   const b = Buffer.concat(chunks);
@@ -63,7 +60,7 @@ export async function listAll(store: ObjectStore, prefix: string): Promise<Liste
   return out;
 }
 
-function accessError(
+export function accessError(
   err: unknown,
   store: { location: string; credentialSource: string },
   what: string,
@@ -101,176 +98,4 @@ function accessError(
   if (e.retryable)
     return new TransientError(e.code, `${store.location}: ${what}: ${e.message}`, { cause: err });
   return new PermanentError(e.code, `${store.location}: ${what}: ${e.message}`, { cause: err });
-}
-
-export class S3ObjectStore implements ObjectStore {
-  readonly location: string;
-  constructor(
-    private readonly s3: S3Client,
-    private readonly bucket: string,
-    readonly credentialSource: string,
-  ) {
-    this.location = `s3://${bucket}`;
-  }
-  url(key: string): string {
-    return `s3://${this.bucket}/${key}`;
-  }
-  async *list(prefix: string): AsyncIterable<ListedObject> {
-    let token: string | undefined;
-    do {
-      let page;
-      try {
-        page = await this.s3.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
-        );
-      } catch (err) {
-        throw accessError(err, this, 'list');
-      }
-      for (const o of page.Contents ?? []) {
-        if (o.Key) yield { key: o.Key, lastModified: o.LastModified ?? new Date(0), size: o.Size ?? 0 };
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-  }
-  async open(key: string): Promise<Readable> {
-    try {
-      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return res.Body as Readable;
-    } catch (err) {
-      throw accessError(err, this, `read ${key}`);
-    }
-  }
-  async openRange(key: string) {
-    let size: number;
-    try {
-      size = Number(
-        (await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))).ContentLength ?? 0,
-      );
-    } catch (err) {
-      throw accessError(err, this, `read ${key}`);
-    }
-    return {
-      byteLength: size,
-      slice: async (start: number, end: number) => {
-        const res = await this.s3.send(
-          new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${end - 1}` }),
-        );
-        return toArrayBuffer(res.Body as Readable);
-      },
-    };
-  }
-}
-
-export class GcsObjectStore implements ObjectStore {
-  readonly location: string;
-  constructor(
-    private readonly storage: Storage,
-    private readonly bucket: string,
-    readonly credentialSource: string,
-  ) {
-    this.location = `gs://${bucket}`;
-  }
-  url(key: string): string {
-    return `gs://${this.bucket}/${key}`;
-  }
-  async *list(prefix: string): AsyncIterable<ListedObject> {
-    let pageToken: string | undefined;
-    do {
-      let files, next;
-      try {
-        [files, next] = await this.storage
-          .bucket(this.bucket)
-          .getFiles({ prefix, autoPaginate: false, maxResults: 1000, pageToken });
-      } catch (err) {
-        throw accessError(err, this, 'list');
-      }
-      for (const f of files) {
-        yield {
-          key: f.name,
-          lastModified: new Date(String(f.metadata.updated ?? 0)),
-          size: Number(f.metadata.size ?? 0),
-        };
-      }
-      pageToken = (next as { pageToken?: string } | null)?.pageToken;
-    } while (pageToken);
-  }
-  async open(key: string): Promise<Readable> {
-    const file = this.storage.bucket(this.bucket).file(key);
-    try {
-      // Fail fast with a clear error if the object is missing, instead of mid-stream.
-      await file.getMetadata();
-    } catch (err) {
-      throw accessError(err, this, `read ${key}`);
-    }
-    // decompress: false — we detect gzip ourselves; GCS would otherwise transcode gzip-encoded objects.
-    return file.createReadStream({ decompress: false, validation: false });
-  }
-  async openRange(key: string) {
-    const file = this.storage.bucket(this.bucket).file(key);
-    let size: number;
-    try {
-      size = Number((await file.getMetadata())[0].size ?? 0);
-    } catch (err) {
-      throw accessError(err, this, `read ${key}`);
-    }
-    return {
-      byteLength: size,
-      slice: async (start: number, end: number) =>
-        toArrayBuffer(file.createReadStream({ start, end: end - 1, decompress: false, validation: false })),
-    };
-  }
-}
-
-export class AzureBlobObjectStore implements ObjectStore {
-  readonly location: string;
-  constructor(
-    private readonly service: BlobServiceClient,
-    private readonly container: string,
-    readonly credentialSource: string,
-  ) {
-    this.location = `azure://${service.accountName}/${container}`;
-  }
-  url(key: string): string {
-    return `azure://${this.service.accountName}/${this.container}/${key}`;
-  }
-  async *list(prefix: string): AsyncIterable<ListedObject> {
-    const container = this.service.getContainerClient(this.container);
-    try {
-      for await (const page of container.listBlobsFlat({ prefix }).byPage({ maxPageSize: 1000 })) {
-        for (const b of page.segment.blobItems) {
-          yield {
-            key: b.name,
-            lastModified: b.properties.lastModified,
-            size: Number(b.properties.contentLength ?? 0),
-          };
-        }
-      }
-    } catch (err) {
-      throw accessError(err, this, 'list');
-    }
-  }
-  async open(key: string): Promise<Readable> {
-    try {
-      const res = await this.service.getContainerClient(this.container).getBlobClient(key).download();
-      return res.readableStreamBody as Readable;
-    } catch (err) {
-      throw accessError(err, this, `read ${key}`);
-    }
-  }
-  async openRange(key: string) {
-    const blob = this.service.getContainerClient(this.container).getBlobClient(key);
-    let size: number;
-    try {
-      size = Number((await blob.getProperties()).contentLength ?? 0);
-    } catch (err) {
-      throw accessError(err, this, `read ${key}`);
-    }
-    return {
-      byteLength: size,
-      slice: async (start: number, end: number) => {
-        const res = await blob.download(start, end - start);
-        return toArrayBuffer(res.readableStreamBody as Readable);
-      },
-    };
-  }
 }

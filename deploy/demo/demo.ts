@@ -6,10 +6,13 @@ import { Registry } from 'prom-client';
 import type { MeterflowConfig } from '../../runtime/config';
 import { createKafka, topicNames } from '../../runtime/kafka';
 import { createLogger } from '../../runtime/logger';
-import { createAzureBlob, createGcs, createS3 } from '../../runtime/object-storage';
+import { createS3 } from '../../providers/aws/store';
+import { createAzureBlob } from '../../providers/azure/store';
+import { createGcs } from '../../providers/gcp/store';
 import { Shutdown } from '../../runtime/shutdown';
 import { Collector } from '../../collectors/core/collector';
-import { sourcesFor, type Provider } from '../../collectors/command';
+import { COLLECTOR_NAMES, sourcesFor } from '../../collectors/command';
+import type { CollectorName } from '../../providers/registry';
 import { startStages } from '../../processors/command';
 import { consumeTotals } from '../../processors/rated-consumer/example';
 import type { CustomerTotal, RevisionTracker } from '../../processors/rated-consumer/revision-tracker';
@@ -65,7 +68,7 @@ export function demoConfig(base: MeterflowConfig, name = 'meterflow-demo'): Mete
 
 async function seed(config: MeterflowConfig, say: (s: string) => void): Promise<void> {
   const name = config.kafka.topic_prefix;
-  const { client: s3 } = createS3(config);
+  const { client: s3 } = createS3(config.aws);
   await s3.send(new CreateBucketCommand({ Bucket: `${name}-aws` })).catch(() => undefined);
   const layout = fixture('aws', 'legacy-cur', 's3-layout-create-new');
   const walk = (dir: string): string[] =>
@@ -89,7 +92,7 @@ async function seed(config: MeterflowConfig, say: (s: string) => void): Promise<
     );
   say(`seeded AWS CUR sample (13,380 rows) into s3://${name}-aws`);
 
-  const { client: blob } = createAzureBlob(config);
+  const { client: blob } = createAzureBlob(config.azure);
   const container = blob.getContainerClient(`${name}-azure`);
   await container.createIfNotExists();
   const csv = fs.readFileSync(fixture('azure', 'ea', 'finops-toolkit_EA_ActualCost_Small.csv'));
@@ -119,7 +122,7 @@ async function seed(config: MeterflowConfig, say: (s: string) => void): Promise<
 /** One discovery pass of one cloud's collector (what `meterflow collect <cloud> --once` does). */
 export async function collectOnce(
   config: MeterflowConfig,
-  provider: Provider,
+  provider: CollectorName,
   say: (s: string) => void,
   service: { logger: ReturnType<typeof createLogger>; registry: Registry },
 ): Promise<number> {
@@ -171,7 +174,7 @@ export function gcpDemoRows(count: number, restated = false): string[] {
 
 /** Writes one GCP export run (data, then the _SUCCESS marker) into the demo's GCS bucket. */
 export async function putGcpRun(config: MeterflowConfig, runId: string, lines: string[]): Promise<void> {
-  const { client: gcs } = createGcs(config);
+  const { client: gcs } = createGcs(config.gcp, config.local_stack);
   const bucketName = `${config.kafka.topic_prefix}-gcp`;
   await gcs.createBucket(bucketName).catch(() => undefined);
   const bucket = gcs.bucket(bucketName);
@@ -210,7 +213,7 @@ export async function runDemo(
   await seed(config, say);
 
   const collected: Record<string, number> = {};
-  for (const provider of ['aws', 'azure', 'gcp'] as Provider[])
+  for (const provider of COLLECTOR_NAMES)
     collected[provider] = await collectOnce(config, provider, say, { logger, registry });
 
   const shutdown = new Shutdown(logger);

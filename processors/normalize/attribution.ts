@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { ProviderDefinition } from '../../providers/provider';
+import { PROVIDERS } from '../../providers/registry';
 
 /**
  * Customer attribution: which customer a usage line belongs to.
@@ -45,13 +47,11 @@ export const AttributionConfigSchema = z
         'Reject (unknown_customer) usage that no tag or account rule attributes, instead of unallocated.',
       ),
     tag_keys: z
-      .object({
-        aws: keyList(
-          'AWS tag keys (user tags without the user: prefix) whose value is the customer id, in order.',
-        ),
-        gcp: keyList('GCP label keys whose value is the customer id, in order.'),
-        azure: keyList('Azure tag keys whose value is the customer id, in order.'),
-      })
+      .object(
+        Object.fromEntries(
+          PROVIDERS.flatMap((p: ProviderDefinition) => (p.tagKeys ? [[p.name, keyList(p.tagKeys)]] : [])),
+        ) as Record<string, ReturnType<typeof keyList>>,
+      )
       .strict()
       .prefault({})
       .describe('Tag / label keys holding the customer id, checked in order before any account rule.'),
@@ -95,16 +95,10 @@ function tagValue(tags: Record<string, string>, key: string): string | undefined
 }
 
 function tagKeysFor(config: AttributionConfig, provider: string): string[] {
-  switch (provider.toLowerCase()) {
-    case 'aws':
-      return config.tag_keys.aws;
-    case 'gcp':
-      return config.tag_keys.gcp;
-    case 'azure':
-      return config.tag_keys.azure;
-    default:
-      return [];
-  }
+  const keys = config.tag_keys as Record<string, string[] | undefined>;
+  return Object.prototype.hasOwnProperty.call(keys, provider.toLowerCase())
+    ? (keys[provider.toLowerCase()] ?? [])
+    : [];
 }
 
 export function attributeCustomer(input: AttributionInput, config: AttributionConfig): AttributionResult {

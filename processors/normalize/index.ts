@@ -37,9 +37,6 @@ export {
   FOCUS_SERVICE_CATEGORIES,
   type ServiceCategory,
 } from './service-categories';
-export { awsChargeCategory, awsKey } from './aws';
-export { azureChargeCategory, azureKey, splitUnitOfMeasure, AZURE_ALIASES } from './azure';
-export { gcpChargeCategory } from './gcp';
 export { parseTimestampMs, formatIso, FieldError } from './values';
 export {
   CHARGE_CATEGORIES,

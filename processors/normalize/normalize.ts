@@ -1,12 +1,9 @@
 import { recordIdOf } from '../../schemas/record-id';
 import type { RawRowBatch, RawUsageRow, UsageRecord } from '../../schemas/types.generated';
+import { EXPORT_FORMATS, findFormat, formatDefinition } from '../../providers/registry';
 import { attributeCustomer } from './attribution';
 import type { Header } from '../../collectors/formats/rows';
-import { compileAws } from './aws';
-import { compileAzure } from './azure';
 import type { NormalizeOptions } from './config';
-import { compileFocus } from './focus';
-import { compileGcp } from './gcp';
 import {
   CHARGE_CATEGORIES,
   CHARGE_FREQUENCIES,
@@ -38,22 +35,12 @@ export type NormalizeResult =
   | { ok: true; record: UsageRecord }
   | { ok: false; reason: NormalizeFailureReason; field?: string; message: string };
 
-export const COMPILERS: Readonly<Record<string, MapperCompiler>> = {
-  'aws-cur-legacy': compileAws,
-  'aws-cur2': compileAws,
-  'aws-focus': compileFocus,
-  focus: compileFocus,
-  'azure-actual': compileAzure,
-  'azure-amortized': compileAzure,
-  'azure-focus': compileFocus,
-  'gcp-standard': compileGcp,
-  'gcp-detailed': compileGcp,
-};
+/** The FOCUS mapping of every export format, from each provider's definition (providers/registry.ts). */
+export const COMPILERS: Readonly<Record<string, MapperCompiler>> = Object.fromEntries(
+  EXPORT_FORMATS.map((f) => [f, formatDefinition(f).toFocus]),
+);
 
-export const SUPPORTED_FORMATS: readonly string[] = Object.keys(COMPILERS);
-
-const FOCUS_FORMATS = new Set(['focus', 'aws-focus', 'azure-focus']);
-const GCP_FORMATS = new Set(['gcp-standard', 'gcp-detailed']);
+export const SUPPORTED_FORMATS: readonly string[] = EXPORT_FORMATS;
 
 /** Deterministic record id: sha256 of scope, revision, object and line (NUL-separated), 32 hex chars. */
 // One definition of the record id for the whole pipeline (collectors key raw rows with it too).
@@ -129,8 +116,7 @@ export function normalizeValues(
   // says so in adjustment_info (its invoice month is a US/Pacific month, so the first UTC hours of
   // a month legitimately precede BillingPeriodStart).
   if (
-    !FOCUS_FORMATS.has(ctx.format) &&
-    !GCP_FORMATS.has(ctx.format) &&
+    findFormat(ctx.format)?.infersCorrections === true &&
     fields.ChargeClass === null &&
     (fields.ChargeCategory === 'Credit' || fields.ChargeCategory === 'Adjustment') &&
     fields.ChargePeriodEnd <= fields.BillingPeriodStart

@@ -1,34 +1,35 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { finished } from 'node:stream/promises';
 import { openLines } from '../../collectors/core/read-lines';
 import type { ObjectStore } from '../../collectors/core/object-store';
 import { RawBatcher, RowAdmission, type BatchConstants } from '../../collectors/core/raw-batches';
 import { compileControlColumns, defaultBilledCostColumn } from '../../collectors/formats/columns';
 import type { Header } from '../../collectors/formats/rows';
-import {
-  discoverAwsDataExports,
-  discoverAwsLegacyCur,
-  discoverAzureAllExports,
-  discoverFocusFiles,
-  discoverGcpExports,
-  type DiscoveredRevision,
-  type DiscoveryInput,
-  type ExportFormat,
-  type Provider,
-} from '../../collectors/formats/discovery';
-import { Decimal, decimalToString, parseDecimal } from '../../schemas/decimal';
+import type { DiscoveredRevision, DiscoveryInput } from '../../collectors/core/discovery';
+import { PROVIDER_NAMES, isProviderName, providerNamed, type ExportFormat } from '../../providers/registry';
 import { ErrorCodes, InputError } from '../../runtime/errors';
 import { AvroTypes } from '../../schemas';
-import type { RawRowBatch, UsageRecord } from '../../schemas/types.generated';
+import type { RawRowBatch } from '../../schemas/types.generated';
 import { DedupeState, revisionKeyOf } from '../dedupe/dedupe';
 import { normalizeBatch, recordId, type NormalizeOptions } from '../normalize';
 import { atCostPriceBook, loadPriceBook, rateRecord, type PriceBook } from '../price';
 import { readOfflineNormalizeOptions } from './config';
 import { detectFormat, readColumnNames, rowPeriodReader, type OfflineProvider } from './detect';
 import { LocalFolderStore, listFolder } from './fs-store';
+import {
+  closeTarget,
+  discardTarget,
+  fileTarget,
+  LineWriter,
+  usageRecordLine,
+  validUsageRecordLine,
+} from './output';
+import { formatRateSummary, Totals } from './summary';
+
+export { USAGE_RECORD_FIELDS, usageRecordLine } from './output';
+export { formatRateSummary } from './summary';
 
 /*
  * `meterflow rate`: the whole pipeline in one process, without Kafka or Elasticsearch.
@@ -140,53 +141,10 @@ interface Plan {
   revisions: OfflineRevision[];
 }
 
-const PROVIDERS: readonly OfflineProvider[] = ['aws', 'gcp', 'azure', 'focus'];
 const EXAMPLES_PER_REASON = 3;
-const WRITE_CHUNK = 64 * 1024;
-
-/** UsageRecord field names in the order of schemas/usage-record.avsc (the rated topic's schema). */
-export const USAGE_RECORD_FIELDS: readonly string[] = (
-  AvroTypes.usageRecord as unknown as { fields: Array<{ name: string }> }
-).fields.map((f) => f.name);
-
-// `{"BillingAccountId":`, `,"BillingAccountName":`, ... : the fixed part of every line, built once.
-const KEY_PREFIXES = USAGE_RECORD_FIELDS.map((f, i) => `${i === 0 ? '{' : ','}${JSON.stringify(f)}:`);
-
-/** One NDJSON line with the record's fields in schema order (absent fields as null). */
-export function usageRecordLine(record: UsageRecord): string {
-  const source = record as unknown as Record<string, unknown>;
-  let line = '';
-  for (let i = 0; i < USAGE_RECORD_FIELDS.length; i++) {
-    const v = source[USAGE_RECORD_FIELDS[i]];
-    line += KEY_PREFIXES[i] + (v === undefined || v === null ? 'null' : JSON.stringify(v));
-  }
-  return `${line}}\n`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Input planning
-
-const LAYOUT_HINTS: Record<OfflineProvider, string> = {
-  aws:
-    'legacy CUR <report>/<yyyymmdd-yyyymmdd>/<report>-Manifest.json, or Data Exports ' +
-    '<export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json',
-  azure: 'Cost Management exports v2 <export>/<yyyymmdd-yyyymmdd>/<run>/manifest.json',
-  gcp: '<billing account>/<YYYYMM>/run=<RUN_ID>/part-*.jsonl(.gz)|.csv(.gz) with a _SUCCESS marker',
-  focus: '<export>/<YYYY-MM | BILLING_PERIOD=YYYY-MM | yyyymmdd-yyyymmdd>/<file>.csv(.gz)',
-};
-
-/**
- * GCP's layout is anchored at the configured prefix (`<account>/<YYYYMM>/run=<id>/...`). A folder
- * may hold it below any prefix: every prefix under which the layout occurs is discovered.
- */
-function gcpPrefixes(objects: DiscoveryInput['objects']): string[] {
-  const prefixes = new Set<string>();
-  for (const o of objects) {
-    const m = /^(?:(.*)\/)?[^/]+\/\d{4}(?:0[1-9]|1[0-2])\/run=[^/]+\/[^/]+$/.exec(o.key);
-    if (m) prefixes.add(m[1] ?? '');
-  }
-  return [...prefixes].sort();
-}
 
 async function discoverFolder(
   provider: OfflineProvider,
@@ -200,39 +158,7 @@ async function discoverFolder(
     objects,
     readJson: (key) => store.readJson(key),
   };
-  switch (provider) {
-    case 'aws':
-      return [...(await discoverAwsLegacyCur(input)), ...(await discoverAwsDataExports(input))];
-    case 'azure':
-      return discoverAzureAllExports(input);
-    case 'gcp': {
-      const found: DiscoveredRevision[] = [];
-      const seen = new Map<string, string>();
-      for (const prefix of gcpPrefixes(objects)) {
-        for (const rev of await discoverGcpExports({ ...input, prefix })) {
-          const prior = seen.get(rev.scope);
-          if (prior !== undefined) {
-            throw new InputError(
-              ErrorCodes.MALFORMED_INPUT,
-              `scope ${rev.scope} is found under two prefixes ("${prior}" and "${prefix}"); rate them separately`,
-              { object: rev.manifest_key ?? undefined },
-            );
-          }
-          seen.set(rev.scope, prefix);
-          found.push(rev);
-        }
-      }
-      return found;
-    }
-    case 'focus':
-      // Files at rest are complete: no quiet period. The discoverer's provider only names the scope.
-      return discoverFocusFiles({
-        ...input,
-        provider: 'focus' as unknown as Provider,
-        now: new Date(8.64e15),
-        quietPeriodMs: 0,
-      });
-  }
+  return providerNamed(provider).discoverAtRest(input);
 }
 
 async function planFolder(provider: OfflineProvider, folder: string): Promise<Plan> {
@@ -242,7 +168,7 @@ async function planFolder(provider: OfflineProvider, folder: string): Promise<Pl
   if (discovered.length === 0) {
     throw new InputError(
       ErrorCodes.NOT_FOUND,
-      `no ${provider} export found in folder ${folder}. Discovery looks for ${LAYOUT_HINTS[provider]} ` +
+      `no ${provider} export found in folder ${folder}. Discovery looks for ${providerNamed(provider).layout} ` +
         `(at any depth); to rate one file without a manifest, pass the file itself as --input`,
       { object: folder },
     );
@@ -257,11 +183,11 @@ async function planFolder(provider: OfflineProvider, folder: string): Promise<Pl
   }
   const revisions: OfflineRevision[] = [];
   for (const r of discovered) {
-    let format: ExportFormat = r.format;
-    // Standard and detailed GCP exports share a layout; the detailed one has resource.* columns.
-    if (r.provider === 'gcp' && r.files.length > 0) {
-      const columns = await readColumnNames(store, r.files[0]);
-      if (columns.some((c) => c.startsWith('resource.'))) format = 'gcp-detailed';
+    let format = r.format as ExportFormat;
+    // Some providers' formats share a layout and differ in columns (GCP standard and detailed).
+    const refine = providerNamed(provider).refineFormat;
+    if (refine !== undefined && r.files.length > 0) {
+      format = refine(format, await readColumnNames(store, r.files[0])) as ExportFormat;
     }
     revisions.push({
       provider,
@@ -309,96 +235,7 @@ async function planFile(provider: OfflineProvider, file: string): Promise<Plan> 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Output
-
-/** Buffered line writer that honours backpressure: a full stream is awaited ('drain'), never overfilled. */
-class LineWriter {
-  private pending: string[] = [];
-  private pendingChars = 0;
-  private failure: Error | undefined;
-
-  constructor(readonly stream: NodeJS.WritableStream) {
-    stream.on('error', (err: Error) => {
-      this.failure ??= err;
-    });
-  }
-
-  async write(line: string): Promise<void> {
-    this.pending.push(line);
-    this.pendingChars += line.length;
-    if (this.pendingChars >= WRITE_CHUNK) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.failure) throw this.failure;
-    if (this.pending.length === 0) return;
-    const text = this.pending.join('');
-    this.pending = [];
-    this.pendingChars = 0;
-    if (!this.stream.write(text)) await this.drained();
-  }
-
-  private drained(): Promise<void> {
-    return new Promise((resolveDrain, reject) => {
-      const s = this.stream;
-      const done = (err?: Error): void => {
-        s.off('drain', onDrain);
-        s.off('error', onError);
-        s.off('close', onClose);
-        if (err) reject(err);
-        else resolveDrain();
-      };
-      const onDrain = (): void => done();
-      const onError = (err: Error): void => done(err);
-      const onClose = (): void =>
-        done(this.failure ?? new Error('output closed before every line was written'));
-      s.on('drain', onDrain);
-      s.on('error', onError);
-      s.on('close', onClose);
-    });
-  }
-}
-
-interface FileTarget {
-  final: string;
-  temp: string;
-  writer: LineWriter;
-}
-
-function fileTarget(path: string): FileTarget {
-  // Written beside the target and renamed at the end: a failed run never leaves a file that looks complete.
-  const temp = `${path}.partial-${process.pid}`;
-  return { final: path, temp, writer: new LineWriter(createWriteStream(temp)) };
-}
-
-async function closeTarget(t: FileTarget): Promise<void> {
-  await t.writer.flush();
-  const s = t.writer.stream as NodeJS.WritableStream & { end(): void };
-  s.end();
-  await finished(s as unknown as NodeJS.WritableStream);
-  await rename(t.temp, t.final);
-}
-
-async function discardTarget(t: FileTarget): Promise<void> {
-  const s = t.writer.stream as unknown as { destroy(): void };
-  s.destroy();
-  await rm(t.temp, { force: true });
-}
-
-// ---------------------------------------------------------------------------------------------
 // The run
-
-class Totals {
-  private readonly sums = new Map<string, Decimal>();
-  add(currency: string, amount: Decimal): void {
-    this.sums.set(currency, (this.sums.get(currency) ?? new Decimal(0)).plus(amount));
-  }
-  toRecord(): Record<string, string> {
-    return Object.fromEntries(
-      [...this.sums.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([c, d]) => [c, decimalToString(d)]),
-    );
-  }
-}
 
 /**
  * Runs discovery, parsing, normalize, dedupe and pricing over local exports and writes one rated
@@ -407,8 +244,8 @@ class Totals {
  * found, a manifest naming absent files, an unreadable object, a bad price book or config.
  */
 export async function runRate(opts: RateOptions): Promise<RateSummary> {
-  if (!PROVIDERS.includes(opts.provider)) {
-    throw new InputError(ErrorCodes.MALFORMED_INPUT, `--provider must be one of ${PROVIDERS.join(', ')}`, {
+  if (!isProviderName(opts.provider)) {
+    throw new InputError(ErrorCodes.MALFORMED_INPUT, `--provider must be one of ${PROVIDER_NAMES.join(', ')}`, {
       field: 'provider',
     });
   }
@@ -500,22 +337,23 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
       );
       // The processors, in the order the streaming stages run them; one batch at a time.
       const processBatch = async (batch: RawRowBatch): Promise<void> => {
+        // A dead letter's lineage; built only for the rows that fail (the record id is a sha256).
+        const where = (line: number) => ({
+          provider: batch.provider,
+          scope: batch.scope,
+          revision_id: batch.revision_id,
+          object: batch.object,
+          line,
+          record_id: recordId(batch.scope, batch.revision_id, batch.object, line),
+        });
         for (const { line, result } of normalizeBatch(batch, normalizeOptions)) {
-          const where = {
-            provider: batch.provider,
-            scope: batch.scope,
-            revision_id: batch.revision_id,
-            object: batch.object,
-            line,
-            record_id: recordId(batch.scope, batch.revision_id, batch.object, line),
-          };
           if (!result.ok) {
             await deadLetter({
               stage: 'processor.normalize',
               reason: result.reason,
               message: result.message,
               field: result.field ?? null,
-              ...where,
+              ...where(line),
             });
             continue;
           }
@@ -526,27 +364,31 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
               reason: rated.reason,
               message: rated.message,
               field: rated.field ?? null,
-              ...where,
+              ...where(line),
             });
             continue;
           }
           const record = rated.record;
-          if (!AvroTypes.usageRecord.isValid(record)) {
+          // The fast path checks the schema itself while it serializes; avsc decides the rest.
+          const text =
+            validUsageRecordLine(record) ??
+            (AvroTypes.usageRecord.isValid(record) ? usageRecordLine(record) : undefined);
+          if (text === undefined) {
             await deadLetter({
               stage: 'processor.price',
               reason: 'schema_violation',
               message: 'the rated record does not fit schemas/usage-record.avsc',
               field: null,
-              ...where,
+              ...where(line),
             });
             continue;
           }
-          await out.write(usageRecordLine(record));
+          if (out.push(text)) await out.flush();
           summary.rows_out++;
           revSummary.rows_out++;
-          billedTotals.add(record.BillingCurrency, parseDecimal(record.BilledCost) as Decimal);
+          billedTotals.addText(record.BillingCurrency, record.BilledCost);
           if (record.x_RatedCost !== null && record.x_RatedCurrency !== null) {
-            ratedTotals.add(record.x_RatedCurrency, parseDecimal(record.x_RatedCost) as Decimal);
+            ratedTotals.addText(record.x_RatedCurrency, record.x_RatedCost);
           }
         }
       };
@@ -650,48 +492,4 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
   }
   (opts.stderr ?? process.stderr).write(formatRateSummary(summary));
   return summary;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Summary
-
-function money(totals: Record<string, string>): string {
-  const entries = Object.entries(totals);
-  return entries.length === 0 ? '-' : entries.map(([c, v]) => `${c} ${v}`).join(', ');
-}
-
-/** Human-readable summary (several lines, ends with a newline); amounts are exact decimal text. */
-export function formatRateSummary(s: RateSummary): string {
-  const lines: string[] = [];
-  lines.push(
-    `meterflow rate: --provider ${s.provider}, ${s.input_kind} ${s.input}, ${s.revisions.length} revision(s)`,
-  );
-  for (const r of s.revisions) {
-    const periods = r.billing_periods.length ? r.billing_periods.join(',') : 'no rows';
-    const expected = r.expected_rows === null ? '' : ` (manifest: ${r.expected_rows})`;
-    lines.push(
-      `  ${r.scope}  revision ${r.revision_id}  ${r.format}  ${periods}  ${r.files} file(s)  ` +
-        `${r.rows_in} rows in${expected}, ${r.rows_out} out`,
-    );
-  }
-  const reasons = Object.entries(s.dead_letters)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([reason, n]) => `${reason} ${n}`)
-    .join(', ');
-  lines.push(`rows in:            ${s.rows_in}`);
-  lines.push(`rows out:           ${s.rows_out}`);
-  lines.push(`duplicates:         ${s.duplicates}`);
-  lines.push(`dead letters:       ${s.dead_letters_total}${reasons ? ` (${reasons})` : ''}`);
-  lines.push(
-    `price book:         ${s.price_book.at_cost ? 'none, rated at cost (markup 0)' : `${s.price_book.version} (${s.price_book.source})`}`,
-  );
-  lines.push(`source billed cost: ${money(s.source_billed_cost)}`);
-  lines.push(`BilledCost out:     ${money(s.billed_cost)}`);
-  lines.push(`rated:              ${money(s.rated_cost)}`);
-  lines.push(`output:             ${s.output === '-' ? 'stdout' : s.output}`);
-  if (s.dead_letters_file !== null) lines.push(`dead-letter file:   ${s.dead_letters_file}`);
-  for (const e of s.dead_letter_examples) lines.push(`  dead letter [${e.stage} ${e.reason}] ${e.message}`);
-  for (const n of s.notes) lines.push(`note: ${n}`);
-  for (const w of s.warnings) lines.push(`warning: ${w}`);
-  return `${lines.join('\n')}\n`;
 }

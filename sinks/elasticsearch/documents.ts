@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import { billedCostOf, currencyOf, type ExportFormat } from '../../collectors/formats/columns';
+import { billedCostOf, currencyOf } from '../../collectors/formats/columns';
+import type { ExportFormat } from '../../providers/registry';
 import { decimalToString } from '../../schemas/decimal';
 import { recordIdOf } from '../../schemas/record-id';
 import {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createKafka } from '../../runtime/kafka';
-import { createS3 } from '../../runtime/object-storage';
+import { createS3 } from '../../providers/aws/store';
 import { AvroTypes, type UsageRecord } from '../../schemas';
 import { eventually, testConfig, uniqueName } from './helpers';
 import { curCsv, ensureBucket, gz, putCurRevision, type CurLine } from './collectors/cur-fixture';
@@ -73,7 +73,7 @@ describe('crash recovery (kill -9, real processes, real Kafka)', () => {
   const rawTopic = `${prefix}.raw.aws`;
 
   it('collector: killed mid-revision, restarted, every row exactly once', async () => {
-    const { client: s3 } = createS3(base);
+    const { client: s3 } = createS3(base.aws);
     await ensureBucket(s3, bucket);
     const lines: CurLine[] = Array.from({ length: ROWS }, (_, i) => ({
       id: `l${i}`,

@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import zlib from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { Registry } from 'prom-client';
@@ -9,6 +7,7 @@ import { createLogger } from '../../runtime/logger';
 import { collectOnce, demoConfig, gcpDemoRows, putGcpRun, runDemo } from '../../deploy/demo/demo';
 import { indexNames, type RevisionDocument } from '../../sinks/elasticsearch/indices';
 import { exactSum } from './sinks/sink-fixture';
+import { readFixture } from '../support/fixtures';
 import { eventually, testConfig, uniqueName } from './helpers';
 
 /**
@@ -18,8 +17,6 @@ import { eventually, testConfig, uniqueName } from './helpers';
  * equal a computation made here, straight from the source files with a CSV parser and decimal
  * sums, sharing no code with the pipeline.
  */
-const FIXTURES = path.resolve(__dirname, '../fixtures');
-
 function add(into: Map<string, Decimal>, customer: string, amount: string): void {
   into.set(customer, (into.get(customer) ?? new Decimal(0)).plus(new Decimal(amount)));
 }
@@ -27,16 +24,12 @@ function add(into: Map<string, Decimal>, customer: string, amount: string): void
 /** BilledCost per customer from the files themselves, with the demo's attribution table. */
 function independentTotals(accounts: Record<string, string>, gcpLines: string[]): Record<string, string> {
   const by = new Map<string, Decimal>();
-  const cur = path.join(
-    FIXTURES,
+  const cur = readFixture(
     'aws/legacy-cur/s3-layout-create-new/koku-local/20180801-20180901/16e57707-f9e3-49be-8be6-b84e684b5194/koku-local-1.csv.gz',
   );
-  for (const row of parse(zlib.gunzipSync(fs.readFileSync(cur)), { columns: true }) as Record<
-    string,
-    string
-  >[])
+  for (const row of parse(zlib.gunzipSync(cur), { columns: true }) as Record<string, string>[])
     add(by, accounts[row['lineItem/UsageAccountId']] ?? 'unallocated', row['lineItem/UnblendedCost']);
-  const azure = fs.readFileSync(path.join(FIXTURES, 'azure/ea/finops-toolkit_EA_ActualCost_Small.csv'));
+  const azure = readFixture('azure/ea/finops-toolkit_EA_ActualCost_Small.csv');
   for (const row of parse(azure, { columns: true, bom: true }) as Record<string, string>[])
     add(by, accounts[row.SubscriptionId] ?? 'unallocated', row.CostInBillingCurrency || row.Cost);
   for (const line of gcpLines) {

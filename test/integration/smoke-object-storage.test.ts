@@ -7,7 +7,9 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { createAzureBlob, createGcs, createS3 } from '../../runtime/object-storage';
+import { createAzureBlob } from '../../providers/azure/store';
+import { createGcs } from '../../providers/gcp/store';
+import { createS3 } from '../../providers/aws/store';
 import { testConfig, uniqueName } from './helpers';
 
 const config = testConfig();
@@ -22,7 +24,7 @@ const body = (key: string) => `line_item_id,cost\n${key},0.000000123\n`;
 
 describe('object storage servers (local stack), through each cloud SDK', () => {
   it('S3 (MinIO): writes, lists with pagination, reads back, and does a multipart upload', async () => {
-    const { client: s3 } = createS3(config);
+    const { client: s3 } = createS3(config.aws);
     const Bucket = uniqueName('smoke');
     await s3.send(new CreateBucketCommand({ Bucket }));
     for (const Key of keys) await s3.send(new PutObjectCommand({ Bucket, Key, Body: body(Key) }));
@@ -74,7 +76,7 @@ describe('object storage servers (local stack), through each cloud SDK', () => {
   });
 
   it('GCS (fake-gcs-server): writes, lists with pagination, reads back', async () => {
-    const { client: gcs } = createGcs(config);
+    const { client: gcs } = createGcs(config.gcp, config.local_stack);
     const name = uniqueName('smoke');
     await gcs.createBucket(name);
     const bucket = gcs.bucket(name);
@@ -102,7 +104,7 @@ describe('object storage servers (local stack), through each cloud SDK', () => {
   });
 
   it('Azure Blob (Azurite): writes, lists with pagination, reads back', async () => {
-    const { client: blob } = createAzureBlob(config);
+    const { client: blob } = createAzureBlob(config.azure);
     const container = blob.getContainerClient(uniqueName('smoke'));
     await container.create();
     for (const key of keys)

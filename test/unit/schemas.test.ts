@@ -4,6 +4,7 @@ import path from 'node:path';
 import { backwardIncompatibilities } from '../../schemas/compatibility';
 import { generateTypes } from '../../schemas/generate-types';
 import { AvroTypes } from '../../schemas';
+import { usageRecord } from '../support/usage-record';
 
 const dir = path.join(__dirname, '../../schemas');
 const schemaFiles = fs.readdirSync(dir).filter((f) => f.endsWith('.avsc'));
@@ -51,13 +52,12 @@ describe('topic schemas', () => {
     expect(normalize(generated)).toBe(normalize(generateTypes(dir)));
   });
 
+  it('the shared test builder makes a valid usage record', () => {
+    expect(AvroTypes.usageRecord.isValid(usageRecord())).toBe(true);
+  });
+
   it('round-trips a usage record with exact decimal strings', () => {
-    const fields = (
-      AvroTypes.usageRecord as unknown as { fields: Array<{ name: string; defaultValue(): unknown }> }
-    ).fields;
-    const record: Record<string, unknown> = {};
-    for (const f of fields) record[f.name] = f.defaultValue() ?? null;
-    Object.assign(record, {
+    const record = usageRecord({
       ProviderName: 'AWS',
       ChargeCategory: 'Usage',
       ChargePeriodStart: '2026-11-01T00:00:00Z',

@@ -19,6 +19,7 @@ import type { InvoiceDocument } from '../../../invoices/types';
 import type { UsageRecord } from '../../../schemas';
 import { createResponseValidator } from '../../unit/api/openapi-validator';
 import { testConfig, uniqueName } from '../helpers';
+import { usageRecord } from '../../support/usage-record';
 
 /**
  * `meterflow api` against the real local Elasticsearch. Every response any test receives goes
@@ -89,47 +90,16 @@ async function callRaw(api: RunningApi, path: string, key?: string): Promise<Res
 }
 
 function usage(over: Partial<UsageRecord> & Pick<UsageRecord, 'x_RecordId'>): UsageRecord {
-  return {
-    BillingAccountId: '111122223333',
-    BillingAccountName: null,
+  return usageRecord({
     SubAccountId: null,
-    SubAccountName: null,
-    ProviderName: 'AWS',
-    PublisherName: null,
-    InvoiceIssuerName: null,
-    ServiceName: 'AmazonEC2',
-    ServiceCategory: 'Compute',
     SkuId: 'SKU-A',
-    SkuPriceId: null,
-    RegionId: 'us-east-1',
-    RegionName: null,
-    AvailabilityZone: null,
-    ResourceId: null,
-    ResourceName: null,
-    ResourceType: null,
-    ChargeCategory: 'Usage',
-    ChargeClass: null,
-    ChargeDescription: null,
-    ChargeFrequency: 'Usage-Based',
     ChargePeriodStart: '2025-01-05T10:00:00Z',
     ChargePeriodEnd: '2025-01-05T11:00:00Z',
     BillingPeriodStart: '2025-01-01T00:00:00Z',
     BillingPeriodEnd: '2025-02-01T00:00:00Z',
-    ConsumedQuantity: '1',
-    ConsumedUnit: 'Hours',
-    PricingQuantity: '1',
     PricingUnit: 'Hours',
-    ListUnitPrice: null,
-    ContractedUnitPrice: null,
     BilledCost: '0.05',
     EffectiveCost: '0.05',
-    ListCost: null,
-    ContractedCost: null,
-    BillingCurrency: 'USD',
-    CommitmentDiscountId: null,
-    CommitmentDiscountType: null,
-    CommitmentDiscountCategory: null,
-    CommitmentDiscountStatus: null,
     Tags: { team: 'core' },
     x_Scope: AWS,
     x_Revision: 'r2',
@@ -143,9 +113,8 @@ function usage(over: Partial<UsageRecord> & Pick<UsageRecord, 'x_RecordId'>): Us
     x_RatedCurrency: 'USD',
     x_PriceRuleId: 'rule-1',
     x_PriceBookVersion: 'v1',
-    x_ExchangeRate: null,
     ...over,
-  };
+  });
 }
 
 // Amounts chosen so that binary floating point gets them wrong: 0.1 + 0.2, a 1e-8 amount, and a

@@ -1,13 +1,12 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Registry } from 'prom-client';
-import { createS3 } from '../../../runtime/object-storage';
+import { createS3 } from '../../../providers/aws/store';
 import { createKafka } from '../../../runtime/kafka';
 import { createLogger } from '../../../runtime/logger';
 import type { MeterflowConfig } from '../../../runtime/config';
 import { Collector } from '../../../collectors/core/collector';
-import { awsSources } from '../../../collectors/aws-s3';
+import { sourcesFor } from '../../../collectors/command';
+import { readFixture } from '../../support/fixtures';
 import { testConfig, uniqueName } from '../helpers';
 import { curCsv, ensureBucket, gz, putCurRevision, type CurLine } from './cur-fixture';
 import { decodeControl, decodeDeadLetter, readRawRows, readTopic } from './kafka-read';
@@ -31,7 +30,7 @@ async function collect(config: MeterflowConfig, registry = new Registry()) {
     kafka: createKafka(config, 'it-collector'),
     logger: createLogger({ level: 'silent' }),
     registry,
-    sources: awsSources(config),
+    sources: sourcesFor('aws', config),
   });
   await collector.start();
   try {
@@ -63,7 +62,7 @@ const rev3: CurLine[] = [{ id: 'z', product: 'AmazonEC2', cost: '100' }];
 
 describe('AWS collector (legacy CUR on the local S3 server into Kafka)', () => {
   const base = testConfig();
-  const { client: s3 } = createS3(base);
+  const { client: s3 } = createS3(base.aws);
 
   it('writes each restated revision whole, framed by control records with exact totals', async () => {
     const config = isolatedConfig();
@@ -238,7 +237,7 @@ describe('AWS collector (legacy CUR on the local S3 server into Kafka)', () => {
     await ensureBucket(s3, bucket);
     config.aws.exports = [{ name: 'cur2', bucket, prefix: 'de', type: 'data-exports' }];
     const data = 'de/cur2/data/BILLING_PERIOD=2026-11/exec-7/cur2-00001.snappy.parquet';
-    const body = fs.readFileSync(path.join(__dirname, '../../fixtures/parquet/cur2-sample.snappy.parquet'));
+    const body = readFixture('parquet', 'cur2-sample.snappy.parquet');
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: data, Body: body }));
     await s3.send(
       new PutObjectCommand({

@@ -1,15 +1,16 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import zlib from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { Registry } from 'prom-client';
 import { Decimal, decimalToString } from '../../../schemas/decimal';
-import { createAzureBlob, createGcs } from '../../../runtime/object-storage';
+import { createAzureBlob } from '../../../providers/azure/store';
+import { createGcs } from '../../../providers/gcp/store';
 import { createKafka } from '../../../runtime/kafka';
 import { createLogger } from '../../../runtime/logger';
 import type { MeterflowConfig } from '../../../runtime/config';
 import { Collector } from '../../../collectors/core/collector';
-import { sourcesFor, type Provider } from '../../../collectors/command';
+import { sourcesFor } from '../../../collectors/command';
+import type { CollectorName } from '../../../providers/registry';
+import { readFixture } from '../../support/fixtures';
 import { testConfig, uniqueName } from '../helpers';
 import { decodeControl, readRawRows, readTopic } from './kafka-read';
 
@@ -18,7 +19,7 @@ import { decodeControl, readRawRows, readTopic } from './kafka-read';
  * discovery by the documented layouts, revisions written whole with exact control totals computed
  * independently from the source files.
  */
-async function collect(provider: Provider, config: MeterflowConfig) {
+async function collect(provider: CollectorName, config: MeterflowConfig) {
   const collector = new Collector({
     provider,
     config,
@@ -46,7 +47,7 @@ describe('GCP collector (fake-gcs-server)', () => {
     config.kafka.topic_prefix = uniqueName('it-gcp');
     const bucketName = uniqueName('gcp-billing');
     config.gcp.exports = [{ name: 'billing', bucket: bucketName, prefix: 'exports' }];
-    const { client: gcs } = createGcs(config);
+    const { client: gcs } = createGcs(config.gcp, config.local_stack);
     await gcs.createBucket(bucketName);
     const bucket = gcs.bucket(bucketName);
     const month = 'exports/012345-ABCDEF-678901/202611';
@@ -90,13 +91,11 @@ describe('Azure collector (Azurite)', () => {
     config.kafka.topic_prefix = uniqueName('it-azure');
     const containerName = uniqueName('costs');
     config.azure.exports = [{ name: 'actual', container: containerName, prefix: 'exports' }];
-    const { client: blob } = createAzureBlob(config);
+    const { client: blob } = createAzureBlob(config.azure);
     const container = blob.getContainerClient(containerName);
     await container.create();
 
-    const fixture = fs.readFileSync(
-      path.join(__dirname, '../../fixtures/azure/ea/finops-toolkit_EA_ActualCost_Small.csv'),
-    );
+    const fixture = readFixture('azure', 'ea', 'finops-toolkit_EA_ActualCost_Small.csv');
     const rows = parse(fixture, { columns: true, bom: true }) as Array<Record<string, string>>;
     const expectedTotal = rows.reduce(
       (s, r) => s.plus(r.CostInBillingCurrency || r.Cost || '0'),

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { loadPriceBook } from '../../../processors/price/price-book';
 import { createElasticsearch } from '../../../runtime/elasticsearch';
 import type { UsageRecord } from '../../../schemas/types.generated';
@@ -16,8 +15,10 @@ import {
   type InvoiceResult,
 } from '../../../invoices';
 import { testConfig, uniqueName } from '../helpers';
+import { fixture } from '../../support/fixtures';
+import { usageRecord } from '../../support/usage-record';
 
-const book = loadPriceBook(path.join(__dirname, '../../fixtures/invoices/pricebook.yaml'));
+const book = loadPriceBook(fixture('invoices', 'pricebook.yaml'));
 const JAN = '2026-01';
 const FEB = '2026-02';
 const SCOPE_JAN = 'aws:cur:2026-01';
@@ -31,30 +32,11 @@ function usage(
   fields: Partial<UsageRecord> & { x_CustomerId: string; x_RatedCost: string },
 ): UsageRecord {
   seq++;
-  const start = `${period}-10T00:00:00Z`;
-  return {
-    BillingAccountId: '111122223333',
-    BillingAccountName: null,
+  return usageRecord({
     SubAccountId: null,
-    SubAccountName: null,
-    ProviderName: 'AWS',
-    PublisherName: null,
-    InvoiceIssuerName: null,
-    ServiceName: 'AmazonEC2',
-    ServiceCategory: 'Compute',
     SkuId: 'SKU1',
-    SkuPriceId: null,
     RegionId: 'eu-west-1',
-    RegionName: null,
-    AvailabilityZone: null,
-    ResourceId: null,
-    ResourceName: null,
-    ResourceType: null,
-    ChargeCategory: 'Usage',
-    ChargeClass: null,
-    ChargeDescription: null,
-    ChargeFrequency: 'Usage-Based',
-    ChargePeriodStart: start,
+    ChargePeriodStart: `${period}-10T00:00:00Z`,
     ChargePeriodEnd: `${period}-10T01:00:00Z`,
     BillingPeriodStart: `${period}-01T00:00:00Z`,
     BillingPeriodEnd: `${period}-28T00:00:00Z`,
@@ -62,32 +44,20 @@ function usage(
     ConsumedUnit: null,
     PricingQuantity: null,
     PricingUnit: null,
-    ListUnitPrice: null,
-    ContractedUnitPrice: null,
     BilledCost: fields.x_RatedCost,
     EffectiveCost: fields.x_RatedCost,
-    ListCost: null,
-    ContractedCost: null,
     BillingCurrency: 'EUR',
-    CommitmentDiscountId: null,
-    CommitmentDiscountType: null,
-    CommitmentDiscountCategory: null,
-    CommitmentDiscountStatus: null,
-    Tags: {},
     x_RecordId: `${revision}-${String(seq).padStart(7, '0')}`,
     x_Scope: scope,
     x_Revision: revision,
     x_BillingPeriod: period,
-    x_SourceFormat: 'cur2',
     x_SourceObject: `s3://bucket/${scope}/${revision}/part-0.csv.gz`,
     x_SourceLine: seq,
-    x_AttributionRule: 'account',
     x_RatedCurrency: 'EUR',
     x_PriceRuleId: 'at-cost',
     x_PriceBookVersion: book.version,
-    x_ExchangeRate: null,
     ...fields,
-  };
+  });
 }
 
 /** One revision of January: hooli's S3 cost is what a restatement changes. */

@@ -2,10 +2,10 @@ import { Registry } from 'prom-client';
 import { Decimal, decimalToString } from '../../../schemas/decimal';
 import { createKafka } from '../../../runtime/kafka';
 import { createLogger } from '../../../runtime/logger';
-import { createS3 } from '../../../runtime/object-storage';
+import { createS3 } from '../../../providers/aws/store';
 import type { MeterflowConfig } from '../../../runtime/config';
 import { Collector } from '../../../collectors/core/collector';
-import { awsSources } from '../../../collectors/aws-s3';
+import { sourcesFor } from '../../../collectors/command';
 import { spawn } from 'node:child_process';
 import { consumeTotals } from '../../../processors/rated-consumer/example';
 import { publishPriceBook } from '../../../processors/price/distribution';
@@ -46,7 +46,7 @@ describe('processor chain (real Kafka)', () => {
     const bookFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-book-')), 'pricebook.yaml');
     fs.writeFileSync(bookFile, PRICE_BOOK);
     config.processor.price_book_file = bookFile;
-    const { client: s3 } = createS3(config);
+    const { client: s3 } = createS3(config.aws);
     const bucket = uniqueName('chain');
     await ensureBucket(s3, bucket);
     config.aws.exports = [{ name: 'main', bucket, prefix: '', type: 'cur-legacy' }];
@@ -68,7 +68,7 @@ describe('processor chain (real Kafka)', () => {
       kafka: createKafka(config, 'it'),
       logger,
       registry,
-      sources: awsSources(config),
+      sources: sourcesFor('aws', config),
     });
     await collector.start();
     const pass = await collector.pollOnce();

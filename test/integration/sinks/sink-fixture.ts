@@ -7,7 +7,7 @@ import { Shutdown } from '../../../runtime/shutdown';
 import { recordIdOf } from '../../../schemas/record-id';
 import { deadLetterMessage } from '../../../processors/core/dead-letter';
 import { AvroTypes, type RevisionControl, type UsageRecord } from '../../../schemas';
-import { usageRecord } from '../../unit/processors/price/records';
+import { usageRecord } from '../../support/usage-record';
 
 /** A rated record of a revision; cost and customer vary with the line number. */
 export function ratedLine(

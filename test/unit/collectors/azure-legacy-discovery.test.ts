@@ -1,6 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { discoverAzureLegacyExports, type ListedObject } from '../../../collectors/formats/discovery';
+import type { ListedObject } from '../../../collectors/core/discovery';
+import { discoverAzureLegacyExports } from '../../../providers/azure/discovery';
+import { readFixtureJson } from '../../support/fixtures';
 
 const T = (minutes: number) => new Date(Date.UTC(2023, 0, 5, 0, minutes));
 
@@ -15,11 +15,10 @@ function bucket(entries: Array<[string, unknown, Date?]>) {
 }
 
 describe('discoverAzureLegacyExports', () => {
-  const realManifest = JSON.parse(
-    fs.readFileSync(
-      path.join(__dirname, '../../fixtures/azure/manifests/koku_legacy_partitioned__manifest.json'),
-      'utf8',
-    ),
+  const realManifest = readFixtureJson<{ blobs: Array<{ blobName: string }> }>(
+    'azure',
+    'manifests',
+    'koku_legacy_partitioned__manifest.json',
   );
 
   it('partitioned layout: the newest run folder is current, its _manifest.json lists the files', async () => {

@@ -4,7 +4,8 @@ import { gzipSync } from 'node:zlib';
 import { readCsvHeader, readCsvRows } from '../../../collectors/formats/csv-rows';
 import { openDecoded } from '../../../collectors/formats/decode';
 import { ErrorCodes, PermanentError } from '../../../runtime/errors';
-import { bytesOf, collect, fixture, makeZip, readBytes, rowsOnly } from './helpers';
+import { fixture } from '../../support/fixtures';
+import { bytesOf, collect, makeZip, readBytes, rowsOnly } from './helpers';
 
 const plainPath = fixture('aws', 'legacy-cur', 'koku_test_cur.csv');
 const gzPath = fixture('aws', 'legacy-cur', 'koku_test_cur.csv.gz');

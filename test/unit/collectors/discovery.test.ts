@@ -1,15 +1,13 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import {
-  ListedObject,
-  discoverAwsDataExports,
-  discoverAwsLegacyCur,
-  discoverAzureExports,
-  discoverFocusFiles,
-  discoverGcpExports,
-} from '../../../collectors/formats/discovery';
+import type { ListedObject } from '../../../collectors/core/discovery';
+import { discoverAwsDataExports, discoverAwsLegacyCur } from '../../../providers/aws/discovery';
+import { discoverAzureExports } from '../../../providers/azure/discovery';
+import { discoverFocusFiles } from '../../../providers/focus/discovery';
+import { discoverGcpExports } from '../../../providers/gcp/discovery';
 import { ErrorCodes } from '../../../runtime/errors';
-import { azureManifest, fixture } from './helpers';
+import { fixture } from '../../support/fixtures';
+import { azureManifest } from './helpers';
 
 const T0 = new Date('2026-11-25T00:00:00Z');
 const at = (minutes: number): Date => new Date(T0.getTime() + minutes * 60_000);

@@ -1,15 +1,12 @@
-import {
-  ExportFormat,
-  billedCostOf,
-  currencyOf,
-  resolveBilledCostColumn,
-} from '../../../collectors/formats/columns';
+import type { ExportFormat } from '../../../providers/registry';
+import { billedCostOf, currencyOf, resolveBilledCostColumn } from '../../../collectors/formats/columns';
 import { createReadStream } from 'node:fs';
 import { readCsvHeader } from '../../../collectors/formats/csv-rows';
 import { openDecoded } from '../../../collectors/formats/decode';
 import { Decimal } from '../../../schemas/decimal';
 import { InputError } from '../../../runtime/errors';
-import { fixture, readFixtureCsv, rowsOnly, rowsWithColumns } from './helpers';
+import { fixture } from '../../support/fixtures';
+import { readFixtureCsv, rowsOnly, rowsWithColumns } from './helpers';
 
 // Expected counts are the row counts in the fixture folders' README.txt; sums were computed independently
 // (Python csv + decimal) over the same files.

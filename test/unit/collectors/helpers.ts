@@ -1,16 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { CsvRowResult, readCsvRows } from '../../../collectors/formats/csv-rows';
 import { openDecoded } from '../../../collectors/formats/decode';
 import { columnsOf, type MapLine, type ParsedLine } from '../../../collectors/formats/rows';
-
-export const FIXTURES = join(__dirname, '..', '..', 'fixtures');
-
-export function fixture(...parts: string[]): string {
-  return join(FIXTURES, ...parts);
-}
 
 /** A byte stream that delivers `data` in chunks of `chunk` bytes (to hit every chunk boundary). */
 export function bytesOf(data: Buffer | string, chunk = 64 * 1024): Readable {

@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
-import { billedCostOf, currencyOf, gcpBilledCost } from '../../../collectors/formats/columns';
+import { billedCostOf, currencyOf } from '../../../collectors/formats/columns';
+import { gcpBilledCost } from '../../../providers/gcp/columns';
 import { openDecoded } from '../../../collectors/formats/decode';
 import { readJsonlRows } from '../../../collectors/formats/jsonl-rows';
 import { Decimal } from '../../../schemas/decimal';

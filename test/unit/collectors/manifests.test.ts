@@ -1,14 +1,11 @@
 import { readFileSync } from 'node:fs';
-import {
-  parseAzureExportManifest,
-  parseAzureLegacyManifest,
-  parseDataExportsManifest,
-  parseGcpRunMarker,
-  parseLegacyCurManifest,
-  periodOf,
-} from '../../../collectors/formats/manifests';
+import { periodOf } from '../../../collectors/core/discovery';
+import { parseDataExportsManifest, parseLegacyCurManifest } from '../../../providers/aws/manifests';
+import { parseAzureExportManifest, parseAzureLegacyManifest } from '../../../providers/azure/manifests';
+import { parseGcpRunMarker } from '../../../providers/gcp/manifests';
 import { ErrorCodes, InputError } from '../../../runtime/errors';
-import { azureManifest, fixture } from './helpers';
+import { fixture } from '../../support/fixtures';
+import { azureManifest } from './helpers';
 
 const curManifestPath = fixture(
   'aws',

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import {
   PARQUET_FOOTER_PREFETCH,
   RangeSource,
@@ -8,12 +6,10 @@ import {
 import type { MapLine } from '../../../collectors/formats/rows';
 import { Decimal, decimalToString } from '../../../schemas/decimal';
 import { ErrorCodes, PermanentError } from '../../../runtime/errors';
+import { readFixture } from '../../support/fixtures';
 
-const FIXTURES = path.join(__dirname, '../../fixtures/parquet');
-
-function fixture(name: string): Buffer {
-  return readFileSync(path.join(FIXTURES, name));
-}
+/** The bytes of a Parquet fixture (test/fixtures/parquet). */
+const parquet = (name: string): Buffer => readFixture('parquet', name);
 
 /** An in-memory ranged reader that records every request. */
 function rangeSource(bytes: Buffer): RangeSource & { reads: [number, number][] } {
@@ -103,7 +99,7 @@ const ROW2 = {
 describe('readParquetRows: values', () => {
   test('CUR 2.0-like snappy file: exact text for every type, flattening, null omission, row numbers', async () => {
     const rows = await collect(
-      readParquetRows(rangeSource(fixture('cur2-sample.snappy.parquet')), { object: 's3://b/cur2.parquet' }),
+      readParquetRows(rangeSource(parquet('cur2-sample.snappy.parquet')), { object: 's3://b/cur2.parquet' }),
     );
     expect(rows).toEqual([
       { kind: 'row', line: 1, columns: ROW1 },
@@ -117,7 +113,7 @@ describe('readParquetRows: values', () => {
     ['cur2-sample.gzip.parquet', 'GZIP'],
     ['cur2-sample.int-decimals.parquet', 'uncompressed, decimals stored as INT32 / INT64'],
   ])('%s (%s) reads to the same rows', async (name) => {
-    const rows = await collect(readParquetRows(rangeSource(fixture(name)), { object: name }));
+    const rows = await collect(readParquetRows(rangeSource(parquet(name)), { object: name }));
     expect(rows).toEqual([
       { kind: 'row', line: 1, columns: ROW1 },
       { kind: 'row', line: 2, columns: ROW2 },
@@ -127,7 +123,7 @@ describe('readParquetRows: values', () => {
 
   test('a string that is not UTF-8 makes only its row malformed', async () => {
     const rows = await collect(
-      readParquetRows(rangeSource(fixture('invalid-utf8.parquet')), { object: 'gs://b/x.parquet' }),
+      readParquetRows(rangeSource(parquet('invalid-utf8.parquet')), { object: 'gs://b/x.parquet' }),
     );
     expect(rows).toHaveLength(3);
     expect(rows[0]).toEqual({ kind: 'row', line: 1, columns: { id: 'a', name: 'ok' } });
@@ -137,13 +133,13 @@ describe('readParquetRows: values', () => {
   });
 
   test('a file with no rows yields nothing', async () => {
-    const rows = await collect(readParquetRows(rangeSource(fixture('empty.parquet')), { object: 'empty' }));
+    const rows = await collect(readParquetRows(rangeSource(parquet('empty.parquet')), { object: 'empty' }));
     expect(rows).toEqual([]);
   });
 });
 
 describe('readParquetRows: streaming by row group', () => {
-  const bytes = fixture('multi-row-group.parquet');
+  const bytes = parquet('multi-row-group.parquet');
 
   test('reads 2000 rows in order from 4 row groups, never the whole file in one request', async () => {
     const src = rangeSource(bytes);
@@ -191,7 +187,7 @@ describe('readParquetRows: streaming by row group', () => {
 });
 
 describe('readParquetRows: unreadable input', () => {
-  const good = fixture('cur2-sample.snappy.parquet');
+  const good = parquet('cur2-sample.snappy.parquet');
 
   test('truncated file (footer cut off) -> UNREADABLE_OBJECT naming the object', async () => {
     const err = await expectUnreadable(
@@ -204,7 +200,7 @@ describe('readParquetRows: unreadable input', () => {
   });
 
   test('file missing its head (data pages gone, footer intact) -> UNREADABLE_OBJECT', async () => {
-    const multi = fixture('multi-row-group.parquet');
+    const multi = parquet('multi-row-group.parquet');
     await expectUnreadable(
       collect(readParquetRows(rangeSource(multi.subarray(50_000)), { object: 'gs://b/head-cut.parquet' })),
       'gs://b/head-cut.parquet',
@@ -212,7 +208,7 @@ describe('readParquetRows: unreadable input', () => {
   });
 
   test('corrupt data pages -> UNREADABLE_OBJECT', async () => {
-    const corrupt = Buffer.from(fixture('multi-row-group.parquet'));
+    const corrupt = Buffer.from(parquet('multi-row-group.parquet'));
     corrupt.fill(0xff, 4, 20_000);
     await expectUnreadable(
       collect(readParquetRows(rangeSource(corrupt), { object: 'az://c/corrupt.parquet' })),

@@ -1,5 +1,5 @@
-import path from 'node:path';
 import { loadPriceBook, type PriceBook } from '../../../processors/price/price-book';
+import type { UsageRecord } from '../../../schemas/types.generated';
 import {
   computeInvoice,
   summarizeUsage,
@@ -7,15 +7,21 @@ import {
   type UsageInput,
   type UsageSummary,
 } from '../../../invoices';
+import { fixture } from '../../support/fixtures';
+import { usageRecord } from '../../support/usage-record';
 
-export const BOOK: PriceBook = loadPriceBook(path.join(__dirname, '../../fixtures/invoices/pricebook.yaml'));
+export const BOOK: PriceBook = loadPriceBook(fixture('invoices', 'pricebook.yaml'));
 
 let seq = 0;
 
-/** A rated usage record; BilledCost defaults to the rated cost (the fixture book is at cost). */
-export function rec(fields: Partial<UsageInput> & { x_RatedCost: string }): UsageInput {
+/**
+ * A rated usage record; BilledCost defaults to the rated cost (the fixture book is at cost). Every
+ * field invoices read (UsageInput) is stated here, so the shared builder's defaults never move an
+ * invoice amount.
+ */
+export function rec(fields: Partial<UsageRecord> & { x_RatedCost: string }): UsageInput {
   seq++;
-  return {
+  return usageRecord({
     x_RecordId: `r${String(seq).padStart(6, '0')}`,
     x_RatedCurrency: 'EUR',
     BilledCost: fields.x_RatedCost,
@@ -33,7 +39,7 @@ export function rec(fields: Partial<UsageInput> & { x_RatedCost: string }): Usag
     x_Revision: 'r1',
     x_SourceObject: 'cur/part-0.csv',
     ...fields,
-  };
+  });
 }
 
 export function summary(customer: string, period: string, records: UsageInput[], book = BOOK): UsageSummary {

@@ -1,5 +1,6 @@
 import { RevisionTracker } from '../../../processors/rated-consumer/revision-tracker';
 import type { DeadLetter, RevisionControl, UsageRecord } from '../../../schemas';
+import { usageRecord } from '../../support/usage-record';
 
 const completed = (scope: string, revision: string, rows: number): RevisionControl => ({
   type: 'REVISION_COMPLETED',
@@ -26,7 +27,7 @@ const rated = (
   cost: string,
   currency = 'USD',
 ): UsageRecord =>
-  ({
+  usageRecord({
     x_Scope: scope,
     x_Revision: revision,
     x_RecordId: id,
@@ -35,7 +36,7 @@ const rated = (
     x_RatedCurrency: currency,
     BilledCost: cost,
     BillingCurrency: currency,
-  }) as UsageRecord;
+  });
 
 const dead = (scope: string, revision: string, id: string, stage = 'processor.price'): DeadLetter =>
   ({ stage, reason: 'unpriced', scope, revision_id: revision, record_id: id }) as DeadLetter;

@@ -8,17 +8,17 @@ import {
 } from '../../../../processors/normalize';
 import { ok, rawRows, run, withColumns } from './helpers';
 
-const aws = rawRows('aws/koku_test_cur.csv', {
+const aws = rawRows('aws/legacy-cur/koku_test_cur.csv', {
   provider: 'aws',
   format: 'aws-cur-legacy',
   billing_period: '2018-06',
 })[0];
-const azure = rawRows('azure/finops-toolkit_EA_AmortizedCost_Small.csv', {
+const azure = rawRows('azure/ea/finops-toolkit_EA_AmortizedCost_Small.csv', {
   provider: 'azure',
   format: 'azure-amortized',
   billing_period: '2023-09',
 })[0];
-const gcp = rawRows('gcp/koku_2022-08-01_5.csv', {
+const gcp = rawRows('gcp/bigquery-flattened/koku_2022-08-01_5.csv', {
   provider: 'gcp',
   format: 'gcp-detailed',
   billing_period: '2022-08',
@@ -145,7 +145,7 @@ describe('attribution through normalizeRow', () => {
     const tagged = ok(withColumns(aws, { 'resourceTags/user:customer': 'acme' }), options);
     expect(tagged).toMatchObject({ x_CustomerId: 'acme', x_AttributionRule: 'tag:customer' });
     expect(ok(aws, options)).toMatchObject({ x_CustomerId: 'aws-acct', x_AttributionRule: 'sub_account' });
-    const athena = rawRows('aws/koku_2022-07-01-athena-style-columns.csv', {
+    const athena = rawRows('aws/legacy-cur/koku_2022-07-01-athena-style-columns.csv', {
       provider: 'aws',
       format: 'aws-cur-legacy',
       billing_period: '2022-07',

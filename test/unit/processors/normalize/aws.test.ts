@@ -1,8 +1,8 @@
-import { awsChargeCategory, awsKey } from '../../../../processors/normalize';
+import { awsChargeCategory, awsKey } from '../../../../providers/aws/to-focus';
 import { ok, rawRows, readCsv, run, sumBy, sumText, withColumns } from './helpers';
 
 const legacy = (file: string, billing_period: string) =>
-  rawRows(`aws/${file}`, { provider: 'aws', format: 'aws-cur-legacy', billing_period });
+  rawRows(`aws/legacy-cur/${file}`, { provider: 'aws', format: 'aws-cur-legacy', billing_period });
 
 describe('AWS legacy CUR golden fixtures', () => {
   const cases = [
@@ -32,7 +32,7 @@ describe('AWS legacy CUR golden fixtures', () => {
   it.each(cases)(
     '$file: every row normalizes and BilledCost sums exactly to $cost',
     ({ file, period, rows, cost, svc }) => {
-      const source = readCsv(`aws/${file}`);
+      const source = readCsv(`aws/legacy-cur/${file}`);
       const records = legacy(file, period).map((r) => ok(r));
       expect(records).toHaveLength(rows);
       expect(source).toHaveLength(rows);

@@ -1,4 +1,4 @@
-import { azureChargeCategory, azureKey, splitUnitOfMeasure } from '../../../../processors/normalize';
+import { azureChargeCategory, azureKey, splitUnitOfMeasure } from '../../../../providers/azure/to-focus';
 import { decimalToString } from '../../../../schemas/decimal';
 import { ok, rawRows, readCsv, run, sumBy, sumText, withColumns } from './helpers';
 
@@ -9,7 +9,7 @@ describe('Azure golden fixtures: BilledCost sums exactly to the cost column', ()
   const cases = [
     // Totals independently summed with Python decimal from the fixture files.
     {
-      file: 'finops-toolkit_EA_ActualCost_Small.csv',
+      file: 'ea/finops-toolkit_EA_ActualCost_Small.csv',
       format: 'azure-actual',
       period: '2023-09',
       n: 11,
@@ -17,7 +17,7 @@ describe('Azure golden fixtures: BilledCost sums exactly to the cost column', ()
       total: '8.5450077867419368',
     },
     {
-      file: 'finops-toolkit_EA_AmortizedCost_Small.csv',
+      file: 'ea/finops-toolkit_EA_AmortizedCost_Small.csv',
       format: 'azure-amortized',
       period: '2023-09',
       n: 28,
@@ -25,7 +25,7 @@ describe('Azure golden fixtures: BilledCost sums exactly to the cost column', ()
       total: '16.296932136636644627485419',
     },
     {
-      file: 'koku_azure_version_2_EA.csv',
+      file: 'ea/koku_azure_version_2_EA.csv',
       format: 'azure-actual',
       period: '2020-09',
       n: 5,
@@ -33,7 +33,7 @@ describe('Azure golden fixtures: BilledCost sums exactly to the cost column', ()
       total: '19.998413754',
     },
     {
-      file: 'opencost_values_Template.csv',
+      file: 'header-variants/opencost_values_Template.csv',
       format: 'azure-actual',
       period: '2021-02',
       n: 87,
@@ -72,15 +72,17 @@ describe('Azure golden fixtures: BilledCost sums exactly to the cost column', ()
   });
 
   it('without default_currency a file with no currency column is malformed (BillingCurrency)', () => {
-    const [first] = rows('opencost_values_Template.csv', 'azure-actual', '2021-02');
+    const [first] = rows('header-variants/opencost_values_Template.csv', 'azure-actual', '2021-02');
     expect(run(first)).toMatchObject({ ok: false, reason: 'malformed', field: 'BillingCurrency' });
   });
 });
 
 describe('Azure EA actual / amortized semantics', () => {
-  const actual = rows('finops-toolkit_EA_ActualCost_Small.csv', 'azure-actual', '2023-09').map((r) => ok(r));
-  const amortized = rows('finops-toolkit_EA_AmortizedCost_Small.csv', 'azure-amortized', '2023-09').map((r) =>
+  const actual = rows('ea/finops-toolkit_EA_ActualCost_Small.csv', 'azure-actual', '2023-09').map((r) =>
     ok(r),
+  );
+  const amortized = rows('ea/finops-toolkit_EA_AmortizedCost_Small.csv', 'azure-amortized', '2023-09').map(
+    (r) => ok(r),
   );
 
   it('the RI purchase row is a Purchase of a Reservation, recurring', () => {
@@ -151,7 +153,7 @@ describe('Azure EA actual / amortized semantics', () => {
 
 describe('Azure header variants', () => {
   it('koku EA (CostInBillingCurrency, yyyy-MM-dd, BillingCurrencyCode, numeric EA enrollment)', () => {
-    const records = rows('koku_azure_version_2_EA.csv', 'azure-actual', '2020-09').map((r) => ok(r));
+    const records = rows('ea/koku_azure_version_2_EA.csv', 'azure-actual', '2020-09').map((r) => ok(r));
     expect(records[0]).toMatchObject({
       BilledCost: '0.114455',
       BillingCurrency: 'MC',
@@ -169,7 +171,9 @@ describe('Azure header variants', () => {
   });
 
   it('EA PascalCase Enterprise file', () => {
-    const [r] = rows('opencost_headersets_Enterprise.csv', 'azure-actual', '2021-05').map((x) => ok(x));
+    const [r] = rows('header-variants/opencost_headersets_Enterprise.csv', 'azure-actual', '2021-05').map(
+      (x) => ok(x),
+    );
     expect(r).toMatchObject({
       BilledCost: '0',
       BillingCurrency: 'CAD',
@@ -182,7 +186,11 @@ describe('Azure header variants', () => {
   });
 
   it('MCA / partner camelCase with PascalCase stragglers', () => {
-    const [r] = rows('opencost_headersets_EnterpriseCamel.csv', 'azure-actual', '2021-02').map((x) => ok(x));
+    const [r] = rows(
+      'header-variants/opencost_headersets_EnterpriseCamel.csv',
+      'azure-actual',
+      '2021-02',
+    ).map((x) => ok(x));
     expect(r).toMatchObject({
       BilledCost: '0.012',
       BillingCurrency: 'USD',
@@ -199,9 +207,15 @@ describe('Azure header variants', () => {
   });
 
   it('German localized headers map like the English legacy usage headers', () => {
-    const [german] = rows('opencost_headersets_German.csv', 'azure-actual', '2021-02').map((x) => ok(x));
-    const [payg] = rows('opencost_headersets_PayAsYouGo.csv', 'azure-actual', '2021-02').map((x) => ok(x));
-    const [ya] = rows('opencost_headersets_YA.csv', 'azure-actual', '2021-02').map((x) => ok(x));
+    const [german] = rows('header-variants/opencost_headersets_German.csv', 'azure-actual', '2021-02').map(
+      (x) => ok(x),
+    );
+    const [payg] = rows('header-variants/opencost_headersets_PayAsYouGo.csv', 'azure-actual', '2021-02').map(
+      (x) => ok(x),
+    );
+    const [ya] = rows('header-variants/opencost_headersets_YA.csv', 'azure-actual', '2021-02').map((x) =>
+      ok(x),
+    );
     const strip = (r: typeof german) => ({ ...r, x_RecordId: '', x_SourceObject: '' });
     expect(strip(german)).toEqual(strip(payg));
     expect(german).toMatchObject({
@@ -216,11 +230,13 @@ describe('Azure header variants', () => {
   });
 
   it('tags without braces and with braces give the same map', () => {
-    const [missing] = rows('opencost_values_MissingBrackets.csv', 'azure-actual', '2021-02').map((x) =>
-      ok(x, { default_currency: 'USD' }),
-    );
-    const [vm] = rows('opencost_values_VirtualMachine.csv', 'azure-actual', '2021-02').map((x) =>
-      ok(x, { default_currency: 'USD' }),
+    const [missing] = rows(
+      'header-variants/opencost_values_MissingBrackets.csv',
+      'azure-actual',
+      '2021-02',
+    ).map((x) => ok(x, { default_currency: 'USD' }));
+    const [vm] = rows('header-variants/opencost_values_VirtualMachine.csv', 'azure-actual', '2021-02').map(
+      (x) => ok(x, { default_currency: 'USD' }),
     );
     expect(missing.Tags).toEqual(vm.Tags);
     expect(missing.Tags).toEqual({
@@ -234,7 +250,7 @@ describe('Azure header variants', () => {
   it('BOM header file: BOM-prefixed header still resolves; the row has no cost -> malformed', () => {
     expect(azureKey('\uFEFFSubscriptionGuid')).toBe('subscriptionguid');
     expect(azureKey('Abonnement-GUID (SubscriptionGuid)')).toBe('subscriptionguid');
-    const [r] = rows('opencost_headersets_BOM.csv', 'azure-actual', '2022-11');
+    const [r] = rows('header-variants/opencost_headersets_BOM.csv', 'azure-actual', '2022-11');
     expect(run(r, { default_currency: 'USD' })).toMatchObject({
       ok: false,
       reason: 'malformed',
@@ -250,7 +266,7 @@ describe('Azure header variants', () => {
 });
 
 describe('Azure ChargeType mapping', () => {
-  const base = rows('finops-toolkit_EA_ActualCost_Small.csv', 'azure-actual', '2023-09')[1];
+  const base = rows('ea/finops-toolkit_EA_ActualCost_Small.csv', 'azure-actual', '2023-09')[1];
   it.each([
     ['Usage', 'Usage', null],
     ['Purchase', 'Purchase', null],
@@ -299,7 +315,7 @@ describe('Azure ChargeType mapping', () => {
 });
 
 describe('Azure malformed values name the source column', () => {
-  const base = rows('finops-toolkit_EA_ActualCost_Small.csv', 'azure-actual', '2023-09')[1];
+  const base = rows('ea/finops-toolkit_EA_ActualCost_Small.csv', 'azure-actual', '2023-09')[1];
   it.each([
     { column: 'Cost', value: 'abc' },
     { column: 'Date', value: '13/45/2023' },
@@ -312,7 +328,7 @@ describe('Azure malformed values name the source column', () => {
   });
 
   it('camelCase header names are reported as written', () => {
-    const [r] = rows('opencost_headersets_EnterpriseCamel.csv', 'azure-actual', '2021-02');
+    const [r] = rows('header-variants/opencost_headersets_EnterpriseCamel.csv', 'azure-actual', '2021-02');
     expect(run(withColumns(r, { costInBillingCurrency: '0,012' }))).toMatchObject({
       reason: 'malformed',
       field: 'costInBillingCurrency',

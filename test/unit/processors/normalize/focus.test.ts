@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RawUsageRow } from '../../../../schemas/types.generated';
-import { FIXTURES, ok, rawRows, readCsv, run, sumBy, sumText, withColumns } from './helpers';
+import { FIXTURES } from '../../../support/fixtures';
+import { ok, rawRows, readCsv, run, sumBy, sumText, withColumns } from './helpers';
 
 const EXAMPLES = path.join(FIXTURES, 'focus', 'spec-v1.2-examples');
 const walk = (d: string): string[] =>

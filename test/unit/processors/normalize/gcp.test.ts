@@ -1,9 +1,9 @@
-import { gcpChargeCategory } from '../../../../processors/normalize';
+import { gcpChargeCategory } from '../../../../providers/gcp/to-focus';
 import { Decimal, decimalToString } from '../../../../schemas/decimal';
 import { dec, ok, rawRows, readCsv, run, sumBy, sumText, withColumns } from './helpers';
 
 const rows = (file: string, billing_period: string) =>
-  rawRows(`gcp/${file}`, { provider: 'gcp', format: 'gcp-detailed', billing_period });
+  rawRows(`gcp/bigquery-flattened/${file}`, { provider: 'gcp', format: 'gcp-detailed', billing_period });
 
 /** Provider billed cost of a source row: cost + sum(credits[].amount), from the raw text. */
 function providerNet(all: Record<string, string>): string {
@@ -16,7 +16,7 @@ describe('GCP BigQuery flattened golden fixtures', () => {
     { file: 'koku_2022-08-01_5.csv', period: '2022-08', n: 9 },
     { file: 'koku_2024-03-01_5.csv', period: '2024-03', n: 6 },
   ])('$file: $n rows, BilledCost == cost + credits overall and per service', ({ file, period, n }) => {
-    const source = readCsv(`gcp/${file}`);
+    const source = readCsv(`gcp/bigquery-flattened/${file}`);
     const records = rows(file, period).map((r) => ok(r));
     expect(records).toHaveLength(n);
     expect(sumText(records.map((r) => r.BilledCost))).toBe(sumText(source.map((s) => providerNet(s.all))));

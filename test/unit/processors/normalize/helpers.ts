@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { Decimal, decimalToString, parseDecimal } from '../../../../schemas/decimal';
 import type { RawUsageRow, UsageRecord } from '../../../../schemas/types.generated';
 import {
@@ -9,8 +6,7 @@ import {
   type NormalizeOptionsInput,
   type NormalizeResult,
 } from '../../../../processors/normalize';
-
-export const FIXTURES = path.join(__dirname, '..', '..', '..', 'fixtures', 'normalize');
+import { fixture, readCsvFileWithLines } from '../../../support/fixtures';
 
 export interface SourceRow {
   line: number;
@@ -18,17 +14,9 @@ export interface SourceRow {
   all: Record<string, string>;
 }
 
-/** Parse a CSV fixture: header line 1, BOM stripped, short rows allowed. */
+/** Parse a CSV fixture (path below test/fixtures): header line 1, BOM stripped, short rows allowed. */
 export function readCsv(relPath: string): SourceRow[] {
-  const text = fs.readFileSync(path.join(FIXTURES, relPath));
-  const records = parse(text, {
-    columns: true,
-    bom: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    info: true,
-  }) as Array<{ record: Record<string, string>; info: { lines: number } }>;
-  return records.map((r) => ({ line: r.info.lines, all: r.record }));
+  return readCsvFileWithLines(fixture(relPath)).map((r) => ({ line: r.line, all: r.record }));
 }
 
 /** RawUsageRow as the collector produces it: empty values omitted. */

@@ -15,7 +15,7 @@ import {
 } from '../../../../processors/normalize';
 import { ok, rawRows, run } from './helpers';
 
-const rows = rawRows('aws/koku_test_cur.csv', {
+const rows = rawRows('aws/legacy-cur/koku_test_cur.csv', {
   provider: 'aws',
   format: 'aws-cur-legacy',
   billing_period: '2018-06',

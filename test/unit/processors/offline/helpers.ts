@@ -1,12 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { parse } from 'csv-parse/sync';
+import { gzipSync } from 'node:zlib';
 import { Decimal, decimalToString, parseDecimal } from '../../../../schemas/decimal';
+import { fixture } from '../../../support/fixtures';
 
-export const FIXTURES = join(__dirname, '..', '..', '..', 'fixtures');
-export const fixture = (...parts: string[]): string => join(FIXTURES, ...parts);
 export const EXAMPLE_BOOK = fixture('price', 'pricebook.example.yaml');
 
 /** UsageRecord field names, read straight from the schema file (not through the code under test). */
@@ -34,18 +32,6 @@ export function csv(rows: Array<Record<string, string>>): string {
 
 export const gz = (text: string | Buffer): Buffer =>
   gzipSync(typeof text === 'string' ? Buffer.from(text) : text);
-
-/** Rows of a CSV file (plain or gzip), header as keys, BOM stripped. */
-export function readCsvFile(path: string): Array<Record<string, string>> {
-  let bytes = readFileSync(path);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
-  return parse(bytes, {
-    columns: true,
-    bom: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-  }) as Array<Record<string, string>>;
-}
 
 /** Exact sum of decimal texts (blank = 0), as canonical text. */
 export function sum(values: Array<string | null | undefined>): string {

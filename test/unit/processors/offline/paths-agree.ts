@@ -3,14 +3,11 @@ import { Registry } from 'prom-client';
 import { RawBatcher, RowAdmission, rawBatchMessage } from '../../../../collectors/core/raw-batches';
 import { openLines } from '../../../../collectors/core/read-lines';
 import { compileControlColumns } from '../../../../collectors/formats/columns';
-import {
-  discoverAwsDataExports,
-  discoverAwsLegacyCur,
-  discoverAzureAllExports,
-  discoverGcpExports,
-  type DiscoveredRevision,
-  type DiscoveryInput,
-} from '../../../../collectors/formats/discovery';
+import type { DiscoveredRevision, DiscoveryInput } from '../../../../collectors/core/discovery';
+import { discoverAwsDataExports, discoverAwsLegacyCur } from '../../../../providers/aws/discovery';
+import { discoverAzureAllExports } from '../../../../providers/azure/discovery';
+import { discoverGcpExports } from '../../../../providers/gcp/discovery';
+import type { CollectorName, ExportFormat } from '../../../../providers/registry';
 import { DedupeState } from '../../../../processors/dedupe/dedupe';
 import { dedupeProcessor } from '../../../../processors/dedupe/stage';
 import { normalizeProcessor } from '../../../../processors/normalize/stage';
@@ -54,7 +51,7 @@ function delivered(messages: Message[]): KafkaMessage[] {
  * output messages. Returns the rated records as `meterflow rate` writes them, and every dead letter.
  */
 export async function streamingPath(
-  provider: 'aws' | 'azure' | 'gcp',
+  provider: CollectorName,
   folder: string,
   bucket: string,
   o: { config?: string; pricebook?: string },
@@ -66,6 +63,7 @@ export async function streamingPath(
     objects: await listFolder(folder),
     readJson: (key) => store.readJson(key),
   };
+  // The collectors' own discovery, at the prefix a GCP collector would be configured with.
   let revisions: DiscoveredRevision[];
   if (provider === 'aws')
     revisions = [...(await discoverAwsLegacyCur(input)), ...(await discoverAwsDataExports(input))];
@@ -75,7 +73,10 @@ export async function streamingPath(
   const letters: LetterKey[] = [];
   const raw: Message[] = [];
   for (const rev of revisions) {
-    const admission = new RowAdmission((h) => compileControlColumns(rev.format, h), rev.billed_cost_column);
+    const admission = new RowAdmission(
+      (h) => compileControlColumns(rev.format as ExportFormat, h),
+      rev.billed_cost_column,
+    );
     const batcher = new RawBatcher();
     const seen = new Set<string>();
     for (const key of rev.files) {

@@ -12,14 +12,13 @@ import {
   EXAMPLE_BOOK,
   csv,
   cur2Row,
-  fixture,
   gcpJsonLine,
   gz,
   put,
-  readCsvFile,
   readNdjson,
   sum,
 } from './helpers';
+import { fixture, readCsvFile, readFixture, readFixtureJson } from '../../../support/fixtures';
 
 type Rec = Record<string, unknown>;
 
@@ -27,19 +26,14 @@ let tmp: string;
 let bucket: string;
 let config: string;
 
-const CUR_MANIFEST = JSON.parse(
-  readFileSync(
-    fixture(
-      'aws',
-      'legacy-cur',
-      's3-layout-create-new',
-      'koku-local',
-      '20180801-20180901',
-      'koku-local-Manifest.json',
-    ),
-    'utf8',
-  ),
-) as Record<string, unknown>;
+const CUR_MANIFEST = readFixtureJson<Record<string, unknown>>(
+  'aws',
+  'legacy-cur',
+  's3-layout-create-new',
+  'koku-local',
+  '20180801-20180901',
+  'koku-local-Manifest.json',
+);
 const LEGACY_DIR = 'cur/koku-test/20180601-20180701';
 const A_NEW = '2b2b2b2b-0000-4000-8000-000000000002';
 const A_OLD = '1a1a1a1a-0000-4000-8000-000000000001';
@@ -141,13 +135,13 @@ function buildBucket(root: string): void {
   put(
     root,
     `${LEGACY_DIR}/${A_NEW}/koku-test-1.csv.gz`,
-    readFileSync(fixture('aws', 'legacy-cur', 'koku_test_cur.csv.gz')),
+    readFixture('aws', 'legacy-cur', 'koku_test_cur.csv.gz'),
   );
   put(root, `${LEGACY_DIR}/${A_OLD}/koku-test-Manifest.json`, JSON.stringify(legacyManifest(A_OLD)));
   put(
     root,
     `${LEGACY_DIR}/${A_OLD}/koku-test-1.csv.gz`,
-    gz(readFileSync(fixture('aws', 'legacy-cur', 'koku_2023-06-01-not-final.csv'))),
+    gz(readFixture('aws', 'legacy-cur', 'koku_2023-06-01-not-final.csv')),
   );
 
   const cur2 = csv(CUR2_LINES.map((l) => l.row));
@@ -170,14 +164,10 @@ function buildBucket(root: string): void {
     }),
   );
 
-  const azureData = gz(readFileSync(fixture('azure', 'ea', 'finops-toolkit_EA_ActualCost_Small.csv')));
+  const azureData = gz(readFixture('azure', 'ea', 'finops-toolkit_EA_ActualCost_Small.csv'));
   const blob = (run: string) => `${AZURE_DIR}/${run}/part_0_0001.csv.gz`;
   put(root, blob('run-2'), azureData);
-  put(
-    root,
-    blob('run-1'),
-    gz(readFileSync(fixture('azure', 'ea', 'finops-toolkit_EA_AmortizedCost_Small.csv'))),
-  );
+  put(root, blob('run-1'), gz(readFixture('azure', 'ea', 'finops-toolkit_EA_AmortizedCost_Small.csv')));
   put(
     root,
     `${AZURE_DIR}/run-2/manifest.json`,
@@ -492,7 +482,7 @@ describe('meterflow rate: a folder laid out as a bucket', () => {
     put(
       copy,
       `koku-local/20180801-20180901/${old}/koku-local-1.csv.gz`,
-      readFileSync(fixture('aws', 'legacy-cur', 'koku_test_cur.csv.gz')),
+      readFixture('aws', 'legacy-cur', 'koku_test_cur.csv.gz'),
     );
     put(
       copy,

@@ -12,8 +12,9 @@ import {
   type CostPlusRule,
   type PriceBook,
 } from '../../../../processors/price';
+import { fixture } from '../../../support/fixtures';
 
-const EXAMPLE = path.join(__dirname, '../../../fixtures/price/pricebook.example.yaml');
+const EXAMPLE = fixture('price', 'pricebook.example.yaml');
 
 function issuesOf(text: string, source = 'pricebook.yaml'): string[] {
   try {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Decimal, decimalToString, sumDecimals } from '../../../../schemas/decimal';
 import { parsePriceBook, rateRecord, type PriceBook } from '../../../../processors/price';
 import type { UsageRecord } from '../../../../schemas/types.generated';
-import { usageRecord } from './records';
+import { usageRecord } from '../../../support/usage-record';
 
 /** Exact decimal text: an integer of up to 16 digits scaled by 10^-scale (negative allowed). */
 const decimalText = (opts: { min?: bigint; maxScale?: number } = {}) =>

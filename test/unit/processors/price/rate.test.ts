@@ -1,4 +1,3 @@
-import path from 'node:path';
 import {
   atCostPriceBook,
   findRule,
@@ -9,9 +8,10 @@ import {
   type RateResult,
 } from '../../../../processors/price';
 import type { UsageRecord } from '../../../../schemas/types.generated';
-import { usageRecord } from './records';
+import { fixture } from '../../../support/fixtures';
+import { usageRecord } from '../../../support/usage-record';
 
-const EXAMPLE = path.join(__dirname, '../../../fixtures/price/pricebook.example.yaml');
+const EXAMPLE = fixture('price', 'pricebook.example.yaml');
 const example = loadPriceBook(EXAMPLE);
 
 function rated(result: RateResult): UsageRecord {

@@ -4,7 +4,7 @@ import { ContiguousOffsets } from '../../../../sinks/elasticsearch/offsets';
 import { chooseCurrent, reconcile } from '../../../../sinks/elasticsearch/publisher';
 import { recordIdOf } from '../../../../schemas/record-id';
 import { AvroTypes, type RevisionControl } from '../../../../schemas';
-import { usageRecord } from '../../processors/price/records';
+import { usageRecord } from '../../../support/usage-record';
 
 describe('ContiguousOffsets', () => {
   it('commits only up to the first offset still in flight', () => {

@@ -1,0 +1,95 @@
+import type { Client } from '@elastic/elasticsearch';
+import type { IndexNames } from '../sinks/elasticsearch/indices';
+import { nextInvoiceNumber } from './numbering';
+import { invoiceId } from './period';
+import type { InvoiceResult } from './result';
+import { customerInvoices, ensureInvoiceIndex, getInvoice, isConflict, searchInvoices } from './store';
+import type { InvoiceDocument } from './types';
+
+/**
+ * Finalize: a draft becomes immutable, with a number and finalized_at. Finalize freezes the stored
+ * draft as it is (generate, review, finalize); it never recomputes. Per draft, in this order:
+ *   1. check the draft's basis (the customer's finalized invoices it was computed against) is
+ *      current, else refuse: adjustments might be on another finalized invoice by now;
+ *   2. take the next number of the year from the counter document (numbering.ts: optimistic
+ *      concurrency, retried on 409), so two finalizers never share a number;
+ *   3. write the invoice as finalized with if_seq_no of the draft read. On 409 it re-reads: still a
+ *      draft (regenerated meanwhile) -> finalize that content with the same number; finalized by
+ *      someone else -> its number stands and ours is unused (the only way a gap in the sequence
+ *      can appear: two finalizers racing on the same invoice).
+ */
+
+/**
+ * Finalize the drafts of a period (optionally one customer's): number, finalized_at, immutable
+ * from then on. Finalizing a finalized invoice is a no-op ('already_finalized').
+ */
+export async function finalizeInvoices(args: {
+  es: Client;
+  names: IndexNames;
+  period: string;
+  customer?: string;
+  now?: Date;
+}): Promise<InvoiceResult[]> {
+  const { es, names, period } = args;
+  const now = args.now ?? new Date();
+  await ensureInvoiceIndex(es, names);
+  const filter: Record<string, unknown>[] = [{ term: { period } }];
+  if (args.customer !== undefined) filter.push({ term: { customer: args.customer } });
+  const found = await searchInvoices(es, names, filter);
+  if (args.customer !== undefined && found.length === 0) {
+    const id = invoiceId(args.customer, period);
+    return [
+      { invoice_id: id, customer: args.customer, period, outcome: 'not_found', invoice: null, error: null },
+    ];
+  }
+  const results: InvoiceResult[] = [];
+  for (const { doc } of found) {
+    const base = { invoice_id: doc.invoice_id, customer: doc.customer, period };
+    let number: string | null = null;
+    for (let attempt = 0; ; attempt++) {
+      const current = await getInvoice(es, names, doc.invoice_id);
+      if (!current) break;
+      if (current.doc.status === 'finalized') {
+        results.push({ ...base, outcome: 'already_finalized', invoice: current.doc, error: null });
+        break;
+      }
+      const finalizedNow = (await customerInvoices(es, names, doc.customer))
+        .filter((i) => i.status === 'finalized' && i.invoice_id !== doc.invoice_id)
+        .map((i) => `${i.invoice_id}#${i.number}`)
+        .sort();
+      if (finalizedNow.join('\n') !== [...(current.doc.basis_finalized ?? [])].sort().join('\n')) {
+        results.push({
+          ...base,
+          outcome: 'stale',
+          invoice: current.doc,
+          error:
+            `draft ${doc.invoice_id} was computed before other invoices of ${doc.customer} were finalized; ` +
+            'generate it again, then finalize',
+        });
+        break;
+      }
+      number ??= await nextInvoiceNumber(es, names, String(now.getUTCFullYear()));
+      const final: InvoiceDocument = {
+        ...current.doc,
+        status: 'finalized',
+        number,
+        finalized_at: now.toISOString(),
+      };
+      try {
+        await es.index({
+          index: names.invoices,
+          id: doc.invoice_id,
+          document: final,
+          if_seq_no: current.seqNo,
+          if_primary_term: current.primaryTerm,
+          refresh: 'wait_for',
+        });
+        results.push({ ...base, outcome: 'written', invoice: final, error: null });
+        break;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 5) throw err;
+      }
+    }
+  }
+  return results;
+}

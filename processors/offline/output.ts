@@ -1,0 +1,223 @@
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+import { AvroTypes } from '../../schemas';
+import type { UsageRecord } from '../../schemas/types.generated';
+
+/*
+ * The output side of `meterflow rate`: one rated UsageRecord per NDJSON line, fields in the order
+ * of schemas/usage-record.avsc, written through a buffered writer that honours backpressure, to a
+ * file that only appears under its name once complete.
+ */
+
+/** UsageRecord field names in the order of schemas/usage-record.avsc (the rated topic's schema). */
+export const USAGE_RECORD_FIELDS: readonly string[] = (
+  AvroTypes.usageRecord as unknown as { fields: Array<{ name: string }> }
+).fields.map((f) => f.name);
+
+// `{"BillingAccountId":`, `,"BillingAccountName":`, ... : the fixed part of every line, built once.
+const KEY_PREFIXES = USAGE_RECORD_FIELDS.map((f, i) => `${i === 0 ? '{' : ','}${JSON.stringify(f)}:`);
+
+/** One NDJSON line with the record's fields in schema order (absent fields as null). */
+export function usageRecordLine(record: UsageRecord): string {
+  return validUsageRecordLine(record) ?? fieldByFieldLine(record);
+}
+
+function fieldByFieldLine(record: UsageRecord): string {
+  const source = record as unknown as Record<string, unknown>;
+  let line = '';
+  for (let i = 0; i < USAGE_RECORD_FIELDS.length; i++) {
+    const v = source[USAGE_RECORD_FIELDS[i]];
+    line += KEY_PREFIXES[i] + (v === undefined || v === null ? 'null' : JSON.stringify(v));
+  }
+  return `${line}}\n`;
+}
+
+/*
+ * The fast path. A record built by the pipeline already holds exactly the schema's fields, in the
+ * schema's order (the mappers' literals, then normalize and rating add the x_ fields in order), so
+ * one JSON.stringify of the whole object gives the same text as the field-by-field loop, in a
+ * fraction of the time. The same pass checks every value against its field's Avro type, which is
+ * what AvroTypes.usageRecord.isValid does per row.
+ */
+
+// The Avro field types the fast path checks.
+const STRING = 0;
+const NULLABLE_STRING = 1;
+const LONG = 2;
+const STRING_MAP = 3;
+
+/** Per field, the Avro type the fast path can check; null when the schema has a type it does not know. */
+const FIELD_KINDS: readonly number[] | null = (() => {
+  const kinds: number[] = [];
+  const fields = (AvroTypes.usageRecord as unknown as { fields: Array<{ type: { schema(): unknown } }> })
+    .fields;
+  for (const f of fields) {
+    const schema = JSON.stringify(f.type.schema());
+    if (schema === '"string"') kinds.push(STRING);
+    else if (schema === '["null","string"]') kinds.push(NULLABLE_STRING);
+    else if (schema === '"long"') kinds.push(LONG);
+    else if (schema === '{"type":"map","values":"string"}') kinds.push(STRING_MAP);
+    else return null;
+  }
+  return kinds;
+})();
+
+// avsc's own bound for a long held in a JS number (isSafeLong in avsc/lib/types.js).
+const LONG_BOUND = 9007199254740990;
+
+function isStringMap(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  // A toJSON would make JSON.stringify write something else than the map's entries.
+  if ((v as { toJSON?: unknown }).toJSON !== undefined) return false;
+  const map = v as Record<string, unknown>;
+  for (const k of Object.keys(map)) if (typeof map[k] !== 'string') return false;
+  return true;
+}
+
+/**
+ * The NDJSON line of a record that certainly fits schemas/usage-record.avsc, or undefined when
+ * that is not certain (then ask AvroTypes.usageRecord.isValid and use usageRecordLine). A line is
+ * returned only when the record's enumerable keys are exactly the schema's fields in schema order
+ * and every value has its field's Avro type: then the record is valid, and JSON.stringify(record)
+ * is the text the field-by-field loop writes.
+ */
+export function validUsageRecordLine(record: UsageRecord): string | undefined {
+  const kinds = FIELD_KINDS;
+  if (kinds === null || typeof record !== 'object' || record === null) return undefined;
+  const source = record as unknown as Record<string, unknown>;
+  if (source.toJSON !== undefined) return undefined;
+  const n = USAGE_RECORD_FIELDS.length;
+  let i = 0;
+  for (const key in source) {
+    if (i >= n || key !== USAGE_RECORD_FIELDS[i]) return undefined;
+    const v = source[key];
+    switch (kinds[i]) {
+      case STRING:
+        if (typeof v !== 'string') return undefined;
+        break;
+      case NULLABLE_STRING:
+        if (v !== null && typeof v !== 'string') return undefined;
+        break;
+      case LONG:
+        if (typeof v !== 'number' || v % 1 !== 0 || v < -LONG_BOUND || v > LONG_BOUND) return undefined;
+        break;
+      case STRING_MAP:
+        if (!isStringMap(v)) return undefined;
+        break;
+    }
+    i++;
+  }
+  if (i !== n) return undefined;
+  return `${JSON.stringify(source)}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writers
+
+/** Bytes gathered before they are handed to the stream. */
+const WRITE_CHUNK = 64 * 1024;
+/** Room of a chunk buffer: a chunk is sealed at WRITE_CHUNK, the rest is room for the last line. */
+const CHUNK_ROOM = 2 * WRITE_CHUNK;
+
+/**
+ * Buffered line writer that honours backpressure: a full stream is awaited ('drain'), never
+ * overfilled. Lines are encoded (UTF-8) straight into a chunk buffer, which goes to the stream as
+ * one write once it holds WRITE_CHUNK bytes.
+ */
+export class LineWriter {
+  private chunk: Buffer = Buffer.allocUnsafe(CHUNK_ROOM);
+  private used = 0;
+  /** Sealed chunks not yet written (several only when a line is longer than a chunk). */
+  private ready: Buffer[] = [];
+  private failure: Error | undefined;
+
+  constructor(readonly stream: NodeJS.WritableStream) {
+    stream.on('error', (err: Error) => {
+      this.failure ??= err;
+    });
+  }
+
+  /**
+   * Adds a line without waiting. Returns true when enough is gathered that flush() should be
+   * awaited before the next line; a caller that ignores it still loses nothing, it only buffers more.
+   */
+  push(line: string): boolean {
+    // A UTF-16 code unit takes at most 3 bytes of UTF-8 (a surrogate pair, 2 units, takes 4).
+    const room = line.length * 3;
+    if (room > this.chunk.length - this.used) {
+      this.seal();
+      if (room > this.chunk.length) this.chunk = Buffer.allocUnsafe(room);
+    }
+    this.used += this.chunk.write(line, this.used);
+    return this.used >= WRITE_CHUNK || this.ready.length > 0;
+  }
+
+  async write(line: string): Promise<void> {
+    if (this.push(line)) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.seal();
+    if (this.ready.length === 0) return;
+    const data = this.ready.length === 1 ? this.ready[0] : Buffer.concat(this.ready);
+    this.ready = [];
+    if (!this.stream.write(data)) await this.drained();
+  }
+
+  /** Moves the filled part of the chunk to `ready` and starts a new chunk. */
+  private seal(): void {
+    if (this.used === 0) return;
+    this.ready.push(this.chunk.subarray(0, this.used));
+    // The stream keeps the sealed bytes until written: the next lines go to a new buffer.
+    this.chunk = Buffer.allocUnsafe(CHUNK_ROOM);
+    this.used = 0;
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolveDrain, reject) => {
+      const s = this.stream;
+      const done = (err?: Error): void => {
+        s.off('drain', onDrain);
+        s.off('error', onError);
+        s.off('close', onClose);
+        if (err) reject(err);
+        else resolveDrain();
+      };
+      const onDrain = (): void => done();
+      const onError = (err: Error): void => done(err);
+      const onClose = (): void =>
+        done(this.failure ?? new Error('output closed before every line was written'));
+      s.on('drain', onDrain);
+      s.on('error', onError);
+      s.on('close', onClose);
+    });
+  }
+}
+
+export interface FileTarget {
+  final: string;
+  temp: string;
+  writer: LineWriter;
+}
+
+export function fileTarget(path: string): FileTarget {
+  // Written beside the target and renamed at the end: a failed run never leaves a file that looks complete.
+  const temp = `${path}.partial-${process.pid}`;
+  return { final: path, temp, writer: new LineWriter(createWriteStream(temp)) };
+}
+
+export async function closeTarget(t: FileTarget): Promise<void> {
+  await t.writer.flush();
+  const s = t.writer.stream as NodeJS.WritableStream & { end(): void };
+  s.end();
+  await finished(s as unknown as NodeJS.WritableStream);
+  await rename(t.temp, t.final);
+}
+
+export async function discardTarget(t: FileTarget): Promise<void> {
+  const s = t.writer.stream as unknown as { destroy(): void };
+  s.destroy();
+  await rm(t.temp, { force: true });
+}

@@ -1,0 +1,68 @@
+import type { UsageRecord } from '../../schemas/types.generated';
+
+/**
+ * The one builder of UsageRecord (the FOCUS record of schemas/usage-record.avsc) for tests: a
+ * normalized, not yet rated usage line with neutral defaults, valid for
+ * `AvroTypes.usageRecord.isValid`. Tests pass what they exercise as overrides; a helper of an area
+ * that needs other defaults passes them as overrides too, instead of writing the record out again.
+ */
+export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
+  return {
+    BillingAccountId: '111122223333',
+    BillingAccountName: null,
+    SubAccountId: '444455556666',
+    SubAccountName: null,
+    ProviderName: 'AWS',
+    PublisherName: null,
+    InvoiceIssuerName: null,
+    ServiceName: 'AmazonEC2',
+    ServiceCategory: 'Compute',
+    SkuId: 'SKU-GENERIC',
+    SkuPriceId: null,
+    RegionId: 'us-east-1',
+    RegionName: null,
+    AvailabilityZone: null,
+    ResourceId: null,
+    ResourceName: null,
+    ResourceType: null,
+    ChargeCategory: 'Usage',
+    ChargeClass: null,
+    ChargeDescription: null,
+    ChargeFrequency: 'Usage-Based',
+    ChargePeriodStart: '2026-02-10T00:00:00Z',
+    ChargePeriodEnd: '2026-02-10T01:00:00Z',
+    BillingPeriodStart: '2026-02-01T00:00:00Z',
+    BillingPeriodEnd: '2026-03-01T00:00:00Z',
+    ConsumedQuantity: '1',
+    ConsumedUnit: 'Hours',
+    PricingQuantity: '1',
+    PricingUnit: 'Hrs',
+    ListUnitPrice: null,
+    ContractedUnitPrice: null,
+    BilledCost: '10',
+    EffectiveCost: '8',
+    ListCost: null,
+    ContractedCost: null,
+    BillingCurrency: 'USD',
+    CommitmentDiscountId: null,
+    CommitmentDiscountType: null,
+    CommitmentDiscountCategory: null,
+    CommitmentDiscountStatus: null,
+    Tags: {},
+    x_RecordId: 'rec-1',
+    x_Scope: 'aws:111122223333',
+    x_Revision: 'r1',
+    x_BillingPeriod: '2026-02',
+    x_SourceFormat: 'cur2',
+    x_SourceObject: 's3://bucket/export.csv.gz',
+    x_SourceLine: 2,
+    x_CustomerId: 'initech',
+    x_AttributionRule: 'account',
+    x_RatedCost: null,
+    x_RatedCurrency: null,
+    x_PriceRuleId: null,
+    x_PriceBookVersion: null,
+    x_ExchangeRate: null,
+    ...overrides,
+  };
+}
