@@ -13,8 +13,8 @@ import {
   stackUp,
 } from '../deploy/stack/stack';
 import { logFileOf } from '../deploy/stack/components';
-import { formatPass, runCollect } from '../collectors/command';
-import type { CollectorName } from '../providers/registry';
+import { COLLECTOR_NAMES, formatPass, runCollect } from '../collectors/command';
+import { PROVIDER_NAMES, type CollectorName, type ProviderName } from '../providers/registry';
 import { runProcess, runPublishPriceBook } from '../processors/command';
 import { runRate } from '../processors/offline/rate';
 import { runReplay } from '../processors/replay';
@@ -107,7 +107,7 @@ cfg
 program
   .command('collect <provider>')
   .description(
-    'run the collector of one cloud (aws, gcp or azure): export revisions from object storage into Kafka',
+    `run the collector of one cloud (${COLLECTOR_NAMES.join(', ')}): export revisions from object storage into Kafka`,
   )
   .option('--once', 'one discovery pass: write what is new, print a summary and exit')
   .option(
@@ -250,13 +250,13 @@ program
   .description(
     'offline: discover, parse, normalize, dedupe and price exports from a file or a bucket-shaped folder, without any server; one rated record per NDJSON line',
   )
-  .requiredOption('--provider <provider>', 'aws, gcp, azure or focus')
+  .requiredOption('--provider <provider>', PROVIDER_NAMES.join(', '))
   .requiredOption('--input <path>', 'one export file, or a folder laid out as the bucket')
   .option('--pricebook <file>', 'price book YAML (default: rate at cost, markup 0)')
   .requiredOption('--out <file>', 'NDJSON output file, or - for stdout')
   .action(async (opts: { provider: string; input: string; pricebook?: string; out: string }) => {
     const summary = await runRate({
-      provider: opts.provider as 'aws' | 'gcp' | 'azure' | 'focus',
+      provider: opts.provider as ProviderName,
       input: opts.input,
       pricebook: opts.pricebook,
       config: program.opts<{ config?: string }>().config,

@@ -17,6 +17,9 @@ export const PROVIDERS = [aws, gcp, azure, focus] as const;
 
 type Provider = (typeof PROVIDERS)[number];
 
+/** The FOCUS standard itself: what a provider's own FOCUS export is read as where it has no format of its own. */
+export const FOCUS_PROVIDER: ProviderDefinition = focus;
+
 /** A provider's id: the CLI argument, the raw topic suffix, the first part of every scope. */
 export type ProviderName = Provider['name'];
 

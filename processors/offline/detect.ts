@@ -7,7 +7,13 @@ import { readJsonlRows } from '../../collectors/formats/jsonl-rows';
 import { ErrorCodes, InputError } from '../../runtime/errors';
 import { parseTimestampMs } from '../normalize/values';
 import type { ExportFormatDefinition, PeriodColumn, ProviderDefinition } from '../../providers/provider';
-import { PROVIDERS, providerNamed, type ExportFormat, type ProviderName } from '../../providers/registry';
+import {
+  FOCUS_PROVIDER,
+  PROVIDERS,
+  providerNamed,
+  type ExportFormat,
+  type ProviderName,
+} from '../../providers/registry';
 
 export type OfflineProvider = ProviderName;
 
@@ -93,7 +99,7 @@ export function rowPeriodReader(
   columns: string[],
 ): (header: Header, values: readonly string[]) => string | undefined {
   // FOCUS formats of a provider (aws-focus) carry FOCUS's period columns, not the provider's own.
-  const owner = format === providerOf(format).focusFormat ? providerNamed('focus') : providerOf(format);
+  const owner = format === providerOf(format).focusFormat ? FOCUS_PROVIDER : providerOf(format);
   const periodColumns = owner.periodColumns(columns);
   const names = periodColumns.map((c) => c.name);
   // Positions are resolved once per header; the last text -> period is remembered, since a file's

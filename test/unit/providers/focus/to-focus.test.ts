@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RawUsageRow } from '../../../../schemas/types.generated';
 import { FIXTURES } from '../../../support/fixtures';
-import { ok, rawRows, readCsv, run, sumBy, sumText, withColumns } from './helpers';
+import { ok, rawRows, readCsv, run, sumBy, sumText, withColumns } from '../../processors/normalize/helpers';
 
 const EXAMPLES = path.join(FIXTURES, 'focus', 'spec-v1.2-examples');
 const walk = (d: string): string[] =>

@@ -1,6 +1,6 @@
-import type { ListedObject } from '../../../collectors/core/discovery';
-import { discoverAzureLegacyExports } from '../../../providers/azure/discovery';
-import { readFixtureJson } from '../../support/fixtures';
+import type { ListedObject } from '../../../../collectors/core/discovery';
+import { discoverAzureLegacyExports } from '../../../../providers/azure/discovery';
+import { readFixtureJson } from '../../../support/fixtures';
 
 const T = (minutes: number) => new Date(Date.UTC(2023, 0, 5, 0, minutes));
 

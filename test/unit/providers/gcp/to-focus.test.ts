@@ -1,6 +1,15 @@
 import { gcpChargeCategory } from '../../../../providers/gcp/to-focus';
 import { Decimal, decimalToString } from '../../../../schemas/decimal';
-import { dec, ok, rawRows, readCsv, run, sumBy, sumText, withColumns } from './helpers';
+import {
+  dec,
+  ok,
+  rawRows,
+  readCsv,
+  run,
+  sumBy,
+  sumText,
+  withColumns,
+} from '../../processors/normalize/helpers';
 
 const rows = (file: string, billing_period: string) =>
   rawRows(`gcp/bigquery-flattened/${file}`, { provider: 'gcp', format: 'gcp-detailed', billing_period });

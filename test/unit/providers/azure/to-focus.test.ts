@@ -1,6 +1,6 @@
 import { azureChargeCategory, azureKey, splitUnitOfMeasure } from '../../../../providers/azure/to-focus';
 import { decimalToString } from '../../../../schemas/decimal';
-import { ok, rawRows, readCsv, run, sumBy, sumText, withColumns } from './helpers';
+import { ok, rawRows, readCsv, run, sumBy, sumText, withColumns } from '../../processors/normalize/helpers';
 
 const rows = (file: string, format: string, billing_period: string) =>
   rawRows(`azure/${file}`, { provider: 'azure', format, billing_period });

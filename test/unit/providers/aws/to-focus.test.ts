@@ -1,5 +1,5 @@
 import { awsChargeCategory, awsKey } from '../../../../providers/aws/to-focus';
-import { ok, rawRows, readCsv, run, sumBy, sumText, withColumns } from './helpers';
+import { ok, rawRows, readCsv, run, sumBy, sumText, withColumns } from '../../processors/normalize/helpers';
 
 const legacy = (file: string, billing_period: string) =>
   rawRows(`aws/legacy-cur/${file}`, { provider: 'aws', format: 'aws-cur-legacy', billing_period });
