@@ -34,3 +34,16 @@ export const strList = (description: string) =>
     )
     .describe(description);
 export const str = (description: string) => z.string().min(1).describe(description);
+
+/** TLS settings of a client connection (Kafka, Elasticsearch). */
+export const TlsSchema = z
+  .object({
+    enabled: bool('Connect with TLS.').default(false),
+    ca_file: str('PEM file of the certificate authorities to trust; the system store when unset.').optional(),
+    cert_file: str('PEM client certificate for mutual TLS.').optional(),
+    key_file: str('PEM private key of the client certificate.').optional(),
+    reject_unauthorized: bool(
+      'Reject servers whose certificate does not verify. Turn off only for a test cluster.',
+    ).default(true),
+  })
+  .strict();

@@ -4,8 +4,14 @@ import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors';
-import { bool, num, str, strList } from './config-schema';
+import { bool } from './config-schema';
 import { registerSecret } from './redact';
+import { CollectorConfigSchema } from '../collectors/config';
+import { ProcessorConfigSchema } from '../processors/config';
+import { StackConfigSchema } from '../deploy/stack/config';
+import { ElasticsearchConfigSchema } from './elasticsearch';
+import { OpsConfigSchema } from './http-server';
+import { KafkaConfigSchema } from './kafka';
 import { NormalizeOptionsSchema } from '../processors/normalize/config';
 import { SinkOptionsSchema } from '../sinks/elasticsearch/config';
 import { InvoiceOptionsSchema } from '../invoices/config';
@@ -15,8 +21,9 @@ import { ApiConfigSchema } from '../api/config';
 /**
  * meterflow's configuration: one YAML file (meterflow.yaml) plus environment overrides.
  *
- * This file is the one place where every option, its default and its meaning are written down;
- * `meterflow config docs` renders it (docs/configuration.md is that rendering, checked by a test).
+ * Each component defines its own section beside its code (collectors/config.ts, runtime/kafka.ts,
+ * providers/<name>/config.ts, ...); this file assembles them into one schema, which is where every
+ * option, its default and its meaning can be read; `meterflow config docs` renders it (docs/configuration.md is that rendering, checked by a test).
  * Names are snake_case with unit suffixes (_ms, _mb, _bytes). Unknown keys are rejected, and every
  * problem is reported at once with the line it is on.
  *
@@ -28,123 +35,6 @@ import { ApiConfigSchema } from '../api/config';
  * With `local_stack: true` (the default, and what you get with no file at all) every connection
  * setting left unset points at the local stack that `meterflow stack up` runs.
  */
-
-const TlsSchema = z
-  .object({
-    enabled: bool('Connect with TLS.').default(false),
-    ca_file: str('PEM file of the certificate authorities to trust; the system store when unset.').optional(),
-    cert_file: str('PEM client certificate for mutual TLS.').optional(),
-    key_file: str('PEM private key of the client certificate.').optional(),
-    reject_unauthorized: bool(
-      'Reject servers whose certificate does not verify. Turn off only for a test cluster.',
-    ).default(true),
-  })
-  .strict();
-
-export const KafkaConfigSchema = z
-  .object({
-    brokers: strList(
-      'Bootstrap brokers, host:port. Empty: the local stack broker (with local_stack: true).',
-    ).default([]),
-    client_id: str('Kafka client id prefix; each stage appends its name.').default('meterflow'),
-    connection_timeout_ms: num('Timeout to open a broker connection.').default(10_000),
-    request_timeout_ms: num('Timeout of one broker request.').default(30_000),
-    tls: TlsSchema.prefault({}).describe('TLS to the brokers.'),
-    sasl: z
-      .object({
-        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).describe('SASL mechanism.'),
-        username: str('SASL user name.'),
-        password: str('SASL password. Prefer METERFLOW_KAFKA__SASL__PASSWORD to writing it in the file.'),
-      })
-      .strict()
-      .optional()
-      .describe('SASL authentication; none when unset.'),
-    topic_prefix: str(
-      'Prefix of every topic meterflow creates and reads: <prefix>.raw.aws, <prefix>.rated, ...',
-    ).default('meterflow'),
-    topic_partitions: num('Partitions of the topics meterflow creates when they are missing.').default(3),
-    topic_replication_factor: num(
-      'Replication factor of the topics meterflow creates (1 on the local stack).',
-    ).default(1),
-  })
-  .strict();
-
-export const ElasticsearchConfigSchema = z
-  .object({
-    node: str('Elasticsearch URL. Unset: the local stack node (with local_stack: true).').optional(),
-    api_key: str('API key (the base64 "id:key" form). Takes precedence over username/password.').optional(),
-    username: str('Basic-auth user.').optional(),
-    password: str('Basic-auth password.').optional(),
-    tls: TlsSchema.omit({ enabled: true }).prefault({}).describe('TLS options for an https node URL.'),
-    request_timeout_ms: num('Timeout of one request.').default(60_000),
-    index_prefix: str('Prefix of every index, template and alias meterflow manages.').default('meterflow'),
-  })
-  .strict();
-
-export const StackConfigSchema = z
-  .object({
-    state_dir: str(
-      'Folder (relative to the working directory) for the local stack data, logs and pid files.',
-    ).default('.meterflow'),
-    cache_dir: str(
-      'Folder for downloaded and built server artifacts, shared by every checkout. Default ~/.cache/meterflow.',
-    ).optional(),
-    elasticsearch_heap_mb: num('Elasticsearch JVM heap (min and max).').default(1024),
-    elasticsearch_user: str(
-      'Non-root user Elasticsearch runs as when meterflow runs as root (created if missing).',
-    ).default('meterflow'),
-    ports: z
-      .object({
-        kafka: num('Kafka broker listener.').default(9092),
-        kafka_controller: num('Kafka KRaft controller listener.').default(9093),
-        elasticsearch: num('Elasticsearch HTTP.').default(9200),
-        elasticsearch_transport: num('Elasticsearch transport.').default(9300),
-        s3: num('S3 server (MinIO) API.').default(9000),
-        s3_console: num('MinIO console.').default(9001),
-        gcs: num('fake-gcs-server.').default(4443),
-        azure_blob: num('Azurite blob service.').default(10000),
-      })
-      .strict()
-      .prefault({}),
-    s3_access_key: str('Root user of the local S3 server.').default('meterflow'),
-    s3_secret_key: str('Root password of the local S3 server.').default('meterflow-local-secret'),
-  })
-  .strict();
-
-export const CollectorConfigSchema = z
-  .object({
-    poll_interval_ms: num('Time between two discovery passes of a long-running collector.').default(300_000),
-    transaction_rows: num(
-      'Lines per Kafka transaction (rows, dead letters and the checkpoint commit together).',
-    ).default(5_000),
-  })
-  .strict();
-
-export const ProcessorConfigSchema = z
-  .object({
-    instance_id: str(
-      'Stable name of this processor instance (a pod name). Part of its Kafka transactional id, so a restarted instance fences its predecessor. Default: the host name.',
-    ).optional(),
-    dedupe_max_ids: num(
-      'Record ids the dedupe stage tracks per instance (about 145 bytes each); least recently seen revisions are forgotten first.',
-    ).default(1_000_000),
-    session_timeout_ms: num(
-      'Consumer-group session timeout: how long a dead instance holds its partitions before a rebalance.',
-    ).default(30_000),
-    price_book_file: str(
-      'Price book published to the price-book topic by `meterflow pricebook publish`; unset: rate at cost (markup 0).',
-    ).optional(),
-  })
-  .strict();
-
-export const OpsConfigSchema = z
-  .object({
-    host: str('Address of the /metrics, /healthz and /readyz endpoint of long-running processes.').default(
-      '127.0.0.1',
-    ),
-    port: num('Port of that endpoint; 0 picks a free one (printed at start).').default(9464),
-  })
-  .strict();
 
 function providerSections(): { [K in keyof ProviderSections]: z.ZodType<ProviderSections[K], unknown> } {
   return Object.fromEntries(

@@ -1,6 +1,17 @@
+import { z } from 'zod';
+import { num, str } from './config-schema';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+/** The `ops:` section of meterflow.yaml: the endpoint of /metrics, /healthz and /readyz. */
+export const OpsConfigSchema = z
+  .object({
+    host: str('Address of the /metrics, /healthz and /readyz endpoint of long-running processes.').default(
+      '127.0.0.1',
+    ),
+    port: num('Port of that endpoint; 0 picks a free one (printed at start).').default(9464),
+  })
+  .strict();
 
 /** A readiness check: resolves when the dependency is usable, rejects (or returns false) when not. */
 export type ReadinessCheck = () => Promise<boolean | void>;

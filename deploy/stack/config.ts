@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { num, str } from '../../runtime/config-schema';
+
+/** The `stack:` section of meterflow.yaml: the local stack `meterflow stack up` runs. */
+export const StackConfigSchema = z
+  .object({
+    state_dir: str(
+      'Folder (relative to the working directory) for the local stack data, logs and pid files.',
+    ).default('.meterflow'),
+    cache_dir: str(
+      'Folder for downloaded and built server artifacts, shared by every checkout. Default ~/.cache/meterflow.',
+    ).optional(),
+    elasticsearch_heap_mb: num('Elasticsearch JVM heap (min and max).').default(1024),
+    elasticsearch_user: str(
+      'Non-root user Elasticsearch runs as when meterflow runs as root (created if missing).',
+    ).default('meterflow'),
+    ports: z
+      .object({
+        kafka: num('Kafka broker listener.').default(9092),
+        kafka_controller: num('Kafka KRaft controller listener.').default(9093),
+        elasticsearch: num('Elasticsearch HTTP.').default(9200),
+        elasticsearch_transport: num('Elasticsearch transport.').default(9300),
+        s3: num('S3 server (MinIO) API.').default(9000),
+        s3_console: num('MinIO console.').default(9001),
+        gcs: num('fake-gcs-server.').default(4443),
+        azure_blob: num('Azurite blob service.').default(10000),
+      })
+      .strict()
+      .prefault({}),
+    s3_access_key: str('Root user of the local S3 server.').default('meterflow'),
+    s3_secret_key: str('Root password of the local S3 server.').default('meterflow-local-secret'),
+  })
+  .strict();
