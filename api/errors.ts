@@ -3,29 +3,37 @@
  * of an ApiError is written for the client. Anything else thrown in a handler becomes a 500 (or a
  * 503 when Elasticsearch is unreachable) with a generic message: foreign error text can carry
  * index names, hosts or stack frames, so it goes to the log only.
+ *
+ * The codes are a subset of runtime/errors.ts ErrorCodes (one vocabulary), so an ApiError is a
+ * MeterflowError like any other.
  */
+import { ErrorCodes, MeterflowError, type ErrorCode } from '../runtime/errors';
+
 export const ApiErrorCodes = {
-  UNAUTHORIZED: 'unauthorized',
-  FORBIDDEN: 'forbidden',
-  NOT_FOUND: 'not_found',
-  INVALID_PARAMETER: 'invalid_parameter',
-  MISSING_PARAMETER: 'missing_parameter',
-  UNKNOWN_PARAMETER: 'unknown_parameter',
-  INVALID_RANGE: 'invalid_range',
-  RANGE_TOO_LONG: 'range_too_long',
-  BAD_REQUEST: 'bad_request',
-  INTERNAL: 'internal',
-  UNAVAILABLE: 'unavailable',
-} as const;
+  UNAUTHORIZED: ErrorCodes.UNAUTHORIZED,
+  FORBIDDEN: ErrorCodes.FORBIDDEN,
+  NOT_FOUND: ErrorCodes.NOT_FOUND,
+  INVALID_PARAMETER: ErrorCodes.INVALID_PARAMETER,
+  MISSING_PARAMETER: ErrorCodes.MISSING_PARAMETER,
+  UNKNOWN_PARAMETER: ErrorCodes.UNKNOWN_PARAMETER,
+  INVALID_RANGE: ErrorCodes.INVALID_RANGE,
+  RANGE_TOO_LONG: ErrorCodes.RANGE_TOO_LONG,
+  BAD_REQUEST: ErrorCodes.BAD_REQUEST,
+  INTERNAL: ErrorCodes.INTERNAL,
+  UNAVAILABLE: ErrorCodes.UNAVAILABLE,
+} as const satisfies Record<string, ErrorCode>;
 export type ApiErrorCode = (typeof ApiErrorCodes)[keyof typeof ApiErrorCodes];
 
-export class ApiError extends Error {
+/** An answer for the client. Retryable when the status says so (429, 5xx), like classifyError. */
+export class ApiError extends MeterflowError {
+  declare readonly code: ApiErrorCode;
+
   constructor(
     readonly status: number,
-    readonly code: ApiErrorCode,
+    code: ApiErrorCode,
     message: string,
   ) {
-    super(message);
+    super(code, message, { retryable: status === 429 || status >= 500, details: { status } });
     this.name = 'ApiError';
   }
 }

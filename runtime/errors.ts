@@ -3,6 +3,10 @@
  * fixed `retryable` flag; `classifyError` turns any foreign error (kafkajs, Elasticsearch,
  * cloud SDKs, Node syscalls) into one, so retry and dead-letter decisions are made in one place.
  * Programming errors (TypeError, RangeError, ...) are never retryable.
+ *
+ * `ErrorCodes` is the one vocabulary of codes: dead-letter reasons (`DeadLetterReasons`) and the
+ * codes the API answers with (api/errors.ts `ApiErrorCodes`) are subsets of it. The values are
+ * wire values (Kafka headers, Avro, HTTP bodies, metric labels): never change one.
  */
 
 export const ErrorCodes = {
@@ -20,8 +24,59 @@ export const ErrorCodes = {
   UNREADABLE_OBJECT: 'unreadable_object',
   PROGRAMMING: 'programming',
   UNKNOWN: 'unknown',
+  /** Work abandoned because the process is stopping; redelivered to the next owner, not retried. */
+  STOPPING: 'stopping',
+
+  // Record-level failures (dead-letter reasons, see DeadLetterReasons).
+  /** No attribution rule matches and attribution is required. */
+  UNKNOWN_CUSTOMER: 'unknown_customer',
+  /** No rule of the price book is in effect and matches the line. */
+  UNPRICED: 'unpriced',
+  /** The customer is billed in another currency and the price book has no rate for the pair. */
+  NO_EXCHANGE_RATE: 'no_exchange_rate',
+  /** Elasticsearch rejected the document for good (mapping conflict, field limit, ...). */
+  MAPPING_ERROR: 'mapping_error',
+
+  // What the API answers with in `{ error: { code } }` (api/errors.ts ApiErrorCodes).
+  UNAUTHORIZED: 'unauthorized',
+  FORBIDDEN: 'forbidden',
+  INVALID_PARAMETER: 'invalid_parameter',
+  MISSING_PARAMETER: 'missing_parameter',
+  UNKNOWN_PARAMETER: 'unknown_parameter',
+  INVALID_RANGE: 'invalid_range',
+  RANGE_TOO_LONG: 'range_too_long',
+  BAD_REQUEST: 'bad_request',
+  INTERNAL: 'internal',
+  UNAVAILABLE: 'unavailable',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/**
+ * Why a record went to the dead-letter topic: the `reason` field of schemas/dead-letter.avsc and the
+ * `reason` Kafka header. Every reason is an ErrorCode, so an error's code can be used as the reason
+ * of the dead letter it causes. `meterflow replay --reason` takes one of these.
+ */
+export const DeadLetterReasons = {
+  /** A line or field that cannot be parsed (collectors, normalize, price, sink decode). */
+  MALFORMED_INPUT: ErrorCodes.MALFORMED_INPUT,
+  /** A record that breaks its Avro contract (normalize, price). */
+  SCHEMA_VIOLATION: ErrorCodes.SCHEMA_VIOLATION,
+  /** normalize: no attribution rule matches and attribution is required. */
+  UNKNOWN_CUSTOMER: ErrorCodes.UNKNOWN_CUSTOMER,
+  /** price: no price rule matches the line. */
+  UNPRICED: ErrorCodes.UNPRICED,
+  /** price: no exchange rate into the customer's billing currency. */
+  NO_EXCHANGE_RATE: ErrorCodes.NO_EXCHANGE_RATE,
+  /** sink.elasticsearch: Elasticsearch refused the document for good. */
+  MAPPING_ERROR: ErrorCodes.MAPPING_ERROR,
+} as const satisfies Record<string, ErrorCode>;
+export type DeadLetterReason = (typeof DeadLetterReasons)[keyof typeof DeadLetterReasons];
+
+const DEAD_LETTER_REASONS: ReadonlySet<string> = new Set(Object.values(DeadLetterReasons));
+
+export function isDeadLetterReason(value: string): value is DeadLetterReason {
+  return DEAD_LETTER_REASONS.has(value);
+}
 
 export interface ErrorDetails {
   [key: string]: unknown;

@@ -1,3 +1,4 @@
+import { SOURCE_DECIMAL_FIELDS } from '../../schemas/money';
 import { recordIdOf } from '../../schemas/record-id';
 import type { RawRowBatch, RawUsageRow, UsageRecord } from '../../schemas/types.generated';
 import { EXPORT_FORMATS, findFormat, formatDefinition } from '../../providers/registry';
@@ -199,16 +200,7 @@ export { unsupported as unsupportedFormat };
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 
-const DECIMAL_FIELDS = [
-  'ConsumedQuantity',
-  'PricingQuantity',
-  'ListUnitPrice',
-  'ContractedUnitPrice',
-  'BilledCost',
-  'EffectiveCost',
-  'ListCost',
-  'ContractedCost',
-] as const;
+const DECIMAL_FIELDS = SOURCE_DECIMAL_FIELDS;
 
 /** The UsageRecord contract beyond TypeScript types; null when the record satisfies it. */
 export function checkRecord(r: UsageRecord): { field: string; message: string } | null {

@@ -49,15 +49,19 @@ const STRING_MAP = 3;
 
 /** Per field, the Avro type the fast path can check; null when the schema has a type it does not know. */
 const FIELD_KINDS: readonly number[] | null = (() => {
+  interface AvroType {
+    typeName: string;
+    types?: AvroType[];
+    valuesType?: AvroType;
+  }
   const kinds: number[] = [];
-  const fields = (AvroTypes.usageRecord as unknown as { fields: Array<{ type: { schema(): unknown } }> })
-    .fields;
-  for (const f of fields) {
-    const schema = JSON.stringify(f.type.schema());
-    if (schema === '"string"') kinds.push(STRING);
-    else if (schema === '["null","string"]') kinds.push(NULLABLE_STRING);
-    else if (schema === '"long"') kinds.push(LONG);
-    else if (schema === '{"type":"map","values":"string"}') kinds.push(STRING_MAP);
+  const fields = (AvroTypes.usageRecord as unknown as { fields: Array<{ type: AvroType }> }).fields;
+  for (const { type } of fields) {
+    const names = type.types?.map((t) => t.typeName).join(',');
+    if (type.typeName === 'string') kinds.push(STRING);
+    else if (type.typeName === 'union:unwrapped' && names === 'null,string') kinds.push(NULLABLE_STRING);
+    else if (type.typeName === 'long') kinds.push(LONG);
+    else if (type.typeName === 'map' && type.valuesType?.typeName === 'string') kinds.push(STRING_MAP);
     else return null;
   }
   return kinds;

@@ -47,6 +47,8 @@ interface CompiledRule {
   customers: Set<string> | '*';
   specificity: number;
   index: number;
+  /** cost_plus with markup 0 and discount 0: the rated amount is the basis amount itself. */
+  identity: boolean;
 }
 
 interface CompiledBook {
@@ -97,6 +99,8 @@ function compile(book: PriceBook): CompiledBook {
       customers: rule.customers === '*' ? '*' : new Set(rule.customers),
       specificity: ruleSpecificity(rule),
       index,
+      identity:
+        rule.model === 'cost_plus' && rule.markup_percent.isZero() && rule.discount_percent.isZero(),
     };
   });
   const ordered = [...rules].sort(

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { UsageRecord } from '../../schemas';
+import { USAGE_DECIMAL_FIELDS } from '../../schemas/money';
 
 /**
  * The Elasticsearch layout meterflow owns. Everything is named from `elasticsearch.index_prefix`
@@ -170,18 +171,7 @@ const USAGE_KEYWORDS = [
   'x_TagPairs',
 ] as const;
 /** Decimal-text fields of a usage document: indexed as double for analysts; exact sums read `_source`. */
-export const USAGE_MONEY = [
-  'ConsumedQuantity',
-  'PricingQuantity',
-  'ListUnitPrice',
-  'ContractedUnitPrice',
-  'BilledCost',
-  'EffectiveCost',
-  'ListCost',
-  'ContractedCost',
-  'x_RatedCost',
-  'x_ExchangeRate',
-] as const;
+export const USAGE_MONEY = USAGE_DECIMAL_FIELDS;
 const USAGE_DATES = [
   'ChargePeriodStart',
   'ChargePeriodEnd',

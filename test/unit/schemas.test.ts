@@ -1,3 +1,4 @@
+import { USAGE_DECIMAL_FIELDS } from '../../schemas/money';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -84,5 +85,14 @@ describe('topic schemas', () => {
     >;
     expect(back.BilledCost).toBe('0.000000000123456789012345');
     expect(back.Tags).toEqual({ team: 'core' });
+  });
+});
+
+describe('schemas/money.ts', () => {
+  it('lists exactly the UsageRecord fields the Avro schema marks as exact decimal text', () => {
+    const fields = (AvroTypes.usageRecord as unknown as { fields: Array<{ name: string; doc?: string }> })
+      .fields;
+    const marked = fields.filter((f) => (f.doc ?? '').includes('exact decimal text')).map((f) => f.name);
+    expect([...USAGE_DECIMAL_FIELDS]).toEqual(marked);
   });
 });

@@ -1,0 +1,26 @@
+import type { UsageRecord } from './types.generated';
+
+/**
+ * The exact-decimal fields of a UsageRecord: amounts, quantities and unit prices, carried as decimal
+ * text and computed with schemas/decimal.ts, never as binary floats. This is the one list; the
+ * record's Avro schema marks the same fields "exact decimal text" (a unit test keeps them equal).
+ */
+
+/** Decimal fields normalize fills from a provider's row (FOCUS amounts, quantities, unit prices). */
+export const SOURCE_DECIMAL_FIELDS = [
+  'ConsumedQuantity',
+  'PricingQuantity',
+  'ListUnitPrice',
+  'ContractedUnitPrice',
+  'BilledCost',
+  'EffectiveCost',
+  'ListCost',
+  'ContractedCost',
+] as const satisfies readonly (keyof UsageRecord)[];
+
+/** Every decimal field of a rated UsageRecord: the source's and the rating's. */
+export const USAGE_DECIMAL_FIELDS = [
+  ...SOURCE_DECIMAL_FIELDS,
+  'x_RatedCost',
+  'x_ExchangeRate',
+] as const satisfies readonly (keyof UsageRecord)[];
