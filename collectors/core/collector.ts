@@ -2,7 +2,7 @@ import type { CollectorName } from '../../providers/registry';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { MeterflowConfig } from '../../runtime/config';
-import { classifyError } from '../../runtime/errors';
+import { classifyError, DeadLetterReasons } from '../../runtime/errors';
 import { ensureTopics, topicNames } from '../../runtime/kafka';
 import type { Logger } from '../../runtime/logger';
 import { createStageMetrics, gauge, stageCounter, type StageMetrics } from '../../runtime/metrics';
@@ -18,6 +18,7 @@ import { failRevision, writeRevision, type ParsedLine, type RevisionToWrite } fr
  * completed (or failed for good) is written whole, one at a time. A problem with one export (a
  * missing bucket, denied access) is logged and counted, and the others go on.
  */
+/** The Source of schemas/stages.ts: one configured export. */
 export interface ExportSource {
   name: string;
   location: string;
@@ -224,7 +225,10 @@ export class Collector {
           );
           const dead = cp.dead_letters - (sameRevision ? before.dead_letters : 0);
           if (dead > 0)
-            this.deadLetters.inc({ component: this.stage, export: source.name, reason: 'malformed' }, dead);
+            this.deadLetters.inc(
+              { component: this.stage, export: source.name, reason: DeadLetterReasons.MALFORMED_INPUT },
+              dead,
+            );
           this.checkpoints.set(cp.scope, cp);
           await this.o.afterCommit?.(cp);
         },

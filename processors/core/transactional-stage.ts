@@ -1,7 +1,8 @@
-import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../../runtime/logger';
 import type { StageMetrics } from '../../runtime/metrics';
 import { sendChunked, sendOffsetsRetrying } from '../../runtime/kafka';
+import type { Processor } from '../../schemas/stages';
 
 /**
  * Read-process-write with Kafka transactions, for the stateless processors.
@@ -20,10 +21,7 @@ import { sendChunked, sendOffsetsRetrying } from '../../runtime/kafka';
  * keyed by its deterministic x_RecordId, and the next stages (dedupe, the Elasticsearch _id) are
  * idempotent on it, so such a duplicate never reaches a total.
  */
-export interface StageOutput {
-  topic: string;
-  messages: Message[];
-}
+export type { StageOutput } from '../../schemas/stages';
 
 export interface TransactionalStageOptions {
   kafka: Kafka;
@@ -35,7 +33,7 @@ export interface TransactionalStageOptions {
   logger: Logger;
   metrics: StageMetrics;
   /** Turn one partition's batch into outputs. Must be deterministic for the same input. */
-  process: (messages: KafkaMessage[], topic: string, partition: number) => Promise<StageOutput[]>;
+  process: Processor;
   /** Called when partitions are assigned, before any batch of them is processed (state rebuild). */
   onAssigned?: (assignment: Array<{ topic: string; partitions: number[] }>) => Promise<void>;
   fromBeginning?: boolean;

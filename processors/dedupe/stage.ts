@@ -1,3 +1,4 @@
+import type { Processor } from '../../schemas/stages';
 import crypto from 'node:crypto';
 import type { Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { StageMetrics } from '../../runtime/metrics';
@@ -11,7 +12,11 @@ import { DedupeState, revisionKeyOf } from './dedupe';
  * itself is the record of what was emitted, and an instance rebuilds its DedupeState from the tail
  * of that topic before it consumes anything (see rebuildDedupeState).
  */
-export function dedupeProcessor(state: DedupeState, topics: { deduped: string }, metrics: StageMetrics) {
+export function dedupeProcessor(
+  state: DedupeState,
+  topics: { deduped: string },
+  metrics: StageMetrics,
+): Processor {
   return async (messages: KafkaMessage[]): Promise<StageOutput[]> => {
     const out: Message[] = [];
     for (const m of messages) {

@@ -1,6 +1,8 @@
+import type { Processor } from '../../schemas/stages';
 import type { KafkaMessage, Message } from 'kafkajs';
 import { columnsOf } from '../../collectors/formats/rows';
 import type { MeterflowConfig } from '../../runtime/config';
+import { DeadLetterReasons } from '../../runtime/errors';
 import type { StageMetrics } from '../../runtime/metrics';
 import { AvroTypes, SCHEMA_HEADER, type RawRowBatch, type RawUsageRow } from '../../schemas';
 import { deadLetterMessage } from '../core/dead-letter';
@@ -19,7 +21,7 @@ export function normalizeProcessor(
   config: MeterflowConfig,
   topics: { normalized: string; deadLetter: string },
   metrics: StageMetrics,
-) {
+): Processor {
   const options = config.normalize;
   return async (messages: KafkaMessage[]): Promise<StageOutput[]> => {
     const out: Message[] = [];
@@ -52,7 +54,7 @@ export function normalizeProcessor(
       dead.push(
         deadLetterMessage({
           stage: 'processor.normalize',
-          reason: 'schema_violation',
+          reason: DeadLetterReasons.SCHEMA_VIOLATION,
           message: `not a ${type}: ${(err as Error).message}`,
           payload: m.value ?? Buffer.alloc(0),
           payload_format: `avro:${type}`,

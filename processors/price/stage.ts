@@ -1,3 +1,4 @@
+import type { Processor } from '../../schemas/stages';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type { StageMetrics } from '../../runtime/metrics';
 import { AvroTypes, type UsageRecord } from '../../schemas';
@@ -12,7 +13,7 @@ export function priceProcessor(
   books: { readonly current: PriceBook },
   topics: { rated: string; deadLetter: string },
   metrics: StageMetrics,
-) {
+): Processor {
   return async (messages: KafkaMessage[]): Promise<StageOutput[]> => {
     const book = books.current;
     const out: Message[] = [];

@@ -119,14 +119,18 @@ export async function streamingPath(
       return { stage: d.stage, reason: d.reason, object: d.object, line: d.line, field: d.field };
     });
 
-  const normalized = await normalizeProcessor(config, topics, metrics)(delivered(raw));
+  const normalized = await normalizeProcessor(config, topics, metrics)(delivered(raw), 'raw', 0);
   letters.push(...letterKeys(out(normalized, 'dl')));
-  const deduped = await dedupeProcessor(
-    new DedupeState({ max_ids: 1_000_000 }),
-    topics,
-    metrics,
-  )(delivered(out(normalized, 'n')));
-  const rated = await priceProcessor({ current: book }, topics, metrics)(delivered(out(deduped, 'd')));
+  const deduped = await dedupeProcessor(new DedupeState({ max_ids: 1_000_000 }), topics, metrics)(
+    delivered(out(normalized, 'n')),
+    'n',
+    0,
+  );
+  const rated = await priceProcessor({ current: book }, topics, metrics)(
+    delivered(out(deduped, 'd')),
+    'd',
+    0,
+  );
   letters.push(...letterKeys(out(rated, 'dl')));
   const lines = out(rated, 'r').map((m) =>
     usageRecordLine(AvroTypes.usageRecord.fromBuffer(m.value as Buffer) as UsageRecord).slice(0, -1),
