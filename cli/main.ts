@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { loadConfig, renderConfigDocs, type LoadedConfig } from '../runtime/config';
-import { classifyError, MeterflowError } from '../runtime/errors';
+import { classifyError, DeadLetterReasons, MeterflowError } from '../runtime/errors';
 import { redactText, redactValue } from '../runtime/redact';
 import {
   formatStatus,
@@ -236,7 +236,7 @@ program
   .description(
     're-drive dead letters of one reason (after adding the missing price rule or customer mapping), exactly once',
   )
-  .requiredOption('--reason <reason>', 'unpriced, unknown_customer, malformed, no_exchange_rate, ...')
+  .requiredOption('--reason <reason>', `one of ${Object.values(DeadLetterReasons).join(', ')}`)
   .option('--stage <stage>', 'only letters of this stage (processor.price or processor.normalize)')
   .action(async (opts: { reason: string; stage?: string }) => {
     const s = await runReplay(config().config, opts.reason, opts.stage);

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Message } from 'kafkajs';
 import type { MeterflowConfig } from '../runtime/config';
-import { ErrorCodes, PermanentError } from '../runtime/errors';
+import { DeadLetterReasons, ErrorCodes, isDeadLetterReason, PermanentError } from '../runtime/errors';
 import {
   createKafka,
   ensureTopics,
@@ -41,6 +41,13 @@ export async function runReplay(
   timeoutMs = 120_000,
   logger?: Logger,
 ): Promise<ReplaySummary> {
+  // A misspelt reason would match no letter and leave a consumer group behind: refuse it.
+  if (!isDeadLetterReason(reason)) {
+    throw new PermanentError(
+      ErrorCodes.CONFIG_INVALID,
+      `unknown dead-letter reason "${reason}" (one of ${Object.values(DeadLetterReasons).join(', ')})`,
+    );
+  }
   if (stage && !['processor.price', 'processor.normalize'].includes(stage)) {
     throw new PermanentError(
       ErrorCodes.CONFIG_INVALID,

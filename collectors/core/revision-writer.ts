@@ -3,7 +3,7 @@ import type { Logger } from '../../runtime/logger';
 import type { StageMetrics } from '../../runtime/metrics';
 import { Decimal, decimalToString } from '../../schemas/decimal';
 import { recordIdOf } from '../../schemas/record-id';
-import { ErrorCodes, PermanentError } from '../../runtime/errors';
+import { DeadLetterReasons, ErrorCodes, PermanentError, type DeadLetterReason } from '../../runtime/errors';
 import { sendChunked } from '../../runtime/kafka';
 import { AvroTypes, type DeadLetter, type RevisionControl } from '../../schemas';
 import type { ControlColumns } from '../formats/columns';
@@ -186,7 +186,7 @@ export async function writeRevision(
     o.metrics.received(received);
     received = 0;
     o.metrics.sent(rows);
-    if (deadLetters.length) o.metrics.failed('malformed', deadLetters.length);
+    if (deadLetters.length) o.metrics.failed(DeadLetterReasons.MALFORMED_INPUT, deadLetters.length);
     needStarted = false;
     committed = structuredClone(working);
     rows = 0;
@@ -253,10 +253,10 @@ function deadLetterOf(
   stage: string,
   object: string,
   parsed: MalformedLine,
-): DeadLetter {
+): DeadLetter & { reason: DeadLetterReason } {
   return {
     stage,
-    reason: 'malformed',
+    reason: DeadLetterReasons.MALFORMED_INPUT,
     message: parsed.message,
     provider: rev.provider,
     scope: rev.scope,

@@ -27,8 +27,15 @@ const SYNC_SIZE = 16;
 /** Avro object container codecs we can read. */
 export const AVRO_CODECS = ['null', 'deflate', 'snappy'] as const;
 
-/** Not Avro, truncated, corrupt, or an unsupported codec: the object cannot be read at all. */
-class Unreadable extends Error {}
+/**
+ * Not Avro, truncated, corrupt, or an unsupported codec: the object cannot be read at all.
+ * readAvroRows wraps it with the object name and byte position.
+ */
+class Unreadable extends PermanentError {
+  constructor(message: string) {
+    super(ErrorCodes.UNREADABLE_OBJECT, message);
+  }
+}
 
 /**
  * Pulls bytes from the source on demand. Chunks are joined only when a caller needs a contiguous

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
-import { ErrorCodes, InputError } from '../../runtime/errors';
+import { ErrorCodes, InputError, PermanentError } from '../../runtime/errors';
 import { clipText, MALFORMED_TEXT_LIMIT, type Header, type ParsedLine } from './rows';
 
 export { MALFORMED_TEXT_LIMIT };
@@ -20,13 +20,13 @@ const CR = 13; // '\r'
 const NL = 10; // '\n'
 
 /** A CSV syntax error with no safe resynchronisation point: the object fails as a whole. */
-class CsvSyntaxError extends Error {
+class CsvSyntaxError extends PermanentError {
   constructor(
     message: string,
     /** Physical line on which the broken record starts. */
     readonly line: number,
   ) {
-    super(message);
+    super(ErrorCodes.MALFORMED_INPUT, message, { details: { line } });
   }
 }
 

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
+import { ErrorCodes, PermanentError } from '../../runtime/errors';
 import { clipText as clip, type MapLine } from './rows';
 
 export type JsonlRowResult = MapLine;
@@ -26,9 +27,9 @@ async function* byteLines(bytes: Readable): AsyncGenerator<Buffer> {
   if (pending.length) yield Buffer.concat(pending);
 }
 
-class FlattenCollision extends Error {
+class FlattenCollision extends PermanentError {
   constructor(readonly field: string) {
-    super(`two JSON paths flatten to ${field}`);
+    super(ErrorCodes.MALFORMED_INPUT, `two JSON paths flatten to ${field}`, { details: { field } });
   }
 }
 

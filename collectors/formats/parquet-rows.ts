@@ -7,7 +7,7 @@ import type { AsyncBuffer, FileMetaData, ParquetParsers, SchemaElement, SchemaTr
   'resolution-mode': 'import',
 };
 import { Decimal, decimalToString } from '../../schemas/decimal';
-import { ErrorCodes, PermanentError } from '../../runtime/errors';
+import { ErrorCodes, InputError, PermanentError } from '../../runtime/errors';
 import { MALFORMED_TEXT_LIMIT, type MapLine } from './rows';
 
 // ---------------------------------------------------------------------------------------------
@@ -67,13 +67,16 @@ export function loadHyparquet(): Promise<HyparquetModules> {
 // Value-to-text rules shared with the Avro reader
 // ---------------------------------------------------------------------------------------------
 
-/** A value that cannot be turned into text; the row becomes a `malformed` result. */
-export class ValueError extends Error {
+/**
+ * A value that cannot be turned into text; the row becomes a `malformed` result. InputError
+ * writes the message as `field <field>: <message>`.
+ */
+export class ValueError extends InputError {
   constructor(
     message: string,
     readonly field?: string,
   ) {
-    super(field === undefined ? message : `field ${field}: ${message}`);
+    super(ErrorCodes.MALFORMED_INPUT, message, field === undefined ? {} : { field });
   }
 }
 

@@ -1,13 +1,25 @@
 import type { Message } from 'kafkajs';
+import type { DeadLetterReason } from '../../runtime/errors';
 import { AvroTypes, type DeadLetter } from '../../schemas';
 
-/** Builds the one dead-letter envelope every processor stage writes. */
+/**
+ * Builds the one dead-letter envelope every processor stage writes. The reason is one of
+ * runtime/errors.ts DeadLetterReasons (the Avro field is a plain string); it is also the `reason`
+ * header.
+ */
 export function deadLetterMessage(
   fields: Omit<
     DeadLetter,
-    'occurred_at' | 'provider' | 'scope' | 'revision_id' | 'object' | 'line' | 'field' | 'record_id'
-  > &
-    Partial<
+    | 'reason'
+    | 'occurred_at'
+    | 'provider'
+    | 'scope'
+    | 'revision_id'
+    | 'object'
+    | 'line'
+    | 'field'
+    | 'record_id'
+  > & { reason: DeadLetterReason } & Partial<
       Pick<DeadLetter, 'provider' | 'scope' | 'revision_id' | 'object' | 'line' | 'field' | 'record_id'>
     >,
 ): Message {

@@ -13,6 +13,7 @@ import {
   type RowMapper,
 } from './types';
 import { FieldError } from './values';
+import { DeadLetterReasons } from '../../runtime/errors';
 
 /**
  * RawUsageRow (one line of a provider export, text as read) -> UsageRecord (FOCUS 1.2 + x_).
@@ -30,7 +31,11 @@ import { FieldError } from './values';
  * contract (e.g. a FOCUS ChargeCategory outside the enum) fails with `schema_violation`.
  */
 
-export type NormalizeFailureReason = 'malformed' | 'unknown_customer' | 'schema_violation';
+/** The dead-letter reasons normalize produces (runtime/errors.ts DeadLetterReasons). */
+export type NormalizeFailureReason =
+  | typeof DeadLetterReasons.MALFORMED_INPUT
+  | typeof DeadLetterReasons.UNKNOWN_CUSTOMER
+  | typeof DeadLetterReasons.SCHEMA_VIOLATION;
 
 export type NormalizeResult =
   | { ok: true; record: UsageRecord }
@@ -86,7 +91,7 @@ export function planFor(format: string, header: Header, options: NormalizeOption
 function unsupported(format: string): NormalizeResult {
   return {
     ok: false,
-    reason: 'malformed',
+    reason: DeadLetterReasons.MALFORMED_INPUT,
     field: 'format',
     message: `unsupported export format "${format}" (supported: ${SUPPORTED_FORMATS.join(', ')})`,
   };
@@ -134,7 +139,8 @@ export function normalizeValues(
     },
     options.attribution,
   );
-  if (!attribution.ok) return { ok: false, reason: 'unknown_customer', message: attribution.message };
+  if (!attribution.ok)
+    return { ok: false, reason: DeadLetterReasons.UNKNOWN_CUSTOMER, message: attribution.message };
 
   // Lineage, attribution and rating fields are added to the mapper's object in place, always in
   // the same order (one hidden class), instead of spreading ~45 fields into a new literal.
@@ -156,7 +162,7 @@ export function normalizeValues(
   });
 
   const violation = checkRecord(record);
-  if (violation !== null) return { ok: false, reason: 'schema_violation', ...violation };
+  if (violation !== null) return { ok: false, reason: DeadLetterReasons.SCHEMA_VIOLATION, ...violation };
   return { ok: true, record };
 }
 

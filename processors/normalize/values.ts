@@ -1,5 +1,6 @@
 import { parse as parseLossless, isLosslessNumber } from 'lossless-json';
 import { Decimal, decimalToString, parseDecimal } from '../../schemas/decimal';
+import { DeadLetterReasons, PermanentError } from '../../runtime/errors';
 
 /**
  * Value parsers shared by the per-format mappers. Every parser that can fail throws a
@@ -7,13 +8,16 @@ import { Decimal, decimalToString, parseDecimal } from '../../schemas/decimal';
  * `{ ok: false, reason: 'malformed', field }`. Money and quantities stay Decimal / decimal text.
  */
 
-export class FieldError extends Error {
+/** A value a mapper cannot use; its code is the dead-letter reason (malformed or schema_violation). */
+export class FieldError extends PermanentError {
   constructor(
     readonly field: string,
     message: string,
-    readonly reason: 'malformed' | 'schema_violation' = 'malformed',
+    readonly reason:
+      | typeof DeadLetterReasons.MALFORMED_INPUT
+      | typeof DeadLetterReasons.SCHEMA_VIOLATION = DeadLetterReasons.MALFORMED_INPUT,
   ) {
-    super(message);
+    super(reason, message, { details: { field } });
     this.name = 'FieldError';
   }
 }

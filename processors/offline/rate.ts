@@ -9,7 +9,7 @@ import { compileControlColumns, defaultBilledCostColumn } from '../../collectors
 import type { Header } from '../../collectors/formats/rows';
 import type { DiscoveredRevision, DiscoveryInput } from '../../collectors/core/discovery';
 import { PROVIDER_NAMES, isProviderName, providerNamed, type ExportFormat } from '../../providers/registry';
-import { ErrorCodes, InputError } from '../../runtime/errors';
+import { DeadLetterReasons, ErrorCodes, InputError, type DeadLetterReason } from '../../runtime/errors';
 import { AvroTypes } from '../../schemas';
 import type { RawRowBatch } from '../../schemas/types.generated';
 import { DedupeState, revisionKeyOf } from '../dedupe/dedupe';
@@ -74,7 +74,7 @@ export interface RevisionSummary {
 
 export interface DeadLetterExample {
   stage: string;
-  reason: string;
+  reason: DeadLetterReason;
   message: string;
 }
 
@@ -93,7 +93,7 @@ export interface RateSummary {
   rows_out: number;
   duplicates: number;
   /** Dead letters by reason: malformed, unknown_customer, schema_violation, unpriced, no_exchange_rate. */
-  dead_letters: Record<string, number>;
+  dead_letters: Partial<Record<DeadLetterReason, number>>;
   dead_letters_total: number;
   /** Exact control total of the export's billed-cost column per currency, every row read once (duplicates excluded). */
   source_billed_cost: Record<string, string>;
@@ -110,7 +110,7 @@ export interface RateSummary {
 /** One offline dead letter (a line of `<out>.dead-letters.ndjson`). */
 export interface OfflineDeadLetter {
   stage: string;
-  reason: string;
+  reason: DeadLetterReason;
   message: string;
   provider: string;
   scope: string;
@@ -245,9 +245,13 @@ async function planFile(provider: OfflineProvider, file: string): Promise<Plan> 
  */
 export async function runRate(opts: RateOptions): Promise<RateSummary> {
   if (!isProviderName(opts.provider)) {
-    throw new InputError(ErrorCodes.MALFORMED_INPUT, `--provider must be one of ${PROVIDER_NAMES.join(', ')}`, {
-      field: 'provider',
-    });
+    throw new InputError(
+      ErrorCodes.MALFORMED_INPUT,
+      `--provider must be one of ${PROVIDER_NAMES.join(', ')}`,
+      {
+        field: 'provider',
+      },
+    );
   }
   const normalizeOptions: NormalizeOptions = readOfflineNormalizeOptions(opts.config);
   const book: PriceBook = opts.pricebook ? loadPriceBook(opts.pricebook) : atCostPriceBook();
@@ -376,7 +380,7 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
           if (text === undefined) {
             await deadLetter({
               stage: 'processor.price',
-              reason: 'schema_violation',
+              reason: DeadLetterReasons.SCHEMA_VIOLATION,
               message: 'the rated record does not fit schemas/usage-record.avsc',
               field: null,
               ...where(line),
@@ -439,7 +443,7 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
             await drain();
             await deadLetter({
               stage: `collector.${rev.provider}`,
-              reason: 'malformed',
+              reason: DeadLetterReasons.MALFORMED_INPUT,
               message: admitted.message,
               field: admitted.field ?? null,
               provider: rev.provider,

@@ -1,8 +1,10 @@
 import { Decimal, decimalToString, parseDecimal } from '../../schemas/decimal';
 import type { UsageRecord } from '../../schemas/types.generated';
+import { DeadLetterReasons } from '../../runtime/errors';
 import {
   MATCH_COLUMNS,
   parseBookDate,
+  type CostPlusRule,
   type Customer,
   type Matcher,
   type PriceBook,
@@ -32,7 +34,11 @@ import {
  *   malformed         a field the rating needs is missing or not valid (named in `field`)
  */
 
-export type RateFailureReason = 'unpriced' | 'no_exchange_rate' | 'malformed';
+/** The dead-letter reasons rating produces (runtime/errors.ts DeadLetterReasons). */
+export type RateFailureReason =
+  | typeof DeadLetterReasons.UNPRICED
+  | typeof DeadLetterReasons.NO_EXCHANGE_RATE
+  | typeof DeadLetterReasons.MALFORMED_INPUT;
 
 export type RateResult =
   | { ok: true; record: UsageRecord }
@@ -99,8 +105,7 @@ function compile(book: PriceBook): CompiledBook {
       customers: rule.customers === '*' ? '*' : new Set(rule.customers),
       specificity: ruleSpecificity(rule),
       index,
-      identity:
-        rule.model === 'cost_plus' && rule.markup_percent.isZero() && rule.discount_percent.isZero(),
+      identity: rule.model === 'cost_plus' && rule.markup_percent.isZero() && rule.discount_percent.isZero(),
     };
   });
   const ordered = [...rules].sort(
@@ -134,9 +139,26 @@ function matches(c: CompiledRule, record: UsageRecord, atMs: number): boolean {
   return true;
 }
 
+/** The first rule in precedence order that is in effect at `atMs` and matches the record. */
+function firstMatch(compiled: CompiledBook, record: UsageRecord, atMs: number): CompiledRule | undefined {
+  const ordered = compiled.ordered;
+  for (let i = 0; i < ordered.length; i++) if (matches(ordered[i], record, atMs)) return ordered[i];
+  return undefined;
+}
+
+// Consecutive lines mostly share their ChargePeriodStart (an hour of the export): the last text
+// parsed is remembered. Date.parse is a pure function of the text, so this changes no result.
+let lastInstantText: string | undefined;
+let lastInstantMs = NaN;
+
 function chargeInstant(record: UsageRecord): number | undefined {
-  const ms = typeof record.ChargePeriodStart === 'string' ? Date.parse(record.ChargePeriodStart) : NaN;
-  return Number.isNaN(ms) ? undefined : ms;
+  const text = record.ChargePeriodStart;
+  if (typeof text !== 'string') return undefined;
+  if (text !== lastInstantText) {
+    lastInstantMs = Date.parse(text);
+    lastInstantText = text;
+  }
+  return Number.isNaN(lastInstantMs) ? undefined : lastInstantMs;
 }
 
 /**
@@ -146,7 +168,7 @@ function chargeInstant(record: UsageRecord): number | undefined {
 export function findRule(record: UsageRecord, book: PriceBook): PriceRule | undefined {
   const at = chargeInstant(record);
   if (at === undefined) throw new RangeError(`ChargePeriodStart "${record.ChargePeriodStart}" is not a date`);
-  return compile(book).ordered.find((c) => matches(c, record, at))?.rule;
+  return firstMatch(compile(book), record, at)?.rule;
 }
 
 /**
@@ -162,7 +184,7 @@ const HUNDRED = new Decimal(100);
 const CURRENCY = /^[A-Z]{3}$/;
 
 function malformed(field: string, message: string): RateResult {
-  return { ok: false, reason: 'malformed', field, message: `${field}: ${message}` };
+  return { ok: false, reason: DeadLetterReasons.MALFORMED_INPUT, field, message: `${field}: ${message}` };
 }
 
 function describeLine(record: UsageRecord): string {
@@ -179,6 +201,52 @@ function describeLine(record: UsageRecord): string {
   return parts.map(([k, v]) => `${k}=${v ?? 'null'}`).join(', ');
 }
 
+// Text decimalToString returns unchanged: no `+`, no leading zero, no exponent, no trailing
+// fractional zero (and not `-0`, checked apart).
+const CANONICAL_DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/;
+/** Longest basis text rated as is: far fewer digits than Decimal's precision, so x * 100 / 100 is exact. */
+const AS_IS_MAX_LENGTH = 40;
+
+/**
+ * Rating under an identity rule (cost_plus, markup 0, discount 0; at cost) when nothing else
+ * changes the amount: canonical basis text, a valid BillingCurrency, no customer discount and no
+ * currency conversion. Then the general computation, cost * (100 + 0) / 100 with Decimal, gives
+ * the basis amount exactly, whose decimalToString is the text itself; it is returned without
+ * building a Decimal. Undefined when any condition fails: the general path rates the line.
+ */
+function rateAsIs(
+  record: UsageRecord,
+  rule: CostPlusRule,
+  compiled: CompiledBook,
+  book: PriceBook,
+): RateResult | undefined {
+  const text = record[rule.basis];
+  if (
+    typeof text !== 'string' ||
+    text.length > AS_IS_MAX_LENGTH ||
+    text === '-0' ||
+    !CANONICAL_DECIMAL.test(text)
+  )
+    return undefined;
+  const currency = record.BillingCurrency;
+  if (typeof currency !== 'string' || !CURRENCY.test(currency)) return undefined;
+  const customer = compiled.customers.get(record.x_CustomerId);
+  if (customer?.discount_percent && !customer.discount_percent.isZero()) return undefined;
+  const target = customer?.billing_currency ?? book.currency_default ?? currency;
+  if (target !== currency) return undefined;
+  return {
+    ok: true,
+    record: {
+      ...record,
+      x_RatedCost: text,
+      x_RatedCurrency: target,
+      x_PriceRuleId: rule.id,
+      x_PriceBookVersion: book.version,
+      x_ExchangeRate: null,
+    },
+  };
+}
+
 /** Price one record. Never throws on bad record data; returns a failure instead. */
 export function rateRecord(record: UsageRecord, book: PriceBook): RateResult {
   const at = chargeInstant(record);
@@ -188,13 +256,18 @@ export function rateRecord(record: UsageRecord, book: PriceBook): RateResult {
       `expected an ISO-8601 instant, got ${JSON.stringify(record.ChargePeriodStart)}`,
     );
   const compiled = compile(book);
-  const rule = compiled.ordered.find((c) => matches(c, record, at))?.rule;
-  if (!rule)
+  const match = firstMatch(compiled, record, at);
+  if (!match)
     return {
       ok: false,
-      reason: 'unpriced',
+      reason: DeadLetterReasons.UNPRICED,
       message: `no rule of price book "${book.version}" matches the line (${describeLine(record)})`,
     };
+  const rule = match.rule;
+  if (match.identity) {
+    const same = rateAsIs(record, rule as CostPlusRule, compiled, book);
+    if (same !== undefined) return same;
+  }
 
   let amount: Decimal;
   let currency: string;
@@ -246,7 +319,7 @@ export function rateRecord(record: UsageRecord, book: PriceBook): RateResult {
     if (!rate)
       return {
         ok: false,
-        reason: 'no_exchange_rate',
+        reason: DeadLetterReasons.NO_EXCHANGE_RATE,
         message:
           `no ${currency}->${target} exchange rate effective on or before ${new Date(at).toISOString()} ` +
           `in price book "${book.version}" (customer ${record.x_CustomerId} is billed in ${target})`,

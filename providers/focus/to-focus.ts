@@ -12,6 +12,7 @@ import {
   requireCell,
   timestampOf,
 } from '../../processors/normalize/values';
+import { DeadLetterReasons } from '../../runtime/errors';
 
 /**
  * FOCUS 1.0-1.2 input (`focus`, the AWS FOCUS export `aws-focus`, Azure FocusCost `azure-focus`).
@@ -41,7 +42,7 @@ function enumValue<T extends string>(allowed: readonly T[], value: string | null
     throw new FieldError(
       field,
       `${field}: "${value}" is not one of ${allowed.join(', ')}`,
-      'schema_violation',
+      DeadLetterReasons.SCHEMA_VIOLATION,
     );
   }
   return found;

@@ -1,6 +1,13 @@
+import type { Sink } from '../../schemas/stages';
 import type { Client } from '@elastic/elasticsearch';
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { classifyError } from '../../runtime/errors';
+import {
+  classifyError,
+  DeadLetterReasons,
+  ErrorCodes,
+  MeterflowError,
+  type DeadLetterReason,
+} from '../../runtime/errors';
 import { isSentinel } from '../../runtime/kafka';
 import type { Logger } from '../../runtime/logger';
 import { histogram, stageCounter, type StageMetrics } from '../../runtime/metrics';
@@ -40,7 +47,17 @@ interface Pending {
   message: KafkaMessage;
 }
 
-class Stopping extends Error {}
+/** The sink is stopping mid-batch: not retried; uncommitted messages go to the next owner. */
+class Stopping extends MeterflowError {
+  constructor() {
+    super(ErrorCodes.STOPPING, '', { retryable: false });
+  }
+}
+
+/** Status 0 stands for a message that could not be decoded; any other is Elasticsearch's refusal. */
+function deadLetterReasonOf(status: number): DeadLetterReason {
+  return status === 0 ? DeadLetterReasons.MALFORMED_INPUT : DeadLetterReasons.MAPPING_ERROR;
+}
 
 /**
  * `meterflow sink elasticsearch`: the rated, control and dead-letter topics into Elasticsearch.
@@ -50,7 +67,7 @@ class Stopping extends Error {}
  * What readers see is decided later, by the publisher (publisher.ts): this sink only makes sure
  * every message is in Elasticsearch, exactly as the topic has it, before its offset is committed.
  */
-export class ElasticsearchSink {
+export class ElasticsearchSink implements Sink {
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
   private readonly knownIndices = new Set<string>();
@@ -337,7 +354,7 @@ export class ElasticsearchSink {
       (r) => r.p.write?.kind === 'dead-letter' && r.p.write.doc.stage === 'sink.elasticsearch',
     );
     for (const r of own) {
-      metrics.failed('mapping_error');
+      metrics.failed(DeadLetterReasons.MAPPING_ERROR);
       logger.error(
         { offset: r.p.offset, reason: r.reason },
         'a sink dead letter could not be indexed; dropped',
@@ -350,7 +367,7 @@ export class ElasticsearchSink {
       const record = w?.kind === 'usage' ? w.record : undefined;
       return deadLetterMessage({
         stage: 'sink.elasticsearch',
-        reason: status === 0 ? 'malformed' : 'mapping_error',
+        reason: deadLetterReasonOf(status),
         message: status === 0 ? reason : `Elasticsearch rejected the document (HTTP ${status}): ${reason}`,
         provider: record?.ProviderName ?? null,
         scope: record?.x_Scope ?? null,
@@ -363,7 +380,7 @@ export class ElasticsearchSink {
       });
     });
     await this.producer!.send({ topic: topics.deadLetter, acks: -1, messages });
-    for (const r of rejects) metrics.failed(r.status === 0 ? 'malformed' : 'mapping_error');
+    for (const r of rejects) metrics.failed(deadLetterReasonOf(r.status));
     logger.warn(
       { count: rejects.length, first: rejects[0].reason },
       'documents Elasticsearch will not take were dead-lettered',
