@@ -8,7 +8,8 @@ import { defaultCacheDir, loadConfig } from '../runtime/config';
 import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
 import { recordIdOf } from '../schemas/record-id';
 import { columnsOf } from '../collectors/formats/rows';
-import { AvroTypes, type RawRowBatch, type RawUsageRow } from '../schemas';
+import { type RawUsageRow } from '../schemas';
+import { decodeRawBatch } from '../schemas/raw-batch-codec';
 import { USAGE_MONEY, indexNames, type UsageDocument } from '../sinks/elasticsearch/indices';
 import { ensureLayout, ensureUsageIndex } from '../sinks/elasticsearch/layout';
 import { prepareCurExport, runCollectorAws } from './collector-aws';
@@ -230,7 +231,7 @@ export async function benchPeer(rows: number): Promise<Record<string, string | n
   const mfFirst = await firstRecord(kafka, mfRaw);
   // meterflow's raw topic carries v2 batches: compare the batch's first row, in the v1 form the
   // peer writes (one JSON row per record, keyed by its record id).
-  const mfBatch = AvroTypes.rawRowBatch.fromBuffer(mfFirst.value) as RawRowBatch;
+  const mfBatch = decodeRawBatch(mfFirst.value);
   const { header: mfHeader, rows: mfRows, ...mfConstants } = mfBatch;
   const mfRow: RawUsageRow = {
     ...mfConstants,

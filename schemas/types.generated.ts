@@ -22,10 +22,17 @@ export interface DeadLetter {
   occurred_at: string;
 }
 
+export interface SharedValue {
+  /** Position in header */
+  column: number;
+  /** The text every row of the message holds there */
+  value: string;
+}
+
 export interface RawRow {
   /** 1-based physical line (CSV: the header is line 1) or record number (JSON lines, Parquet, Avro) in the decompressed object */
   line: number;
-  /** values[i] is the text of header[i]; an empty string, or a row shorter than the header, means null */
+  /** The text of every column of header that is not in shared, in header order; with shared put back, values[i] is the text of header[i]. An empty string, or a row shorter than the header, means null */
   values: Array<string>;
 }
 
@@ -45,6 +52,8 @@ export interface RawRowBatch {
   object: string;
   /** Column names in file order (CSV: after duplicate suffixes; JSON lines, Parquet, Avro: flattened dot paths in order of first appearance in the object) */
   header: Array<string>;
+  /** Columns whose value is the same in every row of this message (the billing period, the payer account, the many columns an export leaves empty), written once here and left out of every row's values. A reader puts them back: see rows.values. */
+  shared: Array<SharedValue>;
   rows: Array<RawRow>;
 }
 

@@ -1,7 +1,8 @@
 import type { Message } from 'kafkajs';
 import type { Decimal } from '../../schemas/decimal';
 import { recordIdOf } from '../../schemas/record-id';
-import { AvroTypes, SCHEMA_HEADER, type RawRow, type RawRowBatch } from '../../schemas';
+import { SCHEMA_HEADER, type RawRow } from '../../schemas';
+import { encodeRawBatch, type RowBatch } from '../../schemas/raw-batch-codec';
 import type { RowContext } from '../../processors/normalize/types';
 import type { ControlColumns } from '../formats/columns';
 import { columnsOf, type Header, type MalformedLine, type ParsedLine } from '../formats/rows';
@@ -69,14 +70,14 @@ export class RowAdmission {
  */
 const BATCH_MAX_ROWS = 500;
 const BATCH_MAX_CHARS = 512 * 1024;
-const NONE: RawRowBatch[] = [];
+const NONE: RowBatch[] = [];
 
 export class RawBatcher {
   private constants: BatchConstants | undefined;
   private header: Header | undefined;
   private rows: RawRow[] = [];
   private chars = 0;
-  private readonly sealed: RawRowBatch[] = [];
+  private readonly sealed: RowBatch[] = [];
 
   /** Adds a row; `constants` is compared by identity (one object per object read). */
   add(constants: BatchConstants, line: number, header: Header, values: readonly string[]): void {
@@ -97,22 +98,22 @@ export class RawBatcher {
   }
 
   /** The batches sealed so far (the open one stays open). */
-  takeSealed(): RawRowBatch[] {
+  takeSealed(): RowBatch[] {
     return this.sealed.length === 0 ? NONE : this.sealed.splice(0);
   }
 
   /** Every batch sealed so far, and the open one. */
-  take(): RawRowBatch[] {
+  take(): RowBatch[] {
     this.seal();
     return this.sealed.splice(0);
   }
 }
 
 /** A batch as a raw-topic message, keyed by its first row's record id (batches spread over partitions). */
-export function rawBatchMessage(b: RawRowBatch): Message {
+export function rawBatchMessage(b: RowBatch): Message {
   return {
     key: recordIdOf(b.scope, b.revision_id, b.object, b.rows[0].line),
-    value: AvroTypes.rawRowBatch.toBuffer(b),
+    value: encodeRawBatch(b),
     headers: { [SCHEMA_HEADER]: 'RawRowBatch' },
   };
 }

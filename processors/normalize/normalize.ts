@@ -1,6 +1,7 @@
 import { SOURCE_DECIMAL_FIELDS } from '../../schemas/money';
 import { recordIdOf } from '../../schemas/record-id';
-import type { RawRowBatch, RawUsageRow, UsageRecord } from '../../schemas/types.generated';
+import type { RowBatch } from '../../schemas/raw-batch-codec';
+import type { RawUsageRow, UsageRecord } from '../../schemas/types.generated';
 import { EXPORT_FORMATS, findFormat, formatDefinition } from '../../providers/registry';
 import { attributeCustomer } from './attribution';
 import type { Header } from '../../collectors/formats/rows';
@@ -177,7 +178,7 @@ export interface RowOutcome {
  * Normalizes a raw-topic v2 batch: the processor both the streaming normalize stage and
  * `meterflow rate` run. One plan lookup per batch; rows keep their order.
  */
-export function normalizeBatch(batch: RawRowBatch, options: NormalizeOptions): RowOutcome[] {
+export function normalizeBatch(batch: RowBatch, options: NormalizeOptions): RowOutcome[] {
   const plan = planFor(batch.format, batch.header, options);
   return batch.rows.map((row) => ({
     line: row.line,

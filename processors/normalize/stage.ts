@@ -4,7 +4,8 @@ import { columnsOf } from '../../collectors/formats/rows';
 import type { MeterflowConfig } from '../../runtime/config';
 import { DeadLetterReasons } from '../../runtime/errors';
 import type { StageMetrics } from '../../runtime/metrics';
-import { AvroTypes, SCHEMA_HEADER, type RawRowBatch, type RawUsageRow } from '../../schemas';
+import { AvroTypes, SCHEMA_HEADER, type RawUsageRow } from '../../schemas';
+import { decodeRawBatch, type RowBatch } from '../../schemas/raw-batch-codec';
 import { deadLetterMessage } from '../core/dead-letter';
 import type { StageOutput } from '../core/transactional-stage';
 import { normalizeBatch, normalizeRow, type NormalizeResult } from './normalize';
@@ -63,9 +64,9 @@ export function normalizeProcessor(
     };
     for (const m of messages) {
       if (m.headers?.[SCHEMA_HEADER]?.toString() === 'RawRowBatch') {
-        let batch: RawRowBatch;
+        let batch: RowBatch;
         try {
-          batch = AvroTypes.rawRowBatch.fromBuffer(m.value!) as RawRowBatch;
+          batch = decodeRawBatch(m.value!);
         } catch (err) {
           undecodable(m, 'RawRowBatch', err);
           continue;
@@ -94,7 +95,7 @@ export function normalizeProcessor(
 }
 
 /** One row of a v2 batch in the v1 form (non-empty values by name). */
-function v1Row(batch: RawRowBatch, line: number, values: readonly string[]): RawUsageRow {
+function v1Row(batch: RowBatch, line: number, values: readonly string[]): RawUsageRow {
   return {
     provider: batch.provider,
     format: batch.format,

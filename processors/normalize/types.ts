@@ -1,4 +1,5 @@
-import type { RawRowBatch, UsageRecord } from '../../schemas/types.generated';
+import type { RowBatch } from '../../schemas/raw-batch-codec';
+import type { UsageRecord } from '../../schemas/types.generated';
 import type { NormalizeOptions } from './config';
 
 /** The UsageRecord fields a format mapper fills: FOCUS columns (the x_ lineage, attribution and
@@ -32,7 +33,7 @@ export interface Mapped {
  * exactly as a raw-topic v2 batch carries them (billing_period is the revision's YYYY-MM, the
  * fallback where a row states none).
  */
-export type RowContext = Omit<RawRowBatch, 'header' | 'rows'>;
+export type RowContext = Omit<RowBatch, 'header' | 'rows'>;
 
 /** Maps one row's positional values (see collectors/formats/rows.ts) to FOCUS fields. */
 export type RowMapper = (values: readonly string[], ctx: RowContext, options: NormalizeOptions) => Mapped;

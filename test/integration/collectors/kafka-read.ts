@@ -1,14 +1,9 @@
+import { decodeRawBatch } from '../../../schemas/raw-batch-codec';
 import crypto from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { SENTINEL_PREFIX, isSentinel } from '../../../runtime/kafka';
 import { columnsOf } from '../../../collectors/formats/rows';
-import {
-  AvroTypes,
-  type DeadLetter,
-  type RawRowBatch,
-  type RawUsageRow,
-  type RevisionControl,
-} from '../../../schemas';
+import { AvroTypes, type DeadLetter, type RawUsageRow, type RevisionControl } from '../../../schemas';
 
 /**
  * Reads a topic to its end as a read_committed consumer: the end is known by a sentinel record we
@@ -67,7 +62,7 @@ export async function readTopic<T>(
 
 /** The rows of a raw-topic v2 message (RawRowBatch), each in the v1 name -> value form. */
 export function decodeRaw(v: Buffer): RawUsageRow[] {
-  const b = AvroTypes.rawRowBatch.fromBuffer(v) as RawRowBatch;
+  const b = decodeRawBatch(v);
   const { header, rows, ...constants } = b;
   return rows.map((r) => ({ ...constants, line: r.line, columns: columnsOf(header, r.values) }));
 }
