@@ -11,7 +11,7 @@ import type { DiscoveredRevision, DiscoveryInput } from '../../collectors/core/d
 import { PROVIDER_NAMES, isProviderName, providerNamed, type ExportFormat } from '../../providers/registry';
 import { DeadLetterReasons, ErrorCodes, InputError, type DeadLetterReason } from '../../runtime/errors';
 import { AvroTypes } from '../../schemas';
-import type { RawRowBatch } from '../../schemas/types.generated';
+import type { RowBatch } from '../../schemas/raw-batch-codec';
 import { DedupeState, revisionKeyOf } from '../dedupe/dedupe';
 import { normalizeBatch, recordId, type NormalizeOptions } from '../normalize';
 import { atCostPriceBook, loadPriceBook, rateRecord, type PriceBook } from '../price';
@@ -340,7 +340,7 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
         defaultBilledCostColumn(rev.format),
       );
       // The processors, in the order the streaming stages run them; one batch at a time.
-      const processBatch = async (batch: RawRowBatch): Promise<void> => {
+      const processBatch = async (batch: RowBatch): Promise<void> => {
         // A dead letter's lineage; built only for the rows that fail (the record id is a sha256).
         const where = (line: number) => ({
           provider: batch.provider,
