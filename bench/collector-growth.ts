@@ -13,8 +13,8 @@ import { curRows } from './workload/cur';
  * are ~760 B), so 1 GB is ~1.2M rows and 5 GB ~6M rows. The collector streams
  * (gunzip -> CSV -> Kafka), so its peak RSS should not grow with the export.
  *
- * Each run's topics are deleted afterwards: the raw topic keeps each row's non-empty cells as an Avro
- * map of header -> value (~1.8 KB for these 830-byte CSV rows), so 5 GB of CSV is ~11 GB of Kafka log.
+ * Each run's topics are deleted afterwards: the raw topic holds v2 batches (header and shared columns
+ * once per message, positional values), a few GB of Kafka log for the 5 GB export.
  *
  *   npm run bench -- collector-growth [largest GB]      (needs `meterflow stack up`)
  */

@@ -131,6 +131,15 @@ export async function benchEndToEnd(rows: number): Promise<Record<string, string
     'wall s: ... to invoices generated': +totalSeconds.toFixed(1),
     'rows/s end to end': Math.round((3 * rows) / totalSeconds),
     'CPU s per 1M rows (all meterflow processes)': +((cpu / (3 * rows)) * 1e6).toFixed(1),
+    // Where the CPU goes: the processors (normalize, dedupe, price in one process), the sink, and
+    // the three collectors together.
+    'CPU s per 1M rows (process all / sink / collectors)': [
+      usage[0].cpuSeconds,
+      usage[1].cpuSeconds,
+      usage.slice(2).reduce((s, u) => s + u.cpuSeconds, 0),
+    ]
+      .map((c) => ((c / (3 * rows)) * 1e6).toFixed(1))
+      .join(' / '),
     'peak RSS MB (process all / sink)': `${usage[0].peakRssMb} / ${usage[1].peakRssMb}`,
     'max consumer lag (normalize, dedupe, price, sink)': groups.map((g) => maxLag.get(g) ?? 0).join(', '),
     'lag samples (every 10 s)': lagSamples.join('; '),

@@ -119,10 +119,12 @@ export function validUsageRecordLine(record: UsageRecord): string | undefined {
 // ---------------------------------------------------------------------------------------------
 // Writers
 
-/** Bytes gathered before they are handed to the stream. */
-const WRITE_CHUNK = 64 * 1024;
-/** Room of a chunk buffer: a chunk is sealed at WRITE_CHUNK, the rest is room for the last line. */
-const CHUNK_ROOM = 2 * WRITE_CHUNK;
+/** Bytes gathered before they are handed to the stream (fewer, larger writes cost less CPU). */
+const WRITE_CHUNK = 256 * 1024;
+/** Size of a chunk buffer: a chunk is sealed at WRITE_CHUNK, the rest is room for the last line. */
+const CHUNK_ROOM = WRITE_CHUNK + 64 * 1024;
+/** Chunk buffers kept for reuse (writes in flight at once are one or two). */
+const FREE_LIMIT = 4;
 
 /**
  * Buffered line writer that honours backpressure: a full stream is awaited ('drain'), never
@@ -130,13 +132,24 @@ const CHUNK_ROOM = 2 * WRITE_CHUNK;
  * one write once it holds WRITE_CHUNK bytes.
  */
 export class LineWriter {
-  private chunk: Buffer = Buffer.allocUnsafe(CHUNK_ROOM);
+  private chunk: Buffer;
   private used = 0;
-  /** Sealed chunks not yet written (several only when a line is longer than a chunk). */
-  private ready: Buffer[] = [];
+  /** Sealed chunks and their filled length, not yet written (several only for a line longer than a chunk). */
+  private ready: Array<{ buffer: Buffer; length: number }> = [];
+  /** Chunk buffers the stream is done with (only when `reuseBuffers`). */
+  private readonly free: Buffer[] = [];
   private failure: Error | undefined;
 
-  constructor(readonly stream: NodeJS.WritableStream) {
+  /**
+   * `reuseBuffers`: the stream is done with a chunk once its write callback ran, so the buffer can
+   * take new lines. True for Node's own file and stdout streams; not for a caller's Writable, which
+   * may keep the chunks it is given.
+   */
+  constructor(
+    readonly stream: NodeJS.WritableStream,
+    private readonly reuseBuffers = false,
+  ) {
+    this.chunk = Buffer.allocUnsafe(CHUNK_ROOM);
     stream.on('error', (err: Error) => {
       this.failure ??= err;
     });
@@ -164,19 +177,37 @@ export class LineWriter {
   async flush(): Promise<void> {
     if (this.failure) throw this.failure;
     this.seal();
-    if (this.ready.length === 0) return;
-    const data = this.ready.length === 1 ? this.ready[0] : Buffer.concat(this.ready);
+    const ready = this.ready;
+    if (ready.length === 0) return;
     this.ready = [];
-    if (!this.stream.write(data)) await this.drained();
+    let ok: boolean;
+    if (ready.length === 1) {
+      const { buffer, length } = ready[0];
+      const data = buffer.subarray(0, length);
+      ok = this.reuseBuffers
+        ? this.stream.write(data, (err?: Error | null) => {
+            if (!err) this.recycle(buffer);
+          })
+        : this.stream.write(data);
+    } else {
+      // Copied into one buffer: the chunks are free at once.
+      ok = this.stream.write(Buffer.concat(ready.map((r) => r.buffer.subarray(0, r.length))));
+      if (this.reuseBuffers) for (const r of ready) this.recycle(r.buffer);
+    }
+    if (!ok) await this.drained();
   }
 
-  /** Moves the filled part of the chunk to `ready` and starts a new chunk. */
+  /** Moves the filled chunk to `ready` and starts a new chunk. */
   private seal(): void {
     if (this.used === 0) return;
-    this.ready.push(this.chunk.subarray(0, this.used));
-    // The stream keeps the sealed bytes until written: the next lines go to a new buffer.
-    this.chunk = Buffer.allocUnsafe(CHUNK_ROOM);
+    this.ready.push({ buffer: this.chunk, length: this.used });
+    // The stream keeps the sealed bytes until written: the next lines go to another buffer.
+    this.chunk = this.free.pop() ?? Buffer.allocUnsafe(CHUNK_ROOM);
     this.used = 0;
+  }
+
+  private recycle(buffer: Buffer): void {
+    if (buffer.length === CHUNK_ROOM && this.free.length < FREE_LIMIT) this.free.push(buffer);
   }
 
   private drained(): Promise<void> {
@@ -209,7 +240,7 @@ export interface FileTarget {
 export function fileTarget(path: string): FileTarget {
   // Written beside the target and renamed at the end: a failed run never leaves a file that looks complete.
   const temp = `${path}.partial-${process.pid}`;
-  return { final: path, temp, writer: new LineWriter(createWriteStream(temp)) };
+  return { final: path, temp, writer: new LineWriter(createWriteStream(temp), true) };
 }
 
 export async function closeTarget(t: FileTarget): Promise<void> {

@@ -268,7 +268,9 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
   const toStdout = opts.out === '-';
   const main = toStdout ? undefined : fileTarget(resolve(opts.out));
   const dead = toStdout ? undefined : fileTarget(`${resolve(opts.out)}.dead-letters.ndjson`);
-  const out = main?.writer ?? new LineWriter(opts.stdout ?? process.stdout);
+  // process.stdout is done with a chunk once written, so its buffers are reused; a caller's stream may keep them.
+  const out =
+    main?.writer ?? (opts.stdout ? new LineWriter(opts.stdout) : new LineWriter(process.stdout, true));
 
   const summary: RateSummary = {
     provider: opts.provider,

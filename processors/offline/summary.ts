@@ -14,6 +14,11 @@ const PLAIN_DECIMAL = /^-?\d+(?:\.\d+)?$/;
 /** Fraction digits kept per scale; longer fractions (none in real exports) go the Decimal way. */
 const MAX_SCALE = 64;
 
+// The last plain text read by addText and its value (shared by every Totals: it is a pure function of the text).
+let lastText: string | undefined;
+let lastScale = 0;
+let lastUnits = 0n;
+
 /** One currency's running total: a Decimal part and, per count of fraction digits, an integer sum. */
 interface CurrencyTotal {
   decimal: Decimal | undefined;
@@ -45,13 +50,24 @@ export class Totals {
 
   /** Adds decimal text (BilledCost, x_RatedCost); text that is not plain decimal is read as a Decimal. */
   addText(currency: string, text: string): void {
-    const dot = text.indexOf('.');
-    const scale = dot < 0 ? 0 : text.length - dot - 1;
-    if (scale > MAX_SCALE || !PLAIN_DECIMAL.test(text)) {
-      this.add(currency, parseDecimal(text) as Decimal);
-      return;
+    let scale: number;
+    let units: bigint;
+    if (text === lastText) {
+      // At cost, x_RatedCost is BilledCost's text: the rated total reads the amount just read.
+      scale = lastScale;
+      units = lastUnits;
+    } else {
+      const dot = text.indexOf('.');
+      scale = dot < 0 ? 0 : text.length - dot - 1;
+      if (scale > MAX_SCALE || !PLAIN_DECIMAL.test(text)) {
+        this.add(currency, parseDecimal(text) as Decimal);
+        return;
+      }
+      units = BigInt(dot < 0 ? text : text.slice(0, dot) + text.slice(dot + 1));
+      lastText = text;
+      lastScale = scale;
+      lastUnits = units;
     }
-    const units = BigInt(dot < 0 ? text : text.slice(0, dot) + text.slice(dot + 1));
     const byScale = this.of(currency).byScale;
     const prior = byScale[scale];
     byScale[scale] = prior === undefined ? units : prior + units;

@@ -146,19 +146,21 @@ function firstMatch(compiled: CompiledBook, record: UsageRecord, atMs: number): 
   return undefined;
 }
 
-// Consecutive lines mostly share their ChargePeriodStart (an hour of the export): the last text
-// parsed is remembered. Date.parse is a pure function of the text, so this changes no result.
-let lastInstantText: string | undefined;
-let lastInstantMs = NaN;
+// An export repeats a few hundred ChargePeriodStart values (the hours of its month): parsed
+// instants are remembered, bounded. Date.parse is a pure function of the text: no result changes.
+const INSTANT_CACHE_LIMIT = 10_000;
+const instants = new Map<string, number>();
 
 function chargeInstant(record: UsageRecord): number | undefined {
   const text = record.ChargePeriodStart;
   if (typeof text !== 'string') return undefined;
-  if (text !== lastInstantText) {
-    lastInstantMs = Date.parse(text);
-    lastInstantText = text;
+  let ms = instants.get(text);
+  if (ms === undefined) {
+    ms = Date.parse(text);
+    if (instants.size >= INSTANT_CACHE_LIMIT) instants.clear();
+    instants.set(text, ms);
   }
-  return Number.isNaN(lastInstantMs) ? undefined : lastInstantMs;
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 /**

@@ -13,7 +13,7 @@ import { dedupeProcessor } from '../../../../processors/dedupe/stage';
 import { normalizeProcessor } from '../../../../processors/normalize/stage';
 import { readOfflineNormalizeOptions } from '../../../../processors/offline/config';
 import { LocalFolderStore, listFolder } from '../../../../processors/offline/fs-store';
-import { usageRecordLine } from '../../../../processors/offline/rate';
+import { usageRecordLine } from '../../../../processors/offline/output';
 import { atCostPriceBook, loadPriceBook } from '../../../../processors/price';
 import { priceProcessor } from '../../../../processors/price/stage';
 import type { MeterflowConfig } from '../../../../runtime/config';

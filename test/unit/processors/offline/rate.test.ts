@@ -3,7 +3,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Decimal, decimalToString } from '../../../../schemas/decimal';
-import { formatRateSummary, runRate, type RateSummary } from '../../../../processors/offline/rate';
+import { runRate, type RateSummary } from '../../../../processors/offline/rate';
+import { formatRateSummary } from '../../../../processors/offline/summary';
 import { azureManifest } from '../../collectors/helpers';
 import { streamingPath, type LetterKey } from './paths-agree';
 import {
