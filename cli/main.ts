@@ -1,30 +1,37 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { loadConfig, renderConfigDocs, type LoadedConfig } from '../runtime/config';
 import { classifyError, DeadLetterReasons, MeterflowError } from '../runtime/errors';
 import { redactText, redactValue } from '../runtime/redact';
 import {
-  formatStatus,
-  selectComponents,
-  stackContext,
-  stackDown,
-  stackStatus,
-  stackUp,
-} from '../deploy/stack/stack';
-import { logFileOf } from '../deploy/stack/components';
-import { COLLECTOR_NAMES, formatPass, runCollect } from '../collectors/command';
-import { PROVIDER_NAMES, type CollectorName, type ProviderName } from '../providers/registry';
-import { runProcess, runPublishPriceBook } from '../processors/command';
-import { runRate } from '../processors/offline/rate';
-import { runReplay } from '../processors/replay';
-import { formatDemoSummary, runDemo } from '../deploy/demo/demo';
-import { runSink } from '../sinks/elasticsearch/command';
-import { runApiService } from '../api/service';
-import { runInvoice, runInvoiceScheduleService } from '../invoices/service';
-import { generateApiKey, hashApiKey } from '../api';
+  COLLECTOR_NAMES,
+  PROVIDER_NAMES,
+  type CollectorName,
+  type ProviderName,
+} from '../providers/registry';
 import { createLogger } from '../runtime/logger';
-import { stagesFor, Supervisor } from './supervisor';
+
+const load = createRequire(__filename);
+
+// Each subcommand loads its modules when it runs: `meterflow rate` does not pay at start-up for the
+// Elasticsearch client, the API server, the stack manager or the demo, nor `meterflow api` for the
+// processors.
+const stackComponentsModule = () =>
+  load('../deploy/stack/components') as typeof import('../deploy/stack/components');
+const stackModule = () => load('../deploy/stack/stack') as typeof import('../deploy/stack/stack');
+const collectorsModule = () => load('../collectors/command') as typeof import('../collectors/command');
+const processorsModule = () => load('../processors/command') as typeof import('../processors/command');
+const rateModule = () => load('../processors/offline/rate') as typeof import('../processors/offline/rate');
+const replayModule = () => load('../processors/replay') as typeof import('../processors/replay');
+const demoModule = () => load('../deploy/demo/demo') as typeof import('../deploy/demo/demo');
+const sinkModule = () =>
+  load('../sinks/elasticsearch/command') as typeof import('../sinks/elasticsearch/command');
+const apiModule = () => load('../api/service') as typeof import('../api/service');
+const apiKeysModule = () => load('../api') as typeof import('../api');
+const invoicesModule = () => load('../invoices/service') as typeof import('../invoices/service');
+const supervisorModule = () => load('./supervisor') as typeof import('./supervisor');
 
 /**
  * The `meterflow` command. Errors reach the user as one clear message (what failed, where, and
@@ -52,6 +59,7 @@ stack
   .command('up [components...]')
   .description('install what is missing, start what is not running, wait until healthy')
   .action(async (names: string[]) => {
+    const { stackContext, stackUp, selectComponents, formatStatus } = stackModule();
     const started = Date.now();
     const ctx = stackContext(config().config, say);
     const statuses = await stackUp(ctx, selectComponents(names));
@@ -62,6 +70,7 @@ stack
   .command('down [components...]')
   .description('stop the servers this stack started (and nothing else)')
   .action(async (names: string[]) => {
+    const { stackContext, stackDown, selectComponents } = stackModule();
     const stopped = await stackDown(stackContext(config().config), selectComponents(names));
     process.stdout.write(
       stopped.length ? `stopped: ${stopped.join(', ')}\n` : 'nothing of ours was running\n',
@@ -71,6 +80,7 @@ stack
   .command('status [components...]')
   .description('print each component, its endpoint and health; exit 1 if one is not healthy')
   .action(async (names: string[]) => {
+    const { stackContext, stackStatus, selectComponents, formatStatus } = stackModule();
     const statuses = await stackStatus(stackContext(config().config), selectComponents(names));
     process.stdout.write(`${formatStatus(statuses)}\n`);
     if (statuses.some((s) => !s.healthy)) process.exitCode = 1;
@@ -80,6 +90,8 @@ stack
   .description('print the last lines of a component log')
   .option('-n, --lines <n>', 'lines to print', '100')
   .action((name: string, opts: { lines: string }) => {
+    const { stackContext, selectComponents } = stackModule();
+    const { logFileOf } = stackComponentsModule();
     const [component] = selectComponents([name]);
     const file = logFileOf(stackContext(config().config), component.name);
     if (!fs.existsSync(file)) throw new Error(`no log yet for ${component.name} (${file})`);
@@ -116,6 +128,7 @@ program
   )
   .option('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)')
   .action(async (provider: string, opts: { once?: boolean; instance?: string; opsPort?: string }) => {
+    const { runCollect, formatPass } = collectorsModule();
     const result = await runCollect(provider as CollectorName, config().config, {
       once: Boolean(opts.once),
       instance: opts.instance,
@@ -133,6 +146,7 @@ program
   .option('--instance <id>', 'stable instance name (default processor.instance_id or the host name)')
   .option('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)')
   .action(async (stage: string, opts: { instance?: string; opsPort?: string }) => {
+    const { runProcess } = processorsModule();
     await runProcess(config().config, stage, {
       instance: opts.instance,
       opsPort: opts.opsPort === undefined ? undefined : Number(opts.opsPort),
@@ -148,6 +162,7 @@ program
   )
   .option('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)')
   .action(async (opts: { opsPort?: string }) => {
+    const { runSink } = sinkModule();
     await runSink(config().config, {
       opsPort: opts.opsPort === undefined ? undefined : Number(opts.opsPort),
     });
@@ -165,6 +180,7 @@ for (const action of ['generate', 'finalize'] as const) {
     .requiredOption('--period <YYYY-MM>', 'billing period')
     .option('--customer <id>', 'only this customer')
     .action(async (opts: { period: string; customer?: string }) => {
+      const { runInvoice } = invoicesModule();
       await runInvoice(config().config, action, opts, (line) => process.stdout.write(`${line}\n`));
     });
 }
@@ -174,6 +190,7 @@ invoice
     'keep the drafts of the current and previous period up to date, and finalize a period invoice.finalize_after_days after it closes',
   )
   .action(async () => {
+    const { runInvoiceScheduleService } = invoicesModule();
     await runInvoiceScheduleService(config().config);
   });
 
@@ -182,6 +199,7 @@ const api = program
   .description('serve usage, invoices, revisions and dead letters over HTTP (OpenAPI at /openapi.json)')
   .option('--port <port>', 'port (default api.port)')
   .action(async (opts: { port?: string }) => {
+    const { runApiService } = apiModule();
     await runApiService(config().config, { port: opts.port === undefined ? undefined : Number(opts.port) });
   });
 api
@@ -190,6 +208,7 @@ api
   .requiredOption('--id <id>', 'name of the key, e.g. the customer or the team')
   .option('--customer <id>', 'a customer key (sees only this customer); without it an admin key')
   .action((opts: { id: string; customer?: string }) => {
+    const { generateApiKey, hashApiKey } = apiKeysModule();
     const key = generateApiKey();
     const entry = opts.customer
       ? `{ id: ${opts.id}, role: customer, customer: ${opts.customer}, key_sha256: ${hashApiKey(key)} }`
@@ -205,6 +224,7 @@ program
     'every stage in one supervised process group (collectors of configured clouds, processors, sink, invoice schedule, API), for small deployments',
   )
   .action(async () => {
+    const { stagesFor, Supervisor } = supervisorModule();
     const { config: c, source } = config();
     const logger = createLogger({ level: c.log.level, component: 'run' });
     const command = [
@@ -228,6 +248,7 @@ program
   .command('publish <file>')
   .description('validate a price book and publish it to the price-book topic')
   .action(async (file: string) => {
+    const { runPublishPriceBook } = processorsModule();
     process.stdout.write(`${await runPublishPriceBook(config().config, file)}\n`);
   });
 
@@ -239,6 +260,7 @@ program
   .requiredOption('--reason <reason>', `one of ${Object.values(DeadLetterReasons).join(', ')}`)
   .option('--stage <stage>', 'only letters of this stage (processor.price or processor.normalize)')
   .action(async (opts: { reason: string; stage?: string }) => {
+    const { runReplay } = replayModule();
     const s = await runReplay(config().config, opts.reason, opts.stage);
     process.stdout.write(
       `replayed ${s.replayed} dead letter(s) of reason ${opts.reason} ${JSON.stringify(s.byStage)}; ${s.skipped} not replayable\n`,
@@ -255,6 +277,7 @@ program
   .option('--pricebook <file>', 'price book YAML (default: rate at cost, markup 0)')
   .requiredOption('--out <file>', 'NDJSON output file, or - for stdout')
   .action(async (opts: { provider: string; input: string; pricebook?: string; out: string }) => {
+    const { runRate } = rateModule();
     const summary = await runRate({
       provider: opts.provider as ProviderName,
       input: opts.input,
@@ -272,6 +295,8 @@ program
   )
   .option('--exit', 'exit after the summary instead of leaving the pipeline and the API running')
   .action(async (opts: { exit?: boolean }) => {
+    const { stackContext, stackUp, formatStatus } = stackModule();
+    const { runDemo, formatDemoSummary } = demoModule();
     const { config: base } = config();
     const ctx = stackContext(base, say);
     const statuses = await stackUp(ctx);

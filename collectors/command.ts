@@ -3,12 +3,11 @@ import { ErrorCodes, PermanentError } from '../runtime/errors';
 import { createKafka } from '../runtime/kafka';
 import { startService } from '../runtime/service';
 import type { ExportTarget } from '../providers/provider';
-import { COLLECTING_PROVIDERS, type CollectorName } from '../providers/registry';
+import { COLLECTING_PROVIDERS, COLLECTOR_NAMES, type CollectorName } from '../providers/registry';
 import { Collector, type ExportSource, type PassResult } from './core/collector';
 import { exportSource } from './core/export-source';
 
-/** The provider names `meterflow collect` accepts: every provider with object-storage exports. */
-export const COLLECTOR_NAMES: readonly CollectorName[] = COLLECTING_PROVIDERS.map((p) => p.name);
+export { COLLECTOR_NAMES };
 
 /** One source per export configured in the provider's section of meterflow.yaml. */
 export function sourcesFor(provider: CollectorName, config: MeterflowConfig): ExportSource[] {

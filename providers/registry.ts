@@ -41,6 +41,9 @@ export const COLLECTING_PROVIDERS: readonly CollectingProvider[] = PROVIDERS.fil
   (p): p is CollectingProvider => 'collector' in p,
 );
 
+/** The providers `meterflow collect` accepts. */
+export const COLLECTOR_NAMES: readonly CollectorName[] = COLLECTING_PROVIDERS.map((p) => p.name);
+
 export function isProviderName(name: string): name is ProviderName {
   return (PROVIDER_NAMES as readonly string[]).includes(name);
 }

@@ -1,11 +1,15 @@
 import { BILLED_COST, CURRENCY, CUR2_MAP_COLUMNS, PERIOD_COLUMNS, type AwsFormat } from './columns';
 import { AwsConfigSchema, type AwsSection } from './config';
 import { discoverAwsDataExports, discoverAwsLegacyCur } from './discovery';
-import { createS3, S3ObjectStore } from './store';
+import { createRequire } from 'node:module';
 import { compileAws } from './to-focus';
 import { compileFocus } from '../focus/to-focus';
 import type { ProviderDefinition } from '../provider';
 import type { DiscoveryInput } from '../../collectors/core/discovery';
+
+// The cloud SDK loads when a collector of this provider starts, not with the registry: the
+// processors, the sink and `meterflow rate` never need it.
+const store = () => createRequire(__filename)('./store') as typeof import('./store');
 
 /** Both AWS manifest families: legacy CUR and Data Exports (CUR 2.0, FOCUS). */
 async function discoverBoth(input: DiscoveryInput) {
@@ -65,6 +69,7 @@ export const aws = {
      * and FOCUS), or both.
      */
     targets(section) {
+      const { createS3, S3ObjectStore } = store();
       const { client, credentialSource } = createS3(section);
       return section.exports.map((e) => ({
         name: e.name,

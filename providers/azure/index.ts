@@ -1,10 +1,14 @@
 import { BILLED_COST, COST_KEYS, CURRENCY, PERIOD_KEYS, type AzureFormat } from './columns';
 import { AZURITE_ACCOUNT, AZURITE_KEY, AzureConfigSchema, type AzureSection } from './config';
 import { discoverAzureAllExports } from './discovery';
-import { AzureBlobObjectStore, createAzureBlob } from './store';
+import { createRequire } from 'node:module';
 import { azureKey, compileAzure } from './to-focus';
 import { compileFocus } from '../focus/to-focus';
 import type { ProviderDefinition } from '../provider';
+
+// The cloud SDK loads when a collector of this provider starts, not with the registry: the
+// processors, the sink and `meterflow rate` never need it.
+const store = () => createRequire(__filename)('./store') as typeof import('./store');
 
 /**
  * Azure: Cost Management exports in Blob storage (docs/export-formats.md, "Azure"): exports v2 (a
@@ -49,6 +53,7 @@ export const azure = {
   collector: {
     config: AzureConfigSchema,
     targets(section) {
+      const { AzureBlobObjectStore, createAzureBlob } = store();
       const { client, credentialSource } = createAzureBlob(section);
       return section.exports.map((e) => ({
         name: e.name,

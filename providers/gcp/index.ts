@@ -1,9 +1,13 @@
 import { BILLED_COST, CURRENCY, GCP_BILLED_COST_RULE, PERIOD_COLUMNS, type GcpFormat } from './columns';
 import { GcpConfigSchema, type GcpSection } from './config';
 import { discoverGcpExports, discoverGcpAtRest } from './discovery';
-import { createGcs, GcsObjectStore } from './store';
+import { createRequire } from 'node:module';
 import { compileGcp } from './to-focus';
 import type { ProviderDefinition } from '../provider';
+
+// The cloud SDK loads when a collector of this provider starts, not with the registry: the
+// processors, the sink and `meterflow rate` never need it.
+const store = () => createRequire(__filename)('./store') as typeof import('./store');
 
 const hasResourceColumns = (columns: readonly string[]) => columns.some((c) => c.startsWith('resource.'));
 
@@ -52,6 +56,7 @@ export const gcp = {
   collector: {
     config: GcpConfigSchema,
     targets(section, { localStack }) {
+      const { createGcs, GcsObjectStore } = store();
       const { client, credentialSource } = createGcs(section, localStack);
       return section.exports.map((e) => ({
         name: e.name,
