@@ -16,7 +16,9 @@ export async function benchDedupeMemory(ids: number): Promise<Record<string, str
   for (let i = 0; i < ids; i++) {
     const id = crypto.createHash('sha256').update(String(i)).digest('hex').slice(0, 32);
     state.observe(`aws/bucket/report/2026-11\u0000assembly-${i % 50}`, id);
+    if (i % 5000 === 4999) state.commit();
   }
+  state.commit();
   gc?.();
   const after = process.memoryUsage().heapUsed;
   return {

@@ -69,6 +69,8 @@ export async function startStages(
         ...common,
         inputTopics: [topics.normalized],
         process: dedupeProcessor(state, topics, metrics),
+        onCommitted: () => state.commit(),
+        onAborted: () => state.rollback(),
         beforeConsume: async (producer) => {
           const loaded = await rebuildDedupeState(
             kafka,

@@ -40,6 +40,13 @@ export interface TransactionalStageOptions {
   sessionTimeoutMs?: number;
   /** Runs after the transactional producer is ready and before consuming (state rebuild). */
   beforeConsume?: (producer: Producer) => Promise<void>;
+  /** The batch's transaction committed: in-memory state may now reflect it (dedupe's seen ids). */
+  onCommitted?: () => void;
+  /**
+   * The batch failed before its transaction committed (processing threw, or the transaction
+   * aborted): in-memory state must forget it, because the batch will be delivered again.
+   */
+  onAborted?: () => void;
 }
 
 export class TransactionalStage {
@@ -87,9 +94,15 @@ export class TransactionalStage {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         this.o.metrics.received(batch.messages.length);
-        const outputs = (await this.o.process(batch.messages, batch.topic, batch.partition)).filter(
-          (o) => o.messages.length > 0,
-        );
+        let outputs;
+        try {
+          outputs = (await this.o.process(batch.messages, batch.topic, batch.partition)).filter(
+            (o) => o.messages.length > 0,
+          );
+        } catch (err) {
+          this.o.onAborted?.();
+          throw err;
+        }
         const last = batch.messages[batch.messages.length - 1].offset;
         const tx = await this.producer!.transaction();
         try {
@@ -106,8 +119,11 @@ export class TransactionalStage {
           await tx.commit();
         } catch (err) {
           await tx.abort().catch(() => undefined);
+          this.o.onAborted?.();
           throw err; // kafkajs restarts the consumer from the last committed offsets
         }
+        // Only now is the batch's output part of the topics; state that mirrors it may follow.
+        this.o.onCommitted?.();
         resolveOffset(last);
         this.batches++;
         await heartbeat();

@@ -17,18 +17,53 @@ export interface DedupeOptions {
 
 export type DedupeVerdict = 'first' | 'duplicate';
 
+/**
+ * Verdicts are pending until the Kafka transaction that emits the batch commits: `observe` records
+ * an id in a pending layer, `commit` makes the batch's ids part of the state, `rollback` forgets
+ * them. An aborted transaction emitted nothing, so its redelivered batch must meet the state as it
+ * was before the batch; marking ids seen before the commit would drop every row of that batch as a
+ * duplicate and leave its revision pending forever. The stage processes one batch at a time
+ * (TransactionalStage), so there is one pending batch at most.
+ */
 export class DedupeState {
   private readonly revisions = new Map<string, Set<string>>();
+  private readonly pending: Array<[string, string]> = [];
+  private readonly pendingKeys = new Set<string>();
   private size = 0;
   private evicted = 0;
 
   constructor(private readonly options: DedupeOptions) {}
 
-  /** Marks the id as seen; tells whether it was new. */
+  /** Tells whether the id is new, counting the pending batch; a new id joins the pending batch. */
   observe(revisionKey: string, recordId: string): DedupeVerdict {
+    if (this.has(revisionKey, recordId)) return 'duplicate';
+    const key = `${revisionKey}\u0000${recordId}`;
+    if (this.pendingKeys.has(key)) return 'duplicate';
+    this.pendingKeys.add(key);
+    this.pending.push([revisionKey, recordId]);
+    return 'first';
+  }
+
+  /** The pending batch's transaction committed: its ids are now emitted for good. */
+  commit(): void {
+    for (const [revisionKey, recordId] of this.pending) this.add(revisionKey, recordId);
+    this.rollback();
+  }
+
+  /** The pending batch's transaction aborted (or never started): forget its ids. */
+  rollback(): void {
+    this.pending.length = 0;
+    this.pendingKeys.clear();
+  }
+
+  get pendingIds(): number {
+    return this.pending.length;
+  }
+
+  private add(revisionKey: string, recordId: string): void {
     let ids = this.revisions.get(revisionKey);
     if (ids) {
-      if (ids.has(recordId)) return 'duplicate';
+      if (ids.has(recordId)) return;
       // Move the revision to the most-recently-used end of the Map's insertion order.
       this.revisions.delete(revisionKey);
       this.revisions.set(revisionKey, ids);
@@ -39,12 +74,11 @@ export class DedupeState {
     ids.add(recordId);
     this.size++;
     this.evict(revisionKey);
-    return 'first';
   }
 
   /** Seeds the state from ids already emitted (state rebuild); never counts as a verdict. */
   remember(revisionKey: string, recordId: string): void {
-    this.observe(revisionKey, recordId);
+    this.add(revisionKey, recordId);
   }
 
   has(revisionKey: string, recordId: string): boolean {

@@ -405,6 +405,8 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
       for (const key of rev.files) {
         const object = plan.store.url(key);
         const verdict = seenObjects.observe(revisionKeyOf(rev.scope, rev.revision_id), object);
+        // No transaction offline: a verdict is final as soon as it is made.
+        seenObjects.commit();
         // One constants object per (object, period): a single file's rows carry their own period.
         const constantsByPeriod = new Map<string, BatchConstants>();
         const constantsFor = (scope: string, period: string): BatchConstants => {

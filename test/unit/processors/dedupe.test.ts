@@ -1,4 +1,10 @@
+import type { KafkaMessage } from 'kafkajs';
+import { Registry } from 'prom-client';
 import { DedupeState, revisionKeyOf } from '../../../processors/dedupe/dedupe';
+import { dedupeProcessor } from '../../../processors/dedupe/stage';
+import { createStageMetrics } from '../../../runtime/metrics';
+import { AvroTypes } from '../../../schemas';
+import { usageRecord } from '../../support/usage-record';
 
 describe('DedupeState', () => {
   it('emits each record id once per revision, whatever is redelivered', () => {
@@ -6,11 +12,28 @@ describe('DedupeState', () => {
     const r1 = revisionKeyOf('aws/b/report/2026-11', 'assembly-1');
     expect(state.observe(r1, 'id-1')).toBe('first');
     expect(state.observe(r1, 'id-2')).toBe('first');
+    // A duplicate inside the batch being processed is caught before it commits...
     expect(state.observe(r1, 'id-1')).toBe('duplicate');
+    state.commit();
+    // ...and after, against the committed state.
     expect(state.observe(r1, 'id-2')).toBe('duplicate');
     // The same id under another revision is another line: revisions never merge.
     expect(state.observe(revisionKeyOf('aws/b/report/2026-11', 'assembly-2'), 'id-1')).toBe('first');
+    state.commit();
     expect(state.trackedIds).toBe(3);
+  });
+
+  it('forgets the ids of a batch whose transaction aborted, so its redelivery is emitted', () => {
+    const state = new DedupeState({ max_ids: 100 });
+    expect(state.observe('r', 'id-1')).toBe('first');
+    expect(state.observe('r', 'id-2')).toBe('first');
+    state.rollback();
+    expect(state.pendingIds).toBe(0);
+    expect(state.has('r', 'id-1')).toBe(false);
+    expect(state.observe('r', 'id-1')).toBe('first');
+    expect(state.observe('r', 'id-2')).toBe('first');
+    state.commit();
+    expect(state.observe('r', 'id-1')).toBe('duplicate');
   });
 
   it('stays within max_ids by forgetting the least recently seen revisions whole', () => {
@@ -18,8 +41,10 @@ describe('DedupeState', () => {
     for (let i = 0; i < 3; i++) state.observe('old', `o${i}`);
     for (let i = 0; i < 2; i++) state.observe('mid', `m${i}`);
     state.observe('old', 'o3'); // "old" is now the most recently used
+    state.commit();
     expect(state.trackedIds).toBe(6);
     state.observe('new', 'n0'); // over the bound: "mid" goes, "old" stays
+    state.commit();
     expect(state.trackedIds).toBe(5);
     expect(state.has('mid', 'm0')).toBe(false);
     expect(state.has('old', 'o0')).toBe(true);
@@ -28,7 +53,34 @@ describe('DedupeState', () => {
 
   it('never evicts the revision being written', () => {
     const state = new DedupeState({ max_ids: 2 });
-    for (let i = 0; i < 10; i++) expect(state.observe('only', `id${i}`)).toBe('first');
+    for (let i = 0; i < 10; i++) {
+      expect(state.observe('only', `id${i}`)).toBe('first');
+      state.commit();
+    }
     expect(state.observe('only', 'id3')).toBe('duplicate');
+  });
+});
+
+describe('the dedupe processor under an aborted transaction', () => {
+  it('emits a redelivered batch whole when the first delivery did not commit', async () => {
+    const state = new DedupeState({ max_ids: 1_000 });
+    const metrics = createStageMetrics(new Registry(), 'processor.dedupe');
+    const process = dedupeProcessor(state, { deduped: 'deduped' }, metrics);
+    const batch: KafkaMessage[] = ['a', 'b', 'c'].map((id, i) => ({
+      key: Buffer.from(id),
+      value: AvroTypes.usageRecord.toBuffer(usageRecord({ x_RecordId: id })),
+      offset: String(i),
+      timestamp: '0',
+      attributes: 0,
+      headers: {},
+    }));
+    const ids = async () => (await process(batch, 'normalized', 0))[0].messages.map((m) => String(m.key));
+    expect(await ids()).toEqual(['a', 'b', 'c']);
+    // The transaction aborts (TransactionalStage calls onAborted): Kafka redelivers the batch.
+    state.rollback();
+    expect(await ids()).toEqual(['a', 'b', 'c']);
+    // This time it commits: a later redelivery (a replay, a zombie) is all duplicates.
+    state.commit();
+    expect(await ids()).toEqual([]);
   });
 });
