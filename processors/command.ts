@@ -72,14 +72,19 @@ export async function startStages(
         onCommitted: () => state.commit(),
         onAborted: () => state.rollback(),
         beforeConsume: async (producer) => {
-          const loaded = await rebuildDedupeState(
+          const { loaded, skipped } = await rebuildDedupeState(
             kafka,
             producer,
             topics.deduped,
             state,
             config.processor.dedupe_max_ids,
           );
-          logger.info({ loaded, tracked: state.trackedIds }, 'dedupe state rebuilt from the deduped topic');
+          logger.info(
+            { loaded, skipped, tracked: state.trackedIds },
+            'dedupe state rebuilt from the deduped topic',
+          );
+          if (skipped > 0)
+            logger.warn({ skipped }, 'records of the deduped topic that do not decode were skipped');
         },
       });
     } else {

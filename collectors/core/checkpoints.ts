@@ -34,11 +34,50 @@ export function checkpointMessage(cp: Checkpoint): { key: string; value: string 
   return { key: cp.scope, value: JSON.stringify(cp) };
 }
 
+/** A checkpoint record that is not a checkpoint (not JSON, or not the shape above). */
+export interface CorruptCheckpoint {
+  scope: string;
+  partition: number;
+  offset: string;
+  error: string;
+}
+
+/** The checkpoint in a record's value, or an error saying why it is not one. */
+export function parseCheckpoint(scope: string, value: string): Checkpoint | Error {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (err) {
+    return new Error(`not JSON: ${(err as Error).message}`);
+  }
+  const cp = parsed as Partial<Checkpoint> | null;
+  if (
+    cp === null ||
+    typeof cp !== 'object' ||
+    cp.scope !== scope ||
+    typeof cp.revision_id !== 'string' ||
+    !['in_progress', 'completed', 'failed'].includes(String(cp.state)) ||
+    typeof cp.file_index !== 'number' ||
+    typeof cp.line !== 'number'
+  ) {
+    return new Error('not a checkpoint (scope, revision_id, state, file_index and line are required)');
+  }
+  return cp as Checkpoint;
+}
+
+/**
+ * Reads every checkpoint. A record that is not a checkpoint must not stop the collector (it would
+ * time out at every start, a crash loop that blocks every export of the cloud): it is reported
+ * through `onCorrupt` and its scope is treated as having no checkpoint, so the scope's current
+ * revision is written again from its first line. That is safe: the rows get the same record ids,
+ * which dedupe and the sink's document ids absorb.
+ */
 export async function loadCheckpoints(
   kafka: Kafka,
   producer: Producer,
   topic: string,
   instance: string,
+  onCorrupt: (c: CorruptCheckpoint) => void,
   timeoutMs = 60_000,
 ): Promise<Map<string, Checkpoint>> {
   const nonce = crypto.randomUUID();
@@ -67,7 +106,7 @@ export async function loadCheckpoints(
       consumer
         .run({
           autoCommit: false,
-          eachMessage: async ({ message }) => {
+          eachMessage: async ({ partition, message }) => {
             const key = message.key?.toString() ?? '';
             const value = message.value?.toString();
             if (key.startsWith(SENTINEL_PREFIX)) {
@@ -78,8 +117,15 @@ export async function loadCheckpoints(
               return;
             }
             // A null value is a tombstone: the scope's checkpoint was deleted.
-            if (value === undefined) checkpoints.delete(key);
-            else checkpoints.set(key, JSON.parse(value) as Checkpoint);
+            if (value === undefined) {
+              checkpoints.delete(key);
+              return;
+            }
+            const cp = parseCheckpoint(key, value);
+            if (cp instanceof Error) {
+              checkpoints.delete(key);
+              onCorrupt({ scope: key, partition, offset: message.offset, error: cp.message });
+            } else checkpoints.set(key, cp);
           },
         })
         .catch(reject);

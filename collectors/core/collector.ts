@@ -138,6 +138,11 @@ export class Collector {
       this.producer,
       this.topics.checkpoints,
       this.transactionalId,
+      (c) =>
+        this.o.logger.error(
+          { ...c, topic: this.topics.checkpoints },
+          'corrupt checkpoint record skipped: the scope is collected again from its first line',
+        ),
     );
     this.o.logger.info(
       { checkpoints: this.checkpoints.size, transactional_id: this.transactionalId },

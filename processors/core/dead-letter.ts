@@ -1,5 +1,5 @@
-import type { Message } from 'kafkajs';
-import type { DeadLetterReason } from '../../runtime/errors';
+import type { KafkaMessage, Message } from 'kafkajs';
+import { DeadLetterReasons, type DeadLetterReason } from '../../runtime/errors';
 import { AvroTypes, type DeadLetter } from '../../schemas';
 
 /**
@@ -39,6 +39,21 @@ export function deadLetterMessage(
     value: AvroTypes.deadLetter.toBuffer(envelope),
     headers: { reason: envelope.reason, stage: envelope.stage },
   };
+}
+
+/**
+ * The dead letter of a message that does not decode as the stage's input type. It must not stop
+ * the stage: a batch that throws is aborted and delivered again, forever, and the partition stalls.
+ * The original bytes travel in the payload so nothing is lost.
+ */
+export function undecodableMessage(stage: string, type: string, m: KafkaMessage, err: unknown): Message {
+  return deadLetterMessage({
+    stage,
+    reason: DeadLetterReasons.SCHEMA_VIOLATION,
+    message: `offset ${m.offset}: not a ${type}: ${(err as Error).message}`,
+    payload: m.value ?? Buffer.alloc(0),
+    payload_format: `avro:${type}`,
+  });
 }
 
 export { SENTINEL_PREFIX, isSentinel } from '../../runtime/kafka';

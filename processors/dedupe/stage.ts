@@ -3,7 +3,8 @@ import crypto from 'node:crypto';
 import type { Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { StageMetrics } from '../../runtime/metrics';
 import { AvroTypes, type UsageRecord } from '../../schemas';
-import { SENTINEL_PREFIX, isSentinel } from '../core/dead-letter';
+import { DeadLetterReasons } from '../../runtime/errors';
+import { SENTINEL_PREFIX, isSentinel, undecodableMessage } from '../core/dead-letter';
 import type { StageOutput } from '../core/transactional-stage';
 import { DedupeState, revisionKeyOf } from './dedupe';
 
@@ -14,13 +15,21 @@ import { DedupeState, revisionKeyOf } from './dedupe';
  */
 export function dedupeProcessor(
   state: DedupeState,
-  topics: { deduped: string },
+  topics: { deduped: string; deadLetter: string },
   metrics: StageMetrics,
 ): Processor {
   return async (messages: KafkaMessage[]): Promise<StageOutput[]> => {
     const out: Message[] = [];
+    const dead: Message[] = [];
     for (const m of messages) {
-      const record = AvroTypes.usageRecord.fromBuffer(m.value!) as UsageRecord;
+      let record: UsageRecord;
+      try {
+        record = AvroTypes.usageRecord.fromBuffer(m.value!) as UsageRecord;
+      } catch (err) {
+        metrics.failed(DeadLetterReasons.SCHEMA_VIOLATION);
+        dead.push(undecodableMessage('processor.dedupe', 'UsageRecord', m, err));
+        continue;
+      }
       if (
         state.observe(revisionKeyOf(record.x_Scope, record.x_Revision), record.x_RecordId) === 'duplicate'
       ) {
@@ -30,7 +39,10 @@ export function dedupeProcessor(
       out.push({ key: record.x_RecordId, value: m.value });
     }
     metrics.sent(out.length);
-    return [{ topic: topics.deduped, messages: out }];
+    return [
+      { topic: topics.deduped, messages: out },
+      { topic: topics.deadLetter, messages: dead },
+    ];
   };
 }
 
@@ -38,7 +50,8 @@ export function dedupeProcessor(
  * Reads the last `max_ids` records of the deduped topic into the state. To know where the
  * topic ends under transactions (markers occupy offsets), the stage commits one sentinel record to
  * every partition through its own transactional producer and reads until it has seen them all;
- * downstream readers skip sentinel keys.
+ * downstream readers skip sentinel keys. A record that does not decode is skipped and counted (it
+ * cannot be remembered, and failing here would stop the stage from ever starting).
  */
 export async function rebuildDedupeState(
   kafka: Kafka,
@@ -47,7 +60,7 @@ export async function rebuildDedupeState(
   state: DedupeState,
   maxIds: number,
   timeoutMs = 120_000,
-): Promise<number> {
+): Promise<{ loaded: number; skipped: number }> {
   const admin = kafka.admin();
   await admin.connect();
   const offsets = await admin.fetchTopicOffsets(topic);
@@ -70,6 +83,7 @@ export async function rebuildDedupeState(
     readUncommitted: false,
   });
   let loaded = 0;
+  let skipped = 0;
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -92,7 +106,14 @@ export async function rebuildDedupeState(
               }
               return;
             }
-            const record = AvroTypes.usageRecord.fromBuffer(message.value!) as UsageRecord;
+            let record: UsageRecord;
+            try {
+              record = AvroTypes.usageRecord.fromBuffer(message.value!) as UsageRecord;
+            } catch {
+              // The price stage dead-letters such a record; here it only cannot be remembered.
+              skipped++;
+              return;
+            }
             state.remember(revisionKeyOf(record.x_Scope, record.x_Revision), record.x_RecordId);
             loaded++;
           },
@@ -108,5 +129,5 @@ export async function rebuildDedupeState(
   } finally {
     await consumer.disconnect();
   }
-  return loaded;
+  return { loaded, skipped };
 }

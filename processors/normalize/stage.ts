@@ -2,11 +2,10 @@ import type { Processor } from '../../schemas/stages';
 import type { KafkaMessage, Message } from 'kafkajs';
 import { columnsOf } from '../../collectors/formats/rows';
 import type { MeterflowConfig } from '../../runtime/config';
-import { DeadLetterReasons } from '../../runtime/errors';
 import type { StageMetrics } from '../../runtime/metrics';
 import { AvroTypes, SCHEMA_HEADER, type RawUsageRow } from '../../schemas';
 import { decodeRawBatch, type RowBatch } from '../../schemas/raw-batch-codec';
-import { deadLetterMessage } from '../core/dead-letter';
+import { deadLetterMessage, undecodableMessage } from '../core/dead-letter';
 import type { StageOutput } from '../core/transactional-stage';
 import { normalizeBatch, normalizeRow, type NormalizeResult } from './normalize';
 
@@ -52,15 +51,7 @@ export function normalizeProcessor(
       );
     };
     const undecodable = (m: KafkaMessage, type: string, err: unknown): void => {
-      dead.push(
-        deadLetterMessage({
-          stage: 'processor.normalize',
-          reason: DeadLetterReasons.SCHEMA_VIOLATION,
-          message: `not a ${type}: ${(err as Error).message}`,
-          payload: m.value ?? Buffer.alloc(0),
-          payload_format: `avro:${type}`,
-        }),
-      );
+      dead.push(undecodableMessage('processor.normalize', type, m, err));
     };
     for (const m of messages) {
       if (m.headers?.[SCHEMA_HEADER]?.toString() === 'RawRowBatch') {

@@ -2,7 +2,8 @@ import type { Processor } from '../../schemas/stages';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type { StageMetrics } from '../../runtime/metrics';
 import { AvroTypes, type UsageRecord } from '../../schemas';
-import { deadLetterMessage, isSentinel } from '../core/dead-letter';
+import { DeadLetterReasons } from '../../runtime/errors';
+import { deadLetterMessage, isSentinel, undecodableMessage } from '../core/dead-letter';
 import type { StageOutput } from '../core/transactional-stage';
 import type { PriceBook } from './price-book';
 import { rateRecord } from './rate';
@@ -20,7 +21,14 @@ export function priceProcessor(
     const dead: Message[] = [];
     for (const m of messages) {
       if (isSentinel(m.key)) continue;
-      const record = AvroTypes.usageRecord.fromBuffer(m.value!) as UsageRecord;
+      let record: UsageRecord;
+      try {
+        record = AvroTypes.usageRecord.fromBuffer(m.value!) as UsageRecord;
+      } catch (err) {
+        metrics.failed(DeadLetterReasons.SCHEMA_VIOLATION);
+        dead.push(undecodableMessage('processor.price', 'UsageRecord', m, err));
+        continue;
+      }
       const result = rateRecord(record, book);
       if (result.ok) {
         out.push({ key: record.x_RecordId, value: AvroTypes.usageRecord.toBuffer(result.record) });

@@ -267,4 +267,35 @@ describe('AWS collector (legacy CUR on the local S3 server into Kafka)', () => {
     expect(done.control_totals.reduce((s, t) => s + Number(t.rows), 0)).toBe(3);
     expect(done.control_totals.map((t) => t.billed_cost)).toEqual(['-12.49998615']);
   });
+
+  it('skips a corrupt checkpoint record and collects the scope again instead of stalling at start-up', async () => {
+    const config = isolatedConfig();
+    const bucket = uniqueName('cur-cp');
+    await ensureBucket(s3, bucket);
+    config.aws.exports = [{ name: 'main', bucket, prefix: '', type: 'cur-legacy' }];
+    await putCurRevision(s3, bucket, 'report', 'assembly-1', [
+      { name: 'report-1.csv.gz', body: gz(curCsv(rev1)) },
+    ]);
+    expect((await collect(config)).completed.map((r) => r.revision_id)).toEqual(['assembly-1']);
+
+    // Someone (a tool, a bad restore) writes garbage as the scope's checkpoint.
+    const kafka = createKafka(config, 'it-corrupt');
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: `${config.kafka.topic_prefix}.collector-checkpoints`,
+      messages: [{ key: `aws/${bucket}/report/2026-11`, value: '{"scope": "truncated' }],
+    });
+    await producer.disconnect();
+
+    // The collector starts (no 60 s time-out) and writes the revision again; its rows keep their
+    // record ids, so downstream dedupe and the sink's document ids absorb the repeat.
+    const pass = await collect(config);
+    expect(pass.completed.map((r) => r.revision_id)).toEqual(['assembly-1']);
+    const raw = await readRawRows(kafka, `${config.kafka.topic_prefix}.raw.aws`);
+    expect(raw).toHaveLength(6);
+    expect(new Set(raw.map((r) => `${r.object}:${r.line}`)).size).toBe(3);
+    // And the checkpoint it wrote is sound again: the next pass has nothing to do.
+    expect((await collect(config)).skipped).toBe(1);
+  });
 });

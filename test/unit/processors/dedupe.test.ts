@@ -3,7 +3,9 @@ import { Registry } from 'prom-client';
 import { DedupeState, revisionKeyOf } from '../../../processors/dedupe/dedupe';
 import { dedupeProcessor } from '../../../processors/dedupe/stage';
 import { createStageMetrics } from '../../../runtime/metrics';
-import { AvroTypes } from '../../../schemas';
+import { atCostPriceBook } from '../../../processors/price';
+import { priceProcessor } from '../../../processors/price/stage';
+import { AvroTypes, type DeadLetter } from '../../../schemas';
 import { usageRecord } from '../../support/usage-record';
 
 describe('DedupeState', () => {
@@ -65,7 +67,7 @@ describe('the dedupe processor under an aborted transaction', () => {
   it('emits a redelivered batch whole when the first delivery did not commit', async () => {
     const state = new DedupeState({ max_ids: 1_000 });
     const metrics = createStageMetrics(new Registry(), 'processor.dedupe');
-    const process = dedupeProcessor(state, { deduped: 'deduped' }, metrics);
+    const process = dedupeProcessor(state, { deduped: 'deduped', deadLetter: 'dead-letter' }, metrics);
     const batch: KafkaMessage[] = ['a', 'b', 'c'].map((id, i) => ({
       key: Buffer.from(id),
       value: AvroTypes.usageRecord.toBuffer(usageRecord({ x_RecordId: id })),
@@ -84,3 +86,42 @@ describe('the dedupe processor under an aborted transaction', () => {
     expect(await ids()).toEqual([]);
   });
 });
+
+describe('a message that does not decode', () => {
+  const garbage: KafkaMessage = {
+    key: Buffer.from('x'),
+    value: Buffer.from('not avro at all'),
+    offset: '7',
+    timestamp: '0',
+    attributes: 0,
+    headers: {},
+  };
+  const good = (id: string): KafkaMessage => ({
+    ...garbage,
+    key: Buffer.from(id),
+    value: AvroTypes.usageRecord.toBuffer(usageRecord({ x_RecordId: id })),
+  });
+  const topics = { deduped: 'deduped', rated: 'rated', deadLetter: 'dead-letter' };
+
+  it.each([
+    ['dedupe', () => dedupeProcessor(new DedupeState({ max_ids: 10 }), topics, metricsFor('dedupe'))],
+    ['price', () => priceProcessor({ current: atCostPriceBook() }, topics, metricsFor('price'))],
+  ])('is dead-lettered by %s, and the rest of the batch goes on', async (stage, make) => {
+    const outputs = await make()([good('a'), garbage, good('b')], 'in', 0);
+    const byTopic = Object.fromEntries(outputs.map((o) => [o.topic, o.messages]));
+    expect(byTopic[stage === 'dedupe' ? 'deduped' : 'rated'].map((m) => String(m.key))).toEqual(['a', 'b']);
+    const [letter] = byTopic['dead-letter'];
+    const d = AvroTypes.deadLetter.fromBuffer(letter.value as Buffer) as DeadLetter;
+    expect(d).toMatchObject({
+      stage: `processor.${stage}`,
+      reason: 'schema_violation',
+      payload_format: 'avro:UsageRecord',
+    });
+    expect(d.message).toContain('offset 7');
+    expect(Buffer.from(d.payload).toString()).toBe('not avro at all');
+  });
+});
+
+function metricsFor(stage: string) {
+  return createStageMetrics(new Registry(), `processor.${stage}`);
+}
