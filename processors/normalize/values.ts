@@ -1,6 +1,7 @@
 import { parse as parseLossless, isLosslessNumber } from 'lossless-json';
-import { Decimal, decimalToString, parseDecimal } from '../../schemas/decimal';
+import { DECIMAL_BOUNDS, Decimal, decimalToString, parseDecimal } from '../../schemas/decimal';
 import { DeadLetterReasons, PermanentError } from '../../runtime/errors';
+import { clipText } from '../../collectors/formats/rows';
 
 /**
  * Value parsers shared by the per-format mappers. Every parser that can fail throws a
@@ -140,7 +141,10 @@ export function decimalOf(cell: Cell, opts: MoneyOptions = {}): Decimal {
   if (opts.lenient) text = text.replace(/^([+-]?)\s*[$€£]\s*/, '$1').replace(/[,\s]/g, '');
   const d = parseDecimal(text);
   if (d === undefined) {
-    throw new FieldError(cell.key, `${cell.key}: "${cell.value}" is not a decimal number`);
+    throw new FieldError(
+      cell.key,
+      `${cell.key}: "${clipText(cell.value)}" is not a decimal number (at most ${DECIMAL_BOUNDS.maxIntegerDigits} integer digits and ${DECIMAL_BOUNDS.maxFractionDigits} decimal places)`,
+    );
   }
   return d;
 }
@@ -152,6 +156,7 @@ export function optDecimal(cell: Cell | undefined, opts: MoneyOptions = {}): Dec
 // Text that decimalToString would return unchanged: no sign but `-`, no leading zero, no exponent, no
 // trailing fractional zero, not `-0`. Most export amounts already look like this.
 const CANONICAL_DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/;
+const CANONICAL_FAST_LENGTH = DECIMAL_BOUNDS.maxIntegerDigits;
 
 /**
  * Canonical decimal text of a cell (what decimalToString(decimalOf(cell)) gives), without building
@@ -159,7 +164,8 @@ const CANONICAL_DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/;
  */
 export function decimalTextOf(cell: Cell, opts: MoneyOptions = {}): string {
   const v = cell.value;
-  if (CANONICAL_DECIMAL.test(v) && v !== '-0') return v;
+  // Short canonical text is within DECIMAL_BOUNDS whatever its digits; longer text is checked.
+  if (v.length <= CANONICAL_FAST_LENGTH && CANONICAL_DECIMAL.test(v) && v !== '-0') return v;
   return decimalToString(decimalOf(cell, opts));
 }
 

@@ -23,4 +23,19 @@ describe('decimal money', () => {
   it('normalises negative zero', () => {
     expect(decimalToString(new Decimal('-0.000'))).toBe('0');
   });
+
+  it('refuses amounts outside the bounds instead of expanding them (1e100000000 once crashed the process)', () => {
+    expect(parseDecimal('1e100000000')).toBeUndefined();
+    expect(parseDecimal('-1E+100000000')).toBeUndefined();
+    expect(parseDecimal('1e400')).toBeUndefined();
+    expect(parseDecimal('1e-400')).toBeUndefined();
+    expect(parseDecimal('9'.repeat(31))).toBeUndefined();
+    expect(parseDecimal(`0.${'1'.repeat(41)}`)).toBeUndefined();
+    expect(parseDecimal(`${'1'.repeat(60)}${' '.repeat(50)}`)).toBeUndefined();
+    // The edges themselves are amounts.
+    expect(decimalToString(parseDecimal('9'.repeat(30))!)).toBe('9'.repeat(30));
+    expect(decimalToString(parseDecimal(`-0.${'1'.repeat(40)}`)!)).toBe(`-0.${'1'.repeat(40)}`);
+    expect(decimalToString(parseDecimal('1e29')!)).toBe(`1${'0'.repeat(29)}`);
+    expect(decimalToString(parseDecimal('0e5')!)).toBe('0');
+  });
 });

@@ -88,6 +88,16 @@ describe('record lineage and id', () => {
     );
   });
 
+  it.each(['1e100000000', '1e400', '9'.repeat(31)])(
+    'a cost of %p is a malformed row naming the column, not a number to expand',
+    (cost) => {
+      const columns = { ...rows[0].columns, 'lineItem/UnblendedCost': cost };
+      const r = run({ ...rows[0], columns });
+      expect(r).toMatchObject({ ok: false, reason: 'malformed', field: 'lineItem/UnblendedCost' });
+      expect(r.ok ? '' : r.message).toContain('is not a decimal number (at most 30 integer digits');
+    },
+  );
+
   it('normalizeRow does not mutate its input', () => {
     const copy = JSON.parse(JSON.stringify(rows[0]));
     normalizeRow(rows[0], DEFAULT_NORMALIZE_OPTIONS);

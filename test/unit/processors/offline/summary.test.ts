@@ -40,7 +40,7 @@ describe('Totals', () => {
   });
 
   it('reads text that is not plain decimal as a Decimal, and mixes with Decimal amounts', () => {
-    const texts = ['1e-7', '+5', ' 3.25 ', '.5', '7.', '-0', '0.000', '-2.5E+3', `0.${'1'.repeat(80)}`, '12'];
+    const texts = ['1e-7', '+5', ' 3.25 ', '.5', '7.', '-0', '0.000', '-2.5E+3', `0.${'1'.repeat(40)}`, '12'];
     const totals = new Totals();
     for (const t of texts) totals.addText('USD', t);
     totals.add('USD', new Decimal('0.000000001'));

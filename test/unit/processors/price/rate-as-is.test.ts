@@ -51,7 +51,7 @@ describe('rating at cost (identity rule)', () => {
     '-0.00377554707705832',
     '123456789012345678901234567890.123456789', // 40 chars: the longest rated as is
     '123456789012345678901234567890.1234567891', // 41 chars: the general path
-    `${'9'.repeat(60)}.${'1'.repeat(30)}`,
+    `${'9'.repeat(29)}.${'1'.repeat(40)}`, // the bounds of schemas/decimal.ts
   ])('gives the general formula for BilledCost %p', (text) => {
     const r = rated(rateRecord(usageRecord({ BilledCost: text }), book));
     expect(r.x_RatedCost).toBe(general(text));
