@@ -255,6 +255,28 @@ export function toInvoiceResponse(doc: InvoiceDocument): InvoiceResponse {
   return out;
 }
 
+/**
+ * What a customer's own key sees of an invoice (openapi.ts `CustomerInvoice`): what it is charged
+ * and why, without the provider's cost behind it, the margin, or the lineage (revision scopes and
+ * source objects name the operator's buckets and accounts). Admin keys get toInvoiceResponse.
+ */
+const CUSTOMER_HIDDEN_INVOICE_FIELDS = new Set<string>(['cloud_cost', 'margin', 'revisions']);
+const CUSTOMER_HIDDEN_LINE_FIELDS = new Set<string>(['cloud_cost', 'trace']);
+export const CUSTOMER_INVOICE_FIELDS = INVOICE_FIELDS.filter((f) => !CUSTOMER_HIDDEN_INVOICE_FIELDS.has(f));
+export const CUSTOMER_LINE_FIELDS = LINE_FIELDS.filter((f) => !CUSTOMER_HIDDEN_LINE_FIELDS.has(f));
+export type CustomerInvoiceResponse = Omit<
+  InvoiceResponse,
+  'cloud_cost' | 'margin' | 'revisions' | 'lines'
+> & {
+  lines: Omit<InvoiceLine, 'cloud_cost' | 'trace'>[];
+};
+
+export function toCustomerInvoiceResponse(doc: InvoiceDocument): CustomerInvoiceResponse {
+  const out = pick(doc as unknown as CustomerInvoiceResponse, CUSTOMER_INVOICE_FIELDS as string[]);
+  out.lines = (doc.lines ?? []).map((l) => pick(l, CUSTOMER_LINE_FIELDS as string[]));
+  return out;
+}
+
 function isNotFound(err: unknown): boolean {
   return (err as { meta?: { statusCode?: number } }).meta?.statusCode === 404;
 }

@@ -19,6 +19,7 @@ import {
   listInvoices,
   listRevisions,
   type QueryContext,
+  toCustomerInvoiceResponse,
   toInvoiceResponse,
   usageSummary,
 } from './queries';
@@ -192,9 +193,10 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     if (!invoice || !canReadCustomer(principal, invoice.customer)) throw notFound('invoice');
     return invoice;
   };
-  route('/v1/invoices/:invoice_id', 'any-key', async (req, _reply, principal) =>
-    toInvoiceResponse(await visibleInvoice(req, principal)),
-  );
+  route('/v1/invoices/:invoice_id', 'any-key', async (req, _reply, principal) => {
+    const invoice = await visibleInvoice(req, principal);
+    return principal.role === 'admin' ? toInvoiceResponse(invoice) : toCustomerInvoiceResponse(invoice);
+  });
   route('/v1/invoices/:invoice_id/html', 'any-key', async (req, reply, principal) => {
     const html = render(await visibleInvoice(req, principal));
     return reply.type('text/html; charset=utf-8').header('content-security-policy', HTML_CSP).send(html);

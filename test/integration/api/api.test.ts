@@ -573,13 +573,21 @@ describe('invoices', () => {
     });
     expect(res.status).toBe(200);
     const { basis_finalized: _internal, ...documented } = INVOICES[0];
-    expect(res.body).toEqual(documented);
+    // The customer's own key gets the customer view: no cloud cost, margin or lineage anywhere.
+    const { cloud_cost: _cost, margin: _margin, revisions: _revisions, ...customerView } = documented;
+    expect(res.body).toEqual({
+      ...customerView,
+      lines: documented.lines.map(({ cloud_cost: _c, trace: _t, ...line }) => line),
+    });
+    for (const internal of ['cloud_cost', 'margin', 'trace', 'source_objects', '"revisions"'])
+      expect(JSON.stringify(res.body)).not.toContain(internal);
 
     // The colon may also arrive unencoded.
     const raw = await fetch(`${api.url}/v1/invoices/acme:2025-01`, {
       headers: { authorization: `Bearer ${ADMIN_KEY}` },
     });
     expect(raw.status).toBe(200);
+    // An admin key gets the whole document, cost and margin included.
     expect(await raw.json()).toEqual(documented);
 
     const html = await call(api, '/v1/invoices/{invoice_id}/html', {
