@@ -30,6 +30,8 @@ export const ErrorCodes = {
   // Record-level failures (dead-letter reasons, see DeadLetterReasons).
   /** No attribution rule matches and attribution is required. */
   UNKNOWN_CUSTOMER: 'unknown_customer',
+  /** A tag names a customer the line's account does not allow, or another than its account mapping. */
+  ATTRIBUTION_CONFLICT: 'attribution_conflict',
   /** No rule of the price book is in effect and matches the line. */
   UNPRICED: 'unpriced',
   /** The customer is billed in another currency and the price book has no rate for the pair. */
@@ -63,6 +65,9 @@ export const DeadLetterReasons = {
   SCHEMA_VIOLATION: ErrorCodes.SCHEMA_VIOLATION,
   /** normalize: no attribution rule matches and attribution is required. */
   UNKNOWN_CUSTOMER: ErrorCodes.UNKNOWN_CUSTOMER,
+  /** normalize: a tag and the account mapping name different customers, or a tag names a customer
+   * the account's allow-list does not hold. */
+  ATTRIBUTION_CONFLICT: ErrorCodes.ATTRIBUTION_CONFLICT,
   /** price: no price rule matches the line. */
   UNPRICED: ErrorCodes.UNPRICED,
   /** price: no exchange rate into the customer's billing currency. */

@@ -4,7 +4,7 @@
 export interface DeadLetter {
   /** collector.aws, processor.normalize, processor.price, sink.elasticsearch, ... */
   stage: string;
-  /** One of DeadLetterReasons in runtime/errors.ts: malformed | schema_violation | unknown_customer | unpriced | no_exchange_rate | mapping_error */
+  /** One of DeadLetterReasons in runtime/errors.ts: malformed | schema_violation | unknown_customer | attribution_conflict | unpriced | no_exchange_rate | mapping_error */
   reason: string;
   /** What is wrong, for a person */
   message: string;

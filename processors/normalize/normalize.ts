@@ -36,6 +36,7 @@ import { DeadLetterReasons } from '../../runtime/errors';
 export type NormalizeFailureReason =
   | typeof DeadLetterReasons.MALFORMED_INPUT
   | typeof DeadLetterReasons.UNKNOWN_CUSTOMER
+  | typeof DeadLetterReasons.ATTRIBUTION_CONFLICT
   | typeof DeadLetterReasons.SCHEMA_VIOLATION;
 
 export type NormalizeResult =
@@ -140,8 +141,7 @@ export function normalizeValues(
     },
     options.attribution,
   );
-  if (!attribution.ok)
-    return { ok: false, reason: DeadLetterReasons.UNKNOWN_CUSTOMER, message: attribution.message };
+  if (!attribution.ok) return { ok: false, reason: attribution.reason, message: attribution.message };
 
   // Lineage, attribution and rating fields are added to the mapper's object in place, always in
   // the same order (one hidden class), instead of spreading ~45 fields into a new literal.

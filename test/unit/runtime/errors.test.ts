@@ -66,6 +66,7 @@ describe('error vocabulary', () => {
 
   it('keeps the dead-letter wire values', () => {
     expect(Object.values(DeadLetterReasons).sort()).toEqual([
+      'attribution_conflict',
       'malformed',
       'mapping_error',
       'no_exchange_rate',

@@ -32,6 +32,8 @@ describe('attribution config schema', () => {
       tag_keys: { aws: [], gcp: [], azure: [] },
       accounts: {},
       billing_accounts: {},
+      on_conflict: 'dead_letter',
+      tag_allow_list: {},
     });
     expect(parseNormalizeOptions().attribution.unallocated_customer).toBe('unallocated');
   });
@@ -72,8 +74,9 @@ describe('attribution precedence', () => {
   });
 
   it('1. first configured tag key with a value wins', () => {
+    const tagWins = { ...config, on_conflict: 'tag' as const };
     expect(
-      attributeCustomer(input({ tenant: 't', customer: 'c' }, '6838635603105', '6838635603105'), config),
+      attributeCustomer(input({ tenant: 't', customer: 'c' }, '6838635603105', '6838635603105'), tagWins),
     ).toEqual({
       ok: true,
       customerId: 'c',
@@ -86,6 +89,53 @@ describe('attribution precedence', () => {
     expect(attributeCustomer(input({ CUSTOMER: 'upper' }, null, null), config)).toMatchObject({
       customerId: 'upper',
       rule: 'tag:customer',
+    });
+  });
+
+  it('a tag naming another customer than the account mapping is a conflict, dead-lettered by default', () => {
+    const tagged = input({ customer: 'mallory' }, '6838635603105', '6838635603105');
+    expect(attributeCustomer(tagged, config)).toEqual({
+      ok: false,
+      reason: 'attribution_conflict',
+      message: expect.stringContaining('"mallory" but sub_account maps the line to "acct-customer"'),
+    });
+    expect(attributeCustomer(tagged, { ...config, on_conflict: 'account' })).toEqual({
+      ok: true,
+      customerId: 'acct-customer',
+      rule: 'sub_account',
+    });
+    expect(attributeCustomer(tagged, { ...config, on_conflict: 'tag' })).toMatchObject({
+      customerId: 'mallory',
+    });
+    // A tag that agrees with the account mapping is no conflict.
+    expect(
+      attributeCustomer(input({ customer: 'acct-customer' }, '6838635603105', null), config),
+    ).toMatchObject({ ok: true, customerId: 'acct-customer', rule: 'tag:customer' });
+  });
+
+  it("an account's allow-list bounds the customers its tags may name, whatever on_conflict says", () => {
+    const listed = AttributionConfigSchema.parse({
+      tag_keys: { aws: ['customer'] },
+      on_conflict: 'tag',
+      tag_allow_list: { '111122223333': ['acme', 'globex'] },
+    });
+    expect(attributeCustomer(input({ customer: 'globex' }, '111122223333', null), listed)).toMatchObject({
+      ok: true,
+      customerId: 'globex',
+    });
+    expect(attributeCustomer(input({ customer: 'initech' }, '111122223333', null), listed)).toEqual({
+      ok: false,
+      reason: 'attribution_conflict',
+      message: expect.stringContaining('allow-list of account 111122223333'),
+    });
+    // The list applies through the billing account too, and only to accounts that have one.
+    expect(attributeCustomer(input({ customer: 'initech' }, 'other', '111122223333'), listed)).toMatchObject({
+      ok: false,
+      reason: 'attribution_conflict',
+    });
+    expect(attributeCustomer(input({ customer: 'initech' }, 'other', 'other'), listed)).toMatchObject({
+      ok: true,
+      customerId: 'initech',
     });
   });
 
@@ -131,6 +181,8 @@ describe('attribution through normalizeRow', () => {
   const options = {
     attribution: {
       unallocated_customer: 'house',
+      // These fixtures tag lines of mapped accounts: the tag is meant to win here.
+      on_conflict: 'tag' as const,
       tag_keys: { aws: ['customer'], gcp: ['customer'], azure: ['org'] },
       accounts: {
         '6838635603105': 'aws-acct',
