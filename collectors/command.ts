@@ -14,7 +14,8 @@ export function sourcesFor(provider: CollectorName, config: MeterflowConfig): Ex
   const p = COLLECTING_PROVIDERS.find((c) => c.name === provider);
   if (p === undefined) return [];
   const targets = p.collector.targets as (section: unknown, ctx: { localStack: boolean }) => ExportTarget[];
-  return targets(config[p.name], { localStack: config.local_stack }).map(exportSource);
+  const limits = { maxRecordBytes: config.collector.max_record_bytes };
+  return targets(config[p.name], { localStack: config.local_stack }).map((t) => exportSource(t, limits));
 }
 
 /**

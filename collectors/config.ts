@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { num } from '../runtime/config-schema';
+import { MAX_RECORD_BYTES_DEFAULT } from './formats/rows';
 
 /** The `collector:` section of meterflow.yaml, common to every provider's collector. */
 export const CollectorConfigSchema = z
@@ -8,5 +9,8 @@ export const CollectorConfigSchema = z
     transaction_rows: num(
       'Lines per Kafka transaction (rows, dead letters and the checkpoint commit together).',
     ).default(5_000),
+    max_record_bytes: num(
+      'Longest CSV record or JSON line of an export object; a longer one fails the object (and its revision) naming the object and line, instead of being buffered.',
+    ).default(MAX_RECORD_BYTES_DEFAULT),
   })
   .strict();

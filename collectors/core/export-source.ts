@@ -3,7 +3,7 @@ import type { ExportFormat } from '../../providers/registry';
 import type { ExportTarget } from '../../providers/provider';
 import type { ExportSource } from './collector';
 import { listAll, readJsonObject } from './object-store';
-import { openLines } from './read-lines';
+import { openLines, type ReadLimits } from './read-lines';
 import type { RevisionToWrite } from './revision-writer';
 
 /**
@@ -11,7 +11,10 @@ import type { RevisionToWrite } from './revision-writer';
  * per pass; discovery reads only manifests and returns the current revision of every scope; the
  * writer then opens only the files the manifest lists.
  */
-export function exportSource({ name, store, bucket, prefix, discover }: ExportTarget): ExportSource {
+export function exportSource(
+  { name, store, bucket, prefix, discover }: ExportTarget,
+  limits: ReadLimits = {},
+): ExportSource {
   return {
     name,
     location: `${store.location}/${prefix}`,
@@ -34,7 +37,7 @@ export function exportSource({ name, store, bucket, prefix, discover }: ExportTa
         billed_cost_column: r.billed_cost_column,
       }));
     },
-    openLines: (_rev, key, onBytes) => openLines(store, key, onBytes),
+    openLines: (_rev, key, onBytes) => openLines(store, key, onBytes, limits),
     urlOf: (key) => store.url(key),
     controlColumns: (rev, header) => compileControlColumns(rev.format as ExportFormat, header),
   };

@@ -26,10 +26,16 @@ export function parserFor(key: string): 'csv' | 'jsonl' | 'parquet' | 'avro' {
   );
 }
 
+export interface ReadLimits {
+  /** Longest CSV record or JSON line held before the object fails (collector.max_record_bytes). */
+  maxRecordBytes?: number;
+}
+
 export async function openLines(
   store: ObjectStore,
   key: string,
   onBytes?: (n: number) => void,
+  limits: ReadLimits = {},
 ): Promise<AsyncIterable<ParsedLine>> {
   const kind = parserFor(key);
   const object = store.url(key);
@@ -51,5 +57,6 @@ export async function openLines(
   const bytes = await openDecoded(raw, object);
   if (kind === 'avro') return positional(readAvroRows(bytes, { object }));
   // CSV is positional as read; the map-shaped readers go through one running header per object.
-  return kind === 'csv' ? readCsvRows(bytes, { object }) : positional(readJsonlRows(bytes, { object }));
+  const options = { object, maxRecordBytes: limits.maxRecordBytes };
+  return kind === 'csv' ? readCsvRows(bytes, options) : positional(readJsonlRows(bytes, options));
 }

@@ -1,7 +1,13 @@
 import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { ErrorCodes, InputError, PermanentError } from '../../runtime/errors';
-import { clipText, MALFORMED_TEXT_LIMIT, type Header, type ParsedLine } from './rows';
+import {
+  clipText,
+  MALFORMED_TEXT_LIMIT,
+  MAX_RECORD_BYTES_DEFAULT,
+  type Header,
+  type ParsedLine,
+} from './rows';
 
 export { MALFORMED_TEXT_LIMIT };
 export type CsvRowResult = ParsedLine;
@@ -11,6 +17,8 @@ export interface CsvReadOptions {
   object: string;
   /** Maps a raw header name to the name used in the header (alias tables, localized headers). */
   headerAliases?: (header: string) => string;
+  /** Longest record held before the object fails (default MAX_RECORD_BYTES_DEFAULT). */
+  maxRecordBytes?: number;
 }
 
 const LF = 0x0a;
@@ -216,7 +224,10 @@ class RecordCutter {
  * last line feed, so text is only decoded for whole lines and a multi-byte character is never split;
  * an unfinished quoted record is carried over as bytes. A file shorter than a BOM is data.
  */
-async function* parseRecords(bytes: Readable): AsyncGenerator<CsvRecord[], void, undefined> {
+async function* parseRecords(
+  bytes: Readable,
+  maxRecordBytes = MAX_RECORD_BYTES_DEFAULT,
+): AsyncGenerator<CsvRecord[], void, undefined> {
   let latin1 = false;
   const cutter = new RecordCutter(() => latin1);
   let carry: Buffer = Buffer.alloc(0);
@@ -262,6 +273,12 @@ async function* parseRecords(bytes: Readable): AsyncGenerator<CsvRecord[], void,
     const records = run(carry.length ? Buffer.concat([carry, b]) : b, false);
     if (records.length) yield records;
     if (broken) throw broken;
+    if (carry.length > maxRecordBytes) {
+      throw new CsvSyntaxError(
+        `a record longer than ${maxRecordBytes} bytes (collector.max_record_bytes) without its end`,
+        cutter.line,
+      );
+    }
   }
   const records = run(carry, true);
   if (records.length) yield records;
@@ -288,7 +305,7 @@ function isEmptyLine(r: CsvRecord): boolean {
 export async function* readCsvRows(bytes: Readable, opts: CsvReadOptions): AsyncGenerator<ParsedLine> {
   let header: Header | undefined;
   try {
-    for await (const records of parseRecords(bytes)) {
+    for await (const records of parseRecords(bytes, opts.maxRecordBytes)) {
       for (const r of records) {
         if (isEmptyLine(r)) continue;
         if (header === undefined) {

@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
-import { ErrorCodes, PermanentError } from '../../runtime/errors';
-import { clipText as clip, type MapLine } from './rows';
+import { ErrorCodes, InputError, PermanentError } from '../../runtime/errors';
+import { clipText as clip, MAX_RECORD_BYTES_DEFAULT, type MapLine } from './rows';
 
 export type JsonlRowResult = MapLine;
 
@@ -10,8 +10,10 @@ const LF = 0x0a;
 const CR = 0x0d;
 
 /** Splits a byte stream at LF without decoding, so invalid UTF-8 can be reported per line. */
-async function* byteLines(bytes: Readable): AsyncGenerator<Buffer> {
+async function* byteLines(bytes: Readable, object: string, maxRecordBytes: number): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let line = 1;
   for await (const chunk of bytes as AsyncIterable<Buffer | string>) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     let start = 0;
@@ -19,10 +21,22 @@ async function* byteLines(bytes: Readable): AsyncGenerator<Buffer> {
       const piece = buf.subarray(start, i);
       yield pending.length ? Buffer.concat([...pending, piece]) : piece;
       pending = [];
+      pendingBytes = 0;
+      line++;
       start = i + 1;
     }
     // Pieces are concatenated only once the line is complete: a multi-MB line stays linear.
-    if (start < buf.length) pending.push(buf.subarray(start));
+    if (start < buf.length) {
+      pending.push(buf.subarray(start));
+      pendingBytes += buf.length - start;
+      if (pendingBytes > maxRecordBytes) {
+        throw new InputError(
+          ErrorCodes.MALFORMED_INPUT,
+          `a line longer than ${maxRecordBytes} bytes (collector.max_record_bytes) without its end`,
+          { object, line },
+        );
+      }
+    }
   }
   if (pending.length) yield Buffer.concat(pending);
 }
@@ -67,9 +81,12 @@ function flatten(value: unknown, path: string, out: Record<string, string>): voi
  * Values follow the export's encoding: INT64 and NUMERIC arrive as strings and stay strings;
  * timestamps stay in BigQuery's `2020-11-10 05:49:32.199 UTC` text.
  */
-export async function* readJsonlRows(bytes: Readable, _opts: { object: string }): AsyncGenerator<MapLine> {
+export async function* readJsonlRows(
+  bytes: Readable,
+  opts: { object: string; maxRecordBytes?: number },
+): AsyncGenerator<MapLine> {
   let line = 0;
-  for await (let raw of byteLines(bytes)) {
+  for await (let raw of byteLines(bytes, opts.object, opts.maxRecordBytes ?? MAX_RECORD_BYTES_DEFAULT)) {
     line++;
     if (line === 1 && raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) {
       raw = raw.subarray(3);

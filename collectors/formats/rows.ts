@@ -96,3 +96,11 @@ export function columnsOf(header: Header, values: readonly string[]): Record<str
   for (let i = 0; i < n; i++) if (values[i] !== '') out[header[i]] = values[i];
   return out;
 }
+
+/**
+ * The longest record (a CSV record, a JSON line) a reader holds before giving up on the object. A
+ * billing row is a few KB; a "line" of a GiB is a broken or hostile export, and buffering it would
+ * exhaust the process and crash-loop the collector on the same object. Configurable as
+ * collector.max_record_bytes.
+ */
+export const MAX_RECORD_BYTES_DEFAULT = 16 * 1024 * 1024;
