@@ -44,6 +44,21 @@ export interface DiscoveryInput {
   prefix: string;
   objects: ListedObject[];
   readJson: ReadJson;
+  /**
+   * A collector reads its own bucket: a manifest that names an object of another bucket is an
+   * error, not a key to look up here. Files copied to a local folder (`meterflow rate`) keep their
+   * manifests' original bucket names, so the check is off there.
+   */
+  checkBucket?: boolean;
+}
+
+/** How a manifest's file references are resolved (see resolveFiles). */
+export interface ResolveOptions {
+  bucket: string;
+  manifestDir: string;
+  /** The manifest, named in errors. */
+  manifest: string;
+  checkBucket?: boolean;
 }
 
 interface Relative {
@@ -82,11 +97,19 @@ export function dirname(key: string): string {
 function resolveFile(
   ref: string,
   listed: Set<string>,
-  opts: { bucket: string; manifestDir: string },
+  opts: ResolveOptions,
 ): { key: string; found: boolean } {
   const candidates: string[] = [];
   let r = ref;
   const url = /^(?:s3|gs):\/\/([^/]+)\/(.*)$/.exec(r) ?? /^https:\/\/[^/]+\/([^/]+)\/(.*)$/.exec(r);
+  if (url && opts.checkBucket && url[1] !== opts.bucket) {
+    // Reading `key` from our own bucket instead would count another export's file, or a stale copy.
+    throw new InputError(
+      ErrorCodes.MALFORMED_INPUT,
+      `the manifest lists ${ref}, an object of bucket ${url[1]}, not of ${opts.bucket}`,
+      { object: opts.manifest },
+    );
+  }
   if (url) r = url[2];
   candidates.push(r, r.replace(/^\/+/, ''));
   if (r.replace(/^\/+/, '').startsWith(`${opts.bucket}/`)) {
@@ -100,7 +123,7 @@ function resolveFile(
 export function resolveFiles(
   refs: string[],
   objects: ListedObject[],
-  opts: { bucket: string; manifestDir: string },
+  opts: ResolveOptions,
 ): { files: string[]; missing: string[] } {
   const listed = new Set(objects.map((o) => o.key));
   const files: string[] = [];

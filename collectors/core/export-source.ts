@@ -25,6 +25,7 @@ export function exportSource(
         prefix,
         objects,
         readJson: (key) => readJsonObject(store, key),
+        checkBucket: true,
       });
       return revisions.map((r) => ({
         provider: r.provider,

@@ -38,9 +38,31 @@ export async function toArrayBuffer(stream: Readable): Promise<ArrayBuffer> {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
 
-export async function readJsonObject(store: ObjectStore, key: string): Promise<unknown> {
+/**
+ * The largest manifest read. Manifests are read whole (they are JSON); the biggest real ones list a
+ * few thousand files in well under a MB, so anything near this size is not a manifest.
+ */
+export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+
+export async function readJsonObject(
+  store: ObjectStore,
+  key: string,
+  maxBytes = MAX_MANIFEST_BYTES,
+): Promise<unknown> {
   const chunks: Buffer[] = [];
-  for await (const chunk of await store.open(key)) chunks.push(Buffer.from(chunk as Buffer));
+  let size = 0;
+  const stream = await store.open(key);
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) {
+      stream.destroy();
+      throw new PermanentError(
+        ErrorCodes.MALFORMED_INPUT,
+        `${store.url(key)}: a manifest larger than ${maxBytes} bytes; refusing to read it whole`,
+      );
+    }
+    chunks.push(Buffer.from(chunk as Buffer));
+  }
   const text = Buffer.concat(chunks)
     .toString('utf8')
     .replace(/^\uFEFF/, '');

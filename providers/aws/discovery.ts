@@ -48,6 +48,8 @@ export async function discoverAwsLegacyCur(input: DiscoveryInput): Promise<Disco
     const { files, missing } = resolveFiles(manifest.reportKeys, input.objects, {
       bucket: input.bucket,
       manifestDir: periodDir,
+      manifest: obj.key,
+      checkBucket: input.checkBucket,
     });
     const assemblyDir = `${periodDir}/${manifest.assemblyId}/`.replace(/^\/+/, '');
     const createNew = files.length > 0 && files.every((f) => f.replace(/^\/+/, '').startsWith(assemblyDir));
@@ -113,6 +115,8 @@ export async function discoverAwsDataExports(input: DiscoveryInput): Promise<Dis
     const { files, missing } = resolveFiles(manifest.dataFiles, input.objects, {
       bucket: input.bucket,
       manifestDir: dirname(obj.key),
+      manifest: obj.key,
+      checkBucket: input.checkBucket,
     });
     addUnique(
       out,

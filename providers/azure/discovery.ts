@@ -70,7 +70,12 @@ export async function discoverAzureExports(input: DiscoveryInput): Promise<Disco
     const { files, missing } = resolveFiles(
       c.manifest.blobs.map((b) => b.blobName),
       input.objects,
-      { bucket: input.bucket, manifestDir: dirname(c.obj.key) },
+      {
+        bucket: input.bucket,
+        manifestDir: dirname(c.obj.key),
+        manifest: c.obj.key,
+        checkBucket: input.checkBucket,
+      },
     );
     const dataVersion = c.manifest.exportConfig.dataVersion ?? '';
     out.set(scope, {
@@ -139,7 +144,12 @@ export async function discoverAzureLegacyExports(input: DiscoveryInput): Promise
           const { files, missing } = resolveFiles(
             manifest.blobs.map((b) => b.blobName),
             input.objects,
-            { bucket: input.bucket, manifestDir: dirname(obj.key) },
+            {
+              bucket: input.bucket,
+              manifestDir: dirname(obj.key),
+              manifest: obj.key,
+              checkBucket: input.checkBucket,
+            },
           );
           const format = datasetOf(exportName);
           return {

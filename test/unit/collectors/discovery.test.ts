@@ -191,6 +191,24 @@ describe('discoverAwsDataExports', () => {
       ['x/data/BILLING_PERIOD=2026-11/x-00001.csv.gz'],
     ]);
   });
+
+  it("refuses, in a collector, a manifest that lists another bucket's objects", async () => {
+    const d = 'de/cur2/data/BILLING_PERIOD=2026-11';
+    const bucket = new FakeBucket()
+      .put(`${d}/exec-1/cur2-00001.csv.gz`, 'x')
+      .put(
+        'de/cur2/metadata/BILLING_PERIOD=2026-11/cur2-Manifest.json',
+        cur2('exec-1', [`${d}/exec-1/cur2-00001.csv.gz`]),
+      );
+    // The manifest says s3://exports-bucket/...; this collector reads "mine".
+    const input = { bucket: 'mine', prefix: 'de', ...bucket };
+    await expect(discoverAwsDataExports({ ...input, checkBucket: true })).rejects.toThrow(
+      /cur2-Manifest\.json.*lists s3:\/\/exports-bucket\/.*not of mine/,
+    );
+    // A local copy (meterflow rate) keeps the original bucket names: the key is looked up as before.
+    const [rev] = await discoverAwsDataExports(input);
+    expect(rev.files).toEqual([`${d}/exec-1/cur2-00001.csv.gz`]);
+  });
 });
 
 describe('discoverAzureExports', () => {
