@@ -191,6 +191,8 @@ function daysInMonth(y: number, m: number): number {
   return new Date(Date.UTC(y, m, 0)).getUTCDate();
 }
 
+const MIN_YEAR = 1900;
+
 function build(
   y: number,
   mo: number,
@@ -201,6 +203,9 @@ function build(
   frac: string | undefined,
   offsetMinutes: number,
 ): number | undefined {
+  // Date.UTC reads years 0-99 as 1900-1999: `0025-11-01` would silently become 1925. No billing
+  // export dates a charge before 1900, so such a year is not a timestamp.
+  if (y < MIN_YEAR) return undefined;
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return undefined;
   if (h > 23 || mi > 59 || s > 59) return undefined;
   const ms = frac === undefined ? 0 : Math.floor(Number(`0.${frac}`) * 1000 + 1e-9);
