@@ -5,7 +5,7 @@ import { SCHEMA_HEADER, type RawRow } from '../../schemas';
 import { encodeRawBatch, type RowBatch } from '../../schemas/raw-batch-codec';
 import type { RowContext } from '../../processors/normalize/types';
 import type { ControlColumns } from '../formats/columns';
-import { columnsOf, type Header, type MalformedLine, type ParsedLine } from '../formats/rows';
+import { clipText, columnsOf, type Header, type MalformedLine, type ParsedLine } from '../formats/rows';
 
 /**
  * The source half of the pipeline, shared by the collector (which sends it to Kafka) and by
@@ -15,6 +15,13 @@ import { columnsOf, type Header, type MalformedLine, type ParsedLine } from '../
 
 /** A row's constants: the object it was read from and the revision it belongs to (normalize's RowContext). */
 export type BatchConstants = RowContext;
+
+/**
+ * The largest row (sum of its values' characters) sent to the raw topic. Kafka refuses messages
+ * over its limit (1 MB by default), and UTF-8 takes up to 3 bytes a character: a wider row is
+ * dead-lettered on its own instead of failing the batch that would carry it, and its revision.
+ */
+export const MAX_ROW_CHARS = 256 * 1024;
 
 /** An admitted row's contribution to the revision's control totals. */
 export interface AdmittedRow {
@@ -40,6 +47,17 @@ export class RowAdmission {
 
   admit(line: ParsedLine): AdmittedRow | MalformedLine {
     if (line.kind === 'malformed') return line;
+    let chars = 0;
+    for (let i = 0; i < line.values.length; i++) chars += line.values[i].length;
+    if (chars > MAX_ROW_CHARS) {
+      // One such row would fail its whole batch, and so the revision, at Kafka's message limit.
+      return {
+        kind: 'malformed',
+        line: line.line,
+        message: `a row of ${chars} characters is larger than a raw-topic message can carry (${MAX_ROW_CHARS})`,
+        text: clipText(line.values.join(',')),
+      };
+    }
     if (line.header !== this.header) {
       this.header = line.header;
       this.control = this.controlColumns(line.header);
@@ -57,7 +75,7 @@ export class RowAdmission {
         line: line.line,
         field: this.billedCostColumn,
         message: (err as Error).message,
-        text: JSON.stringify(columnsOf(line.header, line.values)),
+        text: clipText(JSON.stringify(columnsOf(line.header, line.values))),
       };
     }
   }
