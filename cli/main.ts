@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { loadConfig, renderConfigDocs, type LoadedConfig } from '../runtime/config';
 import { classifyError, DeadLetterReasons, MeterflowError } from '../runtime/errors';
 import { redactText, redactValue } from '../runtime/redact';
@@ -24,6 +24,8 @@ const stackModule = () => load('../deploy/stack/stack') as typeof import('../dep
 const collectorsModule = () => load('../collectors/command') as typeof import('../collectors/command');
 const processorsModule = () => load('../processors/command') as typeof import('../processors/command');
 const rateModule = () => load('../processors/offline/rate') as typeof import('../processors/offline/rate');
+const rateSummaryModule = () =>
+  load('../processors/offline/summary') as typeof import('../processors/offline/summary');
 const replayModule = () => load('../processors/replay') as typeof import('../processors/replay');
 const demoModule = () => load('../deploy/demo/demo') as typeof import('../deploy/demo/demo');
 const sinkModule = () =>
@@ -44,7 +46,9 @@ program
     'Cloud billing exports to rated, invoice-ready usage: collectors, processors and sinks over Kafka and Elasticsearch.',
   )
   .option('-c, --config <file>', 'configuration file (default: $METERFLOW_CONFIG or ./meterflow.yaml)')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors exit 2 (not 1, which is a failed run), for scripts that tell them apart.
+  .exitOverride();
 
 function config(): LoadedConfig {
   return loadConfig({ path: program.opts<{ config?: string }>().config });
@@ -276,17 +280,27 @@ program
   .requiredOption('--input <path>', 'one export file, or a folder laid out as the bucket')
   .option('--pricebook <file>', 'price book YAML (default: rate at cost, markup 0)')
   .requiredOption('--out <file>', 'NDJSON output file, or - for stdout')
-  .action(async (opts: { provider: string; input: string; pricebook?: string; out: string }) => {
-    const { runRate } = rateModule();
-    const summary = await runRate({
-      provider: opts.provider as ProviderName,
-      input: opts.input,
-      pricebook: opts.pricebook,
-      config: program.opts<{ config?: string }>().config,
-      out: opts.out,
-    });
-    void summary;
-  });
+  .option('--exit-zero', 'exit 0 even when nothing was rated or a warning was printed (exit codes: README)')
+  .action(
+    async (opts: {
+      provider: string;
+      input: string;
+      pricebook?: string;
+      out: string;
+      exitZero?: boolean;
+    }) => {
+      const { runRate } = rateModule();
+      const { rateExitCode } = rateSummaryModule();
+      const summary = await runRate({
+        provider: opts.provider as ProviderName,
+        input: opts.input,
+        pricebook: opts.pricebook,
+        config: program.opts<{ config?: string }>().config,
+        out: opts.out,
+      });
+      if (!opts.exitZero) process.exitCode = rateExitCode(summary);
+    },
+  );
 
 program
   .command('demo')
@@ -318,6 +332,11 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (raw) {
+    if (raw instanceof CommanderError) {
+      // Commander has printed the message (or the help / version, which exit 0).
+      process.exitCode = raw.exitCode === 0 ? 0 : 2;
+      return;
+    }
     const err: MeterflowError = classifyError(raw);
     process.stderr.write(`meterflow: error [${err.code}]: ${redactText(err.message)}\n`);
     if (process.env.METERFLOW_DEBUG && raw instanceof Error && raw.stack)

@@ -141,3 +141,21 @@ export function formatRateSummary(s: RateSummary): string {
   for (const w of s.warnings) lines.push(`warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * Exit codes of `meterflow rate` (README, "Trying meterflow without servers"): a script or a CI job
+ * must be able to tell a run that rated the export from one that only produced dead letters.
+ *   0  rated: at least one record written (or nothing to read), no warning;
+ *   1  error: the run stopped (unreadable input, bad price book, I/O);
+ *   2  usage: bad command line;
+ *   3  rated with warnings, e.g. a manifest's row count differs from the rows its files hold;
+ *   4  rows were read but every one was dead-lettered or dropped: nothing was rated.
+ * `--exit-zero` turns 3 and 4 into 0 for runs that only want the files.
+ */
+export const RATE_EXIT = { OK: 0, ERROR: 1, USAGE: 2, WARNINGS: 3, NOTHING_RATED: 4 } as const;
+
+export function rateExitCode(s: { rows_in: number; rows_out: number; warnings: readonly string[] }): number {
+  if (s.rows_in > 0 && s.rows_out === 0) return RATE_EXIT.NOTHING_RATED;
+  if (s.warnings.length > 0) return RATE_EXIT.WARNINGS;
+  return RATE_EXIT.OK;
+}

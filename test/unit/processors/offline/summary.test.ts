@@ -1,4 +1,4 @@
-import { Totals } from '../../../../processors/offline/summary';
+import { Totals, RATE_EXIT, rateExitCode } from '../../../../processors/offline/summary';
 import { Decimal, decimalToString, parseDecimal } from '../../../../schemas/decimal';
 
 /** Seeded PRNG (mulberry32): the same amounts every run. */
@@ -73,5 +73,17 @@ describe('Totals', () => {
     totals.addText('USD', '1.5');
     totals.addText('USD', '-1.50');
     expect(totals.toRecord()).toEqual({ USD: '0' });
+  });
+});
+
+describe('rateExitCode', () => {
+  it('tells a rated export from one that only produced dead letters or warnings', () => {
+    expect(rateExitCode({ rows_in: 10, rows_out: 9, warnings: [] })).toBe(RATE_EXIT.OK);
+    expect(rateExitCode({ rows_in: 0, rows_out: 0, warnings: [] })).toBe(RATE_EXIT.OK);
+    expect(rateExitCode({ rows_in: 10, rows_out: 10, warnings: ['row count differs'] })).toBe(
+      RATE_EXIT.WARNINGS,
+    );
+    expect(rateExitCode({ rows_in: 10, rows_out: 0, warnings: [] })).toBe(RATE_EXIT.NOTHING_RATED);
+    expect(rateExitCode({ rows_in: 10, rows_out: 0, warnings: ['x'] })).toBe(RATE_EXIT.NOTHING_RATED);
   });
 });
