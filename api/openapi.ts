@@ -57,6 +57,61 @@ const authenticatedErrors = {
   '503': response('Unavailable'),
 };
 
+// An invoice as an admin key sees it, and the customer view (api/queries.ts
+// toCustomerInvoiceResponse): the same document without the cloud cost behind it, the margin and
+// the lineage. Both are built from these parts, in the stored document's field order.
+const lineFields = {
+  line_id: str,
+  kind: { type: 'string', enum: ['usage', 'plan', 'minimum_commitment', 'credit', 'adjustment'] },
+  description: str,
+  group: nullableStr,
+  plan_id: nullableStr,
+  quantity: nullable(ref('Decimal')),
+  unit: nullableStr,
+  amount_exact: ref('Decimal'),
+  amount: ref('Decimal'),
+  included_in_plan: nullable(ref('Decimal')),
+};
+const lineCost = {
+  cloud_cost: { type: 'array', items: ref('CurrencyAmount') },
+  trace: closed({
+    revisions: { type: 'array', items: ref('RevisionRef') },
+    source_objects: { type: 'array', items: str },
+    source_object_count: count,
+    record_count: count,
+  }),
+};
+const adjusts = nullable(
+  closed({
+    invoice_id: str,
+    invoice_number: nullableStr,
+    period: str,
+    line_id: str,
+    billed_amount: ref('Decimal'),
+    current_amount: ref('Decimal'),
+    cause: str,
+  }),
+);
+const invoiceFields = (line: string) => ({
+  invoice_id: str,
+  number: nullableStr,
+  customer: str,
+  period: str,
+  currency: ref('Currency'),
+  status: { type: 'string', enum: ['draft', 'finalized'] },
+  generated_at: dateTime,
+  finalized_at: nullable(dateTime),
+  price_book_version: nullableStr,
+  rounding: closed({ mode: { const: 'HALF_EVEN' }, minor_units: count }),
+  lines: { type: 'array', items: ref(line) },
+  total: ref('Decimal'),
+});
+const invoiceCost = {
+  cloud_cost: { type: 'array', items: ref('CurrencyAmount') },
+  margin: nullable(ref('Decimal')),
+  revisions: { type: 'array', items: ref('RevisionRef') },
+};
+
 export const openApiSpec = {
   openapi: '3.1.0',
   info: {
@@ -293,92 +348,10 @@ export const openApiSpec = {
       InvoiceList: closed({ customer: str, invoices: { type: 'array', items: ref('InvoiceSummary') } }),
       RevisionRef: closed({ scope: str, revision_id: str }),
       CurrencyAmount: closed({ currency: ref('Currency'), amount: ref('Decimal') }),
-      InvoiceLine: closed({
-        line_id: str,
-        kind: { type: 'string', enum: ['usage', 'plan', 'minimum_commitment', 'credit', 'adjustment'] },
-        description: str,
-        group: nullableStr,
-        plan_id: nullableStr,
-        quantity: nullable(ref('Decimal')),
-        unit: nullableStr,
-        amount_exact: ref('Decimal'),
-        amount: ref('Decimal'),
-        included_in_plan: nullable(ref('Decimal')),
-        cloud_cost: { type: 'array', items: ref('CurrencyAmount') },
-        trace: closed({
-          revisions: { type: 'array', items: ref('RevisionRef') },
-          source_objects: { type: 'array', items: str },
-          source_object_count: count,
-          record_count: count,
-        }),
-        adjusts: nullable(
-          closed({
-            invoice_id: str,
-            invoice_number: nullableStr,
-            period: str,
-            line_id: str,
-            billed_amount: ref('Decimal'),
-            current_amount: ref('Decimal'),
-            cause: str,
-          }),
-        ),
-      }),
-      Invoice: closed({
-        invoice_id: str,
-        number: nullableStr,
-        customer: str,
-        period: str,
-        currency: ref('Currency'),
-        status: { type: 'string', enum: ['draft', 'finalized'] },
-        generated_at: dateTime,
-        finalized_at: nullable(dateTime),
-        price_book_version: nullableStr,
-        rounding: closed({ mode: { const: 'HALF_EVEN' }, minor_units: count }),
-        lines: { type: 'array', items: ref('InvoiceLine') },
-        total: ref('Decimal'),
-        cloud_cost: { type: 'array', items: ref('CurrencyAmount') },
-        margin: nullable(ref('Decimal')),
-        revisions: { type: 'array', items: ref('RevisionRef') },
-        fingerprint: str,
-      }),
-      CustomerInvoiceLine: closed({
-        line_id: str,
-        kind: { type: 'string', enum: ['usage', 'plan', 'minimum_commitment', 'credit', 'adjustment'] },
-        description: str,
-        group: nullableStr,
-        plan_id: nullableStr,
-        quantity: nullable(ref('Decimal')),
-        unit: nullableStr,
-        amount_exact: ref('Decimal'),
-        amount: ref('Decimal'),
-        included_in_plan: nullable(ref('Decimal')),
-        adjusts: nullable(
-          closed({
-            invoice_id: str,
-            invoice_number: nullableStr,
-            period: str,
-            line_id: str,
-            billed_amount: ref('Decimal'),
-            current_amount: ref('Decimal'),
-            cause: str,
-          }),
-        ),
-      }),
-      CustomerInvoice: closed({
-        invoice_id: str,
-        number: nullableStr,
-        customer: str,
-        period: str,
-        currency: ref('Currency'),
-        status: { type: 'string', enum: ['draft', 'finalized'] },
-        generated_at: dateTime,
-        finalized_at: nullable(dateTime),
-        price_book_version: nullableStr,
-        rounding: closed({ mode: { const: 'HALF_EVEN' }, minor_units: count }),
-        lines: { type: 'array', items: ref('CustomerInvoiceLine') },
-        total: ref('Decimal'),
-        fingerprint: str,
-      }),
+      InvoiceLine: closed({ ...lineFields, ...lineCost, adjusts }),
+      Invoice: closed({ ...invoiceFields('InvoiceLine'), ...invoiceCost, fingerprint: str }),
+      CustomerInvoiceLine: closed({ ...lineFields, adjusts }),
+      CustomerInvoice: closed({ ...invoiceFields('CustomerInvoiceLine'), fingerprint: str }),
       Totals: closed({ currency: ref('Currency'), billed_cost: ref('Decimal'), rows: count }),
       Revision: closed(
         {
