@@ -20,6 +20,7 @@ import { deadLetterWrite, revisionWrite, type SinkWrite, usageWrite } from './do
 import type { IndexNames } from './indices';
 import { ensureUsageIndex } from './layout';
 import { ContiguousOffsets } from './offsets';
+import { withHeartbeats } from './heartbeats';
 
 export interface SinkTopics {
   rated: string;
@@ -107,7 +108,7 @@ export class ElasticsearchSink implements Sink {
       groupId: this.o.groupId,
       readUncommitted: false,
       sessionTimeout: options.session_timeout_ms,
-      heartbeatInterval: Math.max(1000, Math.floor(options.session_timeout_ms / 10)),
+      heartbeatInterval: this.heartbeatEveryMs,
       maxBytesPerPartition: 4 * 1024 * 1024,
     });
     await this.consumer.connect();
@@ -135,6 +136,11 @@ export class ElasticsearchSink implements Sink {
         this.o.onFlushed?.(batch.topic);
       },
     });
+  }
+
+  /** The group's heartbeat interval, also kept up during a long bulk request (withHeartbeats). */
+  private get heartbeatEveryMs(): number {
+    return Math.max(1000, Math.floor(this.o.options.session_timeout_ms / 10));
   }
 
   async stop(): Promise<void> {
@@ -272,7 +278,9 @@ export class ElasticsearchSink implements Sink {
       let items: Array<Record<string, unknown>>;
       const timer = this.bulkSeconds.startTimer();
       try {
-        const response = await this.o.es.bulk({ body: bulkBody(todo) } as never);
+        const response = await withHeartbeats(heartbeat, this.heartbeatEveryMs, () =>
+          this.o.es.bulk({ body: bulkBody(todo) } as never),
+        );
         items = response.items as Array<Record<string, unknown>>;
       } catch (err) {
         // The request as a whole failed: cluster unreachable, timeout, 5xx. Nothing is known to be
@@ -336,7 +344,7 @@ export class ElasticsearchSink implements Sink {
   ): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await fn();
+        return await withHeartbeats(heartbeat, this.heartbeatEveryMs, fn);
       } catch (err) {
         const e = classifyError(err);
         if (!e.retryable) throw e;
