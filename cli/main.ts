@@ -50,8 +50,12 @@ program
   // Usage errors exit 2 (not 1, which is a failed run), for scripts that tell them apart.
   .exitOverride();
 
+let warned = false;
 function config(): LoadedConfig {
-  return loadConfig({ path: program.opts<{ config?: string }>().config });
+  const loaded = loadConfig({ path: program.opts<{ config?: string }>().config });
+  if (!warned) for (const w of loaded.warnings) process.stderr.write(`meterflow: WARNING: ${w}\n`);
+  warned = true;
+  return loaded;
 }
 
 const say = (line: string) => process.stderr.write(`${line}\n`);

@@ -47,6 +47,9 @@ export const MeterflowConfigSchema = z
     local_stack: bool(
       'Fill every unset connection setting with the local stack that `meterflow stack up` runs.',
     ).default(true),
+    allow_insecure: bool(
+      'Start even with insecure settings (SASL PLAIN without TLS, credentials over http, certificates not verified, the API on a non-loopback address without TLS); each is then printed as a warning.',
+    ).default(false),
     log: z
       .object({
         level: z
@@ -83,6 +86,8 @@ export interface LoadedConfig {
   config: MeterflowConfig;
   /** The file read, or undefined when none existed. */
   source: string | undefined;
+  /** Insecure settings accepted because allow_insecure is true; the CLI prints them. */
+  warnings: string[];
 }
 
 export interface LoadOptions {
@@ -148,7 +153,49 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (config.local_stack) fillLocalStackDefaults(config);
   else requireRemoteSettings(config, source);
   registerConfigSecrets(config);
-  return { config, source };
+  const insecure = insecureSettings(config);
+  if (insecure.length > 0 && !config.allow_insecure) {
+    throw new ConfigError(
+      source ?? 'environment and defaults',
+      insecure.map((i) => `${i} (set allow_insecure: true to accept it)`),
+    );
+  }
+  return { config, source, warnings: insecure.map((i) => `insecure setting accepted: ${i}`) };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/i;
+
+/**
+ * Settings that expose a secret or billing data on the network. A billing pipeline does not start
+ * with them unless told to (allow_insecure), so a copied development config cannot reach
+ * production unnoticed.
+ */
+export function insecureSettings(config: MeterflowConfig): string[] {
+  const out: string[] = [];
+  const k = config.kafka;
+  if (k.sasl?.mechanism === 'plain' && !k.tls.enabled)
+    out.push('kafka.sasl: PLAIN without kafka.tls.enabled sends the password in clear text');
+  if (k.tls.enabled && !k.tls.reject_unauthorized)
+    out.push("kafka.tls.reject_unauthorized: false accepts any broker's certificate");
+  const es = config.elasticsearch;
+  if (es.node !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(es.node);
+    } catch {
+      url = undefined;
+    }
+    const credentials = es.api_key !== undefined || es.password !== undefined;
+    if (url?.protocol === 'http:' && credentials && !LOOPBACK.test(url.hostname))
+      out.push(`elasticsearch.node: credentials sent over plain http to ${url.hostname}`);
+  }
+  if (!es.tls.reject_unauthorized)
+    out.push("elasticsearch.tls.reject_unauthorized: false accepts any node's certificate");
+  if (!LOOPBACK.test(config.api.host))
+    out.push(
+      `api.host: ${config.api.host} serves API keys and invoices without TLS (put a TLS proxy in front)`,
+    );
+  return out;
 }
 
 function lineOf(

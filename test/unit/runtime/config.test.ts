@@ -109,6 +109,61 @@ describe('loadConfig', () => {
   });
 });
 
+describe('insecure settings', () => {
+  const remote = {
+    METERFLOW_LOCAL_STACK: 'false',
+    METERFLOW_KAFKA__BROKERS: 'kafka.prod:9092',
+    METERFLOW_ELASTICSEARCH__NODE: 'http://es.prod:9200',
+  };
+
+  it('refuses them all at once, each naming the setting, unless allow_insecure is set', () => {
+    const env = {
+      ...remote,
+      METERFLOW_ELASTICSEARCH__API_KEY: 'c2VjcmV0',
+      METERFLOW_KAFKA__SASL__MECHANISM: 'plain',
+      METERFLOW_KAFKA__SASL__USERNAME: 'meterflow',
+      METERFLOW_KAFKA__SASL__PASSWORD: 'pw',
+      METERFLOW_ELASTICSEARCH__TLS__REJECT_UNAUTHORIZED: 'false',
+      METERFLOW_API__HOST: '0.0.0.0',
+    };
+    let err: unknown;
+    try {
+      loadConfig({ cwd: tmpDir(), env });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const issues = (err as ConfigError).issues.join('\n');
+    expect(issues).toContain('kafka.sasl: PLAIN without kafka.tls.enabled');
+    expect(issues).toContain('elasticsearch.node: credentials sent over plain http to es.prod');
+    expect(issues).toContain('elasticsearch.tls.reject_unauthorized: false');
+    expect(issues).toContain('api.host: 0.0.0.0');
+    expect(issues).toContain('allow_insecure: true');
+
+    const accepted = loadConfig({ cwd: tmpDir(), env: { ...env, METERFLOW_ALLOW_INSECURE: 'true' } });
+    expect(accepted.warnings).toHaveLength(4);
+    expect(accepted.warnings[0]).toMatch(/^insecure setting accepted: kafka\.sasl/);
+  });
+
+  it('accepts TLS, https with credentials, and the local stack on loopback', () => {
+    const secure = loadConfig({
+      cwd: tmpDir(),
+      env: {
+        ...remote,
+        METERFLOW_ELASTICSEARCH__NODE: 'https://es.prod:9200',
+        METERFLOW_ELASTICSEARCH__API_KEY: 'c2VjcmV0',
+        METERFLOW_KAFKA__TLS__ENABLED: 'true',
+        METERFLOW_KAFKA__SASL__MECHANISM: 'plain',
+        METERFLOW_KAFKA__SASL__USERNAME: 'meterflow',
+        METERFLOW_KAFKA__SASL__PASSWORD: 'pw',
+      },
+    });
+    expect(secure.warnings).toEqual([]);
+    const local = loadConfig({ cwd: tmpDir(), env: { METERFLOW_ELASTICSEARCH__API_KEY: 'c2VjcmV0' } });
+    expect(local.warnings).toEqual([]);
+  });
+});
+
 describe('configuration reference', () => {
   it('docs/configuration.md is the current rendering of the schema', () => {
     const committed = fs.readFileSync(path.join(__dirname, '../../../docs/configuration.md'), 'utf8');
