@@ -1,16 +1,6 @@
 import { Totals, RATE_EXIT, rateExitCode } from '../../../../processors/offline/summary';
 import { Decimal, decimalToString, parseDecimal } from '../../../../schemas/decimal';
-
-/** Seeded PRNG (mulberry32): the same amounts every run. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../../support/random';
 
 function amount(rand: () => number): string {
   const digits = (n: number) => Array.from({ length: n }, () => String(Math.floor(rand() * 10))).join('');

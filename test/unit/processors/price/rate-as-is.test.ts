@@ -2,6 +2,7 @@ import { atCostPriceBook, parsePriceBook, rateRecord, type RateResult } from '..
 import { Decimal, decimalToString, parseDecimal } from '../../../../schemas/decimal';
 import type { UsageRecord } from '../../../../schemas/types.generated';
 import { usageRecord } from '../../../support/usage-record';
+import { prng } from '../../../support/random';
 
 // An identity rule (cost_plus, markup 0, discount 0) rates canonical basis text as is, without a
 // Decimal. These tests hold that shortcut to the general formula: cost * (100 + markup) / 100.
@@ -13,17 +14,6 @@ function rated(result: RateResult): UsageRecord {
 
 const general = (text: string): string =>
   decimalToString((parseDecimal(text) as Decimal).times(new Decimal(100).plus(0)).div(100));
-
-/** Seeded PRNG (mulberry32): the same texts every run. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomDecimalText(rand: () => number): string {
   const digits = (n: number) => Array.from({ length: n }, () => String(Math.floor(rand() * 10))).join('');
