@@ -2,14 +2,17 @@ import type { Processor } from '../../schemas/stages';
 import crypto from 'node:crypto';
 import type { Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { StageMetrics } from '../../runtime/metrics';
-import { AvroTypes, type UsageRecord } from '../../schemas';
+import type { UsageRecord } from '../../schemas';
+import { decodeUsageRecords, usageRecordBatchMessage } from '../../schemas/usage-record-batch';
 import { DeadLetterReasons } from '../../runtime/errors';
 import { SENTINEL_PREFIX, isSentinel, undecodableMessage } from '../core/dead-letter';
 import type { StageOutput } from '../core/transactional-stage';
 import { DedupeState, revisionKeyOf } from './dedupe';
 
 /**
- * dedupe: emits each x_RecordId once per revision. Its state lives in Kafka: the deduped topic
+ * dedupe: emits each x_RecordId once per revision. A batch message (schemas/usage-record-batch.ts)
+ * goes on unchanged when none of its records is a duplicate, else re-encoded without them, under
+ * the same key. Its state lives in Kafka: the deduped topic
  * itself is the record of what was emitted, and an instance rebuilds its DedupeState from the tail
  * of that topic before it consumes anything (see rebuildDedupeState).
  */
@@ -21,24 +24,32 @@ export function dedupeProcessor(
   return async (messages: KafkaMessage[]): Promise<StageOutput[]> => {
     const out: Message[] = [];
     const dead: Message[] = [];
+    let sent = 0;
     for (const m of messages) {
-      let record: UsageRecord;
+      let records: UsageRecord[];
       try {
-        record = AvroTypes.usageRecord.fromBuffer(m.value!) as UsageRecord;
+        records = decodeUsageRecords(m.value!, m.headers);
       } catch (err) {
         metrics.failed(DeadLetterReasons.SCHEMA_VIOLATION);
         dead.push(undecodableMessage('processor.dedupe', 'UsageRecord', m, err));
         continue;
       }
-      if (
-        state.observe(revisionKeyOf(record.x_Scope, record.x_Revision), record.x_RecordId) === 'duplicate'
-      ) {
-        metrics.dropped('duplicate_record_id', true);
-        continue;
+      const fresh = records.filter(
+        (r) => state.observe(revisionKeyOf(r.x_Scope, r.x_Revision), r.x_RecordId) !== 'duplicate',
+      );
+      if (fresh.length < records.length)
+        metrics.dropped('duplicate_record_id', true, records.length - fresh.length);
+      sent += fresh.length;
+      if (fresh.length === 0) continue;
+      if (fresh.length === records.length) {
+        // Nothing dropped: the message goes on as it came (same key, same form), not re-encoded.
+        out.push({ key: m.key, value: m.value, headers: m.headers });
+      } else {
+        // Only a batch can lose some of its records and keep others.
+        out.push(usageRecordBatchMessage(String(m.key), fresh));
       }
-      out.push({ key: record.x_RecordId, value: m.value });
     }
-    metrics.sent(out.length);
+    metrics.sent(sent);
     return [
       { topic: topics.deduped, messages: out },
       { topic: topics.deadLetter, messages: dead },
@@ -106,16 +117,18 @@ export async function rebuildDedupeState(
               }
               return;
             }
-            let record: UsageRecord;
+            let records: UsageRecord[];
             try {
-              record = AvroTypes.usageRecord.fromBuffer(message.value!) as UsageRecord;
+              records = decodeUsageRecords(message.value!, message.headers);
             } catch {
-              // The price stage dead-letters such a record; here it only cannot be remembered.
+              // The price stage dead-letters such a message; here it only cannot be remembered.
               skipped++;
               return;
             }
-            state.remember(revisionKeyOf(record.x_Scope, record.x_Revision), record.x_RecordId);
-            loaded++;
+            for (const record of records) {
+              state.remember(revisionKeyOf(record.x_Scope, record.x_Revision), record.x_RecordId);
+            }
+            loaded += records.length;
           },
         })
         .catch(reject);

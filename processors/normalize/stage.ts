@@ -5,12 +5,15 @@ import type { MeterflowConfig } from '../../runtime/config';
 import type { StageMetrics } from '../../runtime/metrics';
 import { AvroTypes, SCHEMA_HEADER, type RawUsageRow } from '../../schemas';
 import { decodeRawBatch, type RowBatch } from '../../schemas/raw-batch-codec';
+import { UsageRecordBatcher } from '../../schemas/usage-record-batch';
 import { deadLetterMessage, undecodableMessage } from '../core/dead-letter';
 import type { StageOutput } from '../core/transactional-stage';
 import { normalizeBatch, normalizeRow, type NormalizeResult } from './normalize';
 
 /**
- * normalize: raw provider rows -> FOCUS usage records keyed by x_RecordId.
+ * normalize: raw provider rows -> FOCUS usage records, written to the normalized topic in batch
+ * messages (schemas/usage-record-batch.ts) whose key keeps every copy of a record id on one
+ * partition.
  *
  * The raw topics carry two contracts (schemas/README.md): v2 RawRowBatch messages (header
  * `meterflow.schema: RawRowBatch`), many positional rows of one object under one header, and v1
@@ -24,11 +27,13 @@ export function normalizeProcessor(
 ): Processor {
   const options = config.normalize;
   return async (messages: KafkaMessage[]): Promise<StageOutput[]> => {
-    const out: Message[] = [];
+    const out = new UsageRecordBatcher();
+    let sent = 0;
     const dead: Message[] = [];
     const emit = (result: NormalizeResult, row: () => RawUsageRow): void => {
       if (result.ok) {
-        out.push({ key: result.record.x_RecordId, value: AvroTypes.usageRecord.toBuffer(result.record) });
+        out.add(result.record);
+        sent++;
         return;
       }
       const r = row();
@@ -76,10 +81,10 @@ export function normalizeProcessor(
       }
       emit(normalizeRow(row, options), () => row);
     }
-    metrics.sent(out.length);
+    metrics.sent(sent);
     for (const d of dead) metrics.failed(String(d.headers!.reason));
     return [
-      { topic: topics.normalized, messages: out },
+      { topic: topics.normalized, messages: out.take() },
       { topic: topics.deadLetter, messages: dead },
     ];
   };

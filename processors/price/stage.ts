@@ -7,6 +7,7 @@ import { deadLetterMessage, isSentinel, undecodableMessage } from '../core/dead-
 import type { StageOutput } from '../core/transactional-stage';
 import type { PriceBook } from './price-book';
 import { rateRecord } from './rate';
+import { decodeUsageRecords, isUsageRecordBatch } from '../../schemas/usage-record-batch';
 
 /** price: deduped usage -> rated usage (x_RatedCost, x_RatedCurrency, x_PriceRuleId, x_PriceBookVersion). */
 export function priceProcessor(
@@ -21,36 +22,41 @@ export function priceProcessor(
     const dead: Message[] = [];
     for (const m of messages) {
       if (isSentinel(m.key)) continue;
-      let record: UsageRecord;
+      let records: UsageRecord[];
       try {
-        record = AvroTypes.usageRecord.fromBuffer(m.value!) as UsageRecord;
+        records = decodeUsageRecords(m.value!, m.headers);
       } catch (err) {
         metrics.failed(DeadLetterReasons.SCHEMA_VIOLATION);
         dead.push(undecodableMessage('processor.price', 'UsageRecord', m, err));
         continue;
       }
-      const result = rateRecord(record, book);
-      if (result.ok) {
-        out.push({ key: record.x_RecordId, value: AvroTypes.usageRecord.toBuffer(result.record) });
-        continue;
+      const single = !isUsageRecordBatch(m.headers);
+      for (const record of records) {
+        const result = rateRecord(record, book);
+        if (result.ok) {
+          // The rated topic is read by other services: one record per message, keyed by its id.
+          out.push({ key: record.x_RecordId, value: AvroTypes.usageRecord.toBuffer(result.record) });
+          continue;
+        }
+        metrics.failed(result.reason);
+        dead.push(
+          deadLetterMessage({
+            stage: 'processor.price',
+            reason: result.reason,
+            message: `${record.x_SourceObject} line ${record.x_SourceLine}: ${result.message} (price book ${book.version})`,
+            provider: record.ProviderName,
+            scope: record.x_Scope,
+            revision_id: record.x_Revision,
+            object: record.x_SourceObject,
+            line: record.x_SourceLine,
+            field: result.field ?? null,
+            record_id: record.x_RecordId,
+            // Always one record (`meterflow replay` writes it back to the deduped topic as such).
+            payload: single ? m.value! : AvroTypes.usageRecord.toBuffer(record),
+            payload_format: 'avro:UsageRecord',
+          }),
+        );
       }
-      metrics.failed(result.reason);
-      dead.push(
-        deadLetterMessage({
-          stage: 'processor.price',
-          reason: result.reason,
-          message: `${record.x_SourceObject} line ${record.x_SourceLine}: ${result.message} (price book ${book.version})`,
-          provider: record.ProviderName,
-          scope: record.x_Scope,
-          revision_id: record.x_Revision,
-          object: record.x_SourceObject,
-          line: record.x_SourceLine,
-          field: result.field ?? null,
-          record_id: record.x_RecordId,
-          payload: m.value!,
-          payload_format: 'avro:UsageRecord',
-        }),
-      );
     }
     metrics.sent(out.length);
     return [
