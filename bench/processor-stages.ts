@@ -66,7 +66,8 @@ export async function benchProcessorStages(rows: number): Promise<Record<string,
       done = await stageDone(stage);
       if (first === undefined && done > 0) first = { at: Date.now(), done };
     }
-    const seconds = (Date.now() - started) / 1000;
+    const ended = Date.now();
+    const seconds = (ended - started) / 1000;
     const { peakRssMb, cpuSeconds } = sampler.stop();
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -74,7 +75,7 @@ export async function benchProcessorStages(rows: number): Promise<Record<string,
     figures[`${stage}: rows/s (incl. ~3 s start-up)`] = Math.round(rows / seconds);
     if (first !== undefined && done > first.done) {
       figures[`${stage}: rows/s (steady, from its first output)`] = Math.round(
-        (done - first.done) / ((Date.now() - first.at) / 1000),
+        (done - first.done) / ((ended - first.at) / 1000),
       );
     }
     figures[`${stage}: CPU s per 1M rows`] = +((cpuSeconds / rows) * 1e6).toFixed(1);

@@ -62,49 +62,85 @@ export function usageRecordBatchMessage(key: string, records: readonly UsageReco
 
 /**
  * Groups records by batch key into batch messages of at most MAX_BATCH_BYTES each (a group that
- * grows past it is split: both parts keep the key, so the partitioning rule holds).
+ * grows past it is split: both parts keep the key, so the partitioning rule holds). Each record is
+ * encoded straight into its group's growing buffer: no Buffer per record, no second copy.
  */
 export class UsageRecordBatcher {
-  private readonly groups = new Map<string, { items: Buffer[]; bytes: number }>();
+  private readonly groups = new Map<string, Group>();
   private readonly sealed: Message[] = [];
+  // The last record's key inputs: consecutive records of one object share a key, hashed once.
+  private last: { scope: string; revision: string; object: string; chunk: number; key: string } | undefined;
 
   add(record: UsageRecord): void {
-    const key = batchKeyOf(record);
-    const encoded = AvroTypes.usageRecord.toBuffer(record);
+    const key = this.keyOf(record);
     let group = this.groups.get(key);
     if (group === undefined) {
-      group = { items: [], bytes: 0 };
+      group = { buffer: Buffer.allocUnsafe(64 * 1024), used: 0, count: 0 };
       this.groups.set(key, group);
-    } else if (group.bytes + encoded.length > MAX_BATCH_BYTES) {
-      this.sealed.push(encodedBatchMessage(key, group.items));
-      group.items = [];
-      group.bytes = 0;
     }
-    group.items.push(encoded);
-    group.bytes += encoded.length;
+    for (;;) {
+      // avsc's encode returns the end position, or minus the bytes missing when the buffer is short.
+      const result = AvroTypes.usageRecord.encode(record, group.buffer, group.used);
+      const end = result >= 0 ? result : group.buffer.length - result;
+      if (end > MAX_BATCH_BYTES && group.count > 0) {
+        // The record would take the message past the bound: seal what is there, start afresh.
+        this.sealed.push(groupMessage(key, group));
+        group.used = 0;
+        group.count = 0;
+        continue;
+      }
+      if (result >= 0) {
+        group.used = end;
+        group.count++;
+        return;
+      }
+      const grown = Buffer.allocUnsafe(Math.max(group.buffer.length * 2, end));
+      group.buffer.copy(grown, 0, 0, group.used);
+      group.buffer = grown;
+    }
   }
 
   /** Every batch, in the order their keys were first seen. */
   take(): Message[] {
-    for (const [key, group] of this.groups) this.sealed.push(encodedBatchMessage(key, group.items));
+    for (const [key, group] of this.groups) if (group.count > 0) this.sealed.push(groupMessage(key, group));
     this.groups.clear();
     return this.sealed.splice(0);
   }
+
+  private keyOf(r: UsageRecord): string {
+    const chunk = Math.floor(r.x_SourceLine / KEY_LINES);
+    const l = this.last;
+    if (
+      l &&
+      l.chunk === chunk &&
+      l.object === r.x_SourceObject &&
+      l.revision === r.x_Revision &&
+      l.scope === r.x_Scope
+    )
+      return l.key;
+    const key = batchKeyOf(r);
+    this.last = { scope: r.x_Scope, revision: r.x_Revision, object: r.x_SourceObject, chunk, key };
+    return key;
+  }
+}
+
+interface Group {
+  buffer: Buffer;
+  used: number;
+  count: number;
 }
 
 /**
  * An Avro array from items already encoded: one block (zig-zag varint count, the items), then
- * the empty block that ends the array. The same bytes batchType.toBuffer writes, without decoding
- * and re-encoding each record.
+ * the empty block that ends the array. The same bytes batchType.toBuffer writes.
  */
-function encodedBatchMessage(key: string, items: Buffer[]): Message {
-  const count = LONG.toBuffer(items.length);
-  return {
-    key,
-    value: Buffer.concat([count, ...items, END_OF_ARRAY]),
-    headers: { [SCHEMA_HEADER]: USAGE_RECORD_BATCH },
-  };
+function groupMessage(key: string, group: Group): Message {
+  const count = LONG.toBuffer(group.count);
+  const value = Buffer.allocUnsafe(count.length + group.used + 1);
+  count.copy(value, 0);
+  group.buffer.copy(value, count.length, 0, group.used);
+  value[value.length - 1] = 0;
+  return { key, value, headers: { [SCHEMA_HEADER]: USAGE_RECORD_BATCH } };
 }
 
 const LONG = avro.Type.forSchema('long');
-const END_OF_ARRAY = Buffer.from([0]);

@@ -66,6 +66,20 @@ describe('UsageRecordBatch messages', () => {
     for (const m of messages) expect((m.value as Buffer).length).toBeLessThanOrEqual(512 * 1024 + 16);
     expect(messages.flatMap((m) => decodeUsageRecords(m.value as Buffer, m.headers))).toEqual(records);
   });
+
+  it('hold a record larger than the first buffer, and one larger than the bound alone', () => {
+    const batcher = new UsageRecordBatcher();
+    const records = [
+      line(1),
+      line(2, { ChargeDescription: 'y'.repeat(200_000) }),
+      line(3, { ChargeDescription: 'z'.repeat(600_000) }),
+      line(4),
+    ];
+    records.forEach((r) => batcher.add(r));
+    const messages = batcher.take();
+    expect(messages.map((m) => decodeUsageRecords(m.value as Buffer, m.headers).length)).toEqual([2, 1, 1]);
+    expect(messages.flatMap((m) => decodeUsageRecords(m.value as Buffer, m.headers))).toEqual(records);
+  });
 });
 
 describe('the stages on batch messages', () => {
