@@ -9,6 +9,7 @@ import { indexNames, type RevisionDocument } from '../sinks/elasticsearch/indice
 import { prepareCurExport } from './collector-aws';
 import { putAzureExport, putGcpExport } from './collector-clouds';
 import { sampleProcess } from './proc-sampler';
+import { summarizeProfile } from './profile-summary';
 import { azureRows, gcpRows, writeGzLines } from './workload/clouds';
 
 /**
@@ -77,8 +78,11 @@ export async function benchEndToEnd(rows: number): Promise<Record<string, string
   const started = Date.now();
   const children: ChildProcess[] = [];
   const samplers: Array<ReturnType<typeof sampleProcess>> = [];
-  const start = (args: string[]) => {
-    const child = spawn(process.execPath, [cli, '--config', aws.configFile, ...args], {
+  // BENCH_CPU_PROF=<dir>: V8 CPU profiles of `process all` and the sink, summarized into the figures.
+  const profRoot = process.env.BENCH_CPU_PROF;
+  const start = (args: string[], profName?: string) => {
+    const prof = profRoot && profName ? ['--cpu-prof', '--cpu-prof-dir', path.join(profRoot, profName)] : [];
+    const child = spawn(process.execPath, [...prof, cli, '--config', aws.configFile, ...args], {
       cwd: root,
       stdio: ['ignore', 'ignore', 'ignore'],
     });
@@ -86,8 +90,8 @@ export async function benchEndToEnd(rows: number): Promise<Record<string, string
     samplers.push(sampleProcess(child));
     return child;
   };
-  start(['process', 'all', '--instance', 'bench', '--ops-port', '0']);
-  start(['sink', 'elasticsearch', '--ops-port', '0']);
+  start(['process', 'all', '--instance', 'bench', '--ops-port', '0'], 'process-all');
+  start(['sink', 'elasticsearch', '--ops-port', '0'], 'sink');
   for (const provider of ['aws', 'gcp', 'azure']) start(['collect', provider, '--once']);
 
   let published = 0;
@@ -124,6 +128,15 @@ export async function benchEndToEnd(rows: number): Promise<Record<string, string
   fs.rmSync(aws.dir, { recursive: true, force: true });
   if (published < 3) throw new Error(`only ${published} of 3 revisions were published within the time limit`);
   const cpu = usage.reduce((s, u) => s + u.cpuSeconds, 0);
+  const profiles: Record<string, string> = {};
+  for (const name of profRoot ? ['process-all', 'sink'] : []) {
+    const dir = path.join(profRoot!, name);
+    const file = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+    if (file === undefined) continue;
+    const summary = summarizeProfile(path.join(dir, file), 10);
+    profiles[`${name}: profile by package (self time)`] = summary.packages.join('; ');
+    profiles[`${name}: profile hot spots (self time)`] = summary.functions.join('; ');
+  }
   return {
     'rows per cloud': rows,
     'rows in all': 3 * rows,
@@ -143,5 +156,6 @@ export async function benchEndToEnd(rows: number): Promise<Record<string, string
     'peak RSS MB (process all / sink)': `${usage[0].peakRssMb} / ${usage[1].peakRssMb}`,
     'max consumer lag (normalize, dedupe, price, sink)': groups.map((g) => maxLag.get(g) ?? 0).join(', '),
     'lag samples (every 10 s)': lagSamples.join('; '),
+    ...profiles,
   };
 }
