@@ -22,6 +22,8 @@ export const ErrorCodes = {
   MALFORMED_INPUT: 'malformed',
   SCHEMA_VIOLATION: 'schema_violation',
   UNREADABLE_OBJECT: 'unreadable_object',
+  /** Downloaded bytes that do not match the object's stored checksum (retried). */
+  CHECKSUM_MISMATCH: 'checksum_mismatch',
   PROGRAMMING: 'programming',
   UNKNOWN: 'unknown',
   /** Work abandoned because the process is stopping; redelivered to the next owner, not retried. */

@@ -1,5 +1,7 @@
-import type { Readable } from 'node:stream';
-import { Storage, type StorageOptions } from '@google-cloud/storage';
+import crypto from 'node:crypto';
+import { pipeline, Transform, type Readable } from 'node:stream';
+import { CRC32C, Storage, type StorageOptions } from '@google-cloud/storage';
+import { ErrorCodes, TransientError } from '../../runtime/errors';
 import {
   accessError,
   toArrayBuffer,
@@ -64,15 +66,26 @@ export class GcsObjectStore implements ObjectStore {
     } while (pageToken);
   }
   async open(key: string): Promise<Readable> {
-    const file = this.storage.bucket(this.bucket).file(key);
+    let metadata: { generation?: string | number; md5Hash?: string; crc32c?: string };
     try {
       // Fail fast with a clear error if the object is missing, instead of mid-stream.
-      await file.getMetadata();
+      [metadata] = await this.storage.bucket(this.bucket).file(key).getMetadata();
     } catch (err) {
       throw accessError(err, this, `read ${key}`);
     }
-    // decompress: false — we detect gzip ourselves; GCS would otherwise transcode gzip-encoded objects.
-    return file.createReadStream({ decompress: false, validation: false });
+    // Read the generation the checksums belong to: an object replaced meanwhile is not mixed in.
+    const file = this.storage
+      .bucket(this.bucket)
+      .file(key, metadata.generation === undefined ? {} : { generation: metadata.generation });
+    // decompress: false: we detect gzip ourselves; GCS would otherwise transcode gzip-encoded
+    // objects. The SDK's own validation is off because it silently skips objects whose response
+    // lacks x-goog-stored-content-encoding; checkedDownload verifies every byte against the
+    // object's metadata instead.
+    return checkedDownload(
+      this.url(key),
+      file.createReadStream({ decompress: false, validation: false }),
+      metadata,
+    );
   }
   async openRange(key: string) {
     const file = this.storage.bucket(this.bucket).file(key);
@@ -88,4 +101,54 @@ export class GcsObjectStore implements ObjectStore {
         toArrayBuffer(file.createReadStream({ start, end: end - 1, decompress: false, validation: false })),
     };
   }
+}
+
+/**
+ * The download, verified against the object's stored MD5 (native and fast; absent on composite
+ * objects) or else its CRC32C. A mismatch at the end fails the stream with a retryable error
+ * naming the object, so the revision is read again on the next pass and no corrupted or truncated
+ * bytes are ever committed as rows.
+ */
+export function checkedDownload(
+  url: string,
+  source: Readable,
+  metadata: { md5Hash?: string; crc32c?: string },
+): Readable {
+  let update: (chunk: Buffer) => void;
+  let digest: () => string;
+  let kind: string;
+  let expected: string;
+  if (metadata.md5Hash) {
+    const md5 = crypto.createHash('md5');
+    update = (c) => md5.update(c);
+    digest = () => md5.digest('base64');
+    kind = 'MD5';
+    expected = metadata.md5Hash;
+  } else if (metadata.crc32c) {
+    const crc = new CRC32C();
+    update = (c) => crc.update(c);
+    digest = () => crc.toString();
+    kind = 'CRC32C';
+    expected = metadata.crc32c;
+  } else {
+    return source;
+  }
+  const check = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      update(chunk);
+      done(null, chunk);
+    },
+    flush(done) {
+      const actual = digest();
+      if (actual === expected) return done();
+      done(
+        new TransientError(
+          ErrorCodes.CHECKSUM_MISMATCH,
+          `${url}: the downloaded bytes do not match the object's ${kind} (${actual}, expected ${expected}): the download was corrupted or cut short; it is read again`,
+        ),
+      );
+    },
+  });
+  // pipeline, not pipe: an error of the download reaches the reader through `check`.
+  return pipeline(source, check, () => undefined);
 }
