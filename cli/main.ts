@@ -325,11 +325,23 @@ program
     process.stdout.write(
       '\nthe pipeline (topics meterflow-demo.*, indices meterflow-demo-*) and the API keep running; Ctrl-C stops them (the stack stays up: npx meterflow stack down)\n',
     );
-    await new Promise<void>((resolve) => {
-      const stop = () => void summary.stop().then(resolve);
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+    // First Ctrl-C (or SIGTERM): stop within ops.shutdown_timeout_ms, printing each step; a
+    // second one exits at once. Then exit explicitly: idle client sockets must not keep it alive.
+    await new Promise<string[]>((resolve) => {
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          process.stdout.write(`\n${signal} again: exiting now\n`);
+          process.exit(130);
+        }
+        stopping = true;
+        process.stdout.write(`\n${signal}: stopping the pipeline and the API...\n`);
+        void summary.stop().then(resolve);
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
     });
+    process.exit(0);
   });
 
 export async function main(argv: string[]): Promise<void> {
@@ -345,7 +357,10 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`meterflow: error [${err.code}]: ${redactText(err.message)}\n`);
     if (process.env.METERFLOW_DEBUG && raw instanceof Error && raw.stack)
       process.stderr.write(`${redactText(raw.stack)}\n`);
-    process.exitCode = 1;
+    // Exit now rather than when the event loop empties: a long-running command that failed may
+    // still hold sockets and timers (Kafka, Elasticsearch, the ops endpoint) and would otherwise
+    // sit there alive and idle, which no supervisor restarts.
+    process.exit(1);
   }
 }
 

@@ -66,6 +66,7 @@ export async function runCollect(
     },
   });
   service.shutdown.register('collector', () => collector.stop());
+  service.readiness[`collector.${provider}`] = () => collector.checkReady();
   await collector.start();
   if (opts.once) {
     try {

@@ -4,7 +4,8 @@ import type { MeterflowConfig } from '../runtime/config';
 import { ErrorCodes, PermanentError } from '../runtime/errors';
 import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
 import { createStageMetrics } from '../runtime/metrics';
-import { startService, type Service } from '../runtime/service';
+import { NotReady } from '../runtime/http-server';
+import { exitOnFatal, startService, type Service } from '../runtime/service';
 import { TransactionalStage } from './core/transactional-stage';
 import { DedupeState } from './dedupe/dedupe';
 import { dedupeProcessor, rebuildDedupeState } from './dedupe/stage';
@@ -55,6 +56,7 @@ export async function startStages(
       logger,
       metrics,
       sessionTimeoutMs: config.processor.session_timeout_ms,
+      onFatal: exitOnFatal(service, `processor.${name}`),
     };
     let stage: TransactionalStage;
     if (name === 'normalize') {
@@ -124,7 +126,13 @@ export async function runProcess(
     );
   }
   const service = await startService(config, `processor.${which}`, { ops: true, opsPort: opts.opsPort });
-  await startStages(config, stages, service, opts.instance);
+  // Not ready until each stage exists and has joined its group (an empty /readyz would say 200).
+  for (const name of stages)
+    service.readiness[`processor.${name}`] = () => {
+      throw new NotReady(`processor.${name}: starting`);
+    };
+  for (const stage of await startStages(config, stages, service, opts.instance))
+    service.readiness[`processor.${stage.name}`] = () => stage.checkReady();
   service.logger.info({ stages }, 'processing');
   await new Promise<void>((resolve) => service.shutdown.signal.addEventListener('abort', () => resolve()));
 }

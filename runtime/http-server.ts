@@ -3,6 +3,7 @@ import { num, str } from './config-schema';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { classifyError } from './errors';
 /** The `ops:` section of meterflow.yaml: the endpoint of /metrics, /healthz and /readyz. */
 export const OpsConfigSchema = z
   .object({
@@ -10,11 +11,21 @@ export const OpsConfigSchema = z
       '127.0.0.1',
     ),
     port: num('Port of that endpoint; 0 picks a free one (printed at start).').default(9464),
+    shutdown_timeout_ms: num(
+      'Longest a long-running process takes to stop on SIGTERM or SIGINT; then it exits anyway (safe: delivery rests on Kafka commits, not on a clean stop).',
+    ).default(10_000),
   })
   .strict();
 
-/** A readiness check: resolves when the dependency is usable, rejects (or returns false) when not. */
-export type ReadinessCheck = () => Promise<boolean | void>;
+/**
+ * A readiness check: resolves when the dependency is usable, rejects (or returns false) when not.
+ * /readyz is unauthenticated, so only a NotReady's message is shown there; any other error (whose
+ * text may name hosts, ports or credentials) shows as its error code.
+ */
+export type ReadinessCheck = () => Promise<boolean | void> | boolean | void;
+
+/** A readiness failure whose message is safe to show on /readyz. */
+export class NotReady extends Error {}
 
 export interface OpsServerOptions {
   host: string;
@@ -87,7 +98,7 @@ export async function runReadiness(
         results[name] = ok === false ? 'not ready' : 'ok';
         if (ok === false) ready = false;
       } catch (err) {
-        results[name] = err instanceof Error ? err.message : 'failed';
+        results[name] = err instanceof NotReady ? err.message : `failed (${classifyError(err).code})`;
         ready = false;
       }
     }),

@@ -14,6 +14,8 @@ export interface Service {
   registry: Registry;
   shutdown: Shutdown;
   ops: OpsServer | undefined;
+  /** /readyz checks by name; components add theirs once they exist. */
+  readiness: Record<string, ReadinessCheck>;
 }
 
 export async function startService(
@@ -23,18 +25,37 @@ export async function startService(
 ): Promise<Service> {
   const logger = createLogger({ level: config.log.level, component });
   const registry = createProcessRegistry();
-  const shutdown = new Shutdown(logger);
+  const shutdown = new Shutdown(logger, { timeoutMs: config.ops.shutdown_timeout_ms });
   shutdown.installSignalHandlers();
+  const readiness: Record<string, ReadinessCheck> = { ...options.readiness };
   let ops: OpsServer | undefined;
   if (options.ops) {
     ops = await startOpsServer({
       host: config.ops.host,
       port: options.opsPort ?? config.ops.port,
       registry,
-      readiness: options.readiness,
+      readiness,
     });
     logger.info({ url: ops.url }, 'ops endpoint: /metrics /healthz /readyz');
     shutdown.register('ops endpoint', () => ops!.close());
   }
-  return { logger, registry, shutdown, ops };
+  return { logger, registry, shutdown, ops, readiness };
+}
+
+/**
+ * What a long-running command does when one of its consumers stops for good (ConsumerHealth): log
+ * it, stop within the shutdown deadline, and exit 1, so that the supervisor or Kubernetes starts
+ * a fresh process. Idling with a dead consumer would look healthy and process nothing.
+ */
+export function exitOnFatal(
+  service: Pick<Service, 'logger' | 'shutdown'>,
+  what: string,
+): (err: Error) => void {
+  return (err) => {
+    service.logger.fatal(
+      { err, consumer: what },
+      `${what}: the consumer stopped on a non-retriable error; exiting so that the process is restarted`,
+    );
+    void service.shutdown.run().then(() => process.exit(1));
+  };
 }

@@ -7,6 +7,7 @@ import { ensureTopics, topicNames } from '../../runtime/kafka';
 import type { Logger } from '../../runtime/logger';
 import { createStageMetrics, gauge, stageCounter, type StageMetrics } from '../../runtime/metrics';
 import { sleep } from '../../runtime/retry';
+import { NotReady } from '../../runtime/http-server';
 import type { ControlColumns } from '../formats/columns';
 import type { Header } from '../formats/rows';
 import { loadCheckpoints, type Checkpoint } from './checkpoints';
@@ -56,6 +57,8 @@ export interface PassResult {
 export class Collector {
   private producer: Producer | undefined;
   private checkpoints = new Map<string, Checkpoint>();
+  /** Per export, whether its last discovery (listing, manifests) succeeded; absent before the first. */
+  private readonly discovery = new Map<string, boolean>();
   private readonly metrics: StageMetrics;
   private readonly stage: string;
   private readonly topics;
@@ -175,8 +178,10 @@ export class Collector {
           'export discovery failed; other exports go on',
         );
         result.exportErrors.push({ export: source.name, error: err.message });
+        this.discovery.set(source.name, false);
         continue;
       }
+      this.discovery.set(source.name, true);
       const todo = revisions.filter((rev) => {
         const cp = this.checkpoints.get(rev.scope);
         return !(
@@ -270,6 +275,21 @@ export class Collector {
       this.metrics.failed(err.code);
       return { error: err.message };
     }
+  }
+
+  /**
+   * For /readyz: ready once every export has been discovered (listed, manifests read) and the
+   * latest discovery of each succeeded; not ready while a bucket is missing, access is denied or
+   * the store is unreachable. Names the exports, not the errors, which may carry hosts or
+   * credential names (the log has them).
+   */
+  checkReady(): void {
+    const what = `collector.${this.o.provider}`;
+    if (!this.producer) throw new NotReady(`${what}: not started`);
+    const failed = this.o.sources.filter((s) => this.discovery.get(s.name) === false).map((s) => s.name);
+    if (failed.length > 0) throw new NotReady(`${what}: last pass could not read ${failed.join(', ')}`);
+    const pending = this.o.sources.filter((s) => !this.discovery.has(s.name)).map((s) => s.name);
+    if (pending.length > 0) throw new NotReady(`${what}: first discovery of ${pending.join(', ')} running`);
   }
 
   /** Long-running mode: poll until the signal aborts. */

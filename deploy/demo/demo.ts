@@ -198,7 +198,7 @@ export interface DemoSummary {
   invoices: InvoiceResult[];
   api?: { url: string; adminKey: string; server: RunningApi };
   /** Stops what the demo left running (processors, sink, API). */
-  stop: () => Promise<void>;
+  stop: () => Promise<string[]>;
 }
 
 export async function runDemo(
@@ -216,7 +216,10 @@ export async function runDemo(
   for (const provider of COLLECTOR_NAMES)
     collected[provider] = await collectOnce(config, provider, say, { logger, registry });
 
-  const shutdown = new Shutdown(logger);
+  const shutdown = new Shutdown(logger, {
+    timeoutMs: config.ops.shutdown_timeout_ms,
+    report: (line) => say(`  ${line}`),
+  });
   await startStages(config, ['normalize', 'dedupe', 'price'], { logger, registry, shutdown }, 'demo');
   say('processors running (normalize, dedupe, price); waiting until every revision is rated...');
   const names = topicNames(config);

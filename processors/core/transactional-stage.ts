@@ -1,8 +1,10 @@
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../../runtime/logger';
 import type { StageMetrics } from '../../runtime/metrics';
-import { sendChunked, sendOffsetsRetrying } from '../../runtime/kafka';
+import { CONSUMER_MAX_WAIT_MS, sendChunked, sendOffsetsRetrying } from '../../runtime/kafka';
 import type { Processor } from '../../schemas/stages';
+import { ConsumerHealth } from '../../runtime/consumer-health';
+import { NotReady } from '../../runtime/http-server';
 
 /**
  * Read-process-write with Kafka transactions, for the stateless processors.
@@ -40,6 +42,8 @@ export interface TransactionalStageOptions {
   sessionTimeoutMs?: number;
   /** Runs after the transactional producer is ready and before consuming (state rebuild). */
   beforeConsume?: (producer: Producer) => Promise<void>;
+  /** The consumer stopped on an error kafkajs does not restart from (see ConsumerHealth). */
+  onFatal?: (err: Error) => void;
   /** The batch's transaction committed: in-memory state may now reflect it (dedupe's seen ids). */
   onCommitted?: () => void;
   /**
@@ -53,8 +57,13 @@ export class TransactionalStage {
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
   private batches = 0;
+  private health: ConsumerHealth | undefined;
 
   constructor(private readonly o: TransactionalStageOptions) {}
+
+  get name(): string {
+    return this.o.name;
+  }
 
   get processedBatches(): number {
     return this.batches;
@@ -73,7 +82,9 @@ export class TransactionalStage {
       groupId: this.o.groupId,
       readUncommitted: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
+      maxWaitTimeInMs: CONSUMER_MAX_WAIT_MS,
     });
+    this.health = new ConsumerHealth(this.consumer, `processor.${this.o.name}`, this.o.onFatal);
     await this.consumer.connect();
     if (this.o.onAssigned) {
       this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
@@ -129,6 +140,12 @@ export class TransactionalStage {
         await heartbeat();
       },
     });
+  }
+
+  /** For /readyz: throws NotReady unless the stage's consumer is a member of its group. */
+  checkReady(): void {
+    if (!this.health) throw new NotReady(`processor.${this.o.name}: not started`);
+    this.health.check();
   }
 
   async stop(): Promise<void> {

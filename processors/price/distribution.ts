@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { MeterflowConfig } from '../../runtime/config';
-import { createKafka, ensureTopics, topicNames } from '../../runtime/kafka';
+import { CONSUMER_MAX_WAIT_MS, createKafka, ensureTopics, topicNames } from '../../runtime/kafka';
 import type { Logger } from '../../runtime/logger';
 import {
   atCostPriceBook,
@@ -121,7 +121,10 @@ export class PriceBookHolder {
     const [offsets] = await admin.fetchTopicOffsets(this.topic);
     await admin.disconnect();
     const end = BigInt(offsets.high);
-    this.consumer = this.kafka.consumer({ groupId: `meterflow-price-book-follower-${crypto.randomUUID()}` });
+    this.consumer = this.kafka.consumer({
+      groupId: `meterflow-price-book-follower-${crypto.randomUUID()}`,
+      maxWaitTimeInMs: CONSUMER_MAX_WAIT_MS,
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
     let caughtUp: () => void = () => undefined;

@@ -1,8 +1,9 @@
 import type { MeterflowConfig } from '../../runtime/config';
 import { createElasticsearch } from '../../runtime/elasticsearch';
+import { NotReady } from '../../runtime/http-server';
 import { createKafka, ensureTopics, topicNames } from '../../runtime/kafka';
 import { createStageMetrics } from '../../runtime/metrics';
-import { startService, type Service } from '../../runtime/service';
+import { exitOnFatal, startService, type Service } from '../../runtime/service';
 import { indexNames } from './indices';
 import { ensureLayout } from './layout';
 import { RevisionPublisher } from './publisher';
@@ -55,6 +56,7 @@ export async function startSink(
     options: config.sink,
     logger,
     metrics: createStageMetrics(service.registry, 'sink.elasticsearch'),
+    onFatal: exitOnFatal(service, 'sink.elasticsearch'),
   });
   await sink.start();
   service.shutdown.register('sink.elasticsearch', () => sink.stop());
@@ -76,7 +78,11 @@ export async function runSink(config: MeterflowConfig, opts: { opsPort?: number 
       },
     },
   });
-  await startSink(config, service);
+  service.readiness['kafka consumer'] = () => {
+    throw new NotReady('sink.elasticsearch: starting');
+  };
+  const { sink } = await startSink(config, service);
+  service.readiness['kafka consumer'] = () => sink.checkReady();
   service.logger.info({ node: config.elasticsearch.node }, 'sinking rated usage into Elasticsearch');
   await new Promise<void>((resolve) => service.shutdown.signal.addEventListener('abort', () => resolve()));
 }

@@ -8,7 +8,7 @@ import {
   MeterflowError,
   type DeadLetterReason,
 } from '../../runtime/errors';
-import { isSentinel } from '../../runtime/kafka';
+import { CONSUMER_MAX_WAIT_MS, isSentinel } from '../../runtime/kafka';
 import type { Logger } from '../../runtime/logger';
 import { histogram, stageCounter, type StageMetrics } from '../../runtime/metrics';
 import { backoffDelayMs, sleep } from '../../runtime/retry';
@@ -21,6 +21,8 @@ import type { IndexNames } from './indices';
 import { ensureUsageIndex } from './layout';
 import { ContiguousOffsets } from './offsets';
 import { withHeartbeats } from './heartbeats';
+import { ConsumerHealth } from '../../runtime/consumer-health';
+import { NotReady } from '../../runtime/http-server';
 
 export interface SinkTopics {
   rated: string;
@@ -39,6 +41,8 @@ export interface ElasticsearchSinkOptions {
   metrics: StageMetrics;
   /** Called after every flushed batch (the publisher uses it to look sooner). */
   onFlushed?: (topic: string) => void;
+  /** The consumer stopped on an error kafkajs does not restart from (see ConsumerHealth). */
+  onFatal?: (err: Error) => void;
 }
 
 interface Pending {
@@ -69,6 +73,7 @@ function deadLetterReasonOf(status: number): DeadLetterReason {
  * every message is in Elasticsearch, exactly as the topic has it, before its offset is committed.
  */
 export class ElasticsearchSink implements Sink {
+  private health: ConsumerHealth | undefined;
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
   private readonly knownIndices = new Set<string>();
@@ -110,7 +115,9 @@ export class ElasticsearchSink implements Sink {
       sessionTimeout: options.session_timeout_ms,
       heartbeatInterval: this.heartbeatEveryMs,
       maxBytesPerPartition: 4 * 1024 * 1024,
+      maxWaitTimeInMs: CONSUMER_MAX_WAIT_MS,
     });
+    this.health = new ConsumerHealth(this.consumer, 'sink.elasticsearch', this.o.onFatal);
     await this.consumer.connect();
     for (const topic of [topics.control, topics.rated, topics.deadLetter])
       await this.consumer.subscribe({ topic, fromBeginning: true });
@@ -141,6 +148,12 @@ export class ElasticsearchSink implements Sink {
   /** The group's heartbeat interval, also kept up during a long bulk request (withHeartbeats). */
   private get heartbeatEveryMs(): number {
     return Math.max(1000, Math.floor(this.o.options.session_timeout_ms / 10));
+  }
+
+  /** For /readyz: throws NotReady unless the sink's consumer is a member of its group. */
+  checkReady(): void {
+    if (!this.health) throw new NotReady('sink.elasticsearch: not started');
+    this.health.check();
   }
 
   async stop(): Promise<void> {
