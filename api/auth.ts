@@ -2,9 +2,14 @@ import crypto from 'node:crypto';
 import type { ApiKeyEntry } from './config';
 import { ApiError, ApiErrorCodes } from './errors';
 
-/** Who is calling: an admin (everything) or one customer's key (that customer's data only). */
+/**
+ * Who is calling: an admin (everything), one customer's key (that customer's data only), or a
+ * metrics key (GET /metrics and nothing else: what a Prometheus scraper needs).
+ */
 export type Principal =
-  { keyId: string; role: 'admin' } | { keyId: string; role: 'customer'; customer: string };
+  | { keyId: string; role: 'admin' }
+  | { keyId: string; role: 'customer'; customer: string }
+  | { keyId: string; role: 'metrics' };
 
 /** Hex sha256 of an API key: what the config stores (`keys[].key_sha256`). */
 export function hashApiKey(key: string): string {
@@ -54,6 +59,7 @@ export function createAuthenticator(keys: readonly ApiKeyEntry[]): Authenticator
       }
       if (!match) throw new ApiError(401, ApiErrorCodes.UNAUTHORIZED, 'invalid API key');
       if (match.role === 'admin') return { keyId: match.id, role: 'admin' };
+      if (match.role === 'metrics') return { keyId: match.id, role: 'metrics' };
       // The config schema requires a customer for customer keys; a missing one must never widen access.
       if (!match.customer) throw new ApiError(401, ApiErrorCodes.UNAUTHORIZED, 'invalid API key');
       return { keyId: match.id, role: 'customer', customer: match.customer };
@@ -67,6 +73,12 @@ function bearerToken(header: string | undefined): string | undefined {
   return m ? m[1] : undefined;
 }
 
+/** GET /metrics: a metrics key or an admin key. */
+export function requireMetricsReader(principal: Principal): void {
+  if (principal.role !== 'metrics' && principal.role !== 'admin')
+    throw new ApiError(403, ApiErrorCodes.FORBIDDEN, '/metrics needs a metrics or admin key');
+}
+
 export function requireAdmin(principal: Principal): void {
   if (principal.role !== 'admin')
     throw new ApiError(403, ApiErrorCodes.FORBIDDEN, 'this route needs an admin key');
@@ -74,5 +86,5 @@ export function requireAdmin(principal: Principal): void {
 
 /** Whether the principal may read this customer's data. */
 export function canReadCustomer(principal: Principal, customer: string): boolean {
-  return principal.role === 'admin' || principal.customer === customer;
+  return principal.role === 'admin' || (principal.role === 'customer' && principal.customer === customer);
 }

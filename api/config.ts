@@ -21,8 +21,10 @@ export const ApiKeySchema = z
       .transform((s) => s.toLowerCase())
       .describe('Hex sha256 of the key, as printed by `meterflow api new-key`.'),
     role: z
-      .enum(['admin', 'customer'])
-      .describe('admin: every customer and the operator routes; customer: one customer only.'),
+      .enum(['admin', 'customer', 'metrics'])
+      .describe(
+        'admin: every customer and the operator routes; customer: one customer only; metrics: GET /metrics only (for Prometheus).',
+      ),
     customer: z
       .string()
       .min(1)
@@ -34,9 +36,9 @@ export const ApiKeySchema = z
     if (key.role === 'customer' && !key.customer) {
       ctx.addIssue({ code: 'custom', path: ['customer'], message: 'required when role is customer' });
     }
-    if (key.role === 'admin' && key.customer !== undefined) {
+    if (key.role !== 'customer' && key.customer !== undefined) {
       // An admin key scoped to a customer would be ambiguous; refuse rather than guess.
-      ctx.addIssue({ code: 'custom', path: ['customer'], message: 'not allowed when role is admin' });
+      ctx.addIssue({ code: 'custom', path: ['customer'], message: `not allowed when role is ${key.role}` });
     }
   });
 
@@ -72,6 +74,26 @@ export const ApiConfigSchema = z
       .describe(
         'Time allowed to receive a whole request, and timeout of each Elasticsearch request the API makes ' +
           '(0: no limit).',
+      ),
+    rate_limit_per_second: int(0)
+      .default(10)
+      .describe(
+        'Requests per second each API key may make on average (0: no limit); more get 429 with Retry-After.',
+      ),
+    rate_limit_burst: int(1)
+      .default(20)
+      .describe('Requests a key may make at once before rate_limit_per_second applies.'),
+    max_concurrent_requests: int(1)
+      .default(8)
+      .describe(
+        'Authenticated requests served at the same time, all keys together; more get 503 with Retry-After. ' +
+          'Bounds the Elasticsearch work the API can cause.',
+      ),
+    request_deadline_ms: int(0)
+      .default(60_000)
+      .describe(
+        'Longest one request may take in all, its Elasticsearch requests included; then it is abandoned ' +
+          'with 503 (0: no deadline).',
       ),
     page_size: int(1, 10_000)
       .default(5_000)

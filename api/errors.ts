@@ -21,6 +21,8 @@ export const ApiErrorCodes = {
   BAD_REQUEST: ErrorCodes.BAD_REQUEST,
   INTERNAL: ErrorCodes.INTERNAL,
   UNAVAILABLE: ErrorCodes.UNAVAILABLE,
+  THROTTLED: ErrorCodes.THROTTLED,
+  TIMEOUT: ErrorCodes.TIMEOUT,
 } as const satisfies Record<string, ErrorCode>;
 export type ApiErrorCode = (typeof ApiErrorCodes)[keyof typeof ApiErrorCodes];
 

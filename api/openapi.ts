@@ -53,6 +53,7 @@ const invoiceIdParam = {
 const authenticatedErrors = {
   '400': response('BadRequest'),
   '401': response('Unauthorized'),
+  '429': response('TooManyRequests'),
   '500': response('InternalError'),
   '503': response('Unavailable'),
 };
@@ -148,9 +149,12 @@ export const openApiSpec = {
     '/metrics': {
       get: {
         operationId: 'metrics',
-        summary: 'Prometheus metrics (text exposition format).',
-        security: [],
-        responses: { '200': { description: 'Metrics.', content: { 'text/plain': { schema: str } } } },
+        summary: 'Prometheus metrics (text exposition format), for a metrics or admin key.',
+        responses: {
+          '200': { description: 'Metrics.', content: { 'text/plain': { schema: str } } },
+          '401': response('Unauthorized'),
+          '403': response('Forbidden'),
+        },
       },
     },
     '/openapi.json': {
@@ -299,7 +303,23 @@ export const openApiSpec = {
       Forbidden: json(ref('Error'), 'The key may not use this route.'),
       NotFound: json(ref('Error'), 'No such resource, or not visible to this key.'),
       InternalError: json(ref('Error'), 'Unexpected failure (details are logged, never returned).'),
-      Unavailable: json(ref('Error'), 'Elasticsearch is unreachable or timed out.'),
+      TooManyRequests: {
+        ...json(
+          ref('Error'),
+          'The key made more requests than api.rate_limit_per_second allows (code throttled).',
+        ),
+        headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } } },
+      },
+      Unavailable: {
+        ...json(
+          ref('Error'),
+          'Elasticsearch is unreachable or timed out (unavailable), the API is at api.max_concurrent_requests ' +
+            '(unavailable, with Retry-After), or the request passed api.request_deadline_ms (timeout).',
+        ),
+        headers: {
+          'Retry-After': { description: 'Seconds to wait, when sent.', schema: { type: 'integer' } },
+        },
+      },
     },
     schemas: {
       Error: closed({

@@ -27,12 +27,17 @@ export interface QueryContext {
   pageSize: number;
   /** Per-request Elasticsearch timeout; 0 = the client's default. */
   timeoutMs: number;
+  /** Aborted at the API request's deadline: every Elasticsearch request in flight stops with it. */
+  signal?: AbortSignal;
 }
 
 const LENIENT = { ignore_unavailable: true, allow_no_indices: true } as const;
 
 function transport(ctx: QueryContext) {
-  return ctx.timeoutMs > 0 ? { requestTimeout: ctx.timeoutMs } : {};
+  return {
+    ...(ctx.timeoutMs > 0 ? { requestTimeout: ctx.timeoutMs } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  };
 }
 
 /** Every document matching `query`, page by page, from one point in time (see runtime/elasticsearch.ts). */
@@ -45,6 +50,7 @@ export async function* scanAll<T>(
   for await (const hits of scanAllHits<T>(ctx.es, index, query, source, {
     pageSize: ctx.pageSize,
     requestTimeoutMs: ctx.timeoutMs,
+    signal: ctx.signal,
   }))
     yield hits.map((h) => h._source as T);
 }

@@ -7,7 +7,14 @@ import { createProcessRegistry, histogram, stageCounter } from '../runtime/metri
 import type { IndexNames } from '../sinks/elasticsearch/indices';
 import { renderInvoiceHtml } from '../invoices/html';
 import type { InvoiceDocument } from '../invoices/types';
-import { canReadCustomer, createAuthenticator, type Principal, requireAdmin } from './auth';
+import {
+  canReadCustomer,
+  createAuthenticator,
+  type Principal,
+  requireAdmin,
+  requireMetricsReader,
+} from './auth';
+import { KeyRateLimiter } from './limits';
 import type { ApiOptions } from './config';
 import { ApiError, ApiErrorCodes, errorBody, notFound } from './errors';
 import { openApiSpec } from './openapi';
@@ -44,7 +51,13 @@ export interface RunningApi {
 export type InvoiceHtmlRenderer = (invoice: InvoiceDocument) => string;
 
 type Access = 'any-key' | 'admin';
-type Handler = (req: FastifyRequest, reply: FastifyReply, principal: Principal) => Promise<unknown>;
+/** A route's work, given the caller and the query context of this request (its deadline signal). */
+type Handler = (
+  req: FastifyRequest,
+  reply: FastifyReply,
+  principal: Principal,
+  ctx: QueryContext,
+) => Promise<unknown>;
 
 const HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
@@ -63,7 +76,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   const registry = deps.registry ?? createProcessRegistry();
   const auth = createAuthenticator(options.keys);
   const render = deps.renderInvoiceHtml ?? renderInvoiceHtml;
-  const ctx: QueryContext = {
+  const baseCtx: QueryContext = {
     es: deps.es,
     names: deps.names,
     pageSize: options.page_size,
@@ -83,8 +96,11 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   );
 
+  // The authenticated key id of each request, for the request log (set by `route`).
+  const keyIds = new WeakMap<FastifyRequest, string>();
+
   const app = Fastify({
-    // Request logging is ours (debug level, route template, no headers): Authorization must never be logged.
+    // Request logging is ours (info level, key id, route template, no headers): Authorization must never be logged.
     logger: false,
     requestTimeout: options.request_timeout_ms,
     return503OnClosing: true,
@@ -103,8 +119,15 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     const route = req.routeOptions.url ?? 'unmatched';
     requests.inc({ route, method: req.method, status: String(reply.statusCode) });
     duration.observe({ route, method: req.method }, reply.elapsedTime / 1000);
-    logger.debug(
-      { method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+    // The audit trail of API use: which key (its id, never the key), which route, what answer.
+    logger.info(
+      {
+        key_id: keyIds.get(req) ?? null,
+        method: req.method,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
       'api request',
     );
   });
@@ -144,21 +167,67 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     return reply.code(500).send(errorBody(ApiErrorCodes.INTERNAL, 'internal error'));
   });
 
+  const limiter = new KeyRateLimiter(options.rate_limit_per_second, options.rate_limit_burst);
+  let inFlight = 0;
+  /*
+   * Every /v1 route, in this order: authenticate (401); the key's rate limit (429 + Retry-After);
+   * the role (403); the concurrency cap over all keys (503 + Retry-After); then the handler under
+   * the request deadline, whose signal aborts the Elasticsearch requests still in flight. So the
+   * Elasticsearch work one key, and all keys together, can cause is bounded.
+   */
   const route = (url: string, access: Access, handler: Handler) => {
     app.get(url, async (req, reply) => {
       const principal = auth.authenticate(req.headers.authorization);
+      keyIds.set(req, principal.keyId);
+      const wait = limiter.take(principal.keyId);
+      if (wait > 0) {
+        reply.header('retry-after', String(Math.ceil(wait)));
+        throw new ApiError(
+          429,
+          ApiErrorCodes.THROTTLED,
+          'too many requests for this key; retry after the Retry-After seconds',
+        );
+      }
       if (access === 'admin') requireAdmin(principal);
-      return handler(req, reply, principal);
+      if (inFlight >= options.max_concurrent_requests) {
+        reply.header('retry-after', '1');
+        throw new ApiError(
+          503,
+          ApiErrorCodes.UNAVAILABLE,
+          'the API is serving as many requests as it may; retry shortly',
+        );
+      }
+      inFlight++;
+      const deadline = new AbortController();
+      const timer =
+        options.request_deadline_ms > 0
+          ? setTimeout(() => deadline.abort(), options.request_deadline_ms)
+          : undefined;
+      try {
+        return await handler(req, reply, principal, { ...baseCtx, signal: deadline.signal });
+      } catch (err) {
+        if (deadline.signal.aborted) {
+          throw new ApiError(
+            503,
+            ApiErrorCodes.TIMEOUT,
+            `the request took longer than ${options.request_deadline_ms} ms and was abandoned; ask for less (a shorter range) or retry`,
+          );
+        }
+        throw err;
+      } finally {
+        clearTimeout(timer);
+        inFlight--;
+      }
     });
   };
 
-  // Operations: no key, so orchestrators and Prometheus can reach them; they reveal no customer data.
+  // Health and the spec: no key, so orchestrators can reach them; they reveal no customer data.
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     let ready = false;
     let status = 'ok';
     try {
-      ready = await elasticsearchReady(ctx);
+      ready = await elasticsearchReady(baseCtx);
       if (!ready) status = 'cluster status red';
     } catch (err) {
       // The error text names hosts and ports; unauthenticated callers get a word, the log the rest.
@@ -167,25 +236,30 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     }
     return reply.code(ready ? 200 : 503).send({ ready, checks: { elasticsearch: status } });
   });
-  app.get('/metrics', async (_req, reply) => {
+  // Metrics name routes, key ids and volumes: a metrics (or admin) key reads them, Prometheus
+  // sends it as a bearer token (authorization.credentials_file in a scrape config).
+  app.get('/metrics', async (req, reply) => {
+    const principal = auth.authenticate(req.headers.authorization);
+    keyIds.set(req, principal.keyId);
+    requireMetricsReader(principal);
     const text = await registry.metrics();
     return reply.type(registry.contentType).send(text);
   });
   app.get('/openapi.json', async () => openApiSpec);
 
-  route('/v1/customers/:customer/usage', 'any-key', async (req, _reply, principal) => {
+  route('/v1/customers/:customer/usage', 'any-key', async (req, _reply, principal, ctx) => {
     const customer = ownCustomer(principal, (req.params as { customer?: string }).customer);
     const q = parseUsageQuery(req.query as Record<string, unknown>, options.max_range_days);
     return usageSummary(ctx, customer, q);
   });
 
-  route('/v1/customers/:customer/invoices', 'any-key', async (req, _reply, principal) => {
+  route('/v1/customers/:customer/invoices', 'any-key', async (req, _reply, principal, ctx) => {
     const customer = ownCustomer(principal, (req.params as { customer?: string }).customer);
     onlyParams(req.query as Record<string, unknown>, []);
     return { customer, invoices: await listInvoices(ctx, customer) };
   });
 
-  const visibleInvoice = async (req: FastifyRequest, principal: Principal) => {
+  const visibleInvoice = async (req: FastifyRequest, principal: Principal, ctx: QueryContext) => {
     const id = identifier('invoice_id', (req.params as { invoice_id?: string }).invoice_id);
     onlyParams(req.query as Record<string, unknown>, []);
     const invoice = await getInvoice(ctx, id);
@@ -193,17 +267,19 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     if (!invoice || !canReadCustomer(principal, invoice.customer)) throw notFound('invoice');
     return invoice;
   };
-  route('/v1/invoices/:invoice_id', 'any-key', async (req, _reply, principal) => {
-    const invoice = await visibleInvoice(req, principal);
+  route('/v1/invoices/:invoice_id', 'any-key', async (req, _reply, principal, ctx) => {
+    const invoice = await visibleInvoice(req, principal, ctx);
     return principal.role === 'admin' ? toInvoiceResponse(invoice) : toCustomerInvoiceResponse(invoice);
   });
-  route('/v1/invoices/:invoice_id/html', 'any-key', async (req, reply, principal) => {
-    const html = render(await visibleInvoice(req, principal));
+  route('/v1/invoices/:invoice_id/html', 'any-key', async (req, reply, principal, ctx) => {
+    const html = render(await visibleInvoice(req, principal, ctx));
     return reply.type('text/html; charset=utf-8').header('content-security-policy', HTML_CSP).send(html);
   });
 
-  route('/v1/revisions', 'admin', async (req) => listRevisions(ctx, parseRevisionsQuery(req.query as never)));
-  route('/v1/dead-letters/summary', 'admin', async (req) =>
+  route('/v1/revisions', 'admin', async (req, _reply, _principal, ctx) =>
+    listRevisions(ctx, parseRevisionsQuery(req.query as never)),
+  );
+  route('/v1/dead-letters/summary', 'admin', async (req, _reply, _principal, ctx) =>
     deadLetterSummary(ctx, parseDeadLetterQuery(req.query as never)),
   );
 

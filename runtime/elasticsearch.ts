@@ -36,10 +36,13 @@ export async function* scanAll<T>(
   index: string,
   query: estypes.QueryDslQueryContainer,
   source: string[] | boolean,
-  options: { pageSize?: number; requestTimeoutMs?: number } = {},
+  options: { pageSize?: number; requestTimeoutMs?: number; signal?: AbortSignal } = {},
 ): AsyncGenerator<Array<estypes.SearchHit<T>>> {
   const pageSize = options.pageSize ?? 5000;
-  const transport = options.requestTimeoutMs ? { requestTimeout: options.requestTimeoutMs } : {};
+  const transport = {
+    ...(options.requestTimeoutMs ? { requestTimeout: options.requestTimeoutMs } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
   const pit = await es.openPointInTime(
     { index, keep_alive: '1m', ignore_unavailable: true, allow_partial_search_results: false },
     transport,

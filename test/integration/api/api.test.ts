@@ -35,7 +35,9 @@ const validator = createResponseValidator(openApiSpec);
 const ADMIN_KEY = generateApiKey();
 const ACME_KEY = generateApiKey();
 const GLOBEX_KEY = generateApiKey();
+const METRICS_KEY = generateApiKey();
 const KEYS = [
+  { id: 'prometheus', key_sha256: hashApiKey(METRICS_KEY), role: 'metrics' },
   { id: 'ops', key_sha256: hashApiKey(ADMIN_KEY), role: 'admin' },
   { id: 'acme-portal', key_sha256: hashApiKey(ACME_KEY), role: 'customer', customer: 'acme' },
   { id: 'globex-portal', key_sha256: hashApiKey(GLOBEX_KEY), role: 'customer', customer: 'globex' },
@@ -356,8 +358,15 @@ function deps(over: Partial<ApiDependencies> = {}): ApiDependencies {
   return {
     es,
     names,
-    // page_size 2: every usage sum spans several pages of search_after.
-    options: parseApiOptions({ port: 0, keys: KEYS, page_size: 2, max_range_days: 400 }),
+    // page_size 2: every usage sum spans several pages of search_after. No rate limit here: these
+    // tests make hundreds of requests per key; 'limits' below tests it.
+    options: parseApiOptions({
+      port: 0,
+      keys: KEYS,
+      page_size: 2,
+      max_range_days: 400,
+      rate_limit_per_second: 0,
+    }),
     logger,
     registry,
     ...over,
@@ -686,20 +695,33 @@ describe('operator routes', () => {
   });
 });
 
-describe('operations routes (no key)', () => {
-  it('serves /healthz, /readyz, /metrics and /openapi.json', async () => {
+describe('operations routes', () => {
+  it('serves /healthz, /readyz and /openapi.json without a key, /metrics to a metrics or admin key only', async () => {
     expect((await call(api, '/healthz')).body).toEqual({ status: 'ok' });
     const ready = await call(api, '/readyz');
     expect(ready.status).toBe(200);
     expect(ready.body).toEqual({ ready: true, checks: { elasticsearch: 'ok' } });
     const spec = await call(api, '/openapi.json');
     expect(spec.body).toEqual(openApiSpec);
-    const metrics = await call(api, '/metrics');
+    expect((await call(api, '/metrics')).status).toBe(401);
+    expect((await call(api, '/metrics', { key: ACME_KEY })).status).toBe(403);
+    expect((await call(api, '/metrics', { key: ADMIN_KEY })).status).toBe(200);
+    const metrics = await call(api, '/metrics', { key: METRICS_KEY });
     expect(metrics.status).toBe(200);
     expect(metrics.text).toMatch(
       /meterflow_api_requests_total\{route="\/v1\/customers\/:customer\/usage",method="GET",status="200"\} \d+/,
     );
     expect(metrics.text).toContain('meterflow_api_request_duration_seconds_bucket');
+  });
+
+  it('a metrics key reads nothing else', async () => {
+    expect((await call(api, '/v1/revisions', { key: METRICS_KEY })).status).toBe(403);
+    const usage = await call(api, USAGE_PATH, {
+      key: METRICS_KEY,
+      params: { customer: 'acme' },
+      query: JANUARY,
+    });
+    expect(usage.status).toBe(404);
   });
 
   it('answers an unknown route with a JSON 404', async () => {
@@ -721,6 +743,7 @@ const KEYED: [string, Params, string?][] = [
 
 describe('authentication', () => {
   it('every spec path is served (the table above covers every keyed route)', () => {
+    // /metrics takes a key too, but its own role (tested above), not the admin/customer rules.
     const open = ['/healthz', '/readyz', '/metrics', '/openapi.json'];
     expect(KEYED.map(([t]) => t).sort()).toEqual(
       Object.keys(openApiSpec.paths)
@@ -879,11 +902,24 @@ describe('customer isolation (globex key)', () => {
   it("no response to the globex key contains any of acme's data, nor do the metrics", async () => {
     expect(seen.length).toBeGreaterThan(30);
     for (const res of seen) for (const secret of ACME_SECRETS) expect(res.text).not.toContain(secret);
-    const metrics = await call(api, '/metrics');
+    const metrics = await call(api, '/metrics', { key: METRICS_KEY });
     for (const secret of ACME_SECRETS) expect(metrics.text).not.toContain(secret);
-    // Keys never reach the logs.
+    // Keys never reach the logs; their ids do, on every request (the audit trail of API use).
     const logs = logLines.join('');
-    for (const key of [ADMIN_KEY, ACME_KEY, GLOBEX_KEY]) expect(logs).not.toContain(key);
+    for (const key of [ADMIN_KEY, ACME_KEY, GLOBEX_KEY, METRICS_KEY]) expect(logs).not.toContain(key);
+    const requests = logLines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'api request');
+    expect(requests).toContainEqual(
+      expect.objectContaining({
+        key_id: 'globex-portal',
+        route: '/v1/customers/:customer/invoices',
+        status: 200,
+      }),
+    );
+    expect(requests).toContainEqual(
+      expect.objectContaining({ key_id: null, route: '/metrics', status: 401 }),
+    );
   });
 });
 
@@ -973,5 +1009,52 @@ describe('empty deployment and failures', () => {
     } finally {
       await es.indices.delete({ index: brokenNames.usageAlias, ignore_unavailable: true });
     }
+  });
+});
+
+describe('limits', () => {
+  const limited = (over: Record<string, unknown>) =>
+    start(
+      deps({ options: parseApiOptions({ port: 0, keys: KEYS, page_size: 2, max_range_days: 400, ...over }) }),
+    );
+  const usage = (a: RunningApi, key: string) =>
+    call(a, USAGE_PATH, { key, params: { customer: 'acme' }, query: JANUARY });
+
+  it('answers 429 with Retry-After once a key has used its burst, and other keys go on', async () => {
+    const a = await limited({ rate_limit_per_second: 1, rate_limit_burst: 2 });
+    expect((await usage(a, ACME_KEY)).status).toBe(200);
+    expect((await usage(a, ACME_KEY)).status).toBe(200);
+    const refused = await usage(a, ACME_KEY);
+    expect(refused.status).toBe(429);
+    expect(refused.body).toEqual({
+      error: { code: 'throttled', message: expect.stringContaining('too many requests') },
+    });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await usage(a, ADMIN_KEY)).status).toBe(200);
+  });
+
+  it('answers 503 with Retry-After beyond max_concurrent_requests', async () => {
+    const a = await limited({ max_concurrent_requests: 1, rate_limit_per_second: 0 });
+    // Sent together: the first holds the only slot while it pages through Elasticsearch.
+    const answers = await Promise.all(Array.from({ length: 6 }, () => usage(a, ADMIN_KEY)));
+    const statuses = answers.map((r) => r.status);
+    expect(statuses).toContain(200);
+    const busy = answers.filter((r) => r.status === 503);
+    expect(busy.length).toBeGreaterThan(0);
+    for (const r of busy) {
+      expect(r.headers.get('retry-after')).toBe('1');
+      expect((r.body as { error: { code: string } }).error.code).toBe('unavailable');
+    }
+    // The slot is given back: one at a time, every request is served.
+    expect((await usage(a, ADMIN_KEY)).status).toBe(200);
+  });
+
+  it('abandons a request past request_deadline_ms with 503 timeout', async () => {
+    const a = await limited({ request_deadline_ms: 1, rate_limit_per_second: 0 });
+    const res = await usage(a, ADMIN_KEY);
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({
+      error: { code: 'timeout', message: expect.stringContaining('longer than 1 ms') },
+    });
   });
 });

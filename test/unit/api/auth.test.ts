@@ -142,6 +142,10 @@ describe('ApiConfigSchema', () => {
       max_range_days: 366,
       request_timeout_ms: 30_000,
       page_size: 5_000,
+      rate_limit_per_second: 10,
+      rate_limit_burst: 20,
+      max_concurrent_requests: 8,
+      request_deadline_ms: 60_000,
     });
     // Environment overrides arrive as text.
     expect(parseApiOptions({ port: '0', max_range_days: '31' })).toMatchObject({

@@ -38,15 +38,18 @@ describe('OpenAPI document', () => {
     expect(() => v.check('GET', template, 200, 'application/json', exponent)).toThrow('amount');
   });
 
-  it('documents 401 on every keyed route, no auth on the operations routes, and every error code', () => {
-    const open = ['/healthz', '/readyz', '/metrics', '/openapi.json'];
+  it('documents 401 and 429 on every keyed route, no auth on the open routes, and every error code', () => {
+    const open = ['/healthz', '/readyz', '/openapi.json'];
     for (const [template, item] of Object.entries(openApiSpec.paths)) {
       const op = (item as { get: { security?: unknown[]; responses: Record<string, unknown> } }).get;
       if (open.includes(template)) expect(op.security).toEqual([]);
-      else {
+      else if (template === '/metrics') {
+        expect(op.security).toBeUndefined();
+        expect(Object.keys(op.responses).sort()).toEqual(['200', '401', '403']);
+      } else {
         expect(op.security).toBeUndefined();
         expect(Object.keys(op.responses)).toEqual(
-          expect.arrayContaining(['200', '400', '401', '500', '503']),
+          expect.arrayContaining(['200', '400', '401', '429', '500', '503']),
         );
       }
     }
