@@ -27,6 +27,7 @@ const rateModule = () => load('../processors/offline/rate') as typeof import('..
 const rateSummaryModule = () =>
   load('../processors/offline/summary') as typeof import('../processors/offline/summary');
 const replayModule = () => load('../processors/replay') as typeof import('../processors/replay');
+const auditModule = () => load('../runtime/audit') as typeof import('../runtime/audit');
 const demoModule = () => load('../deploy/demo/demo') as typeof import('../deploy/demo/demo');
 const sinkModule = () =>
   load('../sinks/elasticsearch/command') as typeof import('../sinks/elasticsearch/command');
@@ -215,14 +216,30 @@ api
   .description('print a new random API key and the config entry that stores its hash')
   .requiredOption('--id <id>', 'name of the key, e.g. the customer or the team')
   .option('--customer <id>', 'a customer key (sees only this customer); without it an admin key')
-  .action((opts: { id: string; customer?: string }) => {
+  .option('--metrics', 'a metrics key: reads GET /metrics only (for Prometheus)')
+  .action(async (opts: { id: string; customer?: string; metrics?: boolean }) => {
+    if (opts.customer && opts.metrics) {
+      process.stderr.write('error: --customer and --metrics exclude each other\n');
+      throw new CommanderError(2, 'usage', '--customer and --metrics exclude each other');
+    }
     const { generateApiKey, hashApiKey } = apiKeysModule();
     const key = generateApiKey();
+    const role = opts.customer ? 'customer' : opts.metrics ? 'metrics' : 'admin';
     const entry = opts.customer
       ? `{ id: ${opts.id}, role: customer, customer: ${opts.customer}, key_sha256: ${hashApiKey(key)} }`
-      : `{ id: ${opts.id}, role: admin, key_sha256: ${hashApiKey(key)} }`;
+      : `{ id: ${opts.id}, role: ${role}, key_sha256: ${hashApiKey(key)} }`;
     process.stdout.write(
       `key (give it to the client; it is not stored): ${key}\nconfig (api.keys): - ${entry}\n`,
+    );
+    // Logged only: the key takes effect when its hash enters the config, a change the config's
+    // own history records. The log names the key's id and role, never the key.
+    const { auditEvent, recordAudit } = auditModule();
+    await recordAudit(
+      auditEvent('api.key_created', `key ${opts.id}`, {
+        role,
+        ...(opts.customer ? { customer: opts.customer } : {}),
+      }),
+      createLogger({ level: 'info', component: 'api.new-key' }),
     );
   });
 
@@ -269,7 +286,22 @@ program
   .option('--stage <stage>', 'only letters of this stage (processor.price or processor.normalize)')
   .action(async (opts: { reason: string; stage?: string }) => {
     const { runReplay } = replayModule();
-    const s = await runReplay(config().config, opts.reason, opts.stage);
+    const { config: c } = config();
+    const s = await runReplay(c, opts.reason, opts.stage);
+    const { auditEvent, recordAudit } = auditModule();
+    await recordAudit(
+      auditEvent(
+        'dead_letters.replayed',
+        `reason ${opts.reason}${opts.stage ? ` stage ${opts.stage}` : ''}`,
+        {
+          replayed: s.replayed,
+          skipped: s.skipped,
+          ...s.byStage,
+        },
+      ),
+      createLogger({ level: c.log.level, component: 'replay' }),
+      c,
+    );
     process.stdout.write(
       `replayed ${s.replayed} dead letter(s) of reason ${opts.reason} ${JSON.stringify(s.byStage)}; ${s.skipped} not replayable\n`,
     );

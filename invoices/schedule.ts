@@ -58,7 +58,7 @@ export async function runInvoiceSchedule(args: {
   options: InvoiceOptions;
   signal: AbortSignal;
   now?: () => Date;
-  onTick?: (result: ScheduleTickResult) => void;
+  onTick?: (result: ScheduleTickResult) => void | Promise<void>;
   onError?: (err: unknown) => void;
 }): Promise<void> {
   const clock = args.now ?? (() => new Date());
@@ -71,7 +71,7 @@ export async function runInvoiceSchedule(args: {
         options: args.options,
         now: clock(),
       });
-      args.onTick?.(result);
+      await args.onTick?.(result);
     } catch (err) {
       args.onError?.(err);
     }

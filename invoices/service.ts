@@ -1,6 +1,9 @@
 import type { MeterflowConfig } from '../runtime/config';
 import { createElasticsearch } from '../runtime/elasticsearch';
 import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
+import Decimal from 'decimal.js';
+import { auditEvent, recordAudit } from '../runtime/audit';
+import { createLogger } from '../runtime/logger';
 import { startService } from '../runtime/service';
 import { atCostPriceBook, loadPriceBook } from '../processors/price';
 import { currentPriceBook, PriceBookHolder } from '../processors/price/distribution';
@@ -27,7 +30,35 @@ export async function runInvoice(
     refreshInterval: config.sink.refresh_interval,
   });
   const book = action === 'generate' ? await currentPriceBook(config) : atCostPriceBook();
-  return runInvoiceCommand({ es, names, book, options: config.invoice, action, ...opts, out });
+  const results = await runInvoiceCommand({ es, names, book, options: config.invoice, action, ...opts, out });
+  if (action === 'finalize') {
+    const logger = createLogger({ level: config.log.level, component: 'invoice.finalize' });
+    const target = opts.customer ? `${opts.period} customer ${opts.customer}` : opts.period;
+    await recordAudit(finalizeAudit(target, results), logger, config);
+  }
+  return results;
+}
+
+/** The audit event of a finalization: how many invoices became final, their numbers and totals. */
+export function finalizeAudit(target: string, results: InvoiceResult[], actor?: string) {
+  const finalized = results.filter((r) => r.outcome === 'written' && r.invoice !== null);
+  const totals = new Map<string, Decimal>();
+  for (const r of finalized)
+    totals.set(
+      r.invoice!.currency,
+      (totals.get(r.invoice!.currency) ?? new Decimal(0)).plus(r.invoice!.total),
+    );
+  return auditEvent(
+    'invoice.finalized',
+    target,
+    {
+      finalized: finalized.length,
+      refused: results.filter((r) => r.outcome === 'stale' || r.outcome === 'not_found').length,
+      numbers: finalized.map((r) => r.invoice!.number).join(' '),
+      ...Object.fromEntries([...totals].map(([currency, total]) => [`total ${currency}`, total.toFixed()])),
+    },
+    actor,
+  );
 }
 
 /** `meterflow invoice schedule`: keeps drafts current and finalizes closed periods. */
@@ -56,7 +87,11 @@ export async function runInvoiceScheduleService(config: MeterflowConfig): Promis
       books.current.version === atCostPriceBook().version && fallback ? fallback : books.current,
     options: config.invoice,
     signal: service.shutdown.signal,
-    onTick: (r) => service.logger.info(r, 'invoice schedule tick'),
+    onTick: async (r) => {
+      service.logger.info(r, 'invoice schedule tick');
+      if (r.finalized.length > 0)
+        await recordAudit(finalizeAudit(r.previous, r.finalized, 'invoice schedule'), service.logger, config);
+    },
     onError: (err) => service.logger.error({ err }, 'invoice schedule tick failed; next tick retries'),
   });
 }

@@ -1,7 +1,9 @@
 import { COLLECTOR_NAMES } from '../collectors/command';
 import os from 'node:os';
 import type { MeterflowConfig } from '../runtime/config';
+import { auditEvent, recordAudit } from '../runtime/audit';
 import { ErrorCodes, PermanentError } from '../runtime/errors';
+import { createLogger } from '../runtime/logger';
 import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
 import { createStageMetrics } from '../runtime/metrics';
 import { NotReady } from '../runtime/http-server';
@@ -142,5 +144,13 @@ export async function runPublishPriceBook(config: MeterflowConfig, file: string)
   const topics = topicNames(config);
   await ensureTopics(kafka, config, [{ topic: topics.priceBook, compacted: true, partitions: 1 }]);
   const published = await publishPriceBook(kafka, topics.priceBook, file);
+  await recordAudit(
+    auditEvent('pricebook.published', `version ${published.version}`, {
+      fingerprint: published.fingerprint,
+      file: published.source_name,
+    }),
+    createLogger({ level: config.log.level, component: 'pricebook' }),
+    config,
+  );
   return `published price book version ${published.version} (fingerprint ${published.fingerprint.slice(0, 12)}) to ${topics.priceBook}`;
 }

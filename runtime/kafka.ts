@@ -23,6 +23,7 @@ export function topicNames(config: MeterflowConfig) {
     rated: `${p}.rated`,
     deadLetter: `${p}.dead-letter`,
     priceBook: `${p}.price-book`,
+    audit: `${p}.audit`,
   };
 }
 

@@ -26,6 +26,7 @@ export const AvroTypes = {
   revisionControl: load('revision-control'),
   deadLetter: load('dead-letter'),
   usageRecord: load('usage-record'),
+  auditEvent: load('audit-event'),
 };
 
 /**
