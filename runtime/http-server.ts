@@ -3,7 +3,7 @@ import { num, str } from './config-schema';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { classifyError } from './errors';
+import { classifyError, ErrorCodes, TransientError } from './errors';
 /** The `ops:` section of meterflow.yaml: the endpoint of /metrics, /healthz and /readyz. */
 export const OpsConfigSchema = z
   .object({
@@ -25,7 +25,11 @@ export const OpsConfigSchema = z
 export type ReadinessCheck = () => Promise<boolean | void> | boolean | void;
 
 /** A readiness failure whose message is safe to show on /readyz. */
-export class NotReady extends Error {}
+export class NotReady extends TransientError {
+  constructor(message: string) {
+    super(ErrorCodes.UNAVAILABLE, message);
+  }
+}
 
 export interface OpsServerOptions {
   host: string;
