@@ -325,6 +325,10 @@ program
       out: string;
       exitZero?: boolean;
     }) => {
+      // A signal ends the run through process.exit, so the 'exit' hook removes the partial
+      // output and any zip spool folder (runtime/temp-files.ts).
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
       const { runRate } = rateModule();
       const { rateExitCode } = rateSummaryModule();
       const summary = await runRate({

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable, pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { trackTemp, untrackTemp } from '../../runtime/temp-files';
 import yauzl from 'yauzl';
 import { ErrorCodes, PermanentError } from '../../runtime/errors';
 
@@ -111,7 +112,11 @@ function unreadableZip(objectName: string, message: string, cause?: unknown): Pe
  */
 async function unzipSingleEntry(source: Readable, objectName: string): Promise<Readable> {
   const dir = await mkdtemp(join(tmpdir(), 'meterflow-zip-'));
-  const cleanup = (): void => void rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  trackTemp(dir); // removed at exit too, if the process stops mid-object
+  const cleanup = (): void => {
+    untrackTemp(dir);
+    void rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  };
   try {
     const file = join(dir, 'object.zip');
     await pipeline(source, createWriteStream(file));

@@ -1,6 +1,8 @@
-import { createWriteStream } from 'node:fs';
+import fs, { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
+import { ErrorCodes, PermanentError } from '../../runtime/errors';
+import { trackTemp, untrackTemp } from '../../runtime/temp-files';
 import { AvroTypes } from '../../schemas';
 import type { UsageRecord } from '../../schemas/types.generated';
 
@@ -237,10 +239,41 @@ export interface FileTarget {
   writer: LineWriter;
 }
 
+/**
+ * The output file of `meterflow rate`, checked before any row is read: a folder, or a path whose
+ * folder is missing or not writable, fails at once naming it. A regular file is written beside the
+ * target and renamed at the end, so a failed run never leaves a file that looks complete. Anything
+ * else that exists (a FIFO, /dev/null, a terminal) is written directly: renaming over it would
+ * replace the device node itself. Write errors (a full disk) name the file.
+ */
 export function fileTarget(path: string): FileTarget {
-  // Written beside the target and renamed at the end: a failed run never leaves a file that looks complete.
-  const temp = `${path}.partial-${process.pid}`;
-  return { final: path, temp, writer: new LineWriter(createWriteStream(temp), true) };
+  let existing: fs.Stats | undefined;
+  try {
+    existing = fs.statSync(path);
+  } catch {
+    existing = undefined;
+  }
+  if (existing?.isDirectory()) {
+    throw new PermanentError(
+      ErrorCodes.CONFIG_INVALID,
+      `--out ${path} is a folder; name a file (or - for stdout)`,
+    );
+  }
+  const direct = existing !== undefined && !existing.isFile();
+  const temp = direct ? path : `${path}.partial-${process.pid}`;
+  let fd: number;
+  try {
+    fd = fs.openSync(temp, 'w');
+  } catch (err) {
+    throw new PermanentError(ErrorCodes.CONFIG_INVALID, `cannot write ${temp}: ${(err as Error).message}`);
+  }
+  if (!direct) trackTemp(temp);
+  const stream = createWriteStream(temp, { fd });
+  // First listener: the writer's own (added later) then reports an error that names the file.
+  stream.on('error', (err) => {
+    if (!err.message.includes(path)) err.message = `${path}: ${err.message}`;
+  });
+  return { final: path, temp, writer: new LineWriter(stream, true) };
 }
 
 export async function closeTarget(t: FileTarget): Promise<void> {
@@ -248,11 +281,13 @@ export async function closeTarget(t: FileTarget): Promise<void> {
   const s = t.writer.stream as NodeJS.WritableStream & { end(): void };
   s.end();
   await finished(s as unknown as NodeJS.WritableStream);
-  await rename(t.temp, t.final);
+  if (t.temp !== t.final) await rename(t.temp, t.final);
+  untrackTemp(t.temp);
 }
 
 export async function discardTarget(t: FileTarget): Promise<void> {
   const s = t.writer.stream as unknown as { destroy(): void };
   s.destroy();
-  await rm(t.temp, { force: true });
+  if (t.temp !== t.final) await rm(t.temp, { force: true });
+  untrackTemp(t.temp);
 }
