@@ -1,5 +1,7 @@
-// Two projects: unit tests need no services; integration tests run against the real
-// local stack, which test/integration/global-setup.ts brings up when it is not running.
+// Three projects: unit tests need no services; integration tests run against the real local
+// stack, which test/integration/global-setup.ts brings up when it is not running; fault tests
+// (test/faults) break that stack on purpose through its TCP fault proxy. `npm test` runs all
+// three; `npm run test:faults` runs the fault scenarios alone.
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 module.exports = {
   projects: [
@@ -17,6 +19,14 @@ module.exports = {
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/integration/global-setup.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/integration/setup-timeout.ts'],
+    },
+    {
+      displayName: 'faults',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': tsJest },
+      testMatch: ['<rootDir>/test/faults/**/*.test.ts'],
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
       setupFilesAfterEnv: ['<rootDir>/test/integration/setup-timeout.ts'],
     },

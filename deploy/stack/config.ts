@@ -24,6 +24,9 @@ export const StackConfigSchema = z
         s3_console: num('MinIO console.').default(9001),
         gcs: num('fake-gcs-server.').default(4443),
         azure_blob: num('Azurite blob service.').default(10000),
+        toxiproxy: num('toxiproxy API (the fault-injection tests create their proxies through it).').default(
+          8474,
+        ),
       })
       .strict()
       .prefault({}),

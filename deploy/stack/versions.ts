@@ -14,6 +14,8 @@ export const STACK_VERSIONS = {
   fakeGcsServer: 'v1.56.1',
   /** azurite (npm) */
   azurite: '3.35.0',
+  /** github.com/Shopify/toxiproxy/v2 (the TCP fault proxy of test/faults) */
+  toxiproxy: 'v2.12.0',
 } as const;
 
 /** Elasticsearch 9 needs Java 21+; the machine's default is 17. */

@@ -11,7 +11,14 @@ describe('meterflow stack', () => {
 
   it('status reports every component healthy with its endpoint', async () => {
     const statuses = await stackStatus(ctx);
-    expect(statuses.map((s) => s.name)).toEqual(['kafka', 'elasticsearch', 's3', 'gcs', 'azure-blob']);
+    expect(statuses.map((s) => s.name)).toEqual([
+      'kafka',
+      'elasticsearch',
+      's3',
+      'gcs',
+      'azure-blob',
+      'toxiproxy',
+    ]);
     for (const s of statuses) expect(s).toMatchObject({ healthy: true });
     expect(statuses.find((s) => s.name === 'elasticsearch')!.endpoint).toBe(
       `http://127.0.0.1:${ctx.config.stack.ports.elasticsearch}`,

@@ -1,0 +1,121 @@
+import { Decimal, decimalToString } from '../../schemas/decimal';
+import { createElasticsearch } from '../../runtime/elasticsearch';
+import { createKafka, ensureTopics, topicNames } from '../../runtime/kafka';
+import type { UsageRecord } from '../../schemas';
+import { startSink } from '../../sinks/elasticsearch/command';
+import { indexNames, revisionDocId, type RevisionDocument } from '../../sinks/elasticsearch/indices';
+import { eventually, testConfig, uniqueName } from '../integration/helpers';
+import { exactSum, produceRevision, ratedLine, testService } from '../integration/sinks/sink-fixture';
+import { caughtUp } from './oracle';
+import { createProxy, type Proxy } from './toxiproxy';
+
+/**
+ * Elasticsearch faults under the running sink, through a real TCP proxy: connections reset
+ * mid-bulk, the cluster unreachable, then answering nothing (a hang past the request timeout).
+ * The oracle after the faults: every source row is one document, the exact sums per customer equal
+ * the source's, the revision is published, and delivering the same revision again changes nothing.
+ */
+const ROWS = 6_000;
+
+describe('faults: Elasticsearch behind a TCP fault proxy, under the sink', () => {
+  jest.setTimeout(240_000);
+  const base = testConfig();
+  const prefix = uniqueName('fault-es');
+  let proxy: Proxy;
+  let stop: (() => Promise<unknown>) | undefined;
+
+  afterAll(async () => {
+    await stop?.();
+    await proxy?.remove();
+  });
+
+  it('resets, an outage and a hang lose nothing and count nothing twice', async () => {
+    proxy = await createProxy(base, prefix, `127.0.0.1:${base.stack.ports.elasticsearch}`);
+    const config = {
+      ...base,
+      kafka: { ...base.kafka, topic_prefix: prefix },
+      elasticsearch: {
+        ...base.elasticsearch,
+        node: `http://${proxy.listen}`,
+        index_prefix: prefix,
+        request_timeout_ms: 3_000,
+      },
+      sink: { ...base.sink, bulk_max_docs: 200, publish_interval_ms: 500, retry_max_delay_ms: 1_000 },
+    };
+    // The test's own view of Elasticsearch and Kafka goes around the proxy.
+    const es = createElasticsearch(base);
+    const names = indexNames(prefix);
+    const kafka = createKafka(config, 'fault-es-producer');
+    const topics = topicNames(config);
+    await ensureTopics(kafka, config, [
+      { topic: topics.rated },
+      { topic: topics.control },
+      { topic: topics.deadLetter },
+    ]);
+
+    const scope = 'aws/fault/2026-02';
+    const rows: UsageRecord[] = Array.from({ length: ROWS }, (_, i) => ratedLine(scope, 'r1', i + 2));
+    const producer = kafka.producer();
+    await producer.connect();
+    await produceRevision(producer, topics, scope, 'r1', rows);
+
+    const service = testService();
+    await startSink(config, service);
+    stop = () => service.shutdown.run();
+    const indexed = async () =>
+      Number(
+        (await es.count({ index: names.usagePattern, ignore_unavailable: true, allow_no_indices: true }))
+          .count,
+      );
+
+    // 1. Connections reset while bulks are in flight.
+    await eventually(async () => ((await indexed()) > 0 ? true : undefined), 60_000, 50);
+    const reset = await proxy.toxic('reset_peer', { timeout: 0 });
+    await new Promise((r) => setTimeout(r, 3_000));
+    await proxy.removeToxic(reset);
+    // 2. The cluster unreachable for 8 s.
+    await proxy.disable();
+    await new Promise((r) => setTimeout(r, 8_000));
+    await proxy.enable();
+    // 3. The cluster answering nothing: each request hangs past its 3 s timeout.
+    const hang = await proxy.toxic('timeout', { timeout: 0 });
+    await new Promise((r) => setTimeout(r, 5_000));
+    await proxy.removeToxic(hang);
+
+    const published = await eventually(async () => {
+      const doc = await es
+        .get<RevisionDocument>({ index: names.revisions, id: revisionDocId(scope, 'r1') })
+        .catch(() => undefined);
+      return doc?._source?.state === 'published' ? doc._source : undefined;
+    }, 180_000);
+    expect(published.row_count).toBe(ROWS);
+    // The faults were felt: the sink had to send items again (without the proxy in the path it
+    // would not have).
+    const retried = (await service.registry.getSingleMetric('meterflow_sink_retried_items_total')!.get())
+      .values;
+    expect(retried.reduce((n, v) => n + v.value, 0)).toBeGreaterThan(0);
+
+    const expectByCustomer = new Map<string, Decimal>();
+    for (const r of rows)
+      expectByCustomer.set(
+        r.x_CustomerId,
+        (expectByCustomer.get(r.x_CustomerId) ?? new Decimal(0)).plus(r.x_RatedCost!),
+      );
+    const expected = Object.fromEntries(
+      [...expectByCustomer].sort().map(([k, v]) => [k, decimalToString(v)]),
+    );
+    const check = async () => {
+      await es.indices.refresh({ index: names.usagePattern });
+      const totals = await exactSum(es, names.usageAlias, 'x_RatedCost');
+      expect(totals.count).toBe(ROWS);
+      expect(totals.byCustomer).toEqual(expected);
+    };
+    await check();
+
+    // The same revision delivered again (a re-collected export): no total moves.
+    await produceRevision(producer, topics, scope, 'r1', rows);
+    await caughtUp(kafka, `${prefix}-sink-elasticsearch`, [topics.rated, topics.control], 120_000);
+    await check();
+    await producer.disconnect();
+  });
+});
