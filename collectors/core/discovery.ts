@@ -128,8 +128,14 @@ export function resolveFiles(
   const listed = new Set(objects.map((o) => o.key));
   const files: string[] = [];
   const missing: string[] = [];
+  const seen = new Set<string>();
   for (const ref of refs) {
     const { key, found } = resolveFile(ref, listed, opts);
+    // An object the manifest lists twice is read once: read twice, its rows would count twice in
+    // the revision's control totals (which then never reconcile with the indexed documents) and
+    // its bad lines would be dead-lettered twice.
+    if (seen.has(key)) continue;
+    seen.add(key);
     files.push(key);
     if (!found) missing.push(key);
   }

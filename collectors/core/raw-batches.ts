@@ -1,5 +1,6 @@
 import type { Message } from 'kafkajs';
 import type { Decimal } from '../../schemas/decimal';
+import { InputError } from '../../runtime/errors';
 import { recordIdOf } from '../../schemas/record-id';
 import { SCHEMA_HEADER, type RawRow } from '../../schemas';
 import { encodeRawBatch, type RowBatch } from '../../schemas/raw-batch-codec';
@@ -70,11 +71,15 @@ export class RowAdmission {
         currency: control.currency(line.values) ?? 'UNKNOWN',
       };
     } catch (err) {
+      // The billed cost can fail on a column of its own (GCP: cost + credits): name that one.
+      const field = (err instanceof InputError && err.where.field) || this.billedCostColumn;
+      const prefix = `field ${field}: `;
+      const message = (err as Error).message;
       return {
         kind: 'malformed',
         line: line.line,
-        field: this.billedCostColumn,
-        message: (err as Error).message,
+        field,
+        message: message.startsWith(prefix) ? message.slice(prefix.length) : message,
         text: clipText(JSON.stringify(columnsOf(line.header, line.values))),
       };
     }

@@ -81,7 +81,7 @@ export async function streamingPath(
     const seen = new Set<string>();
     for (const key of rev.files) {
       const object = store.url(key);
-      // The collector reads a file listed twice twice; dedupe drops the second read's ids.
+      // Discovery names each object once (resolveFiles), however often its manifest lists it.
       const constants = {
         provider: rev.provider,
         format: rev.format,
