@@ -774,6 +774,37 @@ describe('authentication', () => {
     }
   });
 
+  it('every route, for every role: the status each key gets, and what a customer key may not see', async () => {
+    const routes: [string, Params, string?][] = [...KEYED, ['/metrics', {}]];
+    const adminOnly = new Set(['/v1/revisions', '/v1/dead-letters/summary']);
+    // Status by role for a route about acme: [admin, acme's key, globex's key, metrics key].
+    const expected = (template: string): number[] =>
+      template === '/metrics'
+        ? [200, 403, 403, 200]
+        : adminOnly.has(template)
+          ? [200, 403, 403, 403]
+          : [200, 200, 404, 404];
+    const keys = [ADMIN_KEY, ACME_KEY, GLOBEX_KEY, METRICS_KEY];
+    for (const [template, params, query] of routes) {
+      const statuses: number[] = [];
+      for (const key of keys) statuses.push((await call(api, template, { params, query, key })).status);
+      expect({ template, statuses }).toEqual({ template, statuses: expected(template) });
+    }
+    // The same invoice: the admin sees the cost behind it, the margin and the lineage; acme not.
+    const asAdmin = await call(api, '/v1/invoices/{invoice_id}', {
+      params: { invoice_id: 'acme:2025-01' },
+      key: ADMIN_KEY,
+    });
+    const asAcme = await call(api, '/v1/invoices/{invoice_id}', {
+      params: { invoice_id: 'acme:2025-01' },
+      key: ACME_KEY,
+    });
+    expect(asAdmin.body).toHaveProperty('cloud_cost');
+    expect(asAcme.body).not.toHaveProperty('cloud_cost');
+    for (const internal of ['"cloud_cost"', '"margin"', '"trace"'])
+      expect(asAcme.text).not.toContain(internal);
+  });
+
   it('admin-only routes answer 403 to customer keys; the customer routes work for their own customer', async () => {
     for (const template of ['/v1/revisions', '/v1/dead-letters/summary']) {
       const res = await call(api, template, { key: ACME_KEY });
