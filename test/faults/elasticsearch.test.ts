@@ -1,11 +1,17 @@
 import { Decimal, decimalToString } from '../../schemas/decimal';
 import { createElasticsearch } from '../../runtime/elasticsearch';
 import { createKafka, ensureTopics, topicNames } from '../../runtime/kafka';
-import type { UsageRecord } from '../../schemas';
+import { AvroTypes, type UsageRecord } from '../../schemas';
 import { startSink } from '../../sinks/elasticsearch/command';
 import { indexNames, revisionDocId, type RevisionDocument } from '../../sinks/elasticsearch/indices';
 import { eventually, testConfig, uniqueName } from '../integration/helpers';
-import { exactSum, produceRevision, ratedLine, testService } from '../integration/sinks/sink-fixture';
+import {
+  control,
+  exactSum,
+  produceRevision,
+  ratedLine,
+  testService,
+} from '../integration/sinks/sink-fixture';
 import { caughtUp } from './oracle';
 import { createProxy, type Proxy } from './toxiproxy';
 
@@ -57,30 +63,42 @@ describe('faults: Elasticsearch behind a TCP fault proxy, under the sink', () =>
     const rows: UsageRecord[] = Array.from({ length: ROWS }, (_, i) => ratedLine(scope, 'r1', i + 2));
     const producer = kafka.producer();
     await producer.connect();
-    await produceRevision(producer, topics, scope, 'r1', rows);
+    const send = async (topic: string, messages: Array<{ key: string; value: Buffer }>) =>
+      void (await producer.send({ topic, messages }));
+    const controlMessage = (type: 'REVISION_STARTED' | 'REVISION_COMPLETED') => ({
+      key: scope,
+      value: AvroTypes.revisionControl.toBuffer(control(type, scope, 'r1', rows)),
+    });
+    const wave = (n: number) =>
+      send(
+        topics.rated,
+        rows
+          .slice((n * ROWS) / 3, ((n + 1) * ROWS) / 3)
+          .map((r) => ({ key: r.x_RecordId, value: AvroTypes.usageRecord.toBuffer(r) })),
+      );
 
     const service = testService();
     await startSink(config, service);
     stop = () => service.shutdown.run();
-    const indexed = async () =>
-      Number(
-        (await es.count({ index: names.usagePattern, ignore_unavailable: true, allow_no_indices: true }))
-          .count,
-      );
+    await send(topics.control, [controlMessage('REVISION_STARTED')]);
 
-    // 1. Connections reset while bulks are in flight.
-    await eventually(async () => ((await indexed()) > 0 ? true : undefined), 60_000, 50);
+    // A third of the rows arrives under each fault, so each one is met by bulks in flight.
+    // 1. Connections reset.
     const reset = await proxy.toxic('reset_peer', { timeout: 0 });
+    await wave(0);
     await new Promise((r) => setTimeout(r, 3_000));
     await proxy.removeToxic(reset);
     // 2. The cluster unreachable for 8 s.
     await proxy.disable();
+    await wave(1);
     await new Promise((r) => setTimeout(r, 8_000));
     await proxy.enable();
     // 3. The cluster answering nothing: each request hangs past its 3 s timeout.
     const hang = await proxy.toxic('timeout', { timeout: 0 });
+    await wave(2);
     await new Promise((r) => setTimeout(r, 5_000));
     await proxy.removeToxic(hang);
+    await send(topics.control, [controlMessage('REVISION_COMPLETED')]);
 
     const published = await eventually(async () => {
       const doc = await es
