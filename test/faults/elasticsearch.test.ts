@@ -69,20 +69,30 @@ describe('faults: Elasticsearch behind a TCP fault proxy, under the sink', () =>
       key: scope,
       value: AvroTypes.revisionControl.toBuffer(control(type, scope, 'r1', rows)),
     });
-    const wave = (n: number) =>
+    const sendRows = (part: UsageRecord[]) =>
       send(
         topics.rated,
-        rows
-          .slice((n * ROWS) / 3, ((n + 1) * ROWS) / 3)
-          .map((r) => ({ key: r.x_RecordId, value: AvroTypes.usageRecord.toBuffer(r) })),
+        part.map((r) => ({ key: r.x_RecordId, value: AvroTypes.usageRecord.toBuffer(r) })),
       );
+    // Row 0 first, with no fault, so the period's index exists; then thirds of the rest.
+    const wave = (n: number) =>
+      sendRows(rows.slice(1 + (n * (ROWS - 1)) / 3, 1 + ((n + 1) * (ROWS - 1)) / 3));
 
     const service = testService();
     await startSink(config, service);
     stop = () => service.shutdown.run();
     await send(topics.control, [controlMessage('REVISION_STARTED')]);
+    await sendRows(rows.slice(0, 1));
+    await eventually(async () => {
+      const n = await es.count({
+        index: names.usagePattern,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+      });
+      return n.count > 0 ? true : undefined;
+    }, 60_000);
 
-    // A third of the rows arrives under each fault, so each one is met by bulks in flight.
+    // A third of the other rows arrives under each fault, so each one is met by bulks in flight.
     // 1. Connections reset.
     const reset = await proxy.toxic('reset_peer', { timeout: 0 });
     await wave(0);
