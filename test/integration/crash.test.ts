@@ -15,7 +15,9 @@ import { decodeControl, readRawRows, readTopic } from './collectors/kafka-read';
  * while they are mid-revision / mid-stream, as a crash in production would.
  */
 const root = path.resolve(__dirname, '../..');
-const ROWS = 20_000;
+// Enough rows that the collector is still mid-revision when the kill lands: at ~30k rows/s it
+// writes 20,000 rows in well under a second, and a kill at ~3,000 rows could arrive too late.
+const ROWS = 60_000;
 
 function cli(args: string[], configFile: string): ChildProcess {
   return spawn(
