@@ -1,8 +1,10 @@
 // Three projects: unit tests need no services; integration tests run against the real local
 // stack, which test/integration/global-setup.ts brings up when it is not running; fault tests
 // (test/faults) break that stack on purpose through its TCP fault proxy. `npm test` runs all
-// three; `npm run test:faults` runs the fault scenarios alone.
+// three, with the fast fault scenarios; `npm run test:faults` runs every fault scenario.
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
+// The long fault scenarios (*.slow.test.ts, minutes each) run only under `npm run test:faults`.
+const slowFaults = process.env.METERFLOW_SLOW_FAULTS === '1';
 module.exports = {
   projects: [
     {
@@ -27,6 +29,7 @@ module.exports = {
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/faults/**/*.test.ts'],
+      testPathIgnorePatterns: slowFaults ? [] : ['\\.slow\\.test\\.ts$'],
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
       setupFilesAfterEnv: ['<rootDir>/test/integration/setup-timeout.ts'],
     },
