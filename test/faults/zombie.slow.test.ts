@@ -30,20 +30,22 @@ import { exactSum, testService } from '../integration/sinks/sink-fixture';
  * A thawed zombie's stages meet "old epoch" (their transactions expired) and, being non-retriable,
  * exit the process (runtime/consumer-health.ts), as a supervisor expects. Slow (about 90 s), so in
  * `npm run test:faults` only. It failed once, in a full run, with fewer documents than rows after
- * 240 s and no log kept; it passed the two runs after that, run alone. If it fails again, keep the
- * processes' logs (stdio) to find out whether rows were lost or only late.
+ * 240 s and no log kept; it passed the runs after that, run alone. A failure now keeps the
+ * processes' logs (printed: where), to tell lost rows from late ones.
  */
 const root = path.resolve(__dirname, '../..');
 const ROWS = 20_000;
 
-function cli(args: string[], configFile: string): ChildProcess {
+/** The CLI as a child process, its log (info level) in `<dir>/<name>.log`. */
+function cli(args: string[], configFile: string, name: string): ChildProcess {
+  const log = fs.openSync(path.join(path.dirname(configFile), `${name}.log`), 'a');
   return spawn(
     process.execPath,
     ['--import', 'tsx', path.join(root, 'cli/main.ts'), '--config', configFile, ...args],
     {
       cwd: root,
-      stdio: 'ignore',
-      env: { ...process.env, METERFLOW_LOG__LEVEL: 'warn' },
+      stdio: ['ignore', log, log],
+      env: { ...process.env, METERFLOW_LOG__LEVEL: 'info' },
     },
   );
 }
@@ -86,7 +88,7 @@ describe('faults: a zombie processor (SIGSTOP past its session, then SIGCONT)', 
     await putCurRevision(s3, bucket, 'report', 'assembly-zombie', [
       { name: 'report-1.csv.gz', body: gz(curCsv(lines)) },
     ]);
-    expect(await exited(cli(['collect', 'aws', '--once'], configFile))).toBe(0);
+    expect(await exited(cli(['collect', 'aws', '--once'], configFile, 'collector'))).toBe(0);
 
     const kafka = createKafka(config, 'fault-zombie-reader');
     const admin = kafka.admin();
@@ -97,15 +99,16 @@ describe('faults: a zombie processor (SIGSTOP past its session, then SIGCONT)', 
         0,
       );
 
-    const first = cli(['process', 'all', '--instance', 'a'], configFile);
+    const first = cli(['process', 'all', '--instance', 'a'], configFile, 'processor-a');
     const second = { child: undefined as ChildProcess | undefined };
     const service = testService();
+    let passed = false;
     try {
       await eventually(async () => ((await ratedOffsets()) > 2_000 ? true : undefined), 120_000, 100);
       first.kill('SIGSTOP');
       // Past the 6 s session: the group drops the frozen member.
       await new Promise((r) => setTimeout(r, 9_000));
-      second.child = cli(['process', 'all', '--instance', 'b'], configFile);
+      second.child = cli(['process', 'all', '--instance', 'b'], configFile, 'processor-b');
       const before = await ratedOffsets();
       await eventually(
         async () => ((await ratedOffsets()) > before + 1_000 ? true : undefined),
@@ -138,11 +141,14 @@ describe('faults: a zombie processor (SIGSTOP past its session, then SIGCONT)', 
       expect(totals.count).toBe(ROWS);
       const expected = lines.reduce((s, l) => s.plus(l.cost), new Decimal(0));
       expect(final.sum).toBe(decimalToString(expected));
+      passed = true;
     } finally {
       await service.shutdown.run();
       for (const c of [first, second.child]) if (c && c.exitCode === null) c.kill('SIGKILL');
       await admin.disconnect();
-      fs.rmSync(dir, { recursive: true, force: true });
+      // On a failure the processes' logs stay, to tell lost rows from late ones.
+      if (passed) fs.rmSync(dir, { recursive: true, force: true });
+      else process.stderr.write(`zombie scenario failed; logs kept in ${dir}\n`);
     }
   });
 });
