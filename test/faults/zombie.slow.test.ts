@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +16,7 @@ import {
   putCurRevision,
   type CurLine,
 } from '../integration/collectors/cur-fixture';
-import { eventually, uniqueName } from '../integration/helpers';
+import { eventually, exitOf, meterflowProcess, uniqueName } from '../integration/helpers';
 import { exactSum, testService } from '../integration/sinks/sink-fixture';
 
 /**
@@ -33,24 +33,13 @@ import { exactSum, testService } from '../integration/sinks/sink-fixture';
  * 240 s and no log kept; it passed the runs after that, run alone. A failure now keeps the
  * processes' logs (printed: where), to tell lost rows from late ones.
  */
-const root = path.resolve(__dirname, '../..');
 const ROWS = 20_000;
 
 /** The CLI as a child process, its log (info level) in `<dir>/<name>.log`. */
 function cli(args: string[], configFile: string, name: string): ChildProcess {
   const log = fs.openSync(path.join(path.dirname(configFile), `${name}.log`), 'a');
-  return spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(root, 'cli/main.ts'), '--config', configFile, ...args],
-    {
-      cwd: root,
-      stdio: ['ignore', log, log],
-      env: { ...process.env, METERFLOW_LOG__LEVEL: 'info' },
-    },
-  );
+  return meterflowProcess(args, configFile, { stdio: ['ignore', log, log], logLevel: 'info' });
 }
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
 
 describe('faults: a zombie processor (SIGSTOP past its session, then SIGCONT)', () => {
   jest.setTimeout(300_000);
@@ -88,7 +77,7 @@ describe('faults: a zombie processor (SIGSTOP past its session, then SIGCONT)', 
     await putCurRevision(s3, bucket, 'report', 'assembly-zombie', [
       { name: 'report-1.csv.gz', body: gz(curCsv(lines)) },
     ]);
-    expect(await exited(cli(['collect', 'aws', '--once'], configFile, 'collector'))).toBe(0);
+    expect(await exitOf(cli(['collect', 'aws', '--once'], configFile, 'collector'))).toBe(0);
 
     const kafka = createKafka(config, 'fault-zombie-reader');
     const admin = kafka.admin();

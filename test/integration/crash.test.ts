@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createKafka } from '../../runtime/kafka';
 import { createS3 } from '../../providers/aws/store';
 import { AvroTypes, type UsageRecord } from '../../schemas';
-import { eventually, testConfig, uniqueName } from './helpers';
+import { eventually, exitOf, meterflowProcess, testConfig, uniqueName } from './helpers';
 import { curCsv, ensureBucket, gz, putCurRevision, type CurLine } from './collectors/cur-fixture';
 import { decodeControl, readRawRows, readTopic } from './collectors/kafka-read';
 
@@ -14,26 +13,11 @@ import { decodeControl, readRawRows, readTopic } from './collectors/kafka-read';
  * The processes are the real CLI (`meterflow collect`, `meterflow process all`), killed with SIGKILL
  * while they are mid-revision / mid-stream, as a crash in production would.
  */
-const root = path.resolve(__dirname, '../..');
 // Enough rows that the collector is still mid-revision when the kill lands: at ~30k rows/s it
 // writes 20,000 rows in well under a second, and a kill at ~3,000 rows could arrive too late.
 const ROWS = 60_000;
 
-function cli(args: string[], configFile: string): ChildProcess {
-  return spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(root, 'cli/main.ts'), '--config', configFile, ...args],
-    {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, METERFLOW_LOG__LEVEL: 'warn' },
-    },
-  );
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
+const cli = (args: string[], configFile: string) => meterflowProcess(args, configFile);
 
 async function highWatermarkSum(kafka: ReturnType<typeof createKafka>, topic: string): Promise<number> {
   const admin = kafka.admin();
@@ -88,7 +72,7 @@ describe('crash recovery (kill -9, real processes, real Kafka)', () => {
     ]);
 
     const first = cli(['collect', 'aws', '--once'], configFile);
-    const firstExit = exited(first);
+    const firstExit = exitOf(first);
     // Raw messages are v2 batches of up to 500 rows, one per 500-row transaction here, and each
     // transaction also leaves a commit marker: 12 offsets is about 3,000 rows written.
     await eventually(
@@ -109,7 +93,7 @@ describe('crash recovery (kill -9, real processes, real Kafka)', () => {
     const second = cli(['collect', 'aws', '--once'], configFile);
     let stderr = '';
     second.stderr!.on('data', (c) => (stderr += String(c)));
-    expect(await exited(second)).toBe(0);
+    expect(await exitOf(second)).toBe(0);
 
     const rows = await readRawRows(kafka, rawTopic);
     const keys = new Set(rows.map((r) => `${r.object}#${r.line}`));
@@ -124,7 +108,7 @@ describe('crash recovery (kill -9, real processes, real Kafka)', () => {
   it('processors: the chain killed mid-stream, restarted, every record rated exactly once', async () => {
     const ratedTopic = `${prefix}.rated`;
     const first = cli(['process', 'all', '--instance', 'crash'], configFile);
-    const firstExit = exited(first);
+    const firstExit = exitOf(first);
     await eventually(
       async () => ((await highWatermarkSum(kafka, ratedTopic)) > 2000 ? true : undefined),
       120_000,
@@ -159,7 +143,7 @@ describe('crash recovery (kill -9, real processes, real Kafka)', () => {
       expect(final).toHaveLength(ROWS);
     } finally {
       second.kill('SIGTERM');
-      await exited(second);
+      await exitOf(second);
     }
   }, 300_000);
 });

@@ -1,17 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createS3 } from '../../providers/aws/store';
 import { ensureBucket } from './collectors/cur-fixture';
-import { eventually, testConfig, uniqueName } from './helpers';
+import { eventually, exitOf, meterflowProcess, testConfig, uniqueName } from './helpers';
 
 /**
  * /readyz of the long-running commands reflects their real state, and SIGTERM stops them saying
  * what they stop. The processes are the real CLI against the local stack.
  */
-const root = path.resolve(__dirname, '../..');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,16 +30,11 @@ interface Running {
 }
 
 function cli(args: string[], configFile: string): Running {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(root, 'cli/main.ts'), '--config', configFile, ...args],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, METERFLOW_LOG__LEVEL: 'info' } },
-  );
+  const child = meterflowProcess(args, configFile, { logLevel: 'info' });
   let text = '';
   child.stdout!.on('data', (c) => (text += String(c)));
   child.stderr!.on('data', (c) => (text += String(c)));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => text, exit };
+  return { child, output: () => text, exit: exitOf(child) };
 }
 
 async function readyz(
