@@ -291,7 +291,26 @@ export function formatIso(ms: number): string {
   return text;
 }
 
-export function timestampOf(cell: Cell): number {
+/**
+ * Which timestamp forms a format's columns may hold. Month/day/year is read only where the
+ * provider writes it (Azure's `Date`, FOCUS files written by spreadsheet tools); AWS and GCP never
+ * do, so there `01/02/2025` is refused instead of being guessed into 2 January or 1 February.
+ */
+export type TimestampForms = 'iso' | 'iso-or-us';
+
+/** A slash date (`01/02/2025`, `3/1/21`): the month/day/year form. */
+export function isSlashDate(text: string): boolean {
+  const t = text.trimStart();
+  return t.length > 2 && (t.charCodeAt(1) === 0x2f || t.charCodeAt(2) === 0x2f);
+}
+
+export function timestampOf(cell: Cell, forms: TimestampForms = 'iso'): number {
+  if (forms === 'iso' && isSlashDate(cell.value)) {
+    throw new FieldError(
+      cell.key,
+      `${cell.key}: "${cell.value}" is a slash date, which this export format never writes; day and month order would be a guess`,
+    );
+  }
   const ms = parseTimestampMs(cell.value);
   if (ms === undefined) {
     throw new FieldError(cell.key, `${cell.key}: "${cell.value}" is not a recognised timestamp`);

@@ -15,6 +15,9 @@ import {
   timestampOf,
 } from '../../processors/normalize/values';
 
+// Azure's Actual and Amortized exports write `Date` month first (`09/21/2023`).
+const US_DATES = 'iso-or-us' as const;
+
 /**
  * Azure Cost Management ActualCost / AmortizedCost exports (and the legacy usage schema), parsed
  * by header name through one alias table. Headers are matched case-insensitively after
@@ -212,13 +215,13 @@ export const compileAzure: MapperCompiler = (header) => {
         );
       })();
 
-    const day = timestampOf(requireCell(col.date.cell(v), dateName, 'usage date'));
+    const day = timestampOf(requireCell(col.date.cell(v), dateName, 'usage date'), US_DATES);
     const bpStartCell = col.billingPeriodStart.cell(v);
     const bpEndCell = col.billingPeriodEnd.cell(v);
     const fallback = monthBounds(ctx.billing_period, 'billing_period');
-    const billingStart = bpStartCell === undefined ? fallback.start : timestampOf(bpStartCell);
+    const billingStart = bpStartCell === undefined ? fallback.start : timestampOf(bpStartCell, US_DATES);
     // Azure's BillingPeriodEndDate is the last day, inclusive: FOCUS wants the next instant.
-    const billingEnd = bpEndCell === undefined ? fallback.end : timestampOf(bpEndCell) + DAY_MS;
+    const billingEnd = bpEndCell === undefined ? fallback.end : timestampOf(bpEndCell, US_DATES) + DAY_MS;
 
     const chargeType = col.chargeType.str(v);
     const { category, correction } = azureChargeCategory(chargeType);

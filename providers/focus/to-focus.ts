@@ -14,6 +14,9 @@ import {
 } from '../../processors/normalize/values';
 import { DeadLetterReasons } from '../../runtime/errors';
 
+// FOCUS files written by spreadsheet tools (the specification's own examples) use month/day/year.
+const US_DATES = 'iso-or-us' as const;
+
 /**
  * FOCUS 1.0-1.2 input (`focus`, the AWS FOCUS export `aws-focus`, Azure FocusCost `azure-focus`).
  * Column ids are matched case-insensitively (the spec examples carry a `SkuPriceid` typo); `x_`
@@ -127,8 +130,12 @@ export const compileFocus: MapperCompiler = (header, { lenient_focus: lenient })
 
     const chargeStart = timestampOf(
       requireCell(col.chargeStart.cell(v), 'ChargePeriodStart', 'ChargePeriodStart'),
+      US_DATES,
     );
-    const chargeEnd = timestampOf(requireCell(col.chargeEnd.cell(v), 'ChargePeriodEnd', 'ChargePeriodEnd'));
+    const chargeEnd = timestampOf(
+      requireCell(col.chargeEnd.cell(v), 'ChargePeriodEnd', 'ChargePeriodEnd'),
+      US_DATES,
+    );
     const fallback = monthBounds(ctx.billing_period, 'billing_period');
     const bpStart = col.billingStart.cell(v);
     const bpEnd = col.billingEnd.cell(v);
@@ -179,8 +186,10 @@ export const compileFocus: MapperCompiler = (header, { lenient_focus: lenient })
         ChargeFrequency: chargeFrequency,
         ChargePeriodStart: formatIso(chargeStart),
         ChargePeriodEnd: formatIso(chargeEnd),
-        BillingPeriodStart: formatIso(bpStart === undefined ? fallback.start : timestampOf(bpStart)),
-        BillingPeriodEnd: formatIso(bpEnd === undefined ? fallback.end : timestampOf(bpEnd)),
+        BillingPeriodStart: formatIso(
+          bpStart === undefined ? fallback.start : timestampOf(bpStart, US_DATES),
+        ),
+        BillingPeriodEnd: formatIso(bpEnd === undefined ? fallback.end : timestampOf(bpEnd, US_DATES)),
         ConsumedQuantity: moneyOf(col.consumedQuantity, v),
         ConsumedUnit: col.consumedUnit.str(v),
         PricingQuantity: moneyOf(col.pricingQuantity, v),

@@ -141,6 +141,33 @@ describe('timestamps', () => {
   });
 });
 
+describe('slash (month/day/year) dates, per export format', () => {
+  const gcp = rawRows('gcp/bigquery-flattened/koku_2022-08-01_5.csv', {
+    provider: 'gcp',
+    format: 'gcp-standard',
+    billing_period: '2022-08',
+  });
+  const azure = rawRows('azure/ea/finops-toolkit_EA_ActualCost_Small.csv', {
+    provider: 'azure',
+    format: 'azure-actual',
+    billing_period: '2023-09',
+  });
+
+  it.each([
+    ['AWS', rows[0], 'lineItem/UsageStartDate'],
+    ['GCP', gcp[0], 'usage_start_time'],
+  ])('are refused in %s exports, which never write them, naming the column', (_, row, column) => {
+    const result = run({ ...row, columns: { ...row.columns, [column]: '01/02/2022' } });
+    expect(result).toMatchObject({ ok: false, reason: 'malformed', field: column });
+    expect(!result.ok && result.message).toMatch(/"01\/02\/2022" is a slash date/);
+  });
+
+  it("are read month first in Azure's Date column, which writes them", () => {
+    const r = ok({ ...azure[0], columns: { ...azure[0].columns, Date: '09/02/2023' } });
+    expect(r.ChargePeriodStart).toBe('2023-09-02T00:00:00Z');
+  });
+});
+
 describe('service categories', () => {
   it('loads the three provider tables built from the FinOps converter mappings', () => {
     expect(serviceCategoryCounts()).toEqual({ aws: 213, azure: 97, gcp: 125 });
