@@ -14,7 +14,10 @@ export function sourcesFor(provider: CollectorName, config: MeterflowConfig): Ex
   const p = COLLECTING_PROVIDERS.find((c) => c.name === provider);
   if (p === undefined) return [];
   const targets = p.collector.targets as (section: unknown, ctx: { localStack: boolean }) => ExportTarget[];
-  const limits = { maxRecordBytes: config.collector.max_record_bytes };
+  const limits = {
+    maxRecordBytes: config.collector.max_record_bytes,
+    maxExpansionRatio: config.collector.max_expansion_ratio,
+  };
   return targets(config[p.name], { localStack: config.local_stack }).map((t) => exportSource(t, limits));
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { num } from '../runtime/config-schema';
 import { MAX_RECORD_BYTES_DEFAULT } from './formats/rows';
+import { MAX_EXPANSION_RATIO_DEFAULT } from './formats/decode';
 
 /** The `collector:` section of meterflow.yaml, common to every provider's collector. */
 export const CollectorConfigSchema = z
@@ -12,5 +13,8 @@ export const CollectorConfigSchema = z
     max_record_bytes: num(
       'Longest CSV record or JSON line of an export object; a longer one fails the object (and its revision) naming the object and line, instead of being buffered.',
     ).default(MAX_RECORD_BYTES_DEFAULT),
+    max_expansion_ratio: num(
+      'Most decompressed bytes per compressed byte of a gzip or zip export object (judged past its first 64 MiB); more fails the object as a decompression bomb. 0 turns the cap off.',
+    ).default(MAX_EXPANSION_RATIO_DEFAULT),
   })
   .strict();

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { openDecoded } from '../formats/decode';
+import { MAX_EXPANSION_RATIO_DEFAULT, openDecoded } from '../formats/decode';
 import { readCsvRows } from '../formats/csv-rows';
 import { readJsonlRows } from '../formats/jsonl-rows';
 import { readParquetRows } from '../formats/parquet-rows';
@@ -29,6 +29,8 @@ export function parserFor(key: string): 'csv' | 'jsonl' | 'parquet' | 'avro' {
 export interface ReadLimits {
   /** Longest CSV record or JSON line held before the object fails (collector.max_record_bytes). */
   maxRecordBytes?: number;
+  /** Decompression bomb guard (collector.max_expansion_ratio). */
+  maxExpansionRatio?: number;
 }
 
 export async function openLines(
@@ -54,7 +56,9 @@ export async function openLines(
   }
   const raw: Readable = await store.open(key);
   if (onBytes) raw.on('data', (chunk: Buffer) => onBytes(chunk.length));
-  const bytes = await openDecoded(raw, object);
+  const bytes = await openDecoded(raw, object, {
+    maxExpansionRatio: limits.maxExpansionRatio ?? MAX_EXPANSION_RATIO_DEFAULT,
+  });
   if (kind === 'avro') return positional(readAvroRows(bytes, { object }));
   // CSV is positional as read; the map-shaped readers go through one running header per object.
   const options = { object, maxRecordBytes: limits.maxRecordBytes };

@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, pipeline as pipelineCb } from 'node:stream';
+import { Readable, Transform, pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { trackTemp, untrackTemp } from '../../runtime/temp-files';
@@ -180,9 +180,77 @@ async function unzipSingleEntry(source: Readable, objectName: string): Promise<R
  * the returned stream: gunzip only notices the truncation at the end, after it has emitted most of
  * the rows, so callers must treat rows already read as incomplete.
  */
-export async function openDecoded(stream: Readable, objectName: string): Promise<Readable> {
+export async function openDecoded(
+  stream: Readable,
+  objectName: string,
+  limits: ExpansionLimit = {},
+): Promise<Readable> {
   const { head, replay } = await peek(stream, 4);
-  if (startsWith(head, GZIP_MAGIC)) return gunzip(replay, objectName);
-  if (ZIP_MAGICS.some((m) => startsWith(head, m))) return unzipSingleEntry(replay, objectName);
-  return replay;
+  const gz = startsWith(head, GZIP_MAGIC);
+  if (!gz && !ZIP_MAGICS.some((m) => startsWith(head, m))) return replay;
+  const ratio = limits.maxExpansionRatio ?? 0;
+  const meter = ratio > 0 ? new ExpansionMeter(objectName, ratio) : undefined;
+  const input = meter ? meter.countIn(replay) : replay;
+  const decoded = gz ? gunzip(input, objectName) : await unzipSingleEntry(input, objectName);
+  return meter ? meter.countOut(decoded) : decoded;
+}
+
+export interface ExpansionLimit {
+  /** Most decompressed bytes per compressed byte (collector.max_expansion_ratio); 0 or absent: no cap. */
+  maxExpansionRatio?: number;
+}
+
+/** CSV exports compress 5-40 times; below this much output, no ratio is judged (small files vary). */
+const EXPANSION_FLOOR_BYTES = 64 * 1024 * 1024;
+
+export const MAX_EXPANSION_RATIO_DEFAULT = 250;
+
+/**
+ * Fails an object once its decompressed bytes outgrow `ratio` times the compressed bytes read so
+ * far: a decompression bomb (gzip reaches about 1,000:1 on repeated bytes) would otherwise hold a
+ * collector for hours and every export of that cloud behind it. Memory is bounded anyway (records
+ * are capped by max_record_bytes); this bounds the time.
+ */
+class ExpansionMeter {
+  private inBytes = 0;
+  private outBytes = 0;
+
+  constructor(
+    private readonly objectName: string,
+    private readonly ratio: number,
+  ) {}
+
+  /** The compressed bytes, counted on their way to the decoder. */
+  countIn(compressed: Readable): Readable {
+    const counter = new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        this.inBytes += chunk.length;
+        done(null, chunk);
+      },
+    });
+    pipelineCb(compressed, counter, () => undefined);
+    return counter;
+  }
+
+  /** The decompressed bytes, failed once they outgrow the ratio. */
+  countOut(decoded: Readable): Readable {
+    const counter = new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        this.outBytes += chunk.length;
+        if (this.outBytes > EXPANSION_FLOOR_BYTES && this.outBytes > this.ratio * this.inBytes) {
+          done(
+            new PermanentError(
+              ErrorCodes.UNREADABLE_OBJECT,
+              `${this.objectName}: decompresses to more than ${this.ratio} times its compressed size (${this.outBytes} bytes from ${this.inBytes}; collector.max_expansion_ratio): a decompression bomb or a broken object`,
+            ),
+          );
+          return;
+        }
+        done(null, chunk);
+      },
+    });
+    // pipeline carries an error of the decoder (a truncated gzip) to the stream the caller reads.
+    pipelineCb(decoded, counter, () => undefined);
+    return counter;
+  }
 }

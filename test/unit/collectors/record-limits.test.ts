@@ -1,7 +1,9 @@
 import { Readable } from 'node:stream';
 import { readCsvRows } from '../../../collectors/formats/csv-rows';
 import { readJsonlRows } from '../../../collectors/formats/jsonl-rows';
-import { InputError } from '../../../runtime/errors';
+import { InputError, PermanentError } from '../../../runtime/errors';
+import { openDecoded } from '../../../collectors/formats/decode';
+import { gzipSync } from 'node:zlib';
 
 /** A stream of `head`, then `chunks` chunks of `size` bytes with no line feed. */
 function endlessLine(head: string, chunks: number, size: number): Readable {
@@ -56,5 +58,38 @@ describe('a record longer than collector.max_record_bytes', () => {
     const csv = Readable.from([Buffer.from(`a,b\n${long},2\n`)]);
     const rows = await drain(readCsvRows(csv, { object: 'o', maxRecordBytes: 8 * 1024 }));
     expect(rows).toEqual([expect.objectContaining({ kind: 'row', line: 2 })]);
+  });
+});
+
+describe('an object that decompresses beyond collector.max_expansion_ratio', () => {
+  // 128 MiB of one short CSV line over and over gzips to about 0.5 MiB: some 250 times smaller.
+  const line = Buffer.from('l1,2026-03-03T00:00:00Z,AmazonEC2,1,0.5,USD\n');
+  const plain = Buffer.alloc(128 * 1024 * 1024);
+  for (let i = 0; i + line.length <= plain.length; i += line.length) line.copy(plain, i);
+  const bomb = gzipSync(plain, { level: 9 });
+
+  it('fails past its first 64 MiB, naming the object and the cap', async () => {
+    const decoded = await openDecoded(Readable.from([bomb]), 's3://b/bomb.csv.gz', { maxExpansionRatio: 50 });
+    const err = await (async () => {
+      try {
+        let n = 0;
+        for await (const chunk of decoded) n += (chunk as Buffer).length;
+        return n;
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as Error).message).toContain('s3://b/bomb.csv.gz');
+    expect((err as Error).message).toContain('collector.max_expansion_ratio');
+  });
+
+  it('reads it whole when the ratio allows it (and with the cap off)', async () => {
+    for (const maxExpansionRatio of [bomb.length ? Math.ceil(plain.length / bomb.length) + 1 : 1, 0]) {
+      const decoded = await openDecoded(Readable.from([bomb]), 's3://b/bomb.csv.gz', { maxExpansionRatio });
+      let n = 0;
+      for await (const chunk of decoded) n += (chunk as Buffer).length;
+      expect(n).toBe(plain.length);
+    }
   });
 });
