@@ -7,6 +7,8 @@ const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 // (Not a METERFLOW_ variable: those are configuration overrides, and an unknown one is refused.)
 const slowFaults = process.env.FAULTS_SLOW === '1';
 module.exports = {
+  // The fault suite's results file (test/faults/RESULTS.md), rewritten by `npm run test:faults`.
+  reporters: ['default', '<rootDir>/test/faults/results-reporter.js'],
   projects: [
     {
       displayName: 'unit',

@@ -13,11 +13,15 @@ import {
   testService,
 } from '../integration/sinks/sink-fixture';
 import { caughtUp } from './oracle';
+import { recordFigure } from './results';
+import { ES_TOO_MANY_REQUESTS, startHttpFaultProxy, type HttpFaultProxy } from './http-faults';
 import { createProxy, type Proxy } from './toxiproxy';
 
 /**
  * Elasticsearch faults under the running sink, through a real TCP proxy: connections reset
- * mid-bulk, the cluster unreachable, then answering nothing (a hang past the request timeout).
+ * mid-bulk, the cluster unreachable, then answering nothing (a hang past the request timeout);
+ * then, through an HTTP fault injector in front of that proxy, every other bulk request answered
+ * 429 (the cluster's write queue full).
  * The oracle after the faults: every source row is one document, the exact sums per customer equal
  * the source's, the revision is published, and delivering the same revision again changes nothing.
  */
@@ -28,21 +32,24 @@ describe('faults: Elasticsearch behind a TCP fault proxy, under the sink', () =>
   const base = testConfig();
   const prefix = uniqueName('fault-es');
   let proxy: Proxy;
+  let throttle: HttpFaultProxy | undefined;
   let stop: (() => Promise<unknown>) | undefined;
 
   afterAll(async () => {
     await stop?.();
     await proxy?.remove();
+    await throttle?.close();
   });
 
-  it('resets, an outage and a hang lose nothing and count nothing twice', async () => {
+  it('resets, an outage, a hang and 429s lose nothing and count nothing twice', async () => {
     proxy = await createProxy(base, prefix, `127.0.0.1:${base.stack.ports.elasticsearch}`);
+    throttle = await startHttpFaultProxy(`http://${proxy.listen}`);
     const config = {
       ...base,
       kafka: { ...base.kafka, topic_prefix: prefix },
       elasticsearch: {
         ...base.elasticsearch,
-        node: `http://${proxy.listen}`,
+        node: throttle.url,
         index_prefix: prefix,
         request_timeout_ms: 3_000,
       },
@@ -74,9 +81,9 @@ describe('faults: Elasticsearch behind a TCP fault proxy, under the sink', () =>
         topics.rated,
         part.map((r) => ({ key: r.x_RecordId, value: AvroTypes.usageRecord.toBuffer(r) })),
       );
-    // Row 0 first, with no fault, so the period's index exists; then thirds of the rest.
+    // Row 0 first, with no fault, so the period's index exists; then quarters of the rest.
     const wave = (n: number) =>
-      sendRows(rows.slice(1 + (n * (ROWS - 1)) / 3, 1 + ((n + 1) * (ROWS - 1)) / 3));
+      sendRows(rows.slice(1 + Math.floor((n * (ROWS - 1)) / 4), 1 + Math.floor(((n + 1) * (ROWS - 1)) / 4)));
 
     const service = testService();
     await startSink(config, service);
@@ -92,7 +99,7 @@ describe('faults: Elasticsearch behind a TCP fault proxy, under the sink', () =>
       return n.count > 0 ? true : undefined;
     }, 60_000);
 
-    // A third of the other rows arrives under each fault, so each one is met by bulks in flight.
+    // A quarter of the other rows arrives under each fault, so each one is met by bulks in flight.
     // 1. Connections reset.
     const reset = await proxy.toxic('reset_peer', { timeout: 0 });
     await wave(0);
@@ -108,6 +115,15 @@ describe('faults: Elasticsearch behind a TCP fault proxy, under the sink', () =>
     await wave(2);
     await new Promise((r) => setTimeout(r, 5_000));
     await proxy.removeToxic(hang);
+    // 4. Every other bulk request refused with 429.
+    throttle.setRule(({ url, seq }) =>
+      url.includes('_bulk') && seq % 2 === 0 ? ES_TOO_MANY_REQUESTS : undefined,
+    );
+    await wave(3);
+    await new Promise((r) => setTimeout(r, 4_000));
+    throttle.setRule(undefined);
+    expect(throttle.faulted).toBeGreaterThan(0);
+    recordFigure('bulk requests answered 429', throttle.faulted);
     await send(topics.control, [controlMessage('REVISION_COMPLETED')]);
 
     const published = await eventually(async () => {
@@ -121,7 +137,9 @@ describe('faults: Elasticsearch behind a TCP fault proxy, under the sink', () =>
     // would not have).
     const retried = (await service.registry.getSingleMetric('meterflow_sink_retried_items_total')!.get())
       .values;
-    expect(retried.reduce((n, v) => n + v.value, 0)).toBeGreaterThan(0);
+    const retriedItems = retried.reduce((n, v) => n + v.value, 0);
+    expect(retriedItems).toBeGreaterThan(0);
+    recordFigure('bulk items sent again', retriedItems);
 
     const expectByCustomer = new Map<string, Decimal>();
     for (const r of rows)

@@ -1,0 +1,171 @@
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Admin } from 'kafkajs';
+import { Decimal, decimalToString } from '../../schemas/decimal';
+import { createS3 } from '../../providers/aws/store';
+import { createElasticsearch } from '../../runtime/elasticsearch';
+import { createKafka } from '../../runtime/kafka';
+import { loadConfig, type MeterflowConfig } from '../../runtime/config';
+import { startSink } from '../../sinks/elasticsearch/command';
+import { indexNames, revisionDocId, type RevisionDocument } from '../../sinks/elasticsearch/indices';
+import {
+  curCsv,
+  ensureBucket,
+  gz,
+  putCurRevision,
+  type CurLine,
+} from '../integration/collectors/cur-fixture';
+import { eventually, meterflowProcess, uniqueName } from '../integration/helpers';
+import { exactSum, testService } from '../integration/sinks/sink-fixture';
+
+/**
+ * One whole pipeline for a fault scenario, as an operator runs it: the real CLI for collectors and
+ * processors (child processes a scenario can kill, freeze or run twice), the sink in the test's
+ * process, one AWS legacy-CUR export in a fresh bucket, its own topic and index prefix. Every
+ * scenario ends with the same oracle (`expectExactly`): Elasticsearch's current view holds one
+ * document per source row and the exact billed-cost total of the revision in force.
+ */
+export class PipelineScenario {
+  readonly prefix: string;
+  readonly bucket: string;
+  readonly dir: string;
+  readonly configFile: string;
+  readonly config: MeterflowConfig;
+  /** The scope of the export's month (providers/aws/discovery.ts: bucket, report, period). */
+  readonly scope: string;
+  private readonly children: ChildProcess[] = [];
+  private readonly service = testService();
+  private sinkStarted = false;
+  private admin: Admin | undefined;
+
+  constructor(name: string) {
+    this.prefix = uniqueName(`fault-${name}`);
+    this.bucket = uniqueName(name);
+    this.scope = `aws/${this.bucket}/report/2026-11`;
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `meterflow-${name}-`));
+    this.configFile = path.join(this.dir, 'meterflow.yaml');
+    fs.writeFileSync(
+      this.configFile,
+      [
+        'kafka:',
+        `  topic_prefix: ${this.prefix}`,
+        'elasticsearch:',
+        `  index_prefix: ${this.prefix}`,
+        'processor:',
+        '  session_timeout_ms: 6000',
+        'sink:',
+        '  publish_interval_ms: 500',
+        'ops:',
+        '  port: 0',
+        'aws:',
+        '  exports:',
+        `    - { name: ${name}, bucket: ${this.bucket}, prefix: '', type: cur-legacy }`,
+        '',
+      ].join('\n'),
+    );
+    this.config = loadConfig({ path: this.configFile }).config;
+  }
+
+  /** Uploads one revision (a legacy-CUR assembly) of the month; a later one restates it. */
+  async putRevision(assemblyId: string, lines: CurLine[]): Promise<void> {
+    const { client: s3 } = createS3(this.config.aws);
+    await ensureBucket(s3, this.bucket);
+    await putCurRevision(s3, this.bucket, 'report', assemblyId, [
+      { name: 'report-1.csv.gz', body: gz(curCsv(lines)) },
+    ]);
+  }
+
+  /** The CLI as a child process, its log (info level) in `<dir>/<log>.log`. */
+  cli(args: string[], log: string): ChildProcess {
+    const fd = fs.openSync(path.join(this.dir, `${log}.log`), 'a');
+    const child = meterflowProcess(args, this.configFile, { stdio: ['ignore', fd, fd], logLevel: 'info' });
+    this.children.push(child);
+    return child;
+  }
+
+  async startSink(): Promise<void> {
+    await startSink(this.config, this.service);
+    this.sinkStarted = true;
+  }
+
+  /** Messages on the rated topic so far (offsets, transaction markers included). */
+  async ratedOffsets(): Promise<number> {
+    if (!this.admin) {
+      this.admin = createKafka(this.config, `${this.prefix}-reader`).admin();
+      await this.admin.connect();
+    }
+    const offsets = await this.admin.fetchTopicOffsets(`${this.prefix}.rated`).catch(() => []);
+    return offsets.reduce((n, o) => n + Number(o.high), 0);
+  }
+
+  /** The revision's document once the publisher says `state`. */
+  async revisionState(revision: string, state: string, timeoutMs: number): Promise<RevisionDocument> {
+    const es = createElasticsearch(this.config);
+    const names = indexNames(this.prefix);
+    return eventually(
+      async () => {
+        const doc = await es
+          .get<RevisionDocument>({ index: names.revisions, id: revisionDocId(this.scope, revision) })
+          .catch(() => undefined);
+        return doc?._source?.state === state ? doc._source : undefined;
+      },
+      timeoutMs,
+      500,
+    );
+  }
+
+  /**
+   * The oracle: what readers of the published alias see is exactly `lines` (one document per
+   * source row, the exact billed-cost sum), and stays so a few seconds later (a late duplicate
+   * would show).
+   */
+  async expectExactly(lines: CurLine[], timeoutMs = 240_000): Promise<{ count: number; sum: string }> {
+    const es = createElasticsearch(this.config);
+    const names = indexNames(this.prefix);
+    const expected = decimalToString(lines.reduce((s, l) => s.plus(l.cost), new Decimal(0)));
+    const read = async () => {
+      await es.indices.refresh({
+        index: names.usagePattern,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+      });
+      return exactSum(es, names.usageAlias, 'BilledCost').catch(() => ({
+        count: -1,
+        sum: '',
+        byCustomer: {},
+      }));
+    };
+    await eventually(
+      async () => {
+        const t = await read();
+        return t.count === lines.length && t.sum === expected ? t : undefined;
+      },
+      timeoutMs,
+      2_000,
+    ).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 5_000));
+    const final = await read();
+    expect({ count: final.count, sum: final.sum }).toEqual({ count: lines.length, sum: expected });
+    return final;
+  }
+
+  /** Stops everything; on a failure the processes' logs stay (printed: where). */
+  async close(passed: boolean): Promise<void> {
+    if (this.sinkStarted) await this.service.shutdown.run();
+    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await this.admin?.disconnect();
+    if (passed) fs.rmSync(this.dir, { recursive: true, force: true });
+    else process.stderr.write(`fault scenario failed; logs kept in ${this.dir}\n`);
+  }
+}
+
+/** `n` CUR lines with distinct exact costs; `restated` changes every cost (a restatement). */
+export function curLines(n: number, restated = false): CurLine[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `l${i}`,
+    product: i % 2 ? 'AmazonEC2' : 'AmazonS3',
+    cost: `${restated ? 1 : 0}.${String(i).padStart(6, '0')}1`,
+  }));
+}
