@@ -17,6 +17,7 @@ export function sourcesFor(provider: CollectorName, config: MeterflowConfig): Ex
   const limits = {
     maxRecordBytes: config.collector.max_record_bytes,
     maxExpansionRatio: config.collector.max_expansion_ratio,
+    spoolDir: config.collector.spool_dir,
   };
   return targets(config[p.name], { localStack: config.local_stack }).map((t) => exportSource(t, limits));
 }

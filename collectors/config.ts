@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { num } from '../runtime/config-schema';
+import { num, str } from '../runtime/config-schema';
 import { MAX_RECORD_BYTES_DEFAULT } from './formats/rows';
 import { MAX_EXPANSION_RATIO_DEFAULT } from './formats/decode';
 
@@ -16,5 +16,8 @@ export const CollectorConfigSchema = z
     max_expansion_ratio: num(
       'Most decompressed bytes per compressed byte of a gzip or zip export object (judged past its first 64 MiB); more fails the object as a decompression bomb. 0 turns the cap off.',
     ).default(MAX_EXPANSION_RATIO_DEFAULT),
+    spool_dir: str(
+      'Folder where a zip export object is spooled while it is read (a zip keeps its directory at the end). A full disk there pauses the revision until there is space; it never fails it. Default: the system temp folder.',
+    ).optional(),
   })
   .strict();

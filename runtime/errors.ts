@@ -24,6 +24,8 @@ export const ErrorCodes = {
   UNREADABLE_OBJECT: 'unreadable_object',
   /** Downloaded bytes that do not match the object's stored checksum (retried). */
   CHECKSUM_MISMATCH: 'checksum_mismatch',
+  /** The local disk (a zip spool, an output file) is full: retried once there is space, never a bad export. */
+  LOCAL_DISK_FULL: 'local_disk_full',
   PROGRAMMING: 'programming',
   UNKNOWN: 'unknown',
   /** Work abandoned because the process is stopping; redelivered to the next owner, not retried. */
@@ -197,6 +199,13 @@ export function classifyError(err: unknown): MeterflowError {
     return e.retriable
       ? new TransientError(ErrorCodes.NETWORK, message, { cause: err })
       : new PermanentError(ErrorCodes.UNKNOWN, message, { cause: err });
+  }
+  // A full disk says nothing about the export being read: the work resumes once there is space.
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') {
+    return new TransientError(ErrorCodes.LOCAL_DISK_FULL, `no space left on the local disk: ${message}`, {
+      cause: err,
+      details: { syscall_code: e.code },
+    });
   }
   if (typeof e.code === 'string' && RETRYABLE_SYSCALL_CODES.has(e.code)) {
     return new TransientError(ErrorCodes.NETWORK, message, { cause: err, details: { syscall_code: e.code } });

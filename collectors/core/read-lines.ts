@@ -31,6 +31,8 @@ export interface ReadLimits {
   maxRecordBytes?: number;
   /** Decompression bomb guard (collector.max_expansion_ratio). */
   maxExpansionRatio?: number;
+  /** Where zip objects are spooled (collector.spool_dir). */
+  spoolDir?: string;
 }
 
 export async function openLines(
@@ -58,6 +60,7 @@ export async function openLines(
   if (onBytes) raw.on('data', (chunk: Buffer) => onBytes(chunk.length));
   const bytes = await openDecoded(raw, object, {
     maxExpansionRatio: limits.maxExpansionRatio ?? MAX_EXPANSION_RATIO_DEFAULT,
+    spoolDir: limits.spoolDir,
   });
   if (kind === 'avro') return positional(readAvroRows(bytes, { object }));
   // CSV is positional as read; the map-shaped readers go through one running header per object.

@@ -1,13 +1,13 @@
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable, Transform, pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { trackTemp, untrackTemp } from '../../runtime/temp-files';
 import yauzl from 'yauzl';
-import { ErrorCodes, PermanentError } from '../../runtime/errors';
+import { ErrorCodes, PermanentError, TransientError } from '../../runtime/errors';
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 // Local file header, or the end-of-central-directory record of an empty archive.
@@ -110,16 +110,23 @@ function unreadableZip(objectName: string, message: string, cause?: unknown): Pe
  * temp file (removed when the returned stream closes). A legacy CUR `.csv.zip` holds exactly one
  * CSV; more than one data entry is refused rather than silently reading only the first.
  */
-async function unzipSingleEntry(source: Readable, objectName: string): Promise<Readable> {
-  const dir = await mkdtemp(join(tmpdir(), 'meterflow-zip-'));
+async function unzipSingleEntry(source: Readable, objectName: string, spoolDir: string): Promise<Readable> {
+  const dir = await mkdtemp(join(spoolDir, 'meterflow-zip-'));
   trackTemp(dir); // removed at exit too, if the process stops mid-object
-  const cleanup = (): void => {
+  const cleanup = async (): Promise<void> => {
     untrackTemp(dir);
-    void rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   };
   try {
     const file = join(dir, 'object.zip');
-    await pipeline(source, createWriteStream(file));
+    await pipeline(source, createWriteStream(file)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOSPC' && err.code !== 'EDQUOT') throw err;
+      throw new TransientError(
+        ErrorCodes.LOCAL_DISK_FULL,
+        `${objectName}: no space left in ${dirname(dir)} to spool the zip (free space there or set collector.spool_dir to a larger disk; the revision resumes on the next pass)`,
+        { cause: err, details: { object: objectName, spool: dir } },
+      );
+    });
     const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
       yauzl.open(file, { lazyEntries: true, autoClose: false }, (err, z) =>
         err || !z ? reject(unreadableZip(objectName, `corrupt zip (${err?.message})`, err)) : resolve(z),
@@ -161,11 +168,12 @@ async function unzipSingleEntry(source: Readable, objectName: string): Promise<R
     );
     out.on('close', () => {
       zip.close();
-      cleanup();
+      void cleanup();
     });
     return out;
   } catch (err) {
-    cleanup();
+    // Removed before the error is reported: a full disk gets its space back at once.
+    await cleanup();
     throw err;
   }
 }
@@ -183,7 +191,7 @@ async function unzipSingleEntry(source: Readable, objectName: string): Promise<R
 export async function openDecoded(
   stream: Readable,
   objectName: string,
-  limits: ExpansionLimit = {},
+  limits: DecodeOptions = {},
 ): Promise<Readable> {
   const { head, replay } = await peek(stream, 4);
   const gz = startsWith(head, GZIP_MAGIC);
@@ -191,13 +199,17 @@ export async function openDecoded(
   const ratio = limits.maxExpansionRatio ?? 0;
   const meter = ratio > 0 ? new ExpansionMeter(objectName, ratio) : undefined;
   const input = meter ? meter.countIn(replay) : replay;
-  const decoded = gz ? gunzip(input, objectName) : await unzipSingleEntry(input, objectName);
+  const decoded = gz
+    ? gunzip(input, objectName)
+    : await unzipSingleEntry(input, objectName, limits.spoolDir ?? tmpdir());
   return meter ? meter.countOut(decoded) : decoded;
 }
 
-export interface ExpansionLimit {
+export interface DecodeOptions {
   /** Most decompressed bytes per compressed byte (collector.max_expansion_ratio); 0 or absent: no cap. */
   maxExpansionRatio?: number;
+  /** Where zip objects are spooled (collector.spool_dir); default the system temp folder. */
+  spoolDir?: string;
 }
 
 /** CSV exports compress 5-40 times; below this much output, no ratio is judged (small files vary). */

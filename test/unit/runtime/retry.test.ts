@@ -79,6 +79,10 @@ describe('classifyError', () => {
     [{ name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 }, message: 'x' }, false, ErrorCodes.NOT_FOUND],
     [{ name: 'ConnectionError', message: 'x' }, true, ErrorCodes.NETWORK],
     [{ code: 'ECONNRESET', message: 'x' }, true, ErrorCodes.NETWORK],
+    // A full local disk is no fault of the export: retried, never a failed revision.
+    [{ code: 'ENOSPC', message: 'x' }, true, ErrorCodes.LOCAL_DISK_FULL],
+    [{ code: 'EDQUOT', message: 'x' }, true, ErrorCodes.LOCAL_DISK_FULL],
+    [{ code: 'EACCES', message: 'x' }, false, ErrorCodes.UNKNOWN],
   ])('%j → retryable %s', (err, retryable, code) => {
     const e = classifyError(Object.assign(new Error((err as { message: string }).message), err));
     expect(e.retryable).toBe(retryable);
