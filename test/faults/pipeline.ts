@@ -40,7 +40,8 @@ export class PipelineScenario {
   private sinkStarted = false;
   private admin: Admin | undefined;
 
-  constructor(name: string) {
+  /** `extraYaml`: more lines of meterflow.yaml (sections not written below). */
+  constructor(name: string, extraYaml: string[] = []) {
     this.prefix = uniqueName(`fault-${name}`);
     this.bucket = uniqueName(name);
     this.scope = `aws/${this.bucket}/report/2026-11`;
@@ -62,6 +63,7 @@ export class PipelineScenario {
         'aws:',
         '  exports:',
         `    - { name: ${name}, bucket: ${this.bucket}, prefix: '', type: cur-legacy }`,
+        ...extraYaml,
         '',
       ].join('\n'),
     );
@@ -154,7 +156,17 @@ export class PipelineScenario {
   /** Stops everything; on a failure the processes' logs stay (printed: where). */
   async close(passed: boolean): Promise<void> {
     if (this.sinkStarted) await this.service.shutdown.run();
-    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    // SIGTERM first: `meterflow run` stops the stages it supervises (a SIGKILL would orphan them).
+    const alive = this.children.filter((c) => c.exitCode === null && c.signalCode === null);
+    for (const c of alive) c.kill('SIGTERM');
+    await Promise.all(
+      alive.map((c) =>
+        Promise.race([
+          new Promise((r) => c.once('exit', r)),
+          new Promise((r) => setTimeout(r, 15_000)).then(() => c.kill('SIGKILL')),
+        ]),
+      ),
+    );
     await this.admin?.disconnect();
     if (passed) fs.rmSync(this.dir, { recursive: true, force: true });
     else process.stderr.write(`fault scenario failed; logs kept in ${this.dir}\n`);
