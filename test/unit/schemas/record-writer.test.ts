@@ -38,6 +38,21 @@ describe('RecordWriter (UsageRecord)', () => {
     expect(bytes.equals(avscBytes(records))).toBe(true);
   });
 
+  it('writes a tag map again when a key, a value or the order differs from the previous record', () => {
+    const tagSets: Array<Record<string, string>> = [
+      { team: 'a', env: 'prod' },
+      { team: 'a', env: 'prod' },
+      { team: 'a', env: 'dev' },
+      { env: 'dev', team: 'a' },
+      { env: 'dev', team: 'a', cost: 'x' },
+      {},
+      {},
+      { team: 'a' },
+    ];
+    const records = tagSets.map((Tags, i) => usageRecord({ Tags, x_SourceLine: i }));
+    expect(written(records).equals(avscBytes(records))).toBe(true);
+  });
+
   it('keeps writing correctly after the buffer grows and after its front is dropped', () => {
     const a = usageRecord({ ChargeDescription: 'y'.repeat(100_000) });
     const b = usageRecord({ ChargeDescription: 'y'.repeat(100_000), x_SourceLine: 7 });
