@@ -178,6 +178,18 @@ function httpStatusOf(err: Record<string, unknown>): number | undefined {
 }
 
 /** Map any thrown value to a MeterflowError. Never throws. */
+/** Whether an error's cause chain holds a retriable kafkajs error or a retryable socket error. */
+function hasRetriableCause(err: unknown): boolean {
+  let c = (err as { cause?: unknown }).cause;
+  for (let depth = 0; depth < 8 && typeof c === 'object' && c !== null && c !== err; depth++) {
+    const x = c as { retriable?: unknown; name?: unknown; code?: unknown; cause?: unknown };
+    if (x.retriable === true && typeof x.name === 'string' && x.name.startsWith('KafkaJS')) return true;
+    if (typeof x.code === 'string' && RETRYABLE_SYSCALL_CODES.has(x.code)) return true;
+    c = x.cause;
+  }
+  return false;
+}
+
 export function classifyError(err: unknown): MeterflowError {
   if (err instanceof MeterflowError) return err;
   if (
@@ -195,8 +207,12 @@ export function classifyError(err: unknown): MeterflowError {
   const message = typeof e.message === 'string' ? e.message : String(err);
 
   // kafkajs marks its own errors with `retriable`.
+  // kafkajs also marks as non-retriable an error it gave up retrying (KafkaJSNumberOfRetriesExceeded,
+  // or a KafkaJSNonRetriableError around a connection error): for us a broker that was away is
+  // still transient. Treating it as permanent failed a whole revision when the broker restarted
+  // (test/faults/broker.slow.test.ts); the work must resume once the broker is back.
   if (typeof e.retriable === 'boolean' && typeof e.name === 'string' && e.name.startsWith('KafkaJS')) {
-    return e.retriable
+    return e.retriable || hasRetriableCause(err)
       ? new TransientError(ErrorCodes.NETWORK, message, { cause: err })
       : new PermanentError(ErrorCodes.UNKNOWN, message, { cause: err });
   }

@@ -93,12 +93,17 @@ export class PipelineScenario {
   }
 
   /** Messages on the rated topic so far (offsets, transaction markers included). */
-  async ratedOffsets(): Promise<number> {
+  ratedOffsets(): Promise<number> {
+    return this.offsets('rated');
+  }
+
+  /** Messages on `<prefix>.<topic>` so far (offsets, transaction markers included). */
+  async offsets(topic: string): Promise<number> {
     if (!this.admin) {
       this.admin = createKafka(this.config, `${this.prefix}-reader`).admin();
       await this.admin.connect();
     }
-    const offsets = await this.admin.fetchTopicOffsets(`${this.prefix}.rated`).catch(() => []);
+    const offsets = await this.admin.fetchTopicOffsets(`${this.prefix}.${topic}`).catch(() => []);
     return offsets.reduce((n, o) => n + Number(o.high), 0);
   }
 

@@ -89,6 +89,28 @@ describe('classifyError', () => {
     expect(e.code).toBe(code);
   });
 
+  it('treats kafkajs giving up on a retriable error as transient, and a truly fatal one as permanent', () => {
+    const refused = Object.assign(new Error('Connection error: connect ECONNREFUSED'), {
+      name: 'KafkaJSConnectionError',
+      retriable: true,
+      code: 'ECONNREFUSED',
+    });
+    const gaveUp = (name: string, cause: unknown) =>
+      Object.assign(new Error('wrapped'), { name, retriable: false, cause });
+    expect(classifyError(gaveUp('KafkaJSNonRetriableError', refused)).retryable).toBe(true);
+    expect(classifyError(gaveUp('KafkaJSNumberOfRetriesExceeded', refused)).retryable).toBe(true);
+    // A socket error two causes down counts too.
+    const socket = Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+    expect(
+      classifyError(gaveUp('KafkaJSNonRetriableError', gaveUp('KafkaJSNonRetriableError', socket))).retryable,
+    ).toBe(true);
+    // A transaction state error wraps itself: nothing retriable below it.
+    const state = gaveUp('KafkaJSNonRetriableError', undefined);
+    (state as { cause?: unknown }).cause = state;
+    expect(classifyError(state).retryable).toBe(false);
+    expect(classifyError(gaveUp('KafkaJSNonRetriableError', new Error('fatal'))).retryable).toBe(false);
+  });
+
   it('keeps meterflow errors as they are', () => {
     const e = new PermanentError(ErrorCodes.MALFORMED_INPUT, 'bad');
     expect(classifyError(e)).toBe(e);
