@@ -80,7 +80,7 @@ stack
   .description('stop the servers this stack started (and nothing else)')
   .action(async (names: string[]) => {
     const { stackContext, stackDown, selectComponents } = stackModule();
-    const stopped = await stackDown(stackContext(config().config), selectComponents(names));
+    const stopped = await stackDown(stackContext(config().config), selectComponents(names, true));
     process.stdout.write(
       stopped.length ? `stopped: ${stopped.join(', ')}\n` : 'nothing of ours was running\n',
     );

@@ -60,7 +60,6 @@ export function compileRecordWriter<T>(type: avro.Type): RecordWriterFor<T> {
       return `w.${kind}(r.${f.name}, ${i});`;
     })
     .join('\n');
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const writeFields = new Function('w', 'r', body) as (w: RecordWriter<T>, r: T) => void;
   const names = fields.map((f) => f.name);
   return class extends RecordWriter<T> {

@@ -97,7 +97,8 @@ export class UsageRecordBatcher {
   /** Every batch, in the order their keys were first seen. */
   take(): Message[] {
     for (const [key, group] of this.groups)
-      if (group.count > 0) this.sealed.push(groupMessage(key, group.count, group.writer.buf, group.writer.pos));
+      if (group.count > 0)
+        this.sealed.push(groupMessage(key, group.count, group.writer.buf, group.writer.pos));
     this.groups.clear();
     return this.sealed.splice(0);
   }

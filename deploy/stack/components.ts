@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import type { MeterflowConfig } from '../../runtime/config';
@@ -193,12 +194,12 @@ const isRoot = () => process.getuid?.() === 0;
  * it touches must be reachable by that user: a root home folder is not, so its install and data
  * then live under /var/lib/meterflow (the state folder gets a symlink to its data).
  */
-function esLayout(ctx: StackContext): { home: string; base: string } {
+function esLayout(ctx: StackContext, name = 'elasticsearch'): { home: string; base: string } {
   const v = STACK_VERSIONS.elasticsearch;
   if (!isRoot())
     return {
       home: path.join(ctx.paths.cacheDir, `elasticsearch-${v}`),
-      base: path.join(ctx.paths.dataDir, 'elasticsearch'),
+      base: path.join(ctx.paths.dataDir, name),
     };
   const stackKey = crypto
     .createHash('sha256')
@@ -207,7 +208,7 @@ function esLayout(ctx: StackContext): { home: string; base: string } {
     .slice(0, 12);
   return {
     home: `/var/lib/meterflow/elasticsearch-${v}`,
-    base: `/var/lib/meterflow/stacks/${stackKey}/elasticsearch`,
+    base: `/var/lib/meterflow/stacks/${stackKey}/${name}`,
   };
 }
 
@@ -227,119 +228,297 @@ function esUser(ctx: StackContext): { uid: number; gid: number } | undefined {
   return { uid, gid };
 }
 
-export const elasticsearchComponent: StackComponent = {
-  name: 'elasticsearch',
-  startTimeoutS: 180,
-  port: (ctx) => ctx.config.stack.ports.elasticsearch,
-  endpoint: (ctx) => `http://127.0.0.1:${ctx.config.stack.ports.elasticsearch}`,
-  async install(ctx) {
-    const v = STACK_VERSIONS.elasticsearch;
-    const { home } = esLayout(ctx);
-    if (isInstalled(home)) return;
-    await withLock(`${home}.lock`, async () => {
+/**
+ * One Elasticsearch node. `secure`: the variant with the distribution's own security switched on
+ * (TLS on HTTP with a CA made here, a file-realm superuser, API keys), a stack option for testing
+ * least-privilege roles: `meterflow stack up elasticsearch-secure`.
+ */
+function elasticsearchNode(secure: boolean): StackComponent {
+  const name = secure ? 'elasticsearch-secure' : 'elasticsearch';
+  const httpPort = (ctx: StackContext) =>
+    secure ? ctx.config.stack.ports.elasticsearch_secure : ctx.config.stack.ports.elasticsearch;
+  const transportPort = (ctx: StackContext) =>
+    secure
+      ? ctx.config.stack.ports.elasticsearch_secure_transport
+      : ctx.config.stack.ports.elasticsearch_transport;
+  return {
+    name,
+    startTimeoutS: 180,
+    port: httpPort,
+    endpoint: (ctx) => `${secure ? 'https' : 'http'}://127.0.0.1:${httpPort(ctx)}`,
+    async install(ctx) {
+      const v = STACK_VERSIONS.elasticsearch;
+      const { home } = esLayout(ctx);
       if (isInstalled(home)) return;
-      ctx.say(`elasticsearch: fetching Elasticsearch ${v} with mvn (once per machine)`);
-      const downloads = path.join(ctx.paths.cacheDir, 'downloads');
-      fs.mkdirSync(downloads, { recursive: true });
-      const zip = path.join(downloads, `elasticsearch-${v}.zip`);
-      if (!fs.existsSync(zip)) {
-        await run(
-          'mvn',
-          [
-            '-q',
-            '-B',
-            'dependency:copy',
-            `-Dartifact=org.elasticsearch.distribution.integ-test-zip:elasticsearch:${v}:zip`,
-            `-DoutputDirectory=${downloads}`,
-          ],
-          { logFile: installLogOf(ctx, 'elasticsearch') },
-        );
+      await withLock(`${home}.lock`, async () => {
+        if (isInstalled(home)) return;
+        ctx.say(`elasticsearch: fetching Elasticsearch ${v} with mvn (once per machine)`);
+        const downloads = path.join(ctx.paths.cacheDir, 'downloads');
+        fs.mkdirSync(downloads, { recursive: true });
+        const zip = path.join(downloads, `elasticsearch-${v}.zip`);
+        if (!fs.existsSync(zip)) {
+          await run(
+            'mvn',
+            [
+              '-q',
+              '-B',
+              'dependency:copy',
+              `-Dartifact=org.elasticsearch.distribution.integ-test-zip:elasticsearch:${v}:zip`,
+              `-DoutputDirectory=${downloads}`,
+            ],
+            { logFile: installLogOf(ctx, 'elasticsearch') },
+          );
+        }
+        const parent = path.dirname(home);
+        const unpack = path.join(parent, `.unpack-${process.pid}`);
+        fs.rmSync(unpack, { recursive: true, force: true });
+        fs.mkdirSync(unpack, { recursive: true });
+        await run('unzip', ['-q', zip, '-d', unpack], { logFile: installLogOf(ctx, 'elasticsearch') });
+        fs.rmSync(home, { recursive: true, force: true });
+        fs.renameSync(path.join(unpack, `elasticsearch-${v}`), home);
+        fs.rmSync(unpack, { recursive: true, force: true });
+        for (const f of fs.readdirSync(path.join(home, 'bin')))
+          fs.chmodSync(path.join(home, 'bin', f), 0o755);
+        if (isRoot()) fs.chmodSync(parent, 0o755);
+        markInstalled(home);
+      });
+    },
+    async prepare(ctx) {
+      const { home, base } = esLayout(ctx, name);
+      const user = esUser(ctx);
+      const conf = path.join(base, 'config');
+      const dirs = {
+        data: path.join(base, 'data'),
+        logs: path.join(base, 'logs'),
+        tmp: path.join(base, 'tmp'),
+      };
+      for (const d of [conf, ...Object.values(dirs)]) fs.mkdirSync(d, { recursive: true });
+      for (const f of ['jvm.options', 'log4j2.properties'])
+        fs.copyFileSync(path.join(home, 'config', f), path.join(conf, f));
+      fs.mkdirSync(path.join(conf, 'jvm.options.d'), { recursive: true });
+      // GC logs off and crash files kept in our logs folder; the heap is pinned through ES_JAVA_OPTS.
+      const jvmOptions = fs
+        .readFileSync(path.join(conf, 'jvm.options'), 'utf8')
+        .replace(/^-Xlog:gc.*$/m, '-Xlog:disable')
+        .replace(/^-XX:ErrorFile=.*$/m, `-XX:ErrorFile=${dirs.logs}/hs_err_pid%p.log`)
+        .replace(/^-XX:\+HeapDumpOnOutOfMemoryError$/m, '');
+      fs.writeFileSync(path.join(conf, 'jvm.options'), jvmOptions);
+      fs.writeFileSync(
+        path.join(conf, 'elasticsearch.yml'),
+        [
+          `cluster.name: meterflow-local${secure ? '-secure' : ''}`,
+          'node.name: meterflow-local-1',
+          `path.data: ${dirs.data}`,
+          `path.logs: ${dirs.logs}`,
+          'network.host: 127.0.0.1',
+          `http.port: ${httpPort(ctx)}`,
+          `transport.port: ${transportPort(ctx)}`,
+          'discovery.type: single-node',
+          // The integ-test distribution carries x-pack security: off for the loopback-only stack,
+          // on (TLS, users, API keys) for its secure variant.
+          ...(secure ? secureEsSettings(conf) : ['xpack.security.enabled: false']),
+          // A nearly full developer disk must not turn the indices read-only under a test.
+          'cluster.routing.allocation.disk.threshold_enabled: false',
+          'action.destructive_requires_name: false',
+          '',
+        ].join('\n'),
+      );
+      if (secure) secureEsUsers(ctx, home, conf);
+      if (user) {
+        execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, base, home]);
+        fs.chmodSync(path.dirname(base), 0o755);
+        fs.chmodSync(path.dirname(path.dirname(base)), 0o755);
+        const link = path.join(ctx.paths.dataDir, name);
+        if (!fs.existsSync(link)) fs.symlinkSync(base, link);
       }
-      const parent = path.dirname(home);
-      const unpack = path.join(parent, `.unpack-${process.pid}`);
-      fs.rmSync(unpack, { recursive: true, force: true });
-      fs.mkdirSync(unpack, { recursive: true });
-      await run('unzip', ['-q', zip, '-d', unpack], { logFile: installLogOf(ctx, 'elasticsearch') });
-      fs.rmSync(home, { recursive: true, force: true });
-      fs.renameSync(path.join(unpack, `elasticsearch-${v}`), home);
-      fs.rmSync(unpack, { recursive: true, force: true });
-      for (const f of fs.readdirSync(path.join(home, 'bin'))) fs.chmodSync(path.join(home, 'bin', f), 0o755);
-      if (isRoot()) fs.chmodSync(parent, 0o755);
-      markInstalled(home);
-    });
-  },
-  async prepare(ctx) {
-    const { home, base } = esLayout(ctx);
-    const user = esUser(ctx);
-    const conf = path.join(base, 'config');
-    const dirs = {
-      data: path.join(base, 'data'),
-      logs: path.join(base, 'logs'),
-      tmp: path.join(base, 'tmp'),
-    };
-    for (const d of [conf, ...Object.values(dirs)]) fs.mkdirSync(d, { recursive: true });
-    for (const f of ['jvm.options', 'log4j2.properties'])
-      fs.copyFileSync(path.join(home, 'config', f), path.join(conf, f));
-    fs.mkdirSync(path.join(conf, 'jvm.options.d'), { recursive: true });
-    // GC logs off and crash files kept in our logs folder; the heap is pinned through ES_JAVA_OPTS.
-    const jvmOptions = fs
-      .readFileSync(path.join(conf, 'jvm.options'), 'utf8')
-      .replace(/^-Xlog:gc.*$/m, '-Xlog:disable')
-      .replace(/^-XX:ErrorFile=.*$/m, `-XX:ErrorFile=${dirs.logs}/hs_err_pid%p.log`)
-      .replace(/^-XX:\+HeapDumpOnOutOfMemoryError$/m, '');
-    fs.writeFileSync(path.join(conf, 'jvm.options'), jvmOptions);
-    fs.writeFileSync(
-      path.join(conf, 'elasticsearch.yml'),
+      const heap = ctx.config.stack.elasticsearch_heap_mb;
+      return {
+        command: path.join(home, 'bin', 'elasticsearch'),
+        args: [],
+        cwd: base,
+        marker: conf,
+        uid: user?.uid,
+        gid: user?.gid,
+        env: {
+          PATH: process.env.PATH,
+          HOME: base,
+          ES_JAVA_HOME: esJavaHome(),
+          ES_PATH_CONF: conf,
+          ES_TMPDIR: dirs.tmp,
+          ES_JAVA_OPTS: `-Xms${heap}m -Xmx${heap}m`,
+        },
+      };
+    },
+    async healthy(ctx) {
+      const url = `/_cluster/health?wait_for_status=yellow&timeout=1s`;
+      if (secure) return (await secureEsStatus(ctx, url)) === 200;
+      return (await httpStatus(`http://127.0.0.1:${httpPort(ctx)}${url}`, 3000)) === 200;
+    },
+  };
+}
+
+export const elasticsearchComponent = elasticsearchNode(false);
+export const elasticsearchSecureComponent = elasticsearchNode(true);
+
+/** The secure node's superuser (file realm): local test credentials, stated in stack.* config. */
+export function secureElasticsearchAccess(ctx: StackContext): {
+  url: string;
+  ca: string;
+  user: string;
+  password: string;
+} {
+  const { base } = esLayout(ctx, 'elasticsearch-secure');
+  return {
+    url: `https://127.0.0.1:${ctx.config.stack.ports.elasticsearch_secure}`,
+    ca: path.join(base, 'config', 'certs', 'ca.crt'),
+    user: 'meterflow-admin',
+    password: ctx.config.stack.elasticsearch_secure_password,
+  };
+}
+
+/**
+ * Roles and users of the secure node, in its files (roles.yml, the file realm), which it reloads
+ * within seconds. Files, not the security API: API keys and native roles live in the `.security`
+ * index, which this distribution cannot create (it lacks the analysis-common module its mapping
+ * needs), so least-privilege roles are tested through file-realm users instead.
+ */
+export function setSecureElasticsearchRoles(
+  ctx: StackContext,
+  roles: Record<string, { cluster: string[]; indices: Array<{ names: string[]; privileges: string[] }> }>,
+): void {
+  const { base } = esLayout(ctx, 'elasticsearch-secure');
+  // Block YAML, one role per top-level key (the node's parser reads no flow-style mapping).
+  const list = (xs: string[]) => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
+  const text = Object.entries(roles)
+    .map(([name, role]) =>
       [
-        'cluster.name: meterflow-local',
-        'node.name: meterflow-local-1',
-        `path.data: ${dirs.data}`,
-        `path.logs: ${dirs.logs}`,
-        'network.host: 127.0.0.1',
-        `http.port: ${ctx.config.stack.ports.elasticsearch}`,
-        `transport.port: ${ctx.config.stack.ports.elasticsearch_transport}`,
-        'discovery.type: single-node',
-        // The integ-test distribution carries x-pack security; the local stack is loopback-only.
-        'xpack.security.enabled: false',
-        // A nearly full developer disk must not turn the indices read-only under a test.
-        'cluster.routing.allocation.disk.threshold_enabled: false',
-        'action.destructive_requires_name: false',
-        '',
+        `${name}:`,
+        `  cluster: ${list(role.cluster)}`,
+        '  indices:',
+        ...role.indices.flatMap((i) => [
+          `    - names: ${list(i.names)}`,
+          `      privileges: ${list(i.privileges)}`,
+        ]),
       ].join('\n'),
-    );
-    if (user) {
-      execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, base, home]);
-      fs.chmodSync(path.dirname(base), 0o755);
-      fs.chmodSync(path.dirname(path.dirname(base)), 0o755);
-      const link = path.join(ctx.paths.dataDir, 'elasticsearch');
-      if (!fs.existsSync(link)) fs.symlinkSync(base, link);
-    }
-    const heap = ctx.config.stack.elasticsearch_heap_mb;
-    return {
-      command: path.join(home, 'bin', 'elasticsearch'),
-      args: [],
-      cwd: base,
-      marker: conf,
-      uid: user?.uid,
-      gid: user?.gid,
-      env: {
-        PATH: process.env.PATH,
-        HOME: base,
-        ES_JAVA_HOME: esJavaHome(),
-        ES_PATH_CONF: conf,
-        ES_TMPDIR: dirs.tmp,
-        ES_JAVA_OPTS: `-Xms${heap}m -Xmx${heap}m`,
+    )
+    .join('\n');
+  fs.writeFileSync(path.join(base, 'config', 'roles.yml'), `${text}\n`);
+}
+
+export function addSecureElasticsearchUser(
+  ctx: StackContext,
+  user: string,
+  password: string,
+  roles: string[],
+): void {
+  const { home, base } = esLayout(ctx, 'elasticsearch-secure');
+  const conf = path.join(base, 'config');
+  const env = { ...process.env, ES_PATH_CONF: conf, ES_JAVA_HOME: esJavaHome() };
+  const tool = path.join(home, 'bin', 'elasticsearch-users');
+  const known = fs.readFileSync(path.join(conf, 'users'), 'utf8').includes(`${user}:`);
+  if (known) execFileSync(tool, ['userdel', user], { env, stdio: 'ignore' });
+  execFileSync(tool, ['useradd', user, '-p', password, '-r', roles.join(',')], { env, stdio: 'ignore' });
+}
+
+function secureEsSettings(conf: string): string[] {
+  const certs = path.join(conf, 'certs');
+  if (!fs.existsSync(path.join(certs, 'node.crt'))) {
+    // A CA of our own and a node certificate for 127.0.0.1 / localhost, made once per stack.
+    fs.mkdirSync(certs, { recursive: true });
+    const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: certs, stdio: 'ignore' });
+    ssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=meterflow-local-ca',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+    ]);
+    ssl([
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      'node.key',
+      '-out',
+      'node.csr',
+    ]);
+    fs.writeFileSync(path.join(certs, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+    ssl([
+      'x509',
+      '-req',
+      '-in',
+      'node.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '3650',
+      '-extfile',
+      'san.ext',
+      '-out',
+      'node.crt',
+    ]);
+  }
+  return [
+    'xpack.security.enabled: true',
+    'xpack.license.self_generated.type: basic',
+    'xpack.security.authc.api_key.enabled: true',
+    'xpack.security.http.ssl.enabled: true',
+    'xpack.security.http.ssl.key: certs/node.key',
+    'xpack.security.http.ssl.certificate: certs/node.crt',
+    'xpack.security.http.ssl.certificate_authorities: certs/ca.crt',
+  ];
+}
+
+/** The file-realm superuser the tests create API keys with (idempotent). */
+function secureEsUsers(ctx: StackContext, home: string, conf: string): void {
+  const users = path.join(conf, 'users');
+  if (fs.existsSync(users) && fs.readFileSync(users, 'utf8').includes('meterflow-admin:')) return;
+  // The tool edits these files; it refuses to create them.
+  for (const f of ['users', 'users_roles'])
+    if (!fs.existsSync(path.join(conf, f))) fs.writeFileSync(path.join(conf, f), '');
+  execFileSync(
+    path.join(home, 'bin', 'elasticsearch-users'),
+    ['useradd', 'meterflow-admin', '-p', ctx.config.stack.elasticsearch_secure_password, '-r', 'superuser'],
+    { env: { ...process.env, ES_PATH_CONF: conf, ES_JAVA_HOME: esJavaHome() }, stdio: 'ignore' },
+  );
+}
+
+function secureEsStatus(ctx: StackContext, urlPath: string): Promise<number> {
+  const access = secureElasticsearchAccess(ctx);
+  return new Promise((resolve) => {
+    const req = https.get(
+      `${access.url}${urlPath}`,
+      {
+        ca: fs.existsSync(access.ca) ? fs.readFileSync(access.ca) : undefined,
+        auth: `${access.user}:${access.password}`,
+        timeout: 3000,
       },
-    };
-  },
-  async healthy(ctx) {
-    const status = await httpStatus(
-      `http://127.0.0.1:${ctx.config.stack.ports.elasticsearch}/_cluster/health?wait_for_status=yellow&timeout=1s`,
-      3000,
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
     );
-    return status === 200;
-  },
-};
+    req.on('error', () => resolve(0));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(0);
+    });
+  });
+}
 
 // ---------------------------------------------------------------- Go-built servers
 async function goInstall(ctx: StackContext, name: string, module: string, version: string): Promise<string> {
@@ -549,5 +728,8 @@ export const STACK_COMPONENTS: StackComponent[] = [
   azureBlobComponent,
   toxiproxyComponent,
 ];
+
+/** Components started only when named (`meterflow stack up elasticsearch-secure`). */
+export const OPTIONAL_STACK_COMPONENTS: StackComponent[] = [elasticsearchSecureComponent];
 
 export { logFileOf };

@@ -20,6 +20,12 @@ export const StackConfigSchema = z
         kafka_controller: num('Kafka KRaft controller listener.').default(9093),
         elasticsearch: num('Elasticsearch HTTP.').default(9200),
         elasticsearch_transport: num('Elasticsearch transport.').default(9300),
+        elasticsearch_secure: num(
+          'HTTPS of the optional secured Elasticsearch node (`stack up elasticsearch-secure`).',
+        ).default(9201),
+        elasticsearch_secure_transport: num('Transport of the optional secured Elasticsearch node.').default(
+          9301,
+        ),
         s3: num('S3 server (MinIO) API.').default(9000),
         s3_console: num('MinIO console.').default(9001),
         gcs: num('fake-gcs-server.').default(4443),
@@ -30,6 +36,9 @@ export const StackConfigSchema = z
       })
       .strict()
       .prefault({}),
+    elasticsearch_secure_password: str(
+      'Password of meterflow-admin, the superuser of the optional secured Elasticsearch node (local testing only).',
+    ).default('meterflow-local-admin'),
     s3_access_key: str('Root user of the local S3 server.').default('meterflow'),
     s3_secret_key: str('Root password of the local S3 server.').default('meterflow-local-secret'),
   })

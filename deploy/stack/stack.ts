@@ -4,6 +4,7 @@ import { defaultCacheDir, type MeterflowConfig } from '../../runtime/config';
 import { ErrorCodes, PermanentError } from '../../runtime/errors';
 import {
   STACK_COMPONENTS,
+  OPTIONAL_STACK_COMPONENTS,
   installLogOf,
   logFileOf,
   type StackComponent,
@@ -51,14 +52,20 @@ export function stackContext(
 
 const pidFileOf = (ctx: StackContext, c: StackComponent) => path.join(ctx.paths.runDir, `${c.name}.pid`);
 
-export function selectComponents(names: string[] | undefined): StackComponent[] {
-  if (!names || names.length === 0) return STACK_COMPONENTS;
+/**
+ * The components `names` name; none named: the default stack, plus (`withOptional`, for `down`)
+ * the optional components, so that stopping the stack stops everything it started.
+ */
+export function selectComponents(names: string[] | undefined, withOptional = false): StackComponent[] {
+  if (!names || names.length === 0)
+    return withOptional ? [...STACK_COMPONENTS, ...OPTIONAL_STACK_COMPONENTS] : STACK_COMPONENTS;
+  const known = [...STACK_COMPONENTS, ...OPTIONAL_STACK_COMPONENTS];
   return names.map((n) => {
-    const c = STACK_COMPONENTS.find((x) => x.name === n);
+    const c = known.find((x) => x.name === n);
     if (!c)
       throw new PermanentError(
         ErrorCodes.CONFIG_INVALID,
-        `unknown stack component "${n}"; known: ${STACK_COMPONENTS.map((x) => x.name).join(', ')}`,
+        `unknown stack component "${n}"; known: ${known.map((x) => x.name).join(', ')}`,
       );
     return c;
   });

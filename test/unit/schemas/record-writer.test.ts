@@ -17,7 +17,16 @@ describe('RecordWriter (UsageRecord)', () => {
   it('writes the bytes avsc writes, across repeated, changed, null and non-ASCII values', () => {
     const random = prng(11);
     const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
-    const texts = ['', 'a', 'us-east-1', 'Zürich', '東京リージョン', 'emoji 💶 cost', 'x'.repeat(70), 'é'.repeat(65)];
+    const texts = [
+      '',
+      'a',
+      'us-east-1',
+      'Zürich',
+      '東京リージョン',
+      'emoji 💶 cost',
+      'x'.repeat(70),
+      'é'.repeat(65),
+    ];
     const records: UsageRecord[] = [];
     for (let i = 0; i < 2_000; i++) {
       records.push(
