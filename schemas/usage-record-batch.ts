@@ -2,7 +2,6 @@ import avro from 'avsc';
 import crypto from 'node:crypto';
 import type { IHeaders, Message } from 'kafkajs';
 import { AvroTypes, SCHEMA_HEADER, type UsageRecord } from './index';
-import { compileRecordWriter } from './record-writer';
 
 /*
  * The internal topics' batch form (`<prefix>.normalized` and `<prefix>.deduped`, see README.md):
@@ -61,9 +60,6 @@ export function usageRecordBatchMessage(key: string, records: readonly UsageReco
   return { key, value: batchType.toBuffer(records), headers: { [SCHEMA_HEADER]: USAGE_RECORD_BATCH } };
 }
 
-/** UsageRecord's Avro writer: avsc's bytes, written faster (record-writer.ts). */
-export const UsageRecordWriter = compileRecordWriter<UsageRecord>(AvroTypes.usageRecord);
-
 /**
  * Groups records by batch key into batch messages of at most MAX_BATCH_BYTES each (a group that
  * grows past it is split: both parts keep the key, so the partitioning rule holds). Each record is
@@ -79,26 +75,34 @@ export class UsageRecordBatcher {
     const key = this.keyOf(record);
     let group = this.groups.get(key);
     if (group === undefined) {
-      group = { writer: new UsageRecordWriter(), count: 0 };
+      group = { buffer: Buffer.allocUnsafe(64 * 1024), used: 0, count: 0 };
       this.groups.set(key, group);
     }
-    const start = group.writer.pos;
-    group.writer.write(record);
-    if (group.writer.pos > MAX_BATCH_BYTES && group.count > 0) {
-      // The record took the message past the bound: seal what was there before it, and start the
-      // next message with it.
-      this.sealed.push(groupMessage(key, group.count, group.writer.buf, start));
-      group.writer.keepFrom(start);
-      group.count = 0;
+    for (;;) {
+      // avsc's encode returns the end position, or minus the bytes missing when the buffer is short.
+      const result = AvroTypes.usageRecord.encode(record, group.buffer, group.used);
+      const end = result >= 0 ? result : group.buffer.length - result;
+      if (end > MAX_BATCH_BYTES && group.count > 0) {
+        // The record would take the message past the bound: seal what is there, start afresh.
+        this.sealed.push(groupMessage(key, group));
+        group.used = 0;
+        group.count = 0;
+        continue;
+      }
+      if (result >= 0) {
+        group.used = end;
+        group.count++;
+        return;
+      }
+      const grown = Buffer.allocUnsafe(Math.max(group.buffer.length * 2, end));
+      group.buffer.copy(grown, 0, 0, group.used);
+      group.buffer = grown;
     }
-    group.count++;
   }
 
   /** Every batch, in the order their keys were first seen. */
   take(): Message[] {
-    for (const [key, group] of this.groups)
-      if (group.count > 0)
-        this.sealed.push(groupMessage(key, group.count, group.writer.buf, group.writer.pos));
+    for (const [key, group] of this.groups) if (group.count > 0) this.sealed.push(groupMessage(key, group));
     this.groups.clear();
     return this.sealed.splice(0);
   }
@@ -121,7 +125,8 @@ export class UsageRecordBatcher {
 }
 
 interface Group {
-  writer: InstanceType<typeof UsageRecordWriter>;
+  buffer: Buffer;
+  used: number;
   count: number;
 }
 
@@ -129,11 +134,11 @@ interface Group {
  * An Avro array from items already encoded: one block (zig-zag varint count, the items), then
  * the empty block that ends the array. The same bytes batchType.toBuffer writes.
  */
-function groupMessage(key: string, records: number, items: Buffer, used: number): Message {
-  const count = LONG.toBuffer(records);
-  const value = Buffer.allocUnsafe(count.length + used + 1);
+function groupMessage(key: string, group: Group): Message {
+  const count = LONG.toBuffer(group.count);
+  const value = Buffer.allocUnsafe(count.length + group.used + 1);
   count.copy(value, 0);
-  items.copy(value, count.length, 0, used);
+  group.buffer.copy(value, count.length, 0, group.used);
   value[value.length - 1] = 0;
   return { key, value, headers: { [SCHEMA_HEADER]: USAGE_RECORD_BATCH } };
 }

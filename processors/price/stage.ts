@@ -7,7 +7,7 @@ import { deadLetterMessage, isSentinel, undecodableMessage } from '../core/dead-
 import type { StageOutput } from '../core/transactional-stage';
 import type { PriceBook } from './price-book';
 import { rateRecord } from './rate';
-import { decodeUsageRecords, isUsageRecordBatch, UsageRecordWriter } from '../../schemas/usage-record-batch';
+import { decodeUsageRecords, isUsageRecordBatch } from '../../schemas/usage-record-batch';
 
 /** price: deduped usage -> rated usage (x_RatedCost, x_RatedCurrency, x_PriceRuleId, x_PriceBookVersion). */
 export function priceProcessor(
@@ -20,11 +20,6 @@ export function priceProcessor(
     const book = books.current;
     const out: Message[] = [];
     const dead: Message[] = [];
-    // Every rated record of the call is written into one buffer (record-writer.ts: consecutive
-    // records repeat most values, copied rather than encoded again); each message's value is its
-    // slice, taken once the buffer no longer grows.
-    const writer = new UsageRecordWriter();
-    const ends: number[] = [];
     for (const m of messages) {
       if (isSentinel(m.key)) continue;
       let records: UsageRecord[];
@@ -40,9 +35,7 @@ export function priceProcessor(
         const result = rateRecord(record, book);
         if (result.ok) {
           // The rated topic is read by other services: one record per message, keyed by its id.
-          writer.write(result.record);
-          ends.push(writer.pos);
-          out.push({ key: record.x_RecordId, value: null });
+          out.push({ key: record.x_RecordId, value: AvroTypes.usageRecord.toBuffer(result.record) });
           continue;
         }
         metrics.failed(result.reason);
@@ -65,8 +58,6 @@ export function priceProcessor(
         );
       }
     }
-    for (let i = 0, start = 0; i < out.length; start = ends[i++])
-      out[i].value = writer.buf.subarray(start, ends[i]);
     metrics.sent(out.length);
     return [
       { topic: topics.rated, messages: out },
