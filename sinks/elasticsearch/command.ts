@@ -52,7 +52,7 @@ export async function startSink(
     es,
     names,
     topics,
-    groupId: `${config.kafka.topic_prefix}-sink-elasticsearch`,
+    groupId: config.sink.group_id ?? `${config.kafka.topic_prefix}-sink-elasticsearch`,
     options: config.sink,
     logger,
     metrics: createStageMetrics(service.registry, 'sink.elasticsearch'),

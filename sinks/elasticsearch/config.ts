@@ -22,6 +22,13 @@ export const SinkOptionsSchema = z
       'Longest backoff step. An unreachable cluster is retried for as long as it takes: consumption pauses, heartbeats go on.',
     ).default(15_000),
     session_timeout_ms: int('Consumer group session timeout.').default(30_000),
+    group_id: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Consumer group of the sink. Default `<kafka.topic_prefix>-sink-elasticsearch`. A second sink that replays the same topics into another index prefix or cluster needs a group of its own.',
+      ),
     publisher: z
       .preprocess(
         (v) => (typeof v === 'string' ? ['1', 'true', 'yes', 'on'].includes(v.trim().toLowerCase()) : v),

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Admin } from 'kafkajs';
 import { Decimal, decimalToString } from '../../schemas/decimal';
 import { createS3 } from '../../providers/aws/store';
-import { createElasticsearch } from '../../runtime/elasticsearch';
+import { createElasticsearch, scanAll } from '../../runtime/elasticsearch';
 import { createKafka } from '../../runtime/kafka';
 import { loadConfig, type MeterflowConfig } from '../../runtime/config';
 import { startSink } from '../../sinks/elasticsearch/command';
@@ -17,15 +17,17 @@ import {
   putCurRevision,
   type CurLine,
 } from '../integration/collectors/cur-fixture';
-import { eventually, meterflowProcess, uniqueName } from '../integration/helpers';
+import { eventually, exitOf, meterflowProcess, uniqueName } from '../integration/helpers';
 import { exactSum, testService } from '../integration/sinks/sink-fixture';
 
 /**
  * One whole pipeline for a fault scenario, as an operator runs it: the real CLI for collectors and
  * processors (child processes a scenario can kill, freeze or run twice), the sink in the test's
  * process, one AWS legacy-CUR export in a fresh bucket, its own topic and index prefix. Every
- * scenario ends with the same oracle (`expectExactly`): Elasticsearch's current view holds one
- * document per source row and the exact billed-cost total of the revision in force.
+ * scenario ends with the same oracle (`expectOracle`): Elasticsearch's current view holds one
+ * document per source row and the exact billed-cost total of the revision in force; collecting
+ * the export again writes nothing; replaying the topics into a fresh index prefix gives the same
+ * documents.
  */
 export class PipelineScenario {
   readonly prefix: string;
@@ -156,6 +158,70 @@ export class PipelineScenario {
     const final = await read();
     expect({ count: final.count, sum: final.sum }).toEqual({ count: lines.length, sum: expected });
     return final;
+  }
+
+  /**
+   * The whole oracle of a scenario: `expectExactly(lines)`; then (unless `recollect` is false, for a
+   * scenario whose collector is still running) collecting the export again writes nothing; then the
+   * topics replayed into a fresh index prefix give the same published documents.
+   */
+  async expectOracle(lines: CurLine[], opts: { recollect?: boolean } = {}): Promise<void> {
+    await this.expectExactly(lines);
+    if (opts.recollect !== false) {
+      const raw = await this.offsets('raw.aws');
+      expect(await exitOf(this.cli(['collect', 'aws', '--once'], 'collector-again'))).toBe(0);
+      expect(await this.offsets('raw.aws')).toBe(raw);
+    }
+    await this.expectReplayIdentical();
+  }
+
+  /**
+   * A second sink, in a consumer group of its own, replays the rated, control and dead-letter
+   * topics from the beginning into a fresh index prefix: what readers see there must be the same
+   * documents, field for field, as in the scenario's own index.
+   */
+  async expectReplayIdentical(timeoutMs = 240_000): Promise<void> {
+    const replayPrefix = `${this.prefix}-replay`;
+    const config: MeterflowConfig = {
+      ...this.config,
+      elasticsearch: { ...this.config.elasticsearch, index_prefix: replayPrefix },
+      sink: { ...this.config.sink, group_id: `${this.prefix}-replay-sink`, publish_interval_ms: 500 },
+    };
+    const service = testService();
+    await startSink(config, service);
+    const es = createElasticsearch(this.config);
+    const documents = async (prefix: string) => {
+      const names = indexNames(prefix);
+      await es.indices.refresh({
+        index: names.usagePattern,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+      });
+      const docs = new Map<string, string>();
+      for await (const hits of scanAll<Record<string, unknown>>(
+        es,
+        names.usageAlias,
+        { match_all: {} },
+        true,
+      ))
+        for (const h of hits) docs.set(h._id!, JSON.stringify(h._source));
+      return docs;
+    };
+    try {
+      const original = await documents(this.prefix);
+      const replayed = await eventually(
+        async () => {
+          const docs = await documents(replayPrefix).catch(() => new Map<string, string>());
+          return docs.size === original.size ? docs : undefined;
+        },
+        timeoutMs,
+        2_000,
+      );
+      const differing = [...original].filter(([id, doc]) => replayed.get(id) !== doc).map(([id]) => id);
+      expect(differing.slice(0, 5)).toEqual([]);
+    } finally {
+      await service.shutdown.run();
+    }
   }
 
   /** Stops everything; on a failure the processes' logs stay (printed: where). */
