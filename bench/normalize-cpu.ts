@@ -52,18 +52,16 @@ export async function benchNormalizeCpu(rows: number): Promise<Record<string, st
     };
     for await (const line of await openLines(new LocalFolderStore(dir, 'local://bench'), 'cur.csv.gz'))
       if (line.kind === 'row') batcher.add(constants, line.line, line.header, line.values);
-    const raw = batcher
-      .take()
-      .map(
-        (m, i) =>
-          ({
-            ...rawBatchMessage(m),
-            key: null,
-            offset: String(i),
-            timestamp: '0',
-            attributes: 0,
-          }) as unknown as KafkaMessage,
-      );
+    const raw = batcher.take().map(
+      (m, i) =>
+        ({
+          ...rawBatchMessage(m),
+          key: null,
+          offset: String(i),
+          timestamp: '0',
+          attributes: 0,
+        }) as unknown as KafkaMessage,
+    );
     const config = { normalize: readOfflineNormalizeOptions(undefined) } as MeterflowConfig;
     const stage = normalizeProcessor(
       config,
