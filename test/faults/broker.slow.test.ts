@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { eventually } from '../integration/helpers';
-import { curLines, PipelineScenario } from './pipeline';
+import { curLines } from '../integration/collectors/cur-fixture';
+import { PipelineScenario } from './pipeline';
 import { recordFigure } from './results';
 
 /**

@@ -9,7 +9,7 @@ import { sourcesFor } from '../../collectors/command';
 import { createS3 } from '../../providers/aws/store';
 import { createKafka } from '../../runtime/kafka';
 import { createLogger } from '../../runtime/logger';
-import { curCsv, ensureBucket, putCurRevision, type CurLine } from '../integration/collectors/cur-fixture';
+import { curCsv, curLines, ensureBucket, putCurRevision } from '../integration/collectors/cur-fixture';
 import { decodeControl, readRawRows, readTopic } from '../integration/collectors/kafka-read';
 import { testConfig, uniqueName } from '../integration/helpers';
 import { makeZip } from '../support/zip';
@@ -42,12 +42,7 @@ describe('faults: the zip spool disk full', () => {
     const { client: s3 } = createS3(base.aws);
     await ensureBucket(s3, bucket);
     // Random descriptions keep the deflated object well above the 1 MiB disk.
-    const lines: CurLine[] = Array.from({ length: ROWS }, (_, i) => ({
-      id: `l${i}`,
-      product: i % 2 ? 'AmazonEC2' : 'AmazonS3',
-      cost: `0.${String(i).padStart(6, '0')}1`,
-      description: crypto.randomBytes(48).toString('base64'),
-    }));
+    const lines = curLines(ROWS, { description: () => crypto.randomBytes(48).toString('base64') });
     const body = makeZip([{ name: 'report-1.csv', data: Buffer.from(curCsv(lines)) }]);
     expect(body.length).toBeGreaterThan(1024 * 1024);
     await putCurRevision(s3, bucket, 'report', 'assembly-zip', [{ name: 'report-1.csv.zip', body }]);

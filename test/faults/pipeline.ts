@@ -243,12 +243,3 @@ export class PipelineScenario {
     else process.stderr.write(`fault scenario failed; logs kept in ${this.dir}\n`);
   }
 }
-
-/** `n` CUR lines with distinct exact costs; `restated` changes every cost (a restatement). */
-export function curLines(n: number, restated = false): CurLine[] {
-  return Array.from({ length: n }, (_, i) => ({
-    id: `l${i}`,
-    product: i % 2 ? 'AmazonEC2' : 'AmazonS3',
-    cost: `${restated ? 1 : 0}.${String(i).padStart(6, '0')}1`,
-  }));
-}

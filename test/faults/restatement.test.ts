@@ -1,5 +1,6 @@
 import { eventually, exitOf } from '../integration/helpers';
-import { curLines, PipelineScenario } from './pipeline';
+import { curLines } from '../integration/collectors/cur-fixture';
+import { PipelineScenario } from './pipeline';
 import { recordFigure } from './results';
 
 /**
@@ -19,7 +20,7 @@ describe('faults: a restatement while the previous revision is mid-flight', () =
     let passed = false;
     try {
       const first = curLines(ROWS_1);
-      const restated = curLines(ROWS_2, true);
+      const restated = curLines(ROWS_2, { restated: true });
       await s.putRevision('assembly-1', first);
       s.cli(['process', 'all', '--instance', 'p'], 'processor');
       await s.startSink();

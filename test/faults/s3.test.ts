@@ -5,13 +5,7 @@ import { createS3 } from '../../providers/aws/store';
 import { createKafka } from '../../runtime/kafka';
 import { createLogger } from '../../runtime/logger';
 import { testConfig, uniqueName } from '../integration/helpers';
-import {
-  curCsv,
-  ensureBucket,
-  gz,
-  putCurRevision,
-  type CurLine,
-} from '../integration/collectors/cur-fixture';
+import { curCsv, ensureBucket, gz, putCurRevision, curLines } from '../integration/collectors/cur-fixture';
 import { decodeControl, readRawRows, readTopic } from '../integration/collectors/kafka-read';
 import { recordFigure } from './results';
 import { createProxy, type Proxy } from './toxiproxy';
@@ -54,12 +48,9 @@ describe('faults: S3 behind a TCP fault proxy, under the collector', () => {
     };
     const { client: s3 } = createS3(base.aws);
     await ensureBucket(s3, bucket);
-    const lines: CurLine[] = Array.from({ length: ROWS }, (_, i) => ({
-      id: `l${i}`,
-      product: i % 2 ? 'AmazonEC2' : 'AmazonS3',
-      cost: `0.${String(i).padStart(6, '0')}1`,
-      description: `usage line ${i} with a description long enough to make the file worth cutting`,
-    }));
+    const lines = curLines(ROWS, {
+      description: (i) => `usage line ${i} with a description long enough to make the file worth cutting`,
+    });
     const body = gz(curCsv(lines));
     await putCurRevision(s3, bucket, 'report', `assembly-${name}`, [{ name: 'report-1.csv.gz', body }]);
     const kafka = createKafka(config, `fault-s3-${name}`);

@@ -1,5 +1,6 @@
 import { exitOf } from '../integration/helpers';
-import { curLines, PipelineScenario } from './pipeline';
+import { curLines } from '../integration/collectors/cur-fixture';
+import { PipelineScenario } from './pipeline';
 import { recordFigure } from './results';
 
 /**

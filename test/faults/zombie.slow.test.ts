@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { eventually, exitOf } from '../integration/helpers';
-import { curLines, PipelineScenario } from './pipeline';
+import { curLines } from '../integration/collectors/cur-fixture';
+import { PipelineScenario } from './pipeline';
 import { recordFigure } from './results';
 
 /**

@@ -5,7 +5,7 @@ import { createKafka } from '../../runtime/kafka';
 import { createS3 } from '../../providers/aws/store';
 import { AvroTypes, type UsageRecord } from '../../schemas';
 import { eventually, exitOf, meterflowProcess, testConfig, uniqueName } from './helpers';
-import { curCsv, ensureBucket, gz, putCurRevision, type CurLine } from './collectors/cur-fixture';
+import { curCsv, curLines, ensureBucket, gz, putCurRevision } from './collectors/cur-fixture';
 import { decodeControl, readRawRows, readTopic } from './collectors/kafka-read';
 
 /**
@@ -61,11 +61,7 @@ describe('crash recovery (kill -9, real processes, real Kafka)', () => {
   it('collector: killed mid-revision, restarted, every row exactly once', async () => {
     const { client: s3 } = createS3(base.aws);
     await ensureBucket(s3, bucket);
-    const lines: CurLine[] = Array.from({ length: ROWS }, (_, i) => ({
-      id: `l${i}`,
-      product: i % 2 ? 'AmazonEC2' : 'AmazonS3',
-      cost: `0.${String(i).padStart(6, '0')}1`,
-    }));
+    const lines = curLines(ROWS);
     await putCurRevision(s3, bucket, 'report', 'assembly-crash', [
       { name: 'report-1.csv.gz', body: gz(curCsv(lines.slice(0, ROWS / 2))) },
       { name: 'report-2.csv.gz', body: gz(curCsv(lines.slice(ROWS / 2))) },

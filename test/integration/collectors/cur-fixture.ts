@@ -29,6 +29,22 @@ export interface CurLine {
   description?: string;
 }
 
+/**
+ * `n` CUR lines with distinct exact costs (`0.<line>1`, or `1.<line>1` when `restated`: every cost
+ * changed), alternating EC2 and S3; `description` gives a line its own description.
+ */
+export function curLines(
+  n: number,
+  opts: { restated?: boolean; description?: (i: number) => string } = {},
+): CurLine[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `l${i}`,
+    product: i % 2 ? 'AmazonEC2' : 'AmazonS3',
+    cost: `${opts.restated ? 1 : 0}.${String(i).padStart(6, '0')}1`,
+    ...(opts.description ? { description: opts.description(i) } : {}),
+  }));
+}
+
 export function curCsv(lines: CurLine[]): string {
   const esc = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
   const rows = lines.map((l) =>

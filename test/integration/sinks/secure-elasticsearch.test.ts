@@ -81,26 +81,17 @@ describe('a secured Elasticsearch: TLS, users and the documented least-privilege
         tls: { ca: fs.readFileSync(access.ca) },
       });
     // The node reloads its role and user files within seconds.
-    await eventually(
-      async () =>
-        (await clientAs('meterflow_api')
-          .security.authenticate()
-          .catch(() => undefined))
-          ? true
-          : undefined,
-      60_000,
-      500,
-    );
-    await eventually(
-      async () =>
-        (await clientAs('meterflow_sink')
-          .security.authenticate()
-          .catch(() => undefined))
-          ? true
-          : undefined,
-      60_000,
-      500,
-    );
+    for (const role of ['meterflow_api', 'meterflow_sink'])
+      await eventually(
+        async () =>
+          (await clientAs(role)
+            .security.authenticate()
+            .catch(() => undefined))
+            ? true
+            : undefined,
+        60_000,
+        500,
+      );
     const config = {
       ...base,
       kafka: { ...base.kafka, topic_prefix: prefix },
