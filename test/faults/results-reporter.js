@@ -35,6 +35,16 @@ class FaultResultsReporter {
       }
     }
     if (rows.length === 0) return;
+    // Only a run of the whole suite rewrites the file: a run of some scenarios (a path filter)
+    // would replace the full table with a partial one.
+    const files = fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.ts'));
+    const ran = new Set(
+      results.testResults
+        .map((f) => f.testFilePath)
+        .filter((f) => f.includes(`${path.sep}test${path.sep}faults${path.sep}`))
+        .map((f) => path.basename(f)),
+    );
+    if (!files.every((f) => ran.has(f))) return;
     const text = [
       '# Fault scenarios: last run',
       '',
