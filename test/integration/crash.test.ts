@@ -5,6 +5,7 @@ import { createKafka } from '../../runtime/kafka';
 import { createS3 } from '../../providers/aws/store';
 import { AvroTypes, type UsageRecord } from '../../schemas';
 import { eventually, exitOf, meterflowProcess, testConfig, uniqueName } from './helpers';
+import { prng } from '../support/random';
 import { curCsv, curLines, ensureBucket, gz, putCurRevision } from './collectors/cur-fixture';
 import { decodeControl, readRawRows, readTopic } from './collectors/kafka-read';
 
@@ -33,6 +34,11 @@ async function highWatermarkSum(kafka: ReturnType<typeof createKafka>, topic: st
 }
 
 describe('crash recovery (kill -9, real processes, real Kafka)', () => {
+  // The kill points are drawn from a seed, printed so that a failing run can be replayed with
+  // FAULTS_SEED=<seed> (not a METERFLOW_ variable: those are configuration overrides).
+  const seed = Number(process.env.FAULTS_SEED ?? Date.now() % 1_000_000);
+  const random = prng(seed);
+  process.stderr.write(`crash test: kill points from seed ${seed} (FAULTS_SEED=${seed} replays them)\n`);
   const base = testConfig();
   const prefix = uniqueName('it-crash');
   const bucket = uniqueName('crash');
@@ -70,9 +76,11 @@ describe('crash recovery (kill -9, real processes, real Kafka)', () => {
     const first = cli(['collect', 'aws', '--once'], configFile);
     const firstExit = exitOf(first);
     // Raw messages are v2 batches of up to 500 rows, one per 500-row transaction here, and each
-    // transaction also leaves a commit marker: 12 offsets is about 3,000 rows written.
+    // transaction also leaves a commit marker: the kill lands after 2 to 20 transactions (1,000 to
+    // 10,000 of the 60,000 rows), at a point drawn from the seed.
+    const collectorKillAt = 4 + Math.floor(random() * 36);
     await eventually(
-      async () => ((await highWatermarkSum(kafka, rawTopic)) > 12 ? true : undefined),
+      async () => ((await highWatermarkSum(kafka, rawTopic)) > collectorKillAt ? true : undefined),
       120_000,
       50,
     );
@@ -105,8 +113,10 @@ describe('crash recovery (kill -9, real processes, real Kafka)', () => {
     const ratedTopic = `${prefix}.rated`;
     const first = cli(['process', 'all', '--instance', 'crash'], configFile);
     const firstExit = exitOf(first);
+    // Killed after 500 to 20,000 of the 60,000 records are rated, at a point drawn from the seed.
+    const processorKillAt = 500 + Math.floor(random() * 19_500);
     await eventually(
-      async () => ((await highWatermarkSum(kafka, ratedTopic)) > 2000 ? true : undefined),
+      async () => ((await highWatermarkSum(kafka, ratedTopic)) > processorKillAt ? true : undefined),
       120_000,
       50,
     );
