@@ -196,6 +196,19 @@ const isRoot = () => process.getuid?.() === 0;
  */
 function esLayout(ctx: StackContext, name = 'elasticsearch'): { home: string; base: string } {
   const v = STACK_VERSIONS.elasticsearch;
+  if (name === 'elasticsearch-secure') {
+    // One secured test node per machine (per port), shared by every checkout: its CA, users and
+    // roles files are where any checkout's tests look, whichever checkout started it (a node
+    // started by another checkout's stack would otherwise answer with a CA this one cannot check).
+    const port = ctx.config.stack.ports.elasticsearch_secure;
+    const home = isRoot()
+      ? `/var/lib/meterflow/elasticsearch-${v}`
+      : path.join(ctx.paths.cacheDir, `elasticsearch-${v}`);
+    const base = isRoot()
+      ? `/var/lib/meterflow/elasticsearch-secure-${port}`
+      : path.join(ctx.paths.cacheDir, `elasticsearch-secure-${port}`);
+    return { home, base };
+  }
   if (!isRoot())
     return {
       home: path.join(ctx.paths.cacheDir, `elasticsearch-${v}`),
@@ -326,8 +339,9 @@ function elasticsearchNode(secure: boolean): StackComponent {
       if (secure) secureEsUsers(ctx, home, conf);
       if (user) {
         execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, base, home]);
+        // The folders above base, up to /var/lib/meterflow, must be passable by that user.
         fs.chmodSync(path.dirname(base), 0o755);
-        fs.chmodSync(path.dirname(path.dirname(base)), 0o755);
+        if (!secure) fs.chmodSync(path.dirname(path.dirname(base)), 0o755);
         const link = path.join(ctx.paths.dataDir, name);
         if (!fs.existsSync(link)) fs.symlinkSync(base, link);
       }
