@@ -177,7 +177,6 @@ function httpStatusOf(err: Record<string, unknown>): number | undefined {
   return undefined;
 }
 
-/** Map any thrown value to a MeterflowError. Never throws. */
 /** Whether an error's cause chain holds a retriable kafkajs error or a retryable socket error. */
 function hasRetriableCause(err: unknown): boolean {
   let c = (err as { cause?: unknown }).cause;
@@ -190,6 +189,13 @@ function hasRetriableCause(err: unknown): boolean {
   return false;
 }
 
+/** A full local disk (a write that found no space, or the user's quota spent). */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** Map any thrown value to a MeterflowError. Never throws. */
 export function classifyError(err: unknown): MeterflowError {
   if (err instanceof MeterflowError) return err;
   if (
@@ -217,7 +223,7 @@ export function classifyError(err: unknown): MeterflowError {
       : new PermanentError(ErrorCodes.UNKNOWN, message, { cause: err });
   }
   // A full disk says nothing about the export being read: the work resumes once there is space.
-  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') {
+  if (isDiskFull(err)) {
     return new TransientError(ErrorCodes.LOCAL_DISK_FULL, `no space left on the local disk: ${message}`, {
       cause: err,
       details: { syscall_code: e.code },

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { trackTemp, untrackTemp } from '../../runtime/temp-files';
 import yauzl from 'yauzl';
-import { ErrorCodes, PermanentError, TransientError } from '../../runtime/errors';
+import { ErrorCodes, isDiskFull, PermanentError, TransientError } from '../../runtime/errors';
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 // Local file header, or the end-of-central-directory record of an empty archive.
@@ -119,8 +119,9 @@ async function unzipSingleEntry(source: Readable, objectName: string, spoolDir: 
   };
   try {
     const file = join(dir, 'object.zip');
-    await pipeline(source, createWriteStream(file)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOSPC' && err.code !== 'EDQUOT') throw err;
+    await pipeline(source, createWriteStream(file)).catch((err: unknown) => {
+      // classifyError would make it transient too; this says which folder is full and what to do.
+      if (!isDiskFull(err)) throw err;
       throw new TransientError(
         ErrorCodes.LOCAL_DISK_FULL,
         `${objectName}: no space left in ${dirname(dir)} to spool the zip (free space there or set collector.spool_dir to a larger disk; the revision resumes on the next pass)`,

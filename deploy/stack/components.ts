@@ -426,18 +426,25 @@ export function addSecureElasticsearchUser(
   roles: string[],
 ): void {
   const { home, base } = esLayout(ctx, 'elasticsearch-secure');
-  const conf = path.join(base, 'config');
+  fileRealmUser(home, path.join(base, 'config'), user, password, roles);
+}
+
+/** Adds (or replaces) a file-realm user with the distribution's own tool. */
+function fileRealmUser(home: string, conf: string, user: string, password: string, roles: string[]): void {
+  // The tool edits these files; it refuses to create them.
+  for (const f of ['users', 'users_roles'])
+    if (!fs.existsSync(path.join(conf, f))) fs.writeFileSync(path.join(conf, f), '');
   const env = { ...process.env, ES_PATH_CONF: conf, ES_JAVA_HOME: esJavaHome() };
   const tool = path.join(home, 'bin', 'elasticsearch-users');
-  const known = fs.readFileSync(path.join(conf, 'users'), 'utf8').includes(`${user}:`);
-  if (known) execFileSync(tool, ['userdel', user], { env, stdio: 'ignore' });
+  if (fs.readFileSync(path.join(conf, 'users'), 'utf8').includes(`${user}:`))
+    execFileSync(tool, ['userdel', user], { env, stdio: 'ignore' });
   execFileSync(tool, ['useradd', user, '-p', password, '-r', roles.join(',')], { env, stdio: 'ignore' });
 }
 
 function secureEsSettings(conf: string): string[] {
   const certs = path.join(conf, 'certs');
   if (!fs.existsSync(path.join(certs, 'node.crt'))) {
-    // A CA of our own and a node certificate for 127.0.0.1 / localhost, made once per stack.
+    // A CA of our own and a node certificate for 127.0.0.1 / localhost, made once per node.
     fs.mkdirSync(certs, { recursive: true });
     const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: certs, stdio: 'ignore' });
     ssl([
@@ -489,7 +496,6 @@ function secureEsSettings(conf: string): string[] {
   return [
     'xpack.security.enabled: true',
     'xpack.license.self_generated.type: basic',
-    'xpack.security.authc.api_key.enabled: true',
     'xpack.security.http.ssl.enabled: true',
     'xpack.security.http.ssl.key: certs/node.key',
     'xpack.security.http.ssl.certificate: certs/node.crt',
@@ -497,18 +503,11 @@ function secureEsSettings(conf: string): string[] {
   ];
 }
 
-/** The file-realm superuser the tests create API keys with (idempotent). */
+/** The file-realm superuser the tests set roles and users up with (idempotent). */
 function secureEsUsers(ctx: StackContext, home: string, conf: string): void {
   const users = path.join(conf, 'users');
   if (fs.existsSync(users) && fs.readFileSync(users, 'utf8').includes('meterflow-admin:')) return;
-  // The tool edits these files; it refuses to create them.
-  for (const f of ['users', 'users_roles'])
-    if (!fs.existsSync(path.join(conf, f))) fs.writeFileSync(path.join(conf, f), '');
-  execFileSync(
-    path.join(home, 'bin', 'elasticsearch-users'),
-    ['useradd', 'meterflow-admin', '-p', ctx.config.stack.elasticsearch_secure_password, '-r', 'superuser'],
-    { env: { ...process.env, ES_PATH_CONF: conf, ES_JAVA_HOME: esJavaHome() }, stdio: 'ignore' },
-  );
+  fileRealmUser(home, conf, 'meterflow-admin', ctx.config.stack.elasticsearch_secure_password, ['superuser']);
 }
 
 function secureEsStatus(ctx: StackContext, urlPath: string): Promise<number> {
