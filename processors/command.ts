@@ -33,15 +33,21 @@ export async function startStages(
   // One raw topic per provider with a collector: normalize reads them all.
   const rawTopics = COLLECTOR_NAMES.map((p) => topics.raw(p));
   const kafka = createKafka(config, 'processor', service.logger);
-  await ensureTopics(kafka, config, [
-    ...rawTopics.map((topic) => ({ topic })),
-    { topic: topics.normalized },
-    { topic: topics.deduped },
-    { topic: topics.rated },
-    { topic: topics.deadLetter },
-    { topic: topics.control },
-    { topic: topics.priceBook, compacted: true, partitions: 1 },
-  ]);
+  // Only the topics of the stages started here: a stage deployed under its own Kafka principal
+  // sees no other topic (docs/least-privilege.md), and would take an unseen one for missing.
+  const topicsOf: Record<StageName, Array<{ topic: string; compacted?: boolean; partitions?: number }>> = {
+    normalize: [...rawTopics.map((topic) => ({ topic })), { topic: topics.normalized }],
+    dedupe: [{ topic: topics.normalized }, { topic: topics.deduped }],
+    price: [
+      { topic: topics.deduped },
+      { topic: topics.rated },
+      { topic: topics.priceBook, compacted: true, partitions: 1 },
+    ],
+  };
+  const wanted = new Map(
+    [{ topic: topics.deadLetter }, ...stages.flatMap((s) => topicsOf[s])].map((t) => [t.topic, t]),
+  );
+  await ensureTopics(kafka, config, [...wanted.values()]);
   const instance = instanceOverride ?? config.processor.instance_id ?? os.hostname();
   // Group and transactional ids carry the topic prefix: two pipelines on one cluster never share
   // a consumer group or fence each other's producers.

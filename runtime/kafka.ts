@@ -1,7 +1,9 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import {
   Kafka,
   logLevel,
+  type Consumer,
   type KafkaConfig,
   type SASLOptions,
   type LogEntry,
@@ -90,6 +92,26 @@ export function createKafka(config: MeterflowConfig, component: string, logger?:
     } as SASLOptions;
   }
   return new Kafka(options);
+}
+
+/**
+ * A one-off consumer group that reads `topic` from its start and commits nothing (state rebuilds,
+ * price-book followers). Named after the topic, so it carries the topic prefix: two pipelines on
+ * one cluster never share one, and a Kafka ACL grants it by prefix (`<topic>.`).
+ */
+export function transientGroupId(topic: string, purpose: string): string {
+  return `${topic}.${purpose}-${crypto.randomUUID()}`;
+}
+
+/**
+ * Calls `fail` with the consumer's error when kafkajs stops it for good (a crash it does not
+ * restart from, such as an authorization failure), so that a read that waits for the end of a
+ * topic fails at once, naming the cause, instead of at its timeout.
+ */
+export function onConsumerStopped(consumer: Consumer, fail: (err: Error) => void): void {
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) fail(payload.error);
+  });
 }
 
 /** Create topics that are missing; existing topics are left as they are. */

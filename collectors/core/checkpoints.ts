@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
-import { SENTINEL_PREFIX } from '../../runtime/kafka';
+import { SENTINEL_PREFIX, onConsumerStopped, transientGroupId } from '../../runtime/kafka';
 
 /**
  * Collector checkpoints live in Kafka, in a single-partition compacted topic keyed by scope, so a
@@ -92,7 +92,7 @@ export async function loadCheckpoints(
 
   const checkpoints = new Map<string, Checkpoint>();
   const consumer = kafka.consumer({
-    groupId: `meterflow-checkpoint-reader-${crypto.randomUUID()}`,
+    groupId: transientGroupId(topic, 'reader'),
     readUncommitted: false,
   });
   await consumer.connect();
@@ -103,6 +103,7 @@ export async function loadCheckpoints(
         () => reject(new Error(`reading checkpoints from ${topic} timed out after ${timeoutMs} ms`)),
         timeoutMs,
       );
+      onConsumerStopped(consumer, reject);
       consumer
         .run({
           autoCommit: false,

@@ -18,6 +18,12 @@ export const StackConfigSchema = z
       .object({
         kafka: num('Kafka broker listener.').default(9092),
         kafka_controller: num('Kafka KRaft controller listener.').default(9093),
+        kafka_secure: num(
+          'SASL_SSL listener of the optional secured Kafka broker (`stack up kafka-secure`).',
+        ).default(9094),
+        kafka_secure_controller: num(
+          'KRaft controller listener of the optional secured Kafka broker.',
+        ).default(9095),
         elasticsearch: num('Elasticsearch HTTP.').default(9200),
         elasticsearch_transport: num('Elasticsearch transport.').default(9300),
         elasticsearch_secure: num(
@@ -39,6 +45,9 @@ export const StackConfigSchema = z
     elasticsearch_secure_password: str(
       'Password of meterflow-admin, the superuser of the optional secured Elasticsearch node (local testing only).',
     ).default('meterflow-local-admin'),
+    kafka_secure_password: str(
+      'SCRAM password of every user of the optional secured Kafka broker (local testing only).',
+    ).default('meterflow-local-kafka'),
     s3_access_key: str('Root user of the local S3 server.').default('meterflow'),
     s3_secret_key: str('Root password of the local S3 server.').default('meterflow-local-secret'),
   })

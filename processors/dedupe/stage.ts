@@ -1,6 +1,7 @@
 import type { Processor } from '../../schemas/stages';
 import crypto from 'node:crypto';
 import type { Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { onConsumerStopped, transientGroupId } from '../../runtime/kafka';
 import type { StageMetrics } from '../../runtime/metrics';
 import type { UsageRecord } from '../../schemas';
 import { decodeUsageRecords, usageRecordBatchMessage } from '../../schemas/usage-record-batch';
@@ -90,7 +91,7 @@ export async function rebuildDedupeState(
   }
   const perPartition = Math.ceil(maxIds / Math.max(1, offsets.length));
   const consumer = kafka.consumer({
-    groupId: `meterflow-dedupe-rebuild-${crypto.randomUUID()}`,
+    groupId: transientGroupId(topic, 'rebuild'),
     readUncommitted: false,
   });
   let loaded = 0;
@@ -104,6 +105,7 @@ export async function rebuildDedupeState(
         () => reject(new Error(`rebuilding dedupe state from ${topic} timed out`)),
         timeoutMs,
       );
+      onConsumerStopped(consumer, reject);
       consumer
         .run({
           eachMessage: async ({ partition, message }) => {

@@ -1,9 +1,15 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { MeterflowConfig } from '../../runtime/config';
-import { CONSUMER_MAX_WAIT_MS, createKafka, ensureTopics, topicNames } from '../../runtime/kafka';
+import {
+  CONSUMER_MAX_WAIT_MS,
+  createKafka,
+  ensureTopics,
+  onConsumerStopped,
+  topicNames,
+  transientGroupId,
+} from '../../runtime/kafka';
 import type { Logger } from '../../runtime/logger';
 import {
   atCostPriceBook,
@@ -65,7 +71,7 @@ export async function readPublishedBook(
   const end = BigInt(offsets.high);
   if (end === BigInt(offsets.low)) return undefined;
   let latest: PublishedBook | undefined;
-  const consumer = kafka.consumer({ groupId: `meterflow-price-book-reader-${crypto.randomUUID()}` });
+  const consumer = kafka.consumer({ groupId: transientGroupId(topic, 'reader') });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -74,6 +80,7 @@ export async function readPublishedBook(
         () => reject(new Error(`reading the price book from ${topic} timed out`)),
         timeoutMs,
       );
+      onConsumerStopped(consumer, reject);
       consumer
         .run({
           eachMessage: async ({ message }) => {
@@ -122,7 +129,7 @@ export class PriceBookHolder {
     await admin.disconnect();
     const end = BigInt(offsets.high);
     this.consumer = this.kafka.consumer({
-      groupId: `meterflow-price-book-follower-${crypto.randomUUID()}`,
+      groupId: transientGroupId(this.topic, 'follower'),
       maxWaitTimeInMs: CONSUMER_MAX_WAIT_MS,
     });
     await this.consumer.connect();
@@ -145,6 +152,7 @@ export class PriceBookHolder {
           () => reject(new Error(`reading the price book from ${this.topic} timed out`)),
           timeoutMs,
         );
+        onConsumerStopped(this.consumer!, reject);
       }),
     ]).finally(() => clearTimeout(timer));
     if (this.fingerprint === 'at-cost') {
