@@ -2,6 +2,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { scanAll as scanAllHits } from '../runtime/elasticsearch';
 import type { estypes } from '@elastic/elasticsearch';
 import { Decimal, decimalToString, parseDecimal } from '../schemas/decimal';
+import { exactPartsSum } from '../schemas/exact-parts';
 import type {
   DeadLetterDocument,
   IndexNames,
@@ -15,9 +16,10 @@ import type { DeadLetterQuery, GroupBy, RevisionsQuery, UsageQuery } from './par
  * The API's reads from Elasticsearch. Two rules:
  *   1. Usage is read from the PUBLISHED alias only, so a reader never sees two revisions of a
  *      scope, nor a revision that has not reconciled.
- *   2. Money is summed from the exact decimal text in _source with Decimal. The `double` mapping of
- *      the money fields exists for analysts; a sum or terms aggregation over it is binary floating
- *      point and never reaches a client as an amount. Counts may come from aggregations.
+ *   2. Money is exact. The `double` mapping of the money fields exists for analysts; a sum over it
+ *      is binary floating point and never reaches a client as an amount. Sums come from the exact
+ *      integer parts of an amount (schemas/exact-parts.ts), checked to be exact, or from the
+ *      decimal text in _source with Decimal. Counts may come from aggregations.
  * Every search passes ignore_unavailable + allow_no_indices, so a deployment with no data yet
  * answers empty results instead of 404s.
  */
@@ -102,13 +104,16 @@ function groupKey(doc: UsageSource, groupBy: GroupBy): string | null {
   }
 }
 
-/** Sums a customer's published usage in [from, to) of ChargePeriodStart, per group and currency. */
-export async function usageSummary(
-  ctx: QueryContext,
-  customer: string,
-  q: UsageQuery,
-): Promise<UsageSummary> {
-  const query: estypes.QueryDslQueryContainer = {
+type Group = { key: string | null; currency: string; sum: Decimal; n: number };
+
+const GROUP_FIELD: Record<Exclude<GroupBy, 'day'>, string> = {
+  service: 'ServiceName',
+  sku: 'SkuId',
+  region: 'RegionId',
+};
+
+function usageQuery(customer: string, q: UsageQuery): estypes.QueryDslQueryContainer {
+  return {
     bool: {
       filter: [
         { term: { x_CustomerId: customer } },
@@ -116,12 +121,170 @@ export async function usageSummary(
       ],
     },
   };
+}
+
+/**
+ * Sums a customer's published usage in [from, to) of ChargePeriodStart, per group and currency,
+ * exactly. Inside Elasticsearch when it can be exact (every rated document carries the integer
+ * parts of its amount, and no sum leaves the range where a double is exact), so the work per
+ * request is bounded by the number of groups, not of documents; otherwise from the exact text in
+ * _source, document by document.
+ */
+export async function usageSummary(
+  ctx: QueryContext,
+  customer: string,
+  q: UsageQuery,
+): Promise<UsageSummary> {
+  return (
+    (await usageSummaryInElasticsearch(ctx, customer, q)) ?? (await usageSummaryFromSource(ctx, customer, q))
+  );
+}
+
+const RATED_PARTS = 'x_Exact.x_RatedCost';
+
+/** The summary from aggregations over the exact integer parts; undefined when that cannot be exact. */
+export async function usageSummaryInElasticsearch(
+  ctx: QueryContext,
+  customer: string,
+  q: UsageQuery,
+): Promise<UsageSummary | undefined> {
+  const source: estypes.AggregationsCompositeAggregationSource =
+    q.groupBy === 'day'
+      ? {
+          date_histogram: {
+            field: 'ChargePeriodStart',
+            calendar_interval: '1d',
+            format: 'yyyy-MM-dd',
+            time_zone: 'UTC',
+            missing_bucket: true,
+          },
+        }
+      : { terms: { field: GROUP_FIELD[q.groupBy], missing_bucket: true } };
+  // One point in time for every page, as scanAll: a publish between two pages must not mix revisions.
+  const pit = await ctx.es.openPointInTime(
+    { index: ctx.names.usageAlias, keep_alive: '1m', ignore_unavailable: true },
+    transport(ctx),
+  );
+  try {
+    return await summedInPages(ctx, customer, q, source, pit.id);
+  } finally {
+    await ctx.es.closePointInTime({ id: pit.id }).catch(() => undefined);
+  }
+}
+
+async function summedInPages(
+  ctx: QueryContext,
+  customer: string,
+  q: UsageQuery,
+  source: estypes.AggregationsCompositeAggregationSource,
+  pitId: string,
+): Promise<UsageSummary | undefined> {
+  const groups = new Map<string, Group>();
+  let after: Record<string, unknown> | undefined;
+  for (;;) {
+    const res = await ctx.es.search(
+      {
+        pit: { id: pitId, keep_alive: '1m' },
+        size: 0,
+        track_total_hits: true,
+        query: usageQuery(customer, q),
+        aggs: {
+          unrated: {
+            filter: {
+              bool: {
+                should: [
+                  { bool: { must_not: { exists: { field: 'x_RatedCost' } } } },
+                  { bool: { must_not: { exists: { field: 'x_RatedCurrency' } } } },
+                ],
+                minimum_should_match: 1,
+              },
+            },
+          },
+          split: {
+            filter: {
+              bool: {
+                filter: [
+                  { exists: { field: `${RATED_PARTS}.units` } },
+                  { exists: { field: 'x_RatedCurrency' } },
+                ],
+              },
+            },
+            aggs: {
+              groups: {
+                composite: {
+                  size: 1000,
+                  sources: [{ key: source }, { currency: { terms: { field: 'x_RatedCurrency' } } }],
+                  ...(after ? { after: after as Record<string, estypes.FieldValue> } : {}),
+                },
+                aggs: {
+                  units: { stats: { field: `${RATED_PARTS}.units` } },
+                  nano: { sum: { field: `${RATED_PARTS}.nano` } },
+                  atto: { sum: { field: `${RATED_PARTS}.atto` } },
+                },
+              },
+            },
+          },
+        },
+      },
+      transport(ctx),
+    );
+    const total = typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0);
+    // No index behind the alias yet: no shard answers, and there is nothing to sum.
+    if (!res.aggregations) return summaryOf(customer, q, groups, 0, 0);
+    const aggs = res.aggregations as unknown as {
+      unrated: { doc_count: number };
+      split: {
+        doc_count: number;
+        groups: {
+          after_key?: Record<string, unknown>;
+          buckets: Array<{
+            key: { key: string | number | null; currency: string };
+            doc_count: number;
+            units: { count: number; min: number | null; max: number | null; sum: number };
+            nano: { value: number };
+            atto: { value: number };
+          }>;
+        };
+      };
+    };
+    // A rated document without parts (an amount with more than 18 decimal places, or one indexed
+    // before the parts existed) can only be summed from its text.
+    if (aggs.split.doc_count !== total - aggs.unrated.doc_count) return undefined;
+    for (const b of aggs.split.groups.buckets) {
+      const sum = exactPartsSum({
+        count: b.units.count,
+        unitsMin: b.units.min ?? 0,
+        unitsMax: b.units.max ?? 0,
+        unitsSum: b.units.sum,
+        nanoSum: b.nano.value,
+        attoSum: b.atto.value,
+      });
+      if (!sum) return undefined;
+      const key = b.key.key === null ? null : String(b.key.key);
+      groups.set(JSON.stringify([key, b.key.currency]), {
+        key,
+        currency: b.key.currency,
+        sum,
+        n: b.doc_count,
+      });
+    }
+    after = aggs.split.groups.after_key;
+    if (!after || aggs.split.groups.buckets.length === 0)
+      return summaryOf(customer, q, groups, total, aggs.unrated.doc_count);
+  }
+}
+
+/** The summary from the exact decimal text in _source, document by document. */
+export async function usageSummaryFromSource(
+  ctx: QueryContext,
+  customer: string,
+  q: UsageQuery,
+): Promise<UsageSummary> {
   const source = ['x_RatedCost', 'x_RatedCurrency', 'ServiceName', 'SkuId', 'RegionId', 'ChargePeriodStart'];
-  const groups = new Map<string, { key: string | null; currency: string; sum: Decimal; n: number }>();
-  const totals = new Map<string, { sum: Decimal; n: number }>();
+  const groups = new Map<string, Group>();
   let records = 0;
   let unrated = 0;
-  for await (const page of scanAll<UsageSource>(ctx, ctx.names.usageAlias, query, source)) {
+  for await (const page of scanAll<UsageSource>(ctx, ctx.names.usageAlias, usageQuery(customer, q), source)) {
     for (const doc of page) {
       records++;
       if (doc.x_RatedCost === null || doc.x_RatedCost === undefined || !doc.x_RatedCurrency) {
@@ -137,11 +300,24 @@ export async function usageSummary(
       g.sum = g.sum.plus(amount);
       g.n++;
       groups.set(id, g);
-      const t = totals.get(doc.x_RatedCurrency) ?? { sum: new Decimal(0), n: 0 };
-      t.sum = t.sum.plus(amount);
-      t.n++;
-      totals.set(doc.x_RatedCurrency, t);
     }
+  }
+  return summaryOf(customer, q, groups, records, unrated);
+}
+
+function summaryOf(
+  customer: string,
+  q: UsageQuery,
+  groups: Map<string, Group>,
+  records: number,
+  unrated: number,
+): UsageSummary {
+  const totals = new Map<string, { sum: Decimal; n: number }>();
+  for (const g of groups.values()) {
+    const t = totals.get(g.currency) ?? { sum: new Decimal(0), n: 0 };
+    t.sum = t.sum.plus(g.sum);
+    t.n += g.n;
+    totals.set(g.currency, t);
   }
   const sortedGroups = [...groups.values()].sort(
     (a, b) => compareNullable(a.key, b.key) || compare(a.currency, b.currency),

@@ -24,3 +24,14 @@ export const USAGE_DECIMAL_FIELDS = [
   'x_RatedCost',
   'x_ExchangeRate',
 ] as const satisfies readonly (keyof UsageRecord)[];
+
+/**
+ * The amounts Elasticsearch can sum exactly (sinks/elasticsearch/indices.ts indexes their
+ * `exactParts` under `x_Exact.<field>`): what invoices, the API and analysts total.
+ */
+export const EXACT_SUM_FIELDS = [
+  'BilledCost',
+  'EffectiveCost',
+  'x_RatedCost',
+] as const satisfies readonly (typeof USAGE_DECIMAL_FIELDS)[number][];
+export type ExactSumField = (typeof EXACT_SUM_FIELDS)[number];

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { UsageRecord } from '../../schemas';
-import { USAGE_DECIMAL_FIELDS } from '../../schemas/money';
+import { exactParts, type ExactParts } from '../../schemas/exact-parts';
+import { EXACT_SUM_FIELDS, USAGE_DECIMAL_FIELDS, type ExactSumField } from '../../schemas/money';
 
 /**
  * The Elasticsearch layout meterflow owns. Everything is named from `elasticsearch.index_prefix`
@@ -21,8 +22,10 @@ import { USAGE_DECIMAL_FIELDS } from '../../schemas/money';
  *   P-invoices          invoices (invoices/), _id = invoice_id.
  *
  * Money in _source is the exact decimal text of the Avro record. The money fields are ALSO mapped
- * as `double` so analysts can aggregate; those aggregations are binary floating point and are never
- * used for an invoice or a reconciliation: both sum the _source text with decimal arithmetic.
+ * as `double` so analysts can chart them; those aggregations are binary floating point and are
+ * never used for an amount. The amounts people total (EXACT_SUM_FIELDS) are also indexed as
+ * integer parts under `x_Exact.<field>` (schemas/exact-parts.ts): a `sum` of each part is exact,
+ * so the API totals usage inside Elasticsearch. Reconciliation and invoices sum the _source text.
  */
 export function indexNames(prefix: string) {
   return {
@@ -53,13 +56,22 @@ export type UsageDocument = UsageRecord & {
   x_PublishKey: string;
   /** "key=value" for every tag (Tags itself is stored, not indexed: tag keys are unbounded). */
   x_TagPairs: string[];
+  /** Integer parts of the amounts Elasticsearch sums exactly; a field is absent when it has none. */
+  x_Exact: Partial<Record<ExactSumField, ExactParts>>;
 };
 
 export function toUsageDocument(record: UsageRecord): UsageDocument {
+  const exact: UsageDocument['x_Exact'] = {};
+  for (const field of EXACT_SUM_FIELDS) {
+    const text = record[field];
+    const parts = text === null || text === undefined ? undefined : exactParts(text);
+    if (parts) exact[field] = parts;
+  }
   return {
     ...record,
     x_PublishKey: publishKey(record.x_Scope, record.x_Revision),
     x_TagPairs: Object.entries(record.Tags ?? {}).map(([k, v]) => `${k}=${v}`),
+    x_Exact: exact,
   };
 }
 
@@ -186,6 +198,12 @@ export function usageMappings() {
   for (const f of USAGE_MONEY) properties[f] = money;
   for (const f of USAGE_DATES) properties[f] = date;
   properties.x_SourceLine = { type: 'long' };
+  const long = { type: 'long' } as const;
+  properties.x_Exact = {
+    properties: Object.fromEntries(
+      EXACT_SUM_FIELDS.map((f) => [f, { properties: { units: long, nano: long, atto: long } }]),
+    ),
+  };
   properties.Tags = { type: 'object', enabled: false };
   return { dynamic: 'strict' as const, properties };
 }

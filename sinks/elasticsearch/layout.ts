@@ -47,6 +47,15 @@ export async function ensureLayout(
     },
     _meta: { managed_by: 'meterflow', description: 'Rated usage, one index per billing month' },
   });
+  // A template shapes an index only when it is created: fields added since (mappings only gain
+  // fields) go into the existing monthly indices too, or every open month would refuse documents
+  // carrying them (strict mapping) and dead-letter them as mapping errors.
+  await es.indices.putMapping({
+    index: names.usagePattern,
+    allow_no_indices: true,
+    ignore_unavailable: true,
+    properties: usageMappings().properties as never,
+  });
   await createIfAbsent(es, names.revisions, { settings, mappings: revisionMappings() });
   await createIfAbsent(es, names.deadLetters, { settings, mappings: deadLetterMappings() });
 }
