@@ -12,7 +12,7 @@ import {
   ratedLine,
   testService,
 } from '../integration/sinks/sink-fixture';
-import { caughtUp } from './oracle';
+import { caughtUp, CommitWatcher } from './oracle';
 import { recordFigure } from './results';
 import { ES_TOO_MANY_REQUESTS, startHttpFaultProxy, type HttpFaultProxy } from './http-faults';
 import { createProxy, type Proxy } from './toxiproxy';
@@ -91,6 +91,14 @@ describe('faults: Elasticsearch behind a TCP fault proxy, under the sink', () =>
     const service = testService();
     await startSink(config, service);
     stop = () => service.shutdown.run();
+    const commits = new CommitWatcher(
+      kafka,
+      es,
+      `${prefix}-sink-elasticsearch`,
+      topics.rated,
+      names.usagePattern,
+    );
+    await commits.start();
     await send(topics.control, [controlMessage('REVISION_STARTED')]);
     await sendRows(rows.slice(0, 1));
     await eventually(async () => {
@@ -167,5 +175,9 @@ describe('faults: Elasticsearch behind a TCP fault proxy, under the sink', () =>
     await caughtUp(kafka, `${prefix}-sink-elasticsearch`, [topics.rated, topics.control], 120_000);
     await check();
     await producer.disconnect();
+    // Through every fault, no committed offset was ahead of what Elasticsearch had acknowledged.
+    const samples = await commits.verify();
+    expect(samples).toBeGreaterThan(1);
+    recordFigure('commit samples checked against Elasticsearch', samples);
   });
 });

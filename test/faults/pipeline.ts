@@ -19,6 +19,7 @@ import {
 } from '../integration/collectors/cur-fixture';
 import { eventually, exitOf, meterflowProcess, uniqueName } from '../integration/helpers';
 import { exactSum, testService } from '../integration/sinks/sink-fixture';
+import { CommitWatcher } from './oracle';
 
 /**
  * One whole pipeline for a fault scenario, as an operator runs it: the real CLI for collectors and
@@ -41,6 +42,7 @@ export class PipelineScenario {
   private readonly service = testService();
   private sinkStarted = false;
   private admin: Admin | undefined;
+  private commits: CommitWatcher | undefined;
 
   /** `extraYaml`: more lines of meterflow.yaml (sections not written below). */
   constructor(name: string, extraYaml: string[] = []) {
@@ -72,8 +74,21 @@ export class PipelineScenario {
     this.config = loadConfig({ path: this.configFile }).config;
   }
 
-  /** Uploads one revision (a legacy-CUR assembly) of the month; a later one restates it. */
+  /**
+   * Uploads one revision (a legacy-CUR assembly) of the month; a later one restates it. The first
+   * upload also starts the oracle's watch of the sink's commits (see CommitWatcher).
+   */
   async putRevision(assemblyId: string, lines: CurLine[]): Promise<void> {
+    if (!this.commits) {
+      this.commits = new CommitWatcher(
+        createKafka(this.config, `${this.prefix}-commit-watch`),
+        createElasticsearch(this.config),
+        `${this.prefix}-sink-elasticsearch`,
+        `${this.prefix}.rated`,
+        indexNames(this.prefix).usagePattern,
+      );
+      await this.commits.start();
+    }
     const { client: s3 } = createS3(this.config.aws);
     await ensureBucket(s3, this.bucket);
     await putCurRevision(s3, this.bucket, 'report', assemblyId, [
@@ -173,6 +188,22 @@ export class PipelineScenario {
       expect(await this.offsets('raw.aws')).toBe(raw);
     }
     await this.expectReplayIdentical();
+    // No committed offset of the sink was ahead of an Elasticsearch acknowledgement. A revision no
+    // longer in force may have had its documents deleted since: only the one in force is judged.
+    if (this.commits) {
+      const inForce = await this.revisionInForce();
+      expect(await this.commits.verify((r) => r.x_Revision !== inForce)).toBeGreaterThan(0);
+    }
+  }
+
+  private async revisionInForce(): Promise<string | undefined> {
+    const es = createElasticsearch(this.config);
+    const names = indexNames(this.prefix);
+    const res = await es.search<RevisionDocument>({
+      index: names.revisions,
+      query: { bool: { filter: [{ term: { scope: this.scope } }, { term: { state: 'published' } }] } },
+    });
+    return res.hits.hits[0]?._source?.revision_id;
   }
 
   /**
@@ -239,6 +270,7 @@ export class PipelineScenario {
       ),
     );
     await this.admin?.disconnect();
+    await this.commits?.stop();
     if (passed) fs.rmSync(this.dir, { recursive: true, force: true });
     else process.stderr.write(`fault scenario failed; logs kept in ${this.dir}\n`);
   }
