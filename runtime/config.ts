@@ -151,7 +151,15 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   }
   const config = result.data;
   if (config.local_stack) fillLocalStackDefaults(config);
-  else requireRemoteSettings(config, source);
+  else {
+    requireRemoteSettings(config, source);
+    applyClusterDefaults(config, merged.value);
+  }
+  const k = config.kafka;
+  if (k.topic_min_insync_replicas > k.topic_replication_factor)
+    throw new ConfigError(source ?? 'environment and defaults', [
+      `kafka.topic_min_insync_replicas (${k.topic_min_insync_replicas}) exceeds kafka.topic_replication_factor (${k.topic_replication_factor}): no write could ever be acknowledged`,
+    ]);
   registerConfigSecrets(config);
   const insecure = insecureSettings(config);
   if (insecure.length > 0 && !config.allow_insecure) {
@@ -266,6 +274,20 @@ function fillLocalStackDefaults(config: MeterflowConfig): void {
       config.stack,
     );
   }
+}
+
+/**
+ * Defaults that differ off the local stack, where Kafka and Elasticsearch are clusters: replicated
+ * topics and indices unless the configuration says otherwise (the schema's defaults fit the local
+ * stack's single broker and single node).
+ */
+function applyClusterDefaults(config: MeterflowConfig, given: Record<string, unknown>): void {
+  const isSet = (section: string, key: string) =>
+    (given[section] as Record<string, unknown> | undefined)?.[key] !== undefined;
+  if (!isSet('kafka', 'topic_replication_factor')) config.kafka.topic_replication_factor = 3;
+  if (!isSet('kafka', 'topic_min_insync_replicas'))
+    config.kafka.topic_min_insync_replicas = Math.min(2, config.kafka.topic_replication_factor);
+  if (!isSet('sink', 'replicas')) config.sink.replicas = 1;
 }
 
 function requireRemoteSettings(config: MeterflowConfig, source: string | undefined): void {

@@ -25,7 +25,27 @@ export const KafkaConfigSchema = z
     ).default('meterflow'),
     topic_partitions: num('Partitions of the topics meterflow creates when they are missing.').default(3),
     topic_replication_factor: num(
-      'Replication factor of the topics meterflow creates (1 on the local stack).',
+      'Replication factor of the topics meterflow creates. Default 1 with local_stack (one broker), 3 without.',
     ).default(1),
+    topic_min_insync_replicas: num(
+      'min.insync.replicas of the topics meterflow creates: replicas that must hold a write before it is acknowledged (producers use acks=all). Default 1 with local_stack, 2 without.',
+    ).default(1),
+    topic_retention_days: z
+      .object({
+        raw: num('Raw rows (a buffer: the export itself stays in object storage).').default(30),
+        normalized: num('Normalized rows, between normalize and dedupe.').default(30),
+        deduped: num(
+          'Deduplicated rows, between dedupe and price (dedupe also rebuilds its state from them).',
+        ).default(30),
+        rated: num('Rated usage: the product, which downstream consumers and a replay read.').default(400),
+        control: num('Revision control records (a replay of the rated topic needs them).').default(400),
+        dead_letter: num('Dead letters (`meterflow replay` reads them).').default(400),
+        audit: num('Audit events.').default(0),
+      })
+      .strict()
+      .prefault({})
+      .describe(
+        'Days Kafka keeps each topic meterflow creates (0: forever). The price-book and collector-checkpoints topics are compacted instead.',
+      ),
   })
   .strict();

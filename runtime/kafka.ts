@@ -114,7 +114,42 @@ export function onConsumerStopped(consumer: Consumer, fail: (err: Error) => void
   });
 }
 
-/** Create topics that are missing; existing topics are left as they are. */
+/**
+ * What each topic meterflow creates is for decides how it is kept, stated here rather than
+ * inherited from the broker's defaults: the price book and the collector checkpoints are state
+ * (compacted, one partition: the latest value per key is all that matters, in order); every other
+ * topic is a log kept for `kafka.topic_retention_days`. Unknown names (benchmarks) get the
+ * caller's settings.
+ */
+export function topicSettings(
+  config: MeterflowConfig,
+  topic: string,
+): { partitions?: number; compacted: boolean; retentionDays?: number } | undefined {
+  const names = topicNames(config);
+  const days = config.kafka.topic_retention_days;
+  if (topic === names.priceBook || topic === names.collectorCheckpoints)
+    return { partitions: 1, compacted: true };
+  const logs: Array<[string, number]> = [
+    [names.control, days.control],
+    [names.normalized, days.normalized],
+    [names.deduped, days.deduped],
+    [names.rated, days.rated],
+    [names.deadLetter, days.dead_letter],
+    [names.audit, days.audit],
+  ];
+  const found = logs.find(([name]) => name === topic);
+  if (found) return { compacted: false, retentionDays: found[1] };
+  if (topic.startsWith(names.raw(''))) return { compacted: false, retentionDays: days.raw };
+  return undefined;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Create topics that are missing, with their stated settings (`topicSettings`), the configured
+ * replication factor and min.insync.replicas. Existing topics are left as they are: changing a
+ * live topic's retention is an operator's decision (`kafka-configs --alter`).
+ */
 export async function ensureTopics(
   kafka: Kafka,
   config: MeterflowConfig,
@@ -128,12 +163,23 @@ export async function ensureTopics(
     if (missing.length === 0) return;
     await admin.createTopics({
       waitForLeaders: true,
-      topics: missing.map((t) => ({
-        topic: t.topic,
-        numPartitions: t.partitions ?? config.kafka.topic_partitions,
-        replicationFactor: config.kafka.topic_replication_factor,
-        configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
-      })),
+      topics: missing.map((t) => {
+        const stated = topicSettings(config, t.topic);
+        const compacted = stated?.compacted ?? t.compacted ?? false;
+        const retention = stated?.retentionDays;
+        return {
+          topic: t.topic,
+          numPartitions: stated?.partitions ?? t.partitions ?? config.kafka.topic_partitions,
+          replicationFactor: config.kafka.topic_replication_factor,
+          configEntries: [
+            { name: 'cleanup.policy', value: compacted ? 'compact' : 'delete' },
+            { name: 'min.insync.replicas', value: String(config.kafka.topic_min_insync_replicas) },
+            ...(retention === undefined
+              ? []
+              : [{ name: 'retention.ms', value: retention === 0 ? '-1' : String(retention * DAY_MS) }]),
+          ],
+        };
+      }),
     });
   } finally {
     await admin.disconnect();

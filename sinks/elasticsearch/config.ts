@@ -41,7 +41,9 @@ export const SinkOptionsSchema = z
     publish_interval_ms: int('How often the publisher reconciles and publishes complete revisions.').default(
       2000,
     ),
-    replicas: int('number_of_replicas of every meterflow index (0 for a single node).').default(0),
+    replicas: int(
+      'number_of_replicas of every meterflow index. Default 0 with local_stack (one node), 1 without.',
+    ).default(0),
     refresh_interval: z.string().min(1).default('1s').describe('refresh_interval of the usage indices.'),
   })
   .strict();

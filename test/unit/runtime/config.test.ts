@@ -100,6 +100,28 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ cwd: dir, env: {} })).toThrow(/kafka\.brokers[\s\S]*elasticsearch\.node/);
   });
 
+  it('replicates topics and indices off the local stack, unless told otherwise', () => {
+    const remote =
+      'local_stack: false\nkafka:\n  brokers: [kafka.prod:9092]\nelasticsearch:\n  node: https://es.prod:9200\n';
+    const cluster = loadConfig({ cwd: tmpDir({ 'meterflow.yaml': remote }), env: {} }).config;
+    expect([cluster.kafka.topic_replication_factor, cluster.kafka.topic_min_insync_replicas]).toEqual([3, 2]);
+    expect(cluster.sink.replicas).toBe(1);
+    const local = loadConfig({ cwd: tmpDir(), env: {} }).config;
+    expect([local.kafka.topic_replication_factor, local.kafka.topic_min_insync_replicas]).toEqual([1, 1]);
+    expect(local.sink.replicas).toBe(0);
+    expect(local.kafka.topic_retention_days).toMatchObject({ raw: 30, rated: 400, audit: 0 });
+    // Stated values win, from the file or the environment.
+    const stated = loadConfig({
+      cwd: tmpDir({ 'meterflow.yaml': `${remote}sink:\n  replicas: 2\n` }),
+      env: { METERFLOW_KAFKA__TOPIC_REPLICATION_FACTOR: '5' },
+    }).config;
+    expect([stated.kafka.topic_replication_factor, stated.kafka.topic_min_insync_replicas]).toEqual([5, 2]);
+    expect(stated.sink.replicas).toBe(2);
+    expect(() =>
+      loadConfig({ cwd: tmpDir({ 'meterflow.yaml': 'kafka:\n  topic_min_insync_replicas: 2\n' }), env: {} }),
+    ).toThrow(/topic_min_insync_replicas \(2\) exceeds kafka.topic_replication_factor \(1\)/);
+  });
+
   it('registers secrets so they are masked anywhere they appear', () => {
     const dir = tmpDir({ 'meterflow.yaml': 'elasticsearch:\n  api_key: c2VjcmV0LWFwaS1rZXktdmFsdWU=\n' });
     loadConfig({ cwd: dir, env: {} });
