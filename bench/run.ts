@@ -13,6 +13,7 @@ import { benchPeer } from './peer';
 import { benchCollectorGrowth } from './collector-growth';
 import { benchDuckdb } from './duckdb';
 import { benchNormalizeCpu } from './normalize-cpu';
+import { benchApiUsage } from './api-usage';
 
 /** `npm run bench -- <scenario|all> [rows]`: runs scenarios and regenerates bench/RESULTS.md. */
 const scenarios: Record<string, (rows: number) => Promise<Record<string, string | number>>> = {
@@ -31,12 +32,14 @@ const scenarios: Record<string, (rows: number) => Promise<Record<string, string 
   peer: benchPeer,
   duckdb: benchDuckdb,
   'normalize-cpu': benchNormalizeCpu,
+  'api-usage': benchApiUsage,
 };
 
 /** N when the command gives none (1,000,000 for scenarios not listed). */
 const DEFAULT_N: Record<string, number> = {
   duckdb: 250_000,
   'normalize-cpu': 200_000,
+  'api-usage': 300_000,
 };
 
 /** Growth scenarios keep one RESULTS.md section per size (N's unit), so the sizes stand side by side. */
