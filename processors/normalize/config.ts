@@ -20,8 +20,8 @@ export const NormalizeOptionsSchema = z
       .boolean()
       .default(false)
       .describe(
-        'FOCUS input only: accept the literal text "null" as null and spreadsheet money such as "$10,000.00 " ' +
-          '(the FOCUS specification examples). Off for real exports.',
+        'FOCUS input only: accept spreadsheet money such as "$10,000.00 " (the FOCUS specification examples). ' +
+          'Off for real exports. (The literal "null", in any case, is null in every FOCUS input.)',
       ),
   })
   .strict();

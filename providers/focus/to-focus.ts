@@ -21,8 +21,9 @@ const US_DATES = 'iso-or-us' as const;
  * FOCUS 1.0-1.2 input (`focus`, the AWS FOCUS export `aws-focus`, Azure FocusCost `azure-focus`).
  * Column ids are matched case-insensitively (the spec examples carry a `SkuPriceid` typo); `x_`
  * provider columns are ignored except the Azure MCA billing account / profile, which feed
- * attribution. With `lenient_focus` the literal `null` means null and money may be written as
- * spreadsheet text (`"$10,000.00 "`).
+ * attribution. The literal `null`, in any case, means null in every FOCUS input: SQL engines write
+ * `NULL`, the spec examples `null`, and no FOCUS column takes the word as a value. With
+ * `lenient_focus` money may also be written as spreadsheet text (`"$10,000.00 "`).
  *
  * azure-focus also gets the FinOps hubs fix-ups: ContractedCost := EffectiveCost and
  * ListCost := ContractedCost when missing, ResourceName and CommitmentDiscountId lower-cased.
@@ -53,8 +54,7 @@ function enumValue<T extends string>(allowed: readonly T[], value: string | null
 
 /** The FOCUS mapping compiled for one header (focus, aws-focus, azure-focus). */
 export const compileFocus: MapperCompiler = (header, { lenient_focus: lenient }) => {
-  // The FOCUS spec examples write the literal `null` for an empty cell; only lenient input reads it so.
-  const ix = new ColumnIndex(header, focusKey, lenient ? ['null'] : []);
+  const ix = new ColumnIndex(header, focusKey, ['null']);
   const slot = (...ids: string[]) => ix.slot(...ids.map(focusKey));
   const col = {
     billedCost: slot('BilledCost'),

@@ -96,7 +96,7 @@ describe('FOCUS 1.2 spec examples (lenient pre-clean)', () => {
     });
   });
 
-  it('strict mode (default) rejects spreadsheet money and literal null, naming the column', () => {
+  it('strict mode (default) rejects spreadsheet money, naming the column, and reads the literal null as null', () => {
     const [saas] = rawRows(
       'focus/spec-v1.2-examples/saas_examples/simple_agreements/simple_saas_agreements_a1.csv',
       meta,
@@ -110,10 +110,68 @@ describe('FOCUS 1.2 spec examples (lenient pre-clean)', () => {
       'focus/spec-v1.2-examples/commitment_discount_flexibility/one_hundred_percent_utilization_without_commitment_discount_flexibility.csv',
       meta,
     );
+    expect(flex.columns).toMatchObject({ ConsumedQuantity: 'null', CommitmentDiscountStatus: 'null' });
     expect(run(flex, { default_currency: 'USD' })).toMatchObject({
+      ok: true,
+      record: {
+        ConsumedQuantity: null,
+        ConsumedUnit: null,
+        CommitmentDiscountStatus: null,
+        BilledCost: '1.5',
+      },
+    });
+  });
+});
+
+describe('FOCUS written by a SQL engine', () => {
+  // A FOCUS 1.0 row as a query engine's CSV writer leaves it: the literal NULL for every null.
+  const columns: Record<string, string> = {
+    BilledCost: '4.2',
+    EffectiveCost: '4.2',
+    ListCost: 'NULL',
+    ContractedCost: 'NULL',
+    BillingCurrency: 'USD',
+    BillingAccountId: '111122223333',
+    SubAccountId: 'NULL',
+    ChargeCategory: 'Usage',
+    ChargeClass: 'NULL',
+    ChargeFrequency: 'Usage-Based',
+    ChargePeriodStart: '2024-03-05 00:00:00',
+    ChargePeriodEnd: '2024-03-05 01:00:00',
+    BillingPeriodStart: '2024-03-01 00:00:00',
+    BillingPeriodEnd: '2024-04-01 00:00:00',
+    ServiceName: 'Virtual Machines',
+    ServiceCategory: 'Compute',
+    CommitmentDiscountId: 'NULL',
+    Tags: 'NULL',
+  };
+  const row: RawUsageRow = {
+    provider: 'azure',
+    format: 'focus',
+    scope: 'azure/focus/2024-03',
+    revision_id: 'r1',
+    billing_period: '2024-03',
+    object: 'file:///exports/focus.csv',
+    line: 2,
+    columns,
+  };
+
+  it('reads NULL as null in every column, strict mode', () => {
+    expect(ok(row)).toMatchObject({
+      BilledCost: '4.2',
+      ListCost: null,
+      ContractedCost: null,
+      SubAccountId: null,
+      ChargeClass: null,
+      CommitmentDiscountId: null,
+      Tags: {},
+    });
+  });
+
+  it('still requires the mandatory columns: NULL where one is required is malformed, naming it', () => {
+    expect(run({ ...row, columns: { ...columns, BilledCost: 'NULL' } })).toMatchObject({
       ok: false,
-      reason: 'malformed',
-      field: 'ConsumedQuantity',
+      field: 'BilledCost',
     });
   });
 });
