@@ -4,7 +4,7 @@ import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
 import Decimal from 'decimal.js';
 import { auditEvent, recordAudit } from '../runtime/audit';
 import { createLogger } from '../runtime/logger';
-import { startService } from '../runtime/service';
+import { exitOnFatal, startService } from '../runtime/service';
 import { atCostPriceBook, loadPriceBook } from '../processors/price';
 import { currentPriceBook, PriceBookHolder } from '../processors/price/distribution';
 import { indexNames } from '../sinks/elasticsearch/indices';
@@ -73,7 +73,12 @@ export async function runInvoiceScheduleService(config: MeterflowConfig): Promis
   const kafka = createKafka(config, 'invoice-schedule', service.logger);
   const topic = topicNames(config).priceBook;
   await ensureTopics(kafka, config, [{ topic, compacted: true, partitions: 1 }]);
-  const books = new PriceBookHolder(kafka, topic, service.logger);
+  const books = new PriceBookHolder(
+    kafka,
+    topic,
+    service.logger,
+    exitOnFatal(service, 'invoice schedule: price book follower'),
+  );
   await books.start();
   service.shutdown.register('price book follower', () => books.stop());
   const fallback = config.processor.price_book_file

@@ -98,7 +98,12 @@ export async function startStages(
         },
       });
     } else {
-      const books = new PriceBookHolder(kafka, topics.priceBook, logger);
+      const books = new PriceBookHolder(
+        kafka,
+        topics.priceBook,
+        logger,
+        exitOnFatal(service, `processor.${name}: price book follower`),
+      );
       if (config.processor.price_book_file && !(await readPublishedBook(kafka, topics.priceBook))) {
         const published = await publishPriceBook(kafka, topics.priceBook, config.processor.price_book_file);
         logger.info(

@@ -105,6 +105,9 @@ export async function readPublishedBook(
  * from its beginning, so a newly published book replaces the current one within moments, between
  * two batches (a batch is always rated with one book; each record names the version that rated it).
  * A book that fails validation is logged and ignored: the instance keeps the last good one.
+ * If the follower stops for good once started (a non-retriable error, such as a revoked ACL), the
+ * instance would go on rating with a book that may no longer be current: `onFatal` is called, and
+ * the processes pass one that exits so that the supervisor restarts them.
  */
 export class PriceBookHolder {
   private book: PriceBook = atCostPriceBook();
@@ -115,6 +118,7 @@ export class PriceBookHolder {
     private readonly kafka: Kafka,
     private readonly topic: string,
     private readonly logger: Logger,
+    private readonly onFatal: (err: Error) => void,
   ) {}
 
   get current(): PriceBook {
@@ -145,6 +149,7 @@ export class PriceBookHolder {
       },
     });
     let timer: NodeJS.Timeout | undefined;
+    let started = false;
     await Promise.race([
       ready,
       new Promise<void>((_, reject) => {
@@ -152,9 +157,11 @@ export class PriceBookHolder {
           () => reject(new Error(`reading the price book from ${this.topic} timed out`)),
           timeoutMs,
         );
-        onConsumerStopped(this.consumer!, reject);
+        // Before the start resolves, the start fails; after it, the instance must not go on.
+        onConsumerStopped(this.consumer!, (err) => (started ? this.onFatal(err) : reject(err)));
       }),
     ]).finally(() => clearTimeout(timer));
+    started = true;
     if (this.fingerprint === 'at-cost') {
       this.logger.warn(
         'no price book published: rating every line at cost (markup 0); publish one with `meterflow pricebook publish`',

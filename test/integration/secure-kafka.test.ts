@@ -18,7 +18,7 @@ import { sourcesFor } from '../../collectors/command';
 import { secureKafkaAccess } from '../../deploy/stack/components';
 import { selectComponents, stackContext, stackUp } from '../../deploy/stack/stack';
 import { startStages } from '../../processors/command';
-import { publishPriceBook } from '../../processors/price/distribution';
+import { PriceBookHolder, publishPriceBook } from '../../processors/price/distribution';
 import { createS3 } from '../../providers/aws/store';
 import type { MeterflowConfig } from '../../runtime/config';
 import { createElasticsearch } from '../../runtime/elasticsearch';
@@ -285,6 +285,41 @@ describe('a secured Kafka: TLS, SASL/SCRAM-SHA-512 and the documented ACLs per c
       expect(rated.sum).toBe(decimalToString(new Decimal(billed).times('1.1')));
     } finally {
       await service.shutdown.run();
+    }
+  });
+  it('a price stage whose price-book ACL is revoked stops, instead of rating on with a stale book', async () => {
+    // The previous test's topics and ACLs: the price principal may read the price-book topic.
+    const topics = topicNames(configAs('meterflow-admin'));
+    const fatal = jest.fn<void, [Error]>();
+    const holder = new PriceBookHolder(
+      kafkaAs('meterflow-price'),
+      topics.priceBook,
+      createLogger({ level: 'silent' }),
+      fatal,
+    );
+    await holder.start();
+    expect(holder.current.version).toBe('secure-1');
+    const admin = kafkaAs('meterflow-admin').admin();
+    await admin.connect();
+    await admin.deleteAcls({
+      filters: [
+        {
+          resourceType: AclResourceTypes.TOPIC,
+          resourceName: topics.priceBook,
+          resourcePatternType: ResourcePatternTypes.LITERAL,
+          principal: 'User:meterflow-price',
+          host: '*',
+          operation: AclOperationTypes.READ,
+          permissionType: AclPermissionTypes.ALLOW,
+        },
+      ],
+    });
+    await admin.disconnect();
+    try {
+      await eventually(async () => (fatal.mock.calls.length > 0 ? true : undefined), 60_000);
+      expect(fatal.mock.calls[0][0].message).toMatch(/authori[sz]/i);
+    } finally {
+      await holder.stop();
     }
   });
 });
