@@ -72,7 +72,7 @@ export async function runInvoiceScheduleService(config: MeterflowConfig): Promis
   });
   const kafka = createKafka(config, 'invoice-schedule', service.logger);
   const topic = topicNames(config).priceBook;
-  await ensureTopics(kafka, config, [{ topic, compacted: true, partitions: 1 }]);
+  await ensureTopics(kafka, config, [{ topic }]);
   const books = new PriceBookHolder(
     kafka,
     topic,

@@ -35,19 +35,17 @@ export async function startStages(
   const kafka = createKafka(config, 'processor', service.logger);
   // Only the topics of the stages started here: a stage deployed under its own Kafka principal
   // sees no other topic (docs/least-privilege.md), and would take an unseen one for missing.
-  const topicsOf: Record<StageName, Array<{ topic: string; compacted?: boolean; partitions?: number }>> = {
-    normalize: [...rawTopics.map((topic) => ({ topic })), { topic: topics.normalized }],
-    dedupe: [{ topic: topics.normalized }, { topic: topics.deduped }],
-    price: [
-      { topic: topics.deduped },
-      { topic: topics.rated },
-      { topic: topics.priceBook, compacted: true, partitions: 1 },
-    ],
+  const topicsOf: Record<StageName, string[]> = {
+    normalize: [...rawTopics, topics.normalized],
+    dedupe: [topics.normalized, topics.deduped],
+    price: [topics.deduped, topics.rated, topics.priceBook],
   };
-  const wanted = new Map(
-    [{ topic: topics.deadLetter }, ...stages.flatMap((s) => topicsOf[s])].map((t) => [t.topic, t]),
+  const wanted = new Set([topics.deadLetter, ...stages.flatMap((s) => topicsOf[s])]);
+  await ensureTopics(
+    kafka,
+    config,
+    [...wanted].map((topic) => ({ topic })),
   );
-  await ensureTopics(kafka, config, [...wanted.values()]);
   const instance = instanceOverride ?? config.processor.instance_id ?? os.hostname();
   // Group and transactional ids carry the topic prefix: two pipelines on one cluster never share
   // a consumer group or fence each other's producers.
@@ -153,7 +151,7 @@ export async function runProcess(
 export async function runPublishPriceBook(config: MeterflowConfig, file: string): Promise<string> {
   const kafka = createKafka(config, 'pricebook');
   const topics = topicNames(config);
-  await ensureTopics(kafka, config, [{ topic: topics.priceBook, compacted: true, partitions: 1 }]);
+  await ensureTopics(kafka, config, [{ topic: topics.priceBook }]);
   const published = await publishPriceBook(kafka, topics.priceBook, file);
   await recordAudit(
     auditEvent('pricebook.published', `version ${published.version}`, {

@@ -119,7 +119,7 @@ export function onConsumerStopped(consumer: Consumer, fail: (err: Error) => void
  * inherited from the broker's defaults: the price book and the collector checkpoints are state
  * (compacted, one partition: the latest value per key is all that matters, in order); every other
  * topic is a log kept for `kafka.topic_retention_days`. Unknown names (benchmarks) get the
- * caller's settings.
+ * broker's retention and the caller's partitions.
  */
 export function topicSettings(
   config: MeterflowConfig,
@@ -153,7 +153,7 @@ const DAY_MS = 86_400_000;
 export async function ensureTopics(
   kafka: Kafka,
   config: MeterflowConfig,
-  topics: Array<{ topic: string; compacted?: boolean; partitions?: number }>,
+  topics: Array<{ topic: string; partitions?: number }>,
 ): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -165,7 +165,7 @@ export async function ensureTopics(
       waitForLeaders: true,
       topics: missing.map((t) => {
         const stated = topicSettings(config, t.topic);
-        const compacted = stated?.compacted ?? t.compacted ?? false;
+        const compacted = stated?.compacted ?? false;
         const retention = stated?.retentionDays;
         return {
           topic: t.topic,

@@ -126,7 +126,7 @@ export class Collector {
       { topic: this.topics.raw },
       { topic: this.topics.control },
       { topic: this.topics.deadLetter },
-      { topic: this.topics.checkpoints, compacted: true, partitions: 1 },
+      { topic: this.topics.checkpoints },
     ]);
     // One transactional id per collector: a replacement instance fences the old one, whose open
     // transaction the broker aborts, so a zombie can never commit rows after we resumed.

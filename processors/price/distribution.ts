@@ -198,7 +198,7 @@ export class PriceBookHolder {
 export async function currentPriceBook(config: MeterflowConfig): Promise<PriceBook> {
   const kafka = createKafka(config, 'invoice-book');
   const topic = topicNames(config).priceBook;
-  await ensureTopics(kafka, config, [{ topic, compacted: true, partitions: 1 }]);
+  await ensureTopics(kafka, config, [{ topic }]);
   const published = await readPublishedBook(kafka, topic);
   if (published) return parsePriceBook(published.yaml, published.source_name);
   if (config.processor.price_book_file) return loadPriceBook(config.processor.price_book_file);

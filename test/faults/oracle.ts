@@ -43,7 +43,6 @@ export async function caughtUp(
 }
 
 interface CommitSample {
-  at: number;
   /** The sink group's committed offset per partition of the rated topic. */
   committed: Map<number, bigint>;
   /** Ids of every usage document Elasticsearch held (refreshed) right after reading `committed`. */
@@ -65,7 +64,6 @@ export class CommitWatcher {
   private busy = false;
   private last = '';
   private admin: Admin | undefined;
-  failures = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -101,11 +99,10 @@ export class CommitWatcher {
       const ids = new Set<string>();
       for await (const hits of scanAll(this.es, this.usagePattern, { match_all: {} }, false))
         for (const h of hits) ids.add(h._id!);
-      this.samples.push({ at: Date.now(), committed, ids });
+      this.samples.push({ committed, ids });
       this.last = key;
     } catch {
       // A sample that cannot be taken (the broker restarting) is skipped, not judged.
-      this.failures++;
     } finally {
       this.busy = false;
     }

@@ -197,14 +197,16 @@ describe('a secured Kafka: TLS, SASL/SCRAM-SHA-512 and the documented ACLs per c
     const adminConfig = configAs('meterflow-admin');
     const topics = topicNames(adminConfig);
     const superuser = kafkaAs('meterflow-admin');
-    await ensureTopics(superuser, adminConfig, [
-      ...['aws', 'gcp', 'azure'].map((p) => ({ topic: topics.raw(p) })),
-      ...[topics.control, topics.collectorCheckpoints, topics.normalized, topics.deduped].map((topic) => ({
-        topic,
-      })),
-      ...[topics.rated, topics.deadLetter, topics.audit].map((topic) => ({ topic })),
-      { topic: topics.priceBook, compacted: true, partitions: 1 },
-    ]);
+    const all = [
+      ...['aws', 'gcp', 'azure'].map((p) => topics.raw(p)),
+      ...[topics.control, topics.collectorCheckpoints, topics.normalized, topics.deduped],
+      ...[topics.rated, topics.deadLetter, topics.audit, topics.priceBook],
+    ];
+    await ensureTopics(
+      superuser,
+      adminConfig,
+      all.map((topic) => ({ topic })),
+    );
     const admin = superuser.admin();
     await admin.connect();
     await admin.createAcls({
