@@ -5,6 +5,7 @@ import { DeadLetterReasons, ErrorCodes, isDeadLetterReason, PermanentError } fro
 import {
   createKafka,
   ensureTopics,
+  fetchTopicOffsets,
   isSentinel,
   SENTINEL_PREFIX,
   sendChunked,
@@ -66,10 +67,7 @@ export async function runReplay(
   await producer.connect();
 
   // Mark the current end of the dead-letter topic with a committed sentinel per partition.
-  const admin = kafka.admin();
-  await admin.connect();
-  const partitions = (await admin.fetchTopicOffsets(topics.deadLetter)).map((o) => o.partition);
-  await admin.disconnect();
+  const partitions = (await fetchTopicOffsets(kafka, topics.deadLetter)).map((o) => o.partition);
   const nonce = `${SENTINEL_PREFIX}replay-${crypto.randomUUID()}`;
   const tx0 = await producer.transaction();
   const marked = await tx0.send({

@@ -12,6 +12,7 @@ import {
 } from 'kafkajs';
 import type { MeterflowConfig } from './config';
 import type { Logger } from './logger';
+import { retry } from './retry';
 
 /** Topic names, all derived from kafka.topic_prefix. */
 export function topicNames(config: MeterflowConfig) {
@@ -184,6 +185,30 @@ export async function ensureTopics(
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * A topic's low and high offsets per partition. Just after a topic is created, or while a leader
+ * moves, a broker can answer NOT_LEADER_FOR_PARTITION; kafkajs's admin gives up on that at once,
+ * and a stage that read its topic's end at start-up then exited. Each attempt here uses a new admin
+ * client, so it also starts from fresh metadata; the budget (about 15 s) outlasts a leader election.
+ */
+export async function fetchTopicOffsets(
+  kafka: Kafka,
+  topic: string,
+): Promise<Array<{ partition: number; low: string; high: string }>> {
+  return retry(
+    async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        return await admin.fetchTopicOffsets(topic);
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    { max_attempts: 8, base_delay_ms: 250, max_delay_ms: 5_000 },
+  );
 }
 
 /**

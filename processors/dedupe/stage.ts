@@ -1,7 +1,7 @@
 import type { Processor } from '../../schemas/stages';
 import crypto from 'node:crypto';
 import type { Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
-import { onConsumerStopped, transientGroupId } from '../../runtime/kafka';
+import { fetchTopicOffsets, onConsumerStopped, transientGroupId } from '../../runtime/kafka';
 import type { StageMetrics } from '../../runtime/metrics';
 import type { UsageRecord } from '../../schemas';
 import { decodeUsageRecords, usageRecordBatchMessage } from '../../schemas/usage-record-batch';
@@ -73,10 +73,7 @@ export async function rebuildDedupeState(
   maxIds: number,
   timeoutMs = 120_000,
 ): Promise<{ loaded: number; skipped: number }> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
+  const offsets = await fetchTopicOffsets(kafka, topic);
   const nonce = `${SENTINEL_PREFIX}${crypto.randomUUID()}`;
   const tx = await producer.transaction();
   try {

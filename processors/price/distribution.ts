@@ -6,6 +6,7 @@ import {
   CONSUMER_MAX_WAIT_MS,
   createKafka,
   ensureTopics,
+  fetchTopicOffsets,
   onConsumerStopped,
   topicNames,
   transientGroupId,
@@ -64,10 +65,7 @@ export async function readPublishedBook(
   topic: string,
   timeoutMs = 30_000,
 ): Promise<PublishedBook | undefined> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const [offsets] = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
+  const [offsets] = await fetchTopicOffsets(kafka, topic);
   const end = BigInt(offsets.high);
   if (end === BigInt(offsets.low)) return undefined;
   let latest: PublishedBook | undefined;
@@ -127,10 +125,7 @@ export class PriceBookHolder {
 
   /** Starts following the topic; resolves once the book published before the call is loaded. */
   async start(timeoutMs = 60_000): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    const [offsets] = await admin.fetchTopicOffsets(this.topic);
-    await admin.disconnect();
+    const [offsets] = await fetchTopicOffsets(this.kafka, this.topic);
     const end = BigInt(offsets.high);
     this.consumer = this.kafka.consumer({
       groupId: transientGroupId(this.topic, 'follower'),

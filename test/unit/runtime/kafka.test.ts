@@ -1,0 +1,55 @@
+import { KafkaJSProtocolError, type Kafka } from 'kafkajs';
+import { fetchTopicOffsets } from '../../../runtime/kafka';
+
+/**
+ * A stand-in for the one kafkajs call fetchTopicOffsets makes: it answers with the protocol errors
+ * a broker sends (built with kafkajs's own error class), so what is tested is our retry decision.
+ */
+function kafkaAnswering(answers: Array<Error | Array<{ partition: number; low: string; high: string }>>) {
+  const admins: number[] = [];
+  const kafka = {
+    admin: () => {
+      admins.push(admins.length);
+      return {
+        connect: async () => undefined,
+        disconnect: async () => undefined,
+        fetchTopicOffsets: async () => {
+          const next = answers.shift();
+          if (!next) throw new Error('no more answers');
+          if (next instanceof Error) throw next;
+          return next;
+        },
+      };
+    },
+  } as unknown as Kafka;
+  return { kafka, admins };
+}
+
+const notLeader = () =>
+  new KafkaJSProtocolError({
+    type: 'NOT_LEADER_FOR_PARTITION',
+    code: 6,
+    retriable: true,
+    message: 'This server is not the leader for that topic-partition',
+  });
+
+describe('fetchTopicOffsets', () => {
+  it('retries a leader that is still being elected, each time with a new admin client', async () => {
+    const offsets = [{ partition: 0, low: '0', high: '42' }];
+    const { kafka, admins } = kafkaAnswering([notLeader(), notLeader(), offsets]);
+    await expect(fetchTopicOffsets(kafka, 'm.deduped')).resolves.toEqual(offsets);
+    expect(admins).toHaveLength(3);
+  });
+
+  it('does not retry a refusal', async () => {
+    const denied = new KafkaJSProtocolError({
+      type: 'TOPIC_AUTHORIZATION_FAILED',
+      code: 29,
+      retriable: false,
+      message: 'Not authorized to access topics: [Topic authorization failed]',
+    });
+    const { kafka, admins } = kafkaAnswering([denied, [{ partition: 0, low: '0', high: '1' }]]);
+    await expect(fetchTopicOffsets(kafka, 'm.deduped')).rejects.toThrow('Not authorized');
+    expect(admins).toHaveLength(1);
+  });
+});
