@@ -84,7 +84,7 @@ export async function benchNormalizeCpu(rows: number): Promise<Record<string, st
       for (let i = 0; i < records.length; i += 500) {
         let pos = 0;
         for (let j = i; j < Math.min(i + 500, records.length); j++)
-          pos = AvroTypes.usageRecord.encode(records[j], buffer, pos);
+          pos = AvroTypes.usageRecord.type.encode(records[j], buffer, pos);
       }
     });
     return {

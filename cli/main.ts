@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, renderConfigDocs, type LoadedConfig } from '../runtime/config';
 import { classifyError, DeadLetterReasons, MeterflowError } from '../runtime/errors';
 import { redactText, redactValue } from '../runtime/redact';
@@ -315,7 +315,15 @@ program
   .requiredOption('--provider <provider>', PROVIDER_NAMES.join(', '))
   .requiredOption('--input <path>', 'one export file, or a folder laid out as the bucket')
   .option('--pricebook <file>', 'price book YAML (default: rate at cost, markup 0)')
-  .requiredOption('--out <file>', 'NDJSON output file, or - for stdout')
+  .requiredOption('--out <file>', 'output file, or - for stdout (ndjson only)')
+  .addOption(
+    new Option(
+      '--format <format>',
+      'ndjson (one record per line), csv or parquet (typed: decimals, UTC timestamps)',
+    )
+      .choices(['ndjson', 'csv', 'parquet'])
+      .default('ndjson'),
+  )
   .option('--exit-zero', 'exit 0 even when nothing was rated or a warning was printed (exit codes: README)')
   .action(
     async (opts: {
@@ -323,6 +331,7 @@ program
       input: string;
       pricebook?: string;
       out: string;
+      format: 'ndjson' | 'csv' | 'parquet';
       exitZero?: boolean;
     }) => {
       // A signal ends the run through process.exit, so the 'exit' hook removes the partial
@@ -337,6 +346,7 @@ program
         pricebook: opts.pricebook,
         config: program.opts<{ config?: string }>().config,
         out: opts.out,
+        format: opts.format,
       });
       if (!opts.exitZero) process.exitCode = rateExitCode(summary);
     },

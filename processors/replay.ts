@@ -12,7 +12,8 @@ import {
   sendOffsetsRetrying,
   topicNames,
 } from '../runtime/kafka';
-import { AvroTypes, type DeadLetter } from '../schemas';
+import { AvroTypes, SCHEMA_HEADER, type DeadLetter } from '../schemas';
+import { USAGE_RECORD_BATCH } from '../schemas/usage-record-batch';
 import type { Logger } from '../runtime/logger';
 
 /**
@@ -21,7 +22,12 @@ import type { Logger } from '../runtime/logger';
  * topic of the stage that rejected it:
  *
  *   processor.price      -> <prefix>.deduped   (the record is priced again)
+ *   processor.dedupe     -> <prefix>.normalized
  *   processor.normalize  -> <prefix>.raw.<provider>
+ *
+ * A letter whose payload is a batch (payload_format avro:RawRowBatch or avro:UsageRecordBatch: a
+ * whole message that did not decode, such as one written with a schema a reader did not know yet)
+ * goes back with the schema header that says so.
  *
  * Each (stage, reason) has its own consumer group on the dead-letter topic, and letters are
  * re-driven in Kafka transactions together with that group's offsets, so a letter is replayed
@@ -29,6 +35,14 @@ import type { Logger } from '../runtime/logger';
  * dead letter and is replayed by the next run. Collector letters (lines that did not parse) cannot
  * be re-driven: the fix is a corrected export, which arrives as a new revision.
  */
+const REPLAYABLE_STAGES = ['processor.price', 'processor.dedupe', 'processor.normalize'];
+
+/** Payload formats that travel with a schema header naming them on their topic. */
+const BATCH_FORMATS = new Map([
+  ['avro:RawRowBatch', 'RawRowBatch'],
+  [`avro:${USAGE_RECORD_BATCH}`, USAGE_RECORD_BATCH],
+]);
+
 export interface ReplaySummary {
   replayed: number;
   skipped: number;
@@ -49,10 +63,10 @@ export async function runReplay(
       `unknown dead-letter reason "${reason}" (one of ${Object.values(DeadLetterReasons).join(', ')})`,
     );
   }
-  if (stage && !['processor.price', 'processor.normalize'].includes(stage)) {
+  if (stage && !REPLAYABLE_STAGES.includes(stage)) {
     throw new PermanentError(
       ErrorCodes.CONFIG_INVALID,
-      `cannot replay stage "${stage}": only processor.price and processor.normalize letters can be re-driven`,
+      `cannot replay stage "${stage}": only ${REPLAYABLE_STAGES.join(', ')} letters can be re-driven`,
     );
   }
   const topics = topicNames(config);
@@ -111,15 +125,22 @@ export async function runReplay(
               const target =
                 letter.stage === 'processor.price'
                   ? topics.deduped
-                  : letter.stage === 'processor.normalize' && letter.provider
-                    ? topics.raw(letter.provider)
-                    : undefined;
+                  : letter.stage === 'processor.dedupe'
+                    ? topics.normalized
+                    : letter.stage === 'processor.normalize' && letter.provider
+                      ? topics.raw(letter.provider)
+                      : undefined;
               if (!target) {
                 summary.skipped++;
                 continue;
               }
               const list = outputs.get(target) ?? [];
-              list.push({ key: letter.record_id ?? undefined, value: letter.payload });
+              const batchSchema = BATCH_FORMATS.get(letter.payload_format);
+              list.push({
+                key: letter.record_id ?? undefined,
+                value: letter.payload,
+                ...(batchSchema ? { headers: { [SCHEMA_HEADER]: batchSchema } } : {}),
+              });
               outputs.set(target, list);
               summary.byStage[letter.stage] = (summary.byStage[letter.stage] ?? 0) + 1;
               summary.replayed++;

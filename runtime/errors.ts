@@ -42,6 +42,8 @@ export const ErrorCodes = {
   NO_EXCHANGE_RATE: 'no_exchange_rate',
   /** Elasticsearch rejected the document for good (mapping conflict, field limit, ...). */
   MAPPING_ERROR: 'mapping_error',
+  /** A message written with a schema version this release does not know (a newer writer). */
+  UNKNOWN_SCHEMA: 'unknown_schema',
 
   // What the API answers with in `{ error: { code } }` (api/errors.ts ApiErrorCodes).
   UNAUTHORIZED: 'unauthorized',
@@ -78,6 +80,8 @@ export const DeadLetterReasons = {
   NO_EXCHANGE_RATE: ErrorCodes.NO_EXCHANGE_RATE,
   /** sink.elasticsearch: Elasticsearch refused the document for good. */
   MAPPING_ERROR: ErrorCodes.MAPPING_ERROR,
+  /** Any reader: the message names a writer schema this release does not know; upgrade, then replay. */
+  UNKNOWN_SCHEMA: ErrorCodes.UNKNOWN_SCHEMA,
 } as const satisfies Record<string, ErrorCode>;
 export type DeadLetterReason = (typeof DeadLetterReasons)[keyof typeof DeadLetterReasons];
 

@@ -1,23 +1,43 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import avro from 'avsc';
+import { TopicSchema } from './single-object';
 
 export * from './types.generated';
+export { TopicSchema, UnknownSchemaError } from './single-object';
 
 /**
- * Avro types of every topic, loaded from the .avsc files beside this module. Records on the wire
- * are the plain Avro binary encoding of these schemas (no registry framing): the topic fixes the
- * schema, and schema evolution is kept backward compatible by the compatibility test.
+ * The schema of every topic, loaded from the .avsc files beside this module, with each schema's
+ * released earlier versions from `history/<schema>/<n>.avsc`. Values on the wire are framed in
+ * Avro's single-object encoding (see single-object.ts): each names its writer schema, and readers
+ * resolve it into the current one.
  */
-function load(name: string): avro.Type {
+function schemaDir(): string {
   // The .avsc files ship next to the compiled module too (see package.json "files" and build).
-  const candidates = [
-    path.join(__dirname, `${name}.avsc`),
-    path.join(__dirname, '..', '..', 'schemas', `${name}.avsc`),
-  ];
-  const file = candidates.find((f) => fs.existsSync(f));
-  if (!file) throw new Error(`schema ${name}.avsc not found`);
+  const candidates = [__dirname, path.join(__dirname, '..', '..', 'schemas')];
+  const dir = candidates.find((d) => fs.existsSync(path.join(d, 'usage-record.avsc')));
+  if (!dir) throw new Error('the topic schemas (usage-record.avsc, ...) were not found');
+  return dir;
+}
+
+function parse(file: string): avro.Type {
   return avro.Type.forSchema(JSON.parse(fs.readFileSync(file, 'utf8')), { wrapUnions: false });
+}
+
+/** The released versions of a schema before the current one, oldest first. */
+export function previousVersions(name: string): avro.Type[] {
+  const dir = path.join(schemaDir(), 'history', name);
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /^\d+\.avsc$/.test(f))
+    .sort((a, b) => parseInt(a, 10) - parseInt(b, 10))
+    .map((f) => parse(path.join(dir, f)));
+}
+
+function load(name: string): TopicSchema {
+  const type = parse(path.join(schemaDir(), `${name}.avsc`));
+  return new TopicSchema(name, type, previousVersions(name));
 }
 
 export const AvroTypes = {

@@ -16,6 +16,10 @@ export const SOURCE_DECIMAL_FIELDS = [
   'EffectiveCost',
   'ListCost',
   'ContractedCost',
+  'PricingCurrencyListUnitPrice',
+  'PricingCurrencyContractedUnitPrice',
+  'PricingCurrencyEffectiveCost',
+  'CommitmentDiscountQuantity',
 ] as const satisfies readonly (keyof UsageRecord)[];
 
 /** Every decimal field of a rated UsageRecord: the source's and the rating's. */

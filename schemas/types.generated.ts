@@ -18,7 +18,7 @@ export interface AuditEvent {
 export interface DeadLetter {
   /** collector.aws, processor.normalize, processor.price, sink.elasticsearch, ... */
   stage: string;
-  /** One of DeadLetterReasons in runtime/errors.ts: malformed | schema_violation | unknown_customer | attribution_conflict | unpriced | no_exchange_rate | mapping_error */
+  /** One of DeadLetterReasons in runtime/errors.ts: malformed | schema_violation | unknown_customer | attribution_conflict | unpriced | no_exchange_rate | mapping_error | unknown_schema */
   reason: string;
   /** What is wrong, for a person */
   message: string;
@@ -186,6 +186,39 @@ export interface UsageRecord {
   CommitmentDiscountStatus: null | string;
   /** Resource tags / labels, key to value */
   Tags: Record<string, string>;
+  /** FOCUS 1.2: the provider's name for the kind of billing account (e.g. Payer Account, Billing Account, Billing Profile) */
+  BillingAccountType: null | string;
+  /** FOCUS 1.2: the provider's name for the kind of sub account (e.g. Linked Account, Subscription, Project) */
+  SubAccountType: null | string;
+  /** FOCUS 1.2: the invoice the charge is billed on; null until the provider has issued one */
+  InvoiceId: null | string;
+  /** FOCUS 1.2: one of FOCUS's subcategories of ServiceCategory, from providers/service-categories.csv */
+  ServiceSubcategory: null | string;
+  /** FOCUS 1.2: Standard | Dynamic | Committed | Other */
+  PricingCategory: null | string;
+  /** FOCUS 1.2: ISO 4217 currency the prices are stated in */
+  PricingCurrency: null | string;
+  /** exact decimal text (never a binary float) */
+  PricingCurrencyListUnitPrice: null | string;
+  /** exact decimal text (never a binary float) */
+  PricingCurrencyContractedUnitPrice: null | string;
+  /** exact decimal text (never a binary float) */
+  PricingCurrencyEffectiveCost: null | string;
+  /** FOCUS 1.2: what the SKU measures (the provider's usage type or meter) */
+  SkuMeter: null | string;
+  /** FOCUS 1.2: JSON object of the SKU price's properties */
+  SkuPriceDetails: null | string;
+  CommitmentDiscountName: null | string;
+  /** exact decimal text (never a binary float) */
+  CommitmentDiscountQuantity: null | string;
+  CommitmentDiscountUnit: null | string;
+  CapacityReservationId: null | string;
+  /** FOCUS 1.2: Used | Unused */
+  CapacityReservationStatus: null | string;
+  /** FOCUS 1.3: who provides the service (1.2's ProviderName) */
+  ServiceProviderName: null | string;
+  /** FOCUS 1.3: who hosts the resource the charge is for */
+  HostProviderName: null | string;
   /** Deterministic id: sha256 of scope, revision, object and line. The same source line of the same revision always gets the same id. */
   x_RecordId: string;
   x_Scope: string;

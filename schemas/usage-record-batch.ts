@@ -1,7 +1,8 @@
 import avro from 'avsc';
 import crypto from 'node:crypto';
 import type { IHeaders, Message } from 'kafkajs';
-import { AvroTypes, SCHEMA_HEADER, type UsageRecord } from './index';
+import { AvroTypes, previousVersions, SCHEMA_HEADER, type UsageRecord } from './index';
+import { SINGLE_OBJECT_HEADER_BYTES, TopicSchema } from './single-object';
 
 /*
  * The internal topics' batch form (`<prefix>.normalized` and `<prefix>.deduped`, see README.md):
@@ -26,11 +27,14 @@ const KEY_LINES = 500;
 /** Encoded bytes per message; well under Kafka's default 1 MB message limit. */
 const MAX_BATCH_BYTES = 512 * 1024;
 
-const batchType = avro.Type.forSchema(
-  { type: 'array', items: AvroTypes.usageRecord } as unknown as avro.Schema,
-  {
-    wrapUnions: false,
-  },
+const arrayOf = (items: avro.Type) =>
+  avro.Type.forSchema({ type: 'array', items } as unknown as avro.Schema, { wrapUnions: false });
+
+/** The batch schema, an array of UsageRecord, resolving from arrays of every earlier version. */
+const batchSchema = new TopicSchema(
+  USAGE_RECORD_BATCH,
+  arrayOf(AvroTypes.usageRecord.type),
+  previousVersions('usage-record').map(arrayOf),
 );
 
 /** The batch key of a record: its object's line chunk, hashed. */
@@ -49,15 +53,20 @@ export function isUsageRecordBatch(headers: IHeaders | undefined): boolean {
   return headers?.[SCHEMA_HEADER]?.toString() === USAGE_RECORD_BATCH;
 }
 
+/** The schema name of a message on the internal topics, as a dead letter's payload_format names it. */
+export function usageRecordFormatOf(headers: IHeaders | undefined): string {
+  return isUsageRecordBatch(headers) ? USAGE_RECORD_BATCH : 'UsageRecord';
+}
+
 /** The records of a message in either form; throws when the value does not decode. */
 export function decodeUsageRecords(value: Buffer, headers: IHeaders | undefined): UsageRecord[] {
-  if (isUsageRecordBatch(headers)) return batchType.fromBuffer(value) as UsageRecord[];
+  if (isUsageRecordBatch(headers)) return batchSchema.fromBuffer(value) as UsageRecord[];
   return [AvroTypes.usageRecord.fromBuffer(value) as UsageRecord];
 }
 
 /** One batch message of records that share `key`. */
 export function usageRecordBatchMessage(key: string, records: readonly UsageRecord[]): Message {
-  return { key, value: batchType.toBuffer(records), headers: { [SCHEMA_HEADER]: USAGE_RECORD_BATCH } };
+  return { key, value: batchSchema.toBuffer(records), headers: { [SCHEMA_HEADER]: USAGE_RECORD_BATCH } };
 }
 
 /**
@@ -80,7 +89,7 @@ export class UsageRecordBatcher {
     }
     for (;;) {
       // avsc's encode returns the end position, or minus the bytes missing when the buffer is short.
-      const result = AvroTypes.usageRecord.encode(record, group.buffer, group.used);
+      const result = AvroTypes.usageRecord.type.encode(record, group.buffer, group.used);
       const end = result >= 0 ? result : group.buffer.length - result;
       if (end > MAX_BATCH_BYTES && group.count > 0) {
         // The record would take the message past the bound: seal what is there, start afresh.
@@ -131,14 +140,17 @@ interface Group {
 }
 
 /**
- * An Avro array from items already encoded: one block (zig-zag varint count, the items), then
- * the empty block that ends the array. The same bytes batchType.toBuffer writes.
+ * A framed Avro array from items already encoded: the single-object header, one block (zig-zag
+ * varint count, the items), then the empty block that ends the array. The same bytes
+ * batchSchema.toBuffer writes.
  */
 function groupMessage(key: string, group: Group): Message {
   const count = LONG.toBuffer(group.count);
-  const value = Buffer.allocUnsafe(count.length + group.used + 1);
-  count.copy(value, 0);
-  group.buffer.copy(value, count.length, 0, group.used);
+  const start = SINGLE_OBJECT_HEADER_BYTES;
+  const value = Buffer.allocUnsafe(start + count.length + group.used + 1);
+  batchSchema.writeHeader(value);
+  count.copy(value, start);
+  group.buffer.copy(value, start + count.length, 0, group.used);
   value[value.length - 1] = 0;
   return { key, value, headers: { [SCHEMA_HEADER]: USAGE_RECORD_BATCH } };
 }

@@ -39,6 +39,24 @@ let loading: Promise<HyparquetModules> | undefined;
  * that path belong to the main realm: nothing below relies on `instanceof` for hyparquet values, and
  * the promises and buffers we hand to hyparquet are made in its realm (it checks `instanceof Promise`).
  */
+/**
+ * Loads an ES module from this CommonJS code the way loadHyparquet does: require(esm) where Node
+ * allows it, else `import()` in the main context. Values that cross from such a module must not
+ * rely on `instanceof` against this realm's classes.
+ */
+export async function importEsm<T>(specifier: string): Promise<T> {
+  const req = createRequire(__filename);
+  try {
+    return req(specifier) as T;
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ERR_REQUIRE_ESM') throw err;
+  }
+  const load = vm.runInThisContext('(url) => import(url)', {
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  }) as (url: string) => Promise<unknown>;
+  return (await load(pathToFileURL(req.resolve(specifier)).href)) as T;
+}
+
 export function loadHyparquet(): Promise<HyparquetModules> {
   loading ??= (async (): Promise<HyparquetModules> => {
     const req = createRequire(__filename);

@@ -1,6 +1,6 @@
 import type { KafkaMessage, Message } from 'kafkajs';
 import { DeadLetterReasons, type DeadLetterReason } from '../../runtime/errors';
-import { AvroTypes, type DeadLetter } from '../../schemas';
+import { AvroTypes, UnknownSchemaError, type DeadLetter } from '../../schemas';
 
 /**
  * Builds the one dead-letter envelope every processor stage writes. The reason is one of
@@ -49,11 +49,19 @@ export function deadLetterMessage(
 export function undecodableMessage(stage: string, type: string, m: KafkaMessage, err: unknown): Message {
   return deadLetterMessage({
     stage,
-    reason: DeadLetterReasons.SCHEMA_VIOLATION,
+    reason: decodeFailureReason(err, DeadLetterReasons.SCHEMA_VIOLATION),
     message: `offset ${m.offset}: not a ${type}: ${(err as Error).message}`,
     payload: m.value ?? Buffer.alloc(0),
     payload_format: `avro:${type}`,
   });
+}
+
+/**
+ * Why a message did not decode: `unknown_schema` when it names a writer schema this release does
+ * not know (it is intact, and `meterflow replay` re-drives it after the upgrade), else `otherwise`.
+ */
+export function decodeFailureReason(err: unknown, otherwise: DeadLetterReason): DeadLetterReason {
+  return err instanceof UnknownSchemaError ? DeadLetterReasons.UNKNOWN_SCHEMA : otherwise;
 }
 
 export { SENTINEL_PREFIX, isSentinel } from '../../runtime/kafka';

@@ -4,9 +4,13 @@ import type { Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { fetchTopicOffsets, onConsumerStopped, transientGroupId } from '../../runtime/kafka';
 import type { StageMetrics } from '../../runtime/metrics';
 import type { UsageRecord } from '../../schemas';
-import { decodeUsageRecords, usageRecordBatchMessage } from '../../schemas/usage-record-batch';
+import {
+  decodeUsageRecords,
+  usageRecordBatchMessage,
+  usageRecordFormatOf,
+} from '../../schemas/usage-record-batch';
 import { DeadLetterReasons } from '../../runtime/errors';
-import { SENTINEL_PREFIX, isSentinel, undecodableMessage } from '../core/dead-letter';
+import { SENTINEL_PREFIX, isSentinel, undecodableMessage, decodeFailureReason } from '../core/dead-letter';
 import type { StageOutput } from '../core/transactional-stage';
 import { DedupeState, revisionKeyOf } from './dedupe';
 
@@ -31,8 +35,8 @@ export function dedupeProcessor(
       try {
         records = decodeUsageRecords(m.value!, m.headers);
       } catch (err) {
-        metrics.failed(DeadLetterReasons.SCHEMA_VIOLATION);
-        dead.push(undecodableMessage('processor.dedupe', 'UsageRecord', m, err));
+        metrics.failed(decodeFailureReason(err, DeadLetterReasons.SCHEMA_VIOLATION));
+        dead.push(undecodableMessage('processor.dedupe', usageRecordFormatOf(m.headers), m, err));
         continue;
       }
       const fresh = records.filter(

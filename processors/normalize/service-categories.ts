@@ -38,16 +38,106 @@ export function isServiceCategory(value: string): value is ServiceCategory {
   return CATEGORY_SET.has(value);
 }
 
-export const SERVICE_CATEGORIES_FILE = 'service-categories.csv';
+/** FOCUS 1.2's ServiceSubcategory values, by their one parent ServiceCategory. */
+export const FOCUS_SERVICE_SUBCATEGORIES: Record<ServiceCategory, readonly string[]> = {
+  'AI and Machine Learning': [
+    'AI Platforms',
+    'Bots',
+    'Generative AI',
+    'Machine Learning',
+    'Natural Language Processing',
+    'Other (AI and Machine Learning)',
+  ],
+  Analytics: [
+    'Analytics Platforms',
+    'Business Intelligence',
+    'Data Processing',
+    'Search',
+    'Streaming Analytics',
+    'Other (Analytics)',
+  ],
+  'Business Applications': ['Productivity and Collaboration', 'Other (Business Applications)'],
+  Compute: [
+    'Containers',
+    'End User Computing',
+    'Quantum Compute',
+    'Serverless Compute',
+    'Virtual Machines',
+    'Other (Compute)',
+  ],
+  Databases: [
+    'Caching',
+    'Data Warehouses',
+    'Ledger Databases',
+    'NoSQL Databases',
+    'Relational Databases',
+    'Time Series Databases',
+    'Other (Databases)',
+  ],
+  'Developer Tools': [
+    'Developer Platforms',
+    'Continuous Integration and Deployment',
+    'Development Environments',
+    'Source Code Management',
+    'Quality Assurance',
+    'Other (Developer Tools)',
+  ],
+  Identity: ['Identity and Access Management', 'Other (Identity)'],
+  Integration: ['API Management', 'Messaging', 'Workflow Orchestration', 'Other (Integration)'],
+  'Internet of Things': ['IoT Analytics', 'IoT Platforms', 'Other (Internet of Things)'],
+  'Management and Governance': [
+    'Architecture',
+    'Compliance',
+    'Cost Management',
+    'Data Governance',
+    'Disaster Recovery',
+    'Endpoint Management',
+    'Observability',
+    'Support',
+    'Other (Management and Governance)',
+  ],
+  Media: ['Content Creation', 'Gaming', 'Media Streaming', 'Mixed Reality', 'Other (Media)'],
+  Migration: ['Data Migration', 'Resource Migration', 'Other (Migration)'],
+  Mobile: ['Other (Mobile)'],
+  Multicloud: ['Multicloud Integration', 'Other (Multicloud)'],
+  Networking: [
+    'Application Networking',
+    'Content Delivery',
+    'Network Connectivity',
+    'Network Infrastructure',
+    'Network Routing',
+    'Network Security',
+    'Other (Networking)',
+  ],
+  Security: [
+    'Secret Management',
+    'Security Posture Management',
+    'Threat Detection and Response',
+    'Other (Security)',
+  ],
+  Storage: [
+    'Backup Storage',
+    'Block Storage',
+    'File Storage',
+    'Object Storage',
+    'Storage Platforms',
+    'Other (Storage)',
+  ],
+  Web: ['Application Platforms', 'Other (Web)'],
+  Other: ['Other (Other)'],
+};
 
-export function serviceCategoriesPath(): string {
+export const SERVICE_CATEGORIES_FILE = 'service-categories.csv';
+export const SERVICE_SUBCATEGORIES_FILE = 'service-subcategories.csv';
+
+export function serviceCategoriesPath(file = SERVICE_CATEGORIES_FILE): string {
   const candidates = [
-    path.join(__dirname, SERVICE_CATEGORIES_FILE),
-    path.join(__dirname, '..', '..', '..', 'processors', 'normalize', SERVICE_CATEGORIES_FILE),
+    path.join(__dirname, file),
+    path.join(__dirname, '..', '..', '..', 'processors', 'normalize', file),
   ];
   const found = candidates.find((p) => fs.existsSync(p));
   if (found === undefined) {
-    throw new Error(`${SERVICE_CATEGORIES_FILE} not found (looked in ${candidates.join(', ')})`);
+    throw new Error(`${file} not found (looked in ${candidates.join(', ')})`);
   }
   return found;
 }
@@ -94,6 +184,40 @@ export function serviceCategory(provider: string, service: string | null | undef
   if (t === undefined) return 'Other';
   const s = service.trim();
   return t.exact.get(s) ?? t.folded.get(s.toLowerCase()) ?? 'Other';
+}
+
+let subcategories: Map<string, string> | undefined;
+
+function loadSubcategories(): Map<string, string> {
+  const rows = parse(fs.readFileSync(serviceCategoriesPath(SERVICE_SUBCATEGORIES_FILE), 'utf8'), {
+    columns: true,
+    comment: '#',
+    skip_empty_lines: true,
+    trim: true,
+    bom: true,
+  }) as Array<{ provider: string; service: string; subcategory: string }>;
+  const out = new Map<string, string>();
+  for (const r of rows) out.set(`${r.provider.toLowerCase()}\u0000${r.service.toLowerCase()}`, r.subcategory);
+  return out;
+}
+
+/**
+ * The FOCUS ServiceSubcategory of a provider's service under `category` (the ServiceCategory the
+ * record carries): the table's entry when it is a child of that category, else "Other (category)".
+ */
+export function serviceSubcategory(
+  provider: string,
+  service: string | null | undefined,
+  category: ServiceCategory,
+): string {
+  subcategories ??= loadSubcategories();
+  const listed =
+    service === null || service === undefined
+      ? undefined
+      : subcategories.get(`${provider.toLowerCase()}\u0000${service.trim().toLowerCase()}`);
+  return listed !== undefined && FOCUS_SERVICE_SUBCATEGORIES[category].includes(listed)
+    ? listed
+    : `Other (${category})`;
 }
 
 /** Number of entries per provider (for diagnostics and tests). */

@@ -14,7 +14,7 @@ import type { UsageRecord } from '../../schemas/types.generated';
 
 /** UsageRecord field names in the order of schemas/usage-record.avsc (the rated topic's schema). */
 export const USAGE_RECORD_FIELDS: readonly string[] = (
-  AvroTypes.usageRecord as unknown as { fields: Array<{ name: string }> }
+  AvroTypes.usageRecord.type as unknown as { fields: Array<{ name: string }> }
 ).fields.map((f) => f.name);
 
 // `{"BillingAccountId":`, `,"BillingAccountName":`, ... : the fixed part of every line, built once.
@@ -57,7 +57,7 @@ const FIELD_KINDS: readonly number[] | null = (() => {
     valuesType?: AvroType;
   }
   const kinds: number[] = [];
-  const fields = (AvroTypes.usageRecord as unknown as { fields: Array<{ type: AvroType }> }).fields;
+  const fields = (AvroTypes.usageRecord.type as unknown as { fields: Array<{ type: AvroType }> }).fields;
   for (const { type } of fields) {
     const names = type.types?.map((t) => t.typeName).join(',');
     if (type.typeName === 'string') kinds.push(STRING);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { openLines } from '../../collectors/core/read-lines';
 import type { ObjectStore } from '../../collectors/core/object-store';
@@ -9,7 +9,14 @@ import { compileControlColumns, defaultBilledCostColumn } from '../../collectors
 import type { Header } from '../../collectors/formats/rows';
 import type { DiscoveredRevision, DiscoveryInput } from '../../collectors/core/discovery';
 import { PROVIDER_NAMES, isProviderName, providerNamed, type ExportFormat } from '../../providers/registry';
-import { DeadLetterReasons, ErrorCodes, InputError, type DeadLetterReason } from '../../runtime/errors';
+import {
+  DeadLetterReasons,
+  ErrorCodes,
+  InputError,
+  PermanentError,
+  type DeadLetterReason,
+} from '../../runtime/errors';
+import { trackTemp, untrackTemp } from '../../runtime/temp-files';
 import { AvroTypes } from '../../schemas';
 import type { RowBatch } from '../../schemas/raw-batch-codec';
 import { DedupeState, revisionKeyOf } from '../dedupe/dedupe';
@@ -27,6 +34,7 @@ import {
   validUsageRecordLine,
 } from './output';
 import { formatRateSummary, Totals } from './summary';
+import { writeRatedAs, type OutputFormat } from './formats';
 
 export { USAGE_RECORD_FIELDS, usageRecordLine } from './output';
 export { formatRateSummary } from './summary';
@@ -50,8 +58,10 @@ export interface RateOptions {
   pricebook?: string;
   /** meterflow YAML whose `normalize:` mapping sets attribution and default_currency. */
   config?: string;
-  /** NDJSON output file, or '-' for stdout. */
+  /** Output file, or '-' for stdout (NDJSON only). */
   out: string;
+  /** ndjson (default), csv or parquet (processors/offline/formats.ts). */
+  format?: OutputFormat;
   /** Summary destination (default process.stderr). */
   stderr?: NodeJS.WritableStream;
   /** Output when `out` is '-' (default process.stdout). */
@@ -266,7 +276,16 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
     : await planFile(opts.provider, input);
 
   const toStdout = opts.out === '-';
-  const main = toStdout ? undefined : fileTarget(resolve(opts.out));
+  const format = opts.format ?? 'ndjson';
+  if (format !== 'ndjson' && toStdout)
+    throw new PermanentError(
+      ErrorCodes.CONFIG_INVALID,
+      `--format ${format} writes a file: name one with --out`,
+    );
+  // Other formats are written from the NDJSON, which goes to a temporary file beside the output.
+  const ndjsonPath =
+    format === 'ndjson' ? resolve(opts.out) : `${resolve(opts.out)}.rated-${process.pid}.ndjson`;
+  const main = toStdout ? undefined : fileTarget(ndjsonPath);
   const dead = toStdout ? undefined : fileTarget(`${resolve(opts.out)}.dead-letters.ndjson`);
   // process.stdout is done with a chunk once written, so its buffers are reused; a caller's stream may keep them.
   const out =
@@ -484,6 +503,15 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
     await out.flush();
     if (main) await closeTarget(main);
     if (dead) await closeTarget(dead);
+    if (format !== 'ndjson') {
+      trackTemp(ndjsonPath);
+      try {
+        await writeRatedAs(format, ndjsonPath, resolve(opts.out));
+      } finally {
+        await rm(ndjsonPath, { force: true });
+        untrackTemp(ndjsonPath);
+      }
+    }
   } catch (err) {
     if (main) await discardTarget(main);
     if (dead) await discardTarget(dead);

@@ -3,11 +3,15 @@ import type { KafkaMessage, Message } from 'kafkajs';
 import type { StageMetrics } from '../../runtime/metrics';
 import { AvroTypes, type UsageRecord } from '../../schemas';
 import { DeadLetterReasons } from '../../runtime/errors';
-import { deadLetterMessage, isSentinel, undecodableMessage } from '../core/dead-letter';
+import { deadLetterMessage, isSentinel, undecodableMessage, decodeFailureReason } from '../core/dead-letter';
 import type { StageOutput } from '../core/transactional-stage';
 import type { PriceBook } from './price-book';
 import { rateRecord } from './rate';
-import { decodeUsageRecords, isUsageRecordBatch } from '../../schemas/usage-record-batch';
+import {
+  decodeUsageRecords,
+  isUsageRecordBatch,
+  usageRecordFormatOf,
+} from '../../schemas/usage-record-batch';
 
 /** price: deduped usage -> rated usage (x_RatedCost, x_RatedCurrency, x_PriceRuleId, x_PriceBookVersion). */
 export function priceProcessor(
@@ -26,8 +30,8 @@ export function priceProcessor(
       try {
         records = decodeUsageRecords(m.value!, m.headers);
       } catch (err) {
-        metrics.failed(DeadLetterReasons.SCHEMA_VIOLATION);
-        dead.push(undecodableMessage('processor.price', 'UsageRecord', m, err));
+        metrics.failed(decodeFailureReason(err, DeadLetterReasons.SCHEMA_VIOLATION));
+        dead.push(undecodableMessage('processor.price', usageRecordFormatOf(m.headers), m, err));
         continue;
       }
       const single = !isUsageRecordBatch(m.headers);

@@ -1,5 +1,5 @@
 import { Decimal, decimalToString } from '../../schemas/decimal';
-import { serviceCategory } from '../../processors/normalize/service-categories';
+import { serviceCategory, serviceSubcategory } from '../../processors/normalize/service-categories';
 import { type ChargeCategory, type MapperCompiler } from '../../processors/normalize/types';
 import {
   type Cell,
@@ -161,7 +161,6 @@ export const compileAws: MapperCompiler = (header) => {
     usageAccount: ix.slot('line_item_usage_account_id'),
     usageAccountName: ix.slot('line_item_usage_account_name'),
     legalEntity: ix.slot('line_item_legal_entity'),
-    invoicingEntity: ix.slot('bill_invoicing_entity'),
     pricingUnit: ix.slot('pricing_unit'),
     sku: ix.slot('product_sku'),
     rateCode: ix.slot('pricing_rate_code', 'pricing_rate_id'),
@@ -171,6 +170,21 @@ export const compileAws: MapperCompiler = (header) => {
     description: ix.slot('line_item_line_item_description'),
     resourceTags: ix.slot('resource_tags'),
     costCategory: ix.slot('cost_category'),
+    invoiceId: ix.slot('bill_invoice_id'),
+    billingEntity: ix.slot('bill_billing_entity'),
+    usageType: ix.slot('line_item_usage_type'),
+    unblendedRate: ix.slot('line_item_unblended_rate'),
+    netUnblendedCost: ix.slot('line_item_net_unblended_cost'),
+    netUnblendedRate: ix.slot('line_item_net_unblended_rate'),
+    pricingTerm: ix.slot('pricing_term'),
+    capacityReservationArn: ix.slot(
+      'reservation_capacity_reservation_a_r_n',
+      'capacity_reservation_capacity_reservation_a_r_n',
+    ),
+    capacityReservationStatus: ix.slot(
+      'reservation_capacity_reservation_status',
+      'capacity_reservation_capacity_reservation_status',
+    ),
   };
   const effectiveCost = compileEffectiveCost(ix);
   // Tag columns, classified once per header: [position, tag key], in header order.
@@ -281,6 +295,14 @@ export const compileAws: MapperCompiler = (header) => {
 
     const payer = col.payer.str(v);
     const pricingUnit = col.pricingUnit.str(v) ?? product['pricing_unit'] ?? null;
+    const category2 = serviceCategory('aws', productCode);
+    // AWS's own FOCUS export: the contracted cost is the net unblended cost where the export
+    // carries it (after negotiated discounts), else the unblended cost, which is the billed cost.
+    const contractedCost = optDecimalText(col.netUnblendedCost.cell(v)) ?? billed;
+    const contractedUnitPrice = col.netUnblendedCost.present
+      ? optDecimalText(col.netUnblendedRate.cell(v))
+      : optDecimalText(col.unblendedRate.cell(v));
+    const capacityReservationId = col.capacityReservationArn.str(v);
 
     // One literal with every field, in schema order, and no spread: a spread into a literal this
     // size drops V8 into its slow copy path (it was half of this function's time).
@@ -291,10 +313,12 @@ export const compileAws: MapperCompiler = (header) => {
         SubAccountId: col.usageAccount.str(v),
         SubAccountName: col.usageAccountName.str(v),
         ProviderName: 'AWS',
-        PublisherName: col.legalEntity.str(v),
-        InvoiceIssuerName: col.invoicingEntity.str(v),
+        PublisherName: col.legalEntity.str(v) ?? col.billingEntity.str(v) ?? 'AWS',
+        // The same name as ProviderName: AWS issues the invoice, whichever of its legal entities
+        // (FOCUS reads another issuer as a third party that is paid instead).
+        InvoiceIssuerName: 'AWS',
         ServiceName: productCode,
-        ServiceCategory: serviceCategory('aws', productCode),
+        ServiceCategory: category2,
         SkuId: col.sku.str(v) ?? product['sku'] ?? null,
         SkuPriceId: col.rateCode.str(v),
         RegionId: col.region.str(v) ?? product['region'] ?? product['region_code'] ?? null,
@@ -316,22 +340,65 @@ export const compileAws: MapperCompiler = (header) => {
         PricingQuantity: usageAmount,
         PricingUnit: usageAmount !== null ? pricingUnit : null,
         ListUnitPrice: listUnitPrice,
-        ContractedUnitPrice: null,
+        ContractedUnitPrice: usageAmount !== null ? contractedUnitPrice : null,
         BilledCost: billed,
         EffectiveCost: effective,
         ListCost: listCost,
-        ContractedCost: null,
+        ContractedCost: contractedCost,
         BillingCurrency: currency,
         CommitmentDiscountId: commitment.CommitmentDiscountId,
         CommitmentDiscountType: commitment.CommitmentDiscountType,
         CommitmentDiscountCategory: commitment.CommitmentDiscountCategory,
         CommitmentDiscountStatus: commitment.CommitmentDiscountStatus,
         Tags: tagsOf(v),
+        BillingAccountType: 'Payer Account',
+        SubAccountType: 'Linked Account',
+        InvoiceId: col.invoiceId.str(v),
+        ServiceSubcategory: serviceSubcategory('aws', productCode, category2),
+        PricingCategory: awsPricingCategory(category, lineItemType, col.pricingTerm.str(v)),
+        PricingCurrency: null,
+        PricingCurrencyListUnitPrice: null,
+        PricingCurrencyContractedUnitPrice: null,
+        PricingCurrencyEffectiveCost: null,
+        SkuMeter: col.usageType.str(v) ?? product['usagetype'] ?? null,
+        SkuPriceDetails: null,
+        CommitmentDiscountName: null,
+        CommitmentDiscountQuantity: null,
+        CommitmentDiscountUnit: null,
+        CapacityReservationId: capacityReservationId,
+        CapacityReservationStatus:
+          capacityReservationId === null ? null : awsCapacityStatus(col.capacityReservationStatus.str(v)),
+        ServiceProviderName: 'AWS',
+        HostProviderName: 'AWS',
       },
       billingAccountIds: [payer],
     };
   };
 };
+
+/**
+ * FOCUS PricingCategory of a usage or purchase line: Committed when a Savings Plan or Reserved
+ * Instance covers it, Dynamic for Spot, Standard for on-demand, Other for any other term; null
+ * for other charges (tax, credits, fees), as FOCUS asks.
+ */
+function awsPricingCategory(
+  category: string,
+  lineItemType: string | null,
+  term: string | null,
+): string | null {
+  if (category !== 'Usage' && category !== 'Purchase') return null;
+  if (lineItemType !== null && (SP_TYPES.has(lineItemType) || RI_TYPES.has(lineItemType))) return 'Committed';
+  if (term === null || term === 'OnDemand' || term === 'On Demand') return 'Standard';
+  if (term === 'Spot' || term === 'spot') return 'Dynamic';
+  if (term === 'Reserved' || term === 'Savings Plan') return 'Committed';
+  return 'Other';
+}
+
+function awsCapacityStatus(status: string | null): string | null {
+  if (status === null) return null;
+  const s = status.toLowerCase();
+  return s.includes('unused') ? 'Unused' : s.includes('used') ? 'Used' : null;
+}
 
 const NO_PRODUCT: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const NO_COMMITMENT = {

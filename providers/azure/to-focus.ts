@@ -1,5 +1,10 @@
 import { Decimal, decimalToString } from '../../schemas/decimal';
-import { isServiceCategory, serviceCategory } from '../../processors/normalize/service-categories';
+import {
+  isServiceCategory,
+  serviceCategory,
+  serviceSubcategory,
+} from '../../processors/normalize/service-categories';
+import { azurePricingUnit, azureService, resourceTypeOf } from './open-data';
 import { type ChargeCategory, type MapperCompiler } from '../../processors/normalize/types';
 import {
   ColumnIndex,
@@ -79,6 +84,10 @@ export const AZURE_ALIASES = {
   partnerName: ['partnername'],
   availabilityZone: ['availabilityzone'],
   previousInvoiceId: ['previousinvoiceid'],
+  invoiceId: ['invoiceid'],
+  meterId: ['meterid'],
+  meterName: ['metername'],
+  benefitName: ['benefitname', 'reservationname'],
 } as const;
 
 type AzureField = keyof typeof AZURE_ALIASES;
@@ -129,6 +138,8 @@ const UNIT_OF_MEASURE = /^\s*(\d+(?:\.\d+)?)\s*([KMB](?![A-Za-z]))?\s*(.*?)\s*$/
 
 /** `10 Hours` -> block 10, unit Hours; `10K` -> block 10000; `1 /Month` -> 1, /Month. */
 export function splitUnitOfMeasure(uom: string): { block: Decimal; unit: string | null } {
+  const listed = azurePricingUnit(uom);
+  if (listed !== undefined) return listed;
   const m = UNIT_OF_MEASURE.exec(uom);
   if (!m) return { block: new Decimal(1), unit: uom.trim() || null };
   const scale = m[2] === 'K' ? 1e3 : m[2] === 'M' ? 1e6 : m[2] === 'B' ? 1e9 : 1;
@@ -142,6 +153,22 @@ const EA_ACCOUNT = /^\d+$/;
 // (`West Europe`): only the former is a RegionId, only a spaced one a RegionName.
 const ARM_REGION = /^[A-Za-z0-9]+$/;
 const WHITESPACE = /\s/;
+
+/**
+ * FOCUS ListCost, never null: the export's pay-as-you-go cost; else its pay-as-you-go price times
+ * the pricing quantity; else, for a charge with no list price (tax, credits, rounding), the cost.
+ */
+function listCostOf(
+  paygCost: string | null,
+  paygPrice: string | null,
+  pricingQuantity: string | null,
+  cost: string,
+): string {
+  if (paygCost !== null) return paygCost;
+  if (paygPrice !== null && pricingQuantity !== null)
+    return decimalToString(new Decimal(paygPrice).times(pricingQuantity));
+  return cost;
+}
 
 /** The Azure mapping compiled for one header (EA, MCA, legacy usage, localized headers). */
 export const compileAzure: MapperCompiler = (header) => {
@@ -186,6 +213,10 @@ export const compileAzure: MapperCompiler = (header) => {
     partnerName: slot('partnerName'),
     availabilityZone: slot('availabilityZone'),
     previousInvoiceId: slot('previousInvoiceId'),
+    invoiceId: slot('invoiceId'),
+    meterId: slot('meterId'),
+    meterName: slot('meterName'),
+    benefitName: slot('benefitName'),
   };
   const costName = CANONICAL_NAME.cost ?? 'cost';
   const dateName = CANONICAL_NAME.date ?? 'date';
@@ -291,10 +322,17 @@ export const compileAzure: MapperCompiler = (header) => {
         ? (col.billingProfileName.str(v) ?? col.billingAccountName.str(v))
         : col.billingAccountName.str(v);
 
+    // Services as the FinOps toolkit maps them, so that one ServiceName has one category; a row
+    // it does not know keeps the meter category as its name and the consumed service's category.
     const consumedService = col.consumedService.str(v);
-    let category2 = serviceCategory('azure', consumedService);
+    const known = azureService(
+      consumedService,
+      col.resourceType.str(v) ?? resourceTypeOf(col.resourceId.str(v)),
+    );
+    let category2 = known?.ServiceCategory ?? serviceCategory('azure', consumedService);
     const family = col.serviceFamily.str(v);
-    if (category2 === 'Other' && family !== null && isServiceCategory(family)) category2 = family;
+    if (known === undefined && category2 === 'Other' && family !== null && isServiceCategory(family))
+      category2 = family;
 
     const location = col.resourceLocation.str(v);
     const tagsCell = col.tags.cell(v);
@@ -309,9 +347,9 @@ export const compileAzure: MapperCompiler = (header) => {
         SubAccountId: col.subscriptionId.str(v),
         SubAccountName: col.subscriptionName.str(v),
         ProviderName: 'Microsoft',
-        PublisherName: col.publisherName.str(v) ?? 'Microsoft',
+        PublisherName: col.publisherName.str(v) ?? known?.PublisherName ?? 'Microsoft',
         InvoiceIssuerName: col.partnerName.str(v) ?? 'Microsoft',
-        ServiceName: col.meterCategory.str(v) ?? col.serviceName.str(v),
+        ServiceName: known?.ServiceName ?? col.meterCategory.str(v) ?? col.serviceName.str(v),
         ServiceCategory: category2,
         SkuId: col.productId.str(v) ?? col.partNumber.str(v),
         SkuPriceId: null,
@@ -338,15 +376,53 @@ export const compileAzure: MapperCompiler = (header) => {
         ListUnitPrice: optDecimalText(col.payGPrice.cell(v)),
         ContractedUnitPrice: optDecimalText(col.unitPrice.cell(v)),
         BilledCost: cost,
-        EffectiveCost: cost,
-        ListCost: optDecimalText(col.listCost.cell(v)),
-        ContractedCost: null,
+        // A commitment bought for future usage is amortized onto that usage (FOCUS: 0 here).
+        EffectiveCost: category === 'Purchase' && commitmentType !== null ? '0' : cost,
+        ListCost: listCostOf(
+          optDecimalText(col.listCost.cell(v)),
+          optDecimalText(col.payGPrice.cell(v)),
+          pricingQuantity,
+          cost,
+        ),
+        // Cost at the negotiated price before commitment discounts: Azure's CostInBillingCurrency of
+        // an actual-cost export; amortized exports carry no separate column, so the same cost.
+        ContractedCost: cost,
         BillingCurrency: currency,
         CommitmentDiscountId: commitmentKey,
         CommitmentDiscountType: commitmentType,
         CommitmentDiscountCategory: commitmentCategory,
         CommitmentDiscountStatus: commitmentStatus,
         Tags: tagsCell === undefined ? {} : parseTagObject(tagsCell),
+        BillingAccountType: isEa
+          ? 'Enrollment'
+          : billingProfile !== null
+            ? 'Billing Profile'
+            : 'Billing Account',
+        SubAccountType: 'Subscription',
+        InvoiceId: col.invoiceId.str(v),
+        ServiceSubcategory:
+          known?.ServiceSubcategory ?? serviceSubcategory('azure', consumedService, category2),
+        PricingCategory:
+          category !== 'Usage' && category !== 'Purchase'
+            ? null
+            : commitmentType !== null
+              ? 'Committed'
+              : pricingModel === 'spot'
+                ? 'Dynamic'
+                : 'Standard',
+        PricingCurrency: null,
+        PricingCurrencyListUnitPrice: null,
+        PricingCurrencyContractedUnitPrice: null,
+        PricingCurrencyEffectiveCost: null,
+        SkuMeter: col.meterName.str(v),
+        SkuPriceDetails: null,
+        CommitmentDiscountName: commitmentType === null ? null : col.benefitName.str(v),
+        CommitmentDiscountQuantity: null,
+        CommitmentDiscountUnit: null,
+        CapacityReservationId: null,
+        CapacityReservationStatus: null,
+        ServiceProviderName: 'Microsoft',
+        HostProviderName: 'Microsoft',
       },
       billingAccountIds: [billingAccountId, rawBillingAccount, billingProfile],
     };

@@ -1,4 +1,9 @@
-import { isServiceCategory, serviceCategory } from '../../processors/normalize/service-categories';
+import {
+  FOCUS_SERVICE_SUBCATEGORIES,
+  isServiceCategory,
+  serviceCategory,
+  serviceSubcategory,
+} from '../../processors/normalize/service-categories';
 import { CHARGE_CATEGORIES, CHARGE_FREQUENCIES, type MapperCompiler } from '../../processors/normalize/types';
 import {
   ColumnIndex,
@@ -99,6 +104,24 @@ export const compileFocus: MapperCompiler = (header, { lenient_focus: lenient })
     commitmentType: slot('CommitmentDiscountType'),
     commitmentCategory: slot('CommitmentDiscountCategory'),
     commitmentStatus: slot('CommitmentDiscountStatus'),
+    serviceProviderName: slot('ServiceProviderName', 'ProviderName'),
+    hostProviderName: slot('HostProviderName'),
+    billingAccountType: slot('BillingAccountType'),
+    subAccountType: slot('SubAccountType'),
+    invoiceId: slot('InvoiceId'),
+    serviceSubcategory: slot('ServiceSubcategory'),
+    pricingCategory: slot('PricingCategory'),
+    pricingCurrency: slot('PricingCurrency'),
+    pricingCurrencyListUnitPrice: slot('PricingCurrencyListUnitPrice'),
+    pricingCurrencyContractedUnitPrice: slot('PricingCurrencyContractedUnitPrice'),
+    pricingCurrencyEffectiveCost: slot('PricingCurrencyEffectiveCost'),
+    skuMeter: slot('SkuMeter'),
+    skuPriceDetails: slot('SkuPriceDetails'),
+    commitmentName: slot('CommitmentDiscountName'),
+    commitmentQuantity: slot('CommitmentDiscountQuantity'),
+    commitmentUnit: slot('CommitmentDiscountUnit'),
+    capacityReservationId: slot('CapacityReservationId'),
+    capacityReservationStatus: slot('CapacityReservationStatus'),
     xBillingAccountId: slot('x_BillingAccountId'),
     xBillingProfileId: slot('x_BillingProfileId'),
   };
@@ -155,6 +178,12 @@ export const compileFocus: MapperCompiler = (header, { lenient_focus: lenient })
     const billingAccountId = col.billingAccountId.str(v);
     const resourceName = col.resourceName.str(v);
     const commitmentId = col.commitmentId.str(v);
+    const category2 =
+      declaredCategory !== null && isServiceCategory(declaredCategory)
+        ? declaredCategory
+        : serviceCategory(provider, serviceName);
+    const declaredSubcategory = col.serviceSubcategory.str(v);
+    const providerName = col.providerName.str(v) ?? PROVIDER_NAMES[provider] ?? ctx.provider;
 
     // One literal with every field, in schema order, and no spread: a spread into a literal this
     // size drops V8 into its slow copy path.
@@ -164,14 +193,12 @@ export const compileFocus: MapperCompiler = (header, { lenient_focus: lenient })
         BillingAccountName: col.billingAccountName.str(v),
         SubAccountId: col.subAccountId.str(v),
         SubAccountName: col.subAccountName.str(v),
-        ProviderName: col.providerName.str(v) ?? PROVIDER_NAMES[provider] ?? ctx.provider,
-        PublisherName: col.publisherName.str(v),
-        InvoiceIssuerName: col.invoiceIssuer.str(v),
+        ProviderName: providerName,
+        // FOCUS 1.2 wants both; a file that leaves them out (1.0-preview) is its provider's own.
+        PublisherName: col.publisherName.str(v) ?? providerName,
+        InvoiceIssuerName: col.invoiceIssuer.str(v) ?? providerName,
         ServiceName: serviceName,
-        ServiceCategory:
-          declaredCategory !== null && isServiceCategory(declaredCategory)
-            ? declaredCategory
-            : serviceCategory(provider, serviceName),
+        ServiceCategory: category2,
         SkuId: col.skuId.str(v),
         SkuPriceId: col.skuPriceId.str(v),
         RegionId: col.regionId.str(v),
@@ -199,13 +226,35 @@ export const compileFocus: MapperCompiler = (header, { lenient_focus: lenient })
         BilledCost: billed,
         EffectiveCost: effective,
         ListCost: listCost,
-        ContractedCost: contractedCost,
+        // FOCUS 1.2: never null; a charge the file gives none for is at its billed cost.
+        ContractedCost: contractedCost ?? billed,
         BillingCurrency: currency,
         CommitmentDiscountId: isAzure && commitmentId !== null ? commitmentId.toLowerCase() : commitmentId,
         CommitmentDiscountType: col.commitmentType.str(v),
         CommitmentDiscountCategory: col.commitmentCategory.str(v),
         CommitmentDiscountStatus: col.commitmentStatus.str(v),
         Tags: tagsCell === undefined ? {} : parseTagObject(tagsCell),
+        BillingAccountType: col.billingAccountType.str(v),
+        SubAccountType: col.subAccountType.str(v),
+        InvoiceId: col.invoiceId.str(v),
+        ServiceSubcategory:
+          declaredSubcategory !== null && FOCUS_SERVICE_SUBCATEGORIES[category2].includes(declaredSubcategory)
+            ? declaredSubcategory
+            : serviceSubcategory(provider, serviceName, category2),
+        PricingCategory: col.pricingCategory.str(v),
+        PricingCurrency: col.pricingCurrency.str(v),
+        PricingCurrencyListUnitPrice: moneyOf(col.pricingCurrencyListUnitPrice, v),
+        PricingCurrencyContractedUnitPrice: moneyOf(col.pricingCurrencyContractedUnitPrice, v),
+        PricingCurrencyEffectiveCost: moneyOf(col.pricingCurrencyEffectiveCost, v),
+        SkuMeter: col.skuMeter.str(v),
+        SkuPriceDetails: col.skuPriceDetails.str(v),
+        CommitmentDiscountName: col.commitmentName.str(v),
+        CommitmentDiscountQuantity: moneyOf(col.commitmentQuantity, v),
+        CommitmentDiscountUnit: col.commitmentUnit.str(v),
+        CapacityReservationId: col.capacityReservationId.str(v),
+        CapacityReservationStatus: col.capacityReservationStatus.str(v),
+        ServiceProviderName: col.serviceProviderName.str(v) ?? providerName,
+        HostProviderName: col.hostProviderName.str(v),
       },
       billingAccountIds: [billingAccountId, col.xBillingAccountId.str(v), col.xBillingProfileId.str(v)],
     };

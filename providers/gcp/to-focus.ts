@@ -1,5 +1,5 @@
 import { Decimal, decimalToString } from '../../schemas/decimal';
-import { serviceCategory } from '../../processors/normalize/service-categories';
+import { serviceCategory, serviceSubcategory } from '../../processors/normalize/service-categories';
 import { type ChargeCategory, type MapperCompiler } from '../../processors/normalize/types';
 import {
   type Cell,
@@ -152,6 +152,7 @@ export const compileGcp: MapperCompiler = (header) => {
     zone: ix.slot('location.zone'),
     resourceGlobalName: ix.slot('resource.global_name'),
     resourceName: ix.slot('resource.name'),
+    skuMeter: ix.slot('sku.description'),
   };
 
   return (v, ctx, options) => {
@@ -201,6 +202,7 @@ export const compileGcp: MapperCompiler = (header) => {
     const service = col.service.str(v);
     const usageAmount = optDecimalText(col.usageAmount.cell(v));
     const billingAccount = col.billingAccount.str(v);
+    const category2 = serviceCategory('gcp', service);
 
     // One literal with every field, in schema order, and no spread: a spread into a literal this
     // size drops V8 into its slow copy path.
@@ -212,9 +214,11 @@ export const compileGcp: MapperCompiler = (header) => {
         SubAccountName: col.projectName.str(v),
         ProviderName: 'Google Cloud',
         PublisherName: col.seller.str(v) ?? 'Google Cloud',
-        InvoiceIssuerName: 'Google',
+        // The same name as ProviderName: Google itself issues the invoice (FOCUS reads another
+        // issuer as a third party that is paid instead).
+        InvoiceIssuerName: 'Google Cloud',
         ServiceName: service,
-        ServiceCategory: serviceCategory('gcp', service),
+        ServiceCategory: category2,
         SkuId: col.sku.str(v),
         SkuPriceId: null,
         RegionId: col.region.str(v),
@@ -239,8 +243,10 @@ export const compileGcp: MapperCompiler = (header) => {
         ContractedUnitPrice: optDecimalText(col.effectivePrice.cell(v)),
         BilledCost: net,
         EffectiveCost: net,
-        ListCost: optDecimalText(col.costAtList.cell(v)),
-        ContractedCost: null,
+        // FOCUS: never null; without a list price, a charge's list cost is its billed cost.
+        ListCost: optDecimalText(col.costAtList.cell(v)) ?? net,
+        // The cost at the account's effective (negotiated) price, before credits.
+        ContractedCost: decimalTextOf(costCell),
         BillingCurrency: currency,
         CommitmentDiscountId: cud?.id ?? null,
         CommitmentDiscountType: cud === undefined ? null : 'Committed Use Discount',
@@ -248,6 +254,30 @@ export const compileGcp: MapperCompiler = (header) => {
           cud === undefined ? null : cud.type!.toUpperCase().includes('DOLLAR_BASE') ? 'Spend' : 'Usage',
         CommitmentDiscountStatus: cud === undefined ? null : 'Used',
         Tags: tags,
+        BillingAccountType: 'Billing Account',
+        SubAccountType: 'Project',
+        // The standard and detailed exports carry the invoice month, not the invoice's number.
+        InvoiceId: null,
+        ServiceSubcategory: serviceSubcategory('gcp', service, category2),
+        PricingCategory:
+          category !== 'Usage' && category !== 'Purchase'
+            ? null
+            : cud === undefined
+              ? 'Standard'
+              : 'Committed',
+        PricingCurrency: null,
+        PricingCurrencyListUnitPrice: null,
+        PricingCurrencyContractedUnitPrice: null,
+        PricingCurrencyEffectiveCost: null,
+        SkuMeter: col.skuMeter.str(v),
+        SkuPriceDetails: null,
+        CommitmentDiscountName: null,
+        CommitmentDiscountQuantity: null,
+        CommitmentDiscountUnit: null,
+        CapacityReservationId: null,
+        CapacityReservationStatus: null,
+        ServiceProviderName: 'Google Cloud',
+        HostProviderName: 'Google Cloud',
       },
       billingAccountIds: [billingAccount],
     };

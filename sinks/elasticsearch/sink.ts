@@ -13,7 +13,7 @@ import type { Logger } from '../../runtime/logger';
 import { histogram, stageCounter, type StageMetrics } from '../../runtime/metrics';
 import { backoffDelayMs, sleep } from '../../runtime/retry';
 import { AvroTypes, type DeadLetter, type RevisionControl, type UsageRecord } from '../../schemas';
-import { deadLetterMessage } from '../../processors/core/dead-letter';
+import { deadLetterMessage, decodeFailureReason } from '../../processors/core/dead-letter';
 import { type BulkAction, bulkAction, bulkBody, chunkActions, classifyItem } from './bulk';
 import type { SinkOptions } from './config';
 import { deadLetterWrite, revisionWrite, type SinkWrite, usageWrite } from './documents';
@@ -205,7 +205,7 @@ export class ElasticsearchSink implements Sink {
 
     // 1. decode
     const pending: Pending[] = [];
-    const undecodable: Array<{ p: Pending; reason: string }> = [];
+    const undecodable: Array<{ p: Pending; reason: string; code: DeadLetterReason }> = [];
     for (const m of messages) {
       const p: Pending = { offset: m.offset, write: undefined, message: m };
       if (!m.value || isSentinel(m.key)) {
@@ -216,7 +216,11 @@ export class ElasticsearchSink implements Sink {
         p.write = this.decode(topic, m);
         pending.push(p);
       } catch (err) {
-        undecodable.push({ p, reason: `cannot decode: ${(err as Error).message}` });
+        undecodable.push({
+          p,
+          reason: `cannot decode: ${(err as Error).message}`,
+          code: decodeFailureReason(err, DeadLetterReasons.MALFORMED_INPUT),
+        });
       }
     }
 
@@ -367,7 +371,10 @@ export class ElasticsearchSink implements Sink {
     }
   }
 
-  private async deadLetter(rejects: Array<{ p: Pending; reason: string; status: number }>): Promise<void> {
+  /** `code` overrides the reason the HTTP status implies (a message that did not decode has none). */
+  private async deadLetter(
+    rejects: Array<{ p: Pending; reason: string; status: number; code?: DeadLetterReason }>,
+  ): Promise<void> {
     const { topics, metrics, logger } = this.o;
     // The sink reads the dead-letter topic too: a dead letter of its own that Elasticsearch refuses
     // is logged, never dead-lettered again (that would loop).
@@ -383,12 +390,12 @@ export class ElasticsearchSink implements Sink {
     }
     rejects = rejects.filter((r) => !own.includes(r));
     if (rejects.length === 0) return;
-    const messages = rejects.map(({ p, reason, status }) => {
+    const messages = rejects.map(({ p, reason, status, code }) => {
       const w = p.write;
       const record = w?.kind === 'usage' ? w.record : undefined;
       return deadLetterMessage({
         stage: 'sink.elasticsearch',
-        reason: deadLetterReasonOf(status),
+        reason: code ?? deadLetterReasonOf(status),
         message: status === 0 ? reason : `Elasticsearch rejected the document (HTTP ${status}): ${reason}`,
         provider: record?.ProviderName ?? null,
         scope: record?.x_Scope ?? null,
@@ -401,7 +408,7 @@ export class ElasticsearchSink implements Sink {
       });
     });
     await this.producer!.send({ topic: topics.deadLetter, acks: -1, messages });
-    for (const r of rejects) metrics.failed(deadLetterReasonOf(r.status));
+    for (const r of rejects) metrics.failed(r.code ?? deadLetterReasonOf(r.status));
     logger.warn(
       { count: rejects.length, first: rejects[0].reason },
       'documents Elasticsearch will not take were dead-lettered',

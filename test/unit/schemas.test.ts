@@ -4,7 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { backwardIncompatibilities } from '../../schemas/compatibility';
 import { generateTypes } from '../../schemas/generate-types';
-import { AvroTypes } from '../../schemas';
+import avro from 'avsc';
+import { AvroTypes, previousVersions, TopicSchema } from '../../schemas';
+import { fingerprintOf } from '../../schemas/single-object';
+
+const typeOf = (schema: unknown) => avro.Type.forSchema(schema as avro.Schema, { wrapUnions: false });
 import { usageRecord } from '../support/usage-record';
 
 const dir = path.join(__dirname, '../../schemas');
@@ -31,6 +35,69 @@ describe('topic schemas', () => {
     const current = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
     const committed = onMain(file) ?? current;
     expect(backwardIncompatibilities(current, committed)).toEqual([]);
+  });
+
+  it.each(schemaFiles)(
+    '%s: a changed schema keeps the released version it replaces under history/',
+    (file) => {
+      const current = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+      const committed = onMain(file);
+      if (committed === undefined || fingerprintOf(typeOf(committed)).equals(fingerprintOf(typeOf(current))))
+        return;
+      const kept = previousVersions(file.replace(/\.avsc$/, '')).map((t) => fingerprintOf(t).toString('hex'));
+      expect(kept).toContain(fingerprintOf(typeOf(committed)).toString('hex'));
+    },
+  );
+
+  const FILE_OF: Record<string, string> = {
+    rawUsageRow: 'raw-usage-row',
+    rawRowBatch: 'raw-row-batch',
+    revisionControl: 'revision-control',
+    deadLetter: 'dead-letter',
+    usageRecord: 'usage-record',
+    auditEvent: 'audit-event',
+  };
+  const released = Object.entries(AvroTypes)
+    .map(([name, schema]) => [name, schema, previousVersions(FILE_OF[name])] as const)
+    .filter(([, , versions]) => versions.length > 0);
+  // Random values of every shape each schema allows (avsc's Type#random), 20 per check.
+  const samples = (t: avro.Type) =>
+    Array.from({ length: 20 }, () => t.random() as unknown as Record<string, unknown>);
+  const fieldsOf = (t: avro.Type) =>
+    (t as unknown as { fields: Array<{ name: string }> }).fields.map((f) => f.name);
+
+  it('keeps released versions of the schemas that changed', () => {
+    expect(released.map(([name]) => name)).toContain('usageRecord');
+  });
+
+  describe.each(released)('%s across its released versions, on real bytes', (name, schema, versions) => {
+    it.each(versions.map((v, i) => [i + 1, v] as const))(
+      'the new reader decodes version %i bytes',
+      (_n, old) => {
+        const writer = new TopicSchema(name, old);
+        for (const value of samples(old)) {
+          const read = schema.fromBuffer(writer.toBuffer(value)) as Record<string, unknown>;
+          expect(schema.isValid(read)).toBe(true);
+          for (const f of fieldsOf(old)) expect(read[f]).toEqual(value[f]);
+        }
+      },
+    );
+
+    it.each(versions.map((v, i) => [i + 1, v] as const))(
+      'a version %i reader decodes the new bytes',
+      (_n, old) => {
+        // What an older consumer does once it has the new writer schema (from a registry or an upgrade).
+        const resolver = old.createResolver(schema.type);
+        for (const value of samples(schema.type)) {
+          const read = old.fromBuffer(schema.toBuffer(value).subarray(10), resolver) as Record<
+            string,
+            unknown
+          >;
+          expect(old.isValid(read)).toBe(true);
+          for (const f of fieldsOf(old)) expect(read[f]).toEqual(value[f]);
+        }
+      },
+    );
   });
 
   it('the compatibility check rejects a change old records cannot be read with', () => {
@@ -90,8 +157,9 @@ describe('topic schemas', () => {
 
 describe('schemas/money.ts', () => {
   it('lists exactly the UsageRecord fields the Avro schema marks as exact decimal text', () => {
-    const fields = (AvroTypes.usageRecord as unknown as { fields: Array<{ name: string; doc?: string }> })
-      .fields;
+    const fields = (
+      AvroTypes.usageRecord.type as unknown as { fields: Array<{ name: string; doc?: string }> }
+    ).fields;
     const marked = fields.filter((f) => (f.doc ?? '').includes('exact decimal text')).map((f) => f.name);
     expect([...USAGE_DECIMAL_FIELDS]).toEqual(marked);
   });

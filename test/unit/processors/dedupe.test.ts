@@ -5,7 +5,9 @@ import { dedupeProcessor } from '../../../processors/dedupe/stage';
 import { createStageMetrics } from '../../../runtime/metrics';
 import { atCostPriceBook } from '../../../processors/price';
 import { priceProcessor } from '../../../processors/price/stage';
-import { AvroTypes, type DeadLetter } from '../../../schemas';
+import avro from 'avsc';
+import { AvroTypes, SCHEMA_HEADER, TopicSchema, type DeadLetter } from '../../../schemas';
+import { USAGE_RECORD_BATCH } from '../../../schemas/usage-record-batch';
 import { usageRecord } from '../../support/usage-record';
 
 describe('DedupeState', () => {
@@ -119,6 +121,37 @@ describe('a message that does not decode', () => {
     });
     expect(d.message).toContain('offset 7');
     expect(Buffer.from(d.payload).toString()).toBe('not avro at all');
+  });
+
+  it.each([
+    ['dedupe', () => dedupeProcessor(new DedupeState({ max_ids: 10 }), topics, metricsFor('dedupe'))],
+    ['price', () => priceProcessor({ current: atCostPriceBook() }, topics, metricsFor('price'))],
+  ])('written by a newer schema is dead-lettered by %s as unknown_schema, intact', async (stage, make) => {
+    // A batch from a release whose UsageRecord has one more field: this reader has no resolver for it.
+    const newer = avro.Type.forSchema(
+      {
+        type: 'array',
+        items: {
+          ...(AvroTypes.usageRecord.type.schema() as object),
+          fields: [
+            ...(AvroTypes.usageRecord.type.schema() as { fields: object[] }).fields,
+            { name: 'x_Added', type: ['null', 'string'], default: null },
+          ],
+        },
+      } as avro.Schema,
+      { wrapUnions: false },
+    );
+    const value = new TopicSchema(USAGE_RECORD_BATCH, newer).toBuffer([{ ...usageRecord(), x_Added: 'n' }]);
+    const batch = { ...garbage, value, headers: { [SCHEMA_HEADER]: USAGE_RECORD_BATCH } };
+    const outputs = await make()([batch], 'in', 0);
+    const [letter] = outputs.find((o) => o.topic === 'dead-letter')!.messages;
+    const d = AvroTypes.deadLetter.fromBuffer(letter.value as Buffer) as DeadLetter;
+    expect(d).toMatchObject({
+      stage: `processor.${stage}`,
+      reason: 'unknown_schema',
+      payload_format: 'avro:UsageRecordBatch',
+    });
+    expect(Buffer.compare(Buffer.from(d.payload), value)).toBe(0);
   });
 });
 

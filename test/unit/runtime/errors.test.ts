@@ -72,6 +72,7 @@ describe('error vocabulary', () => {
       'no_exchange_rate',
       'schema_violation',
       'unknown_customer',
+      'unknown_schema',
       'unpriced',
     ]);
   });

@@ -25,13 +25,17 @@ function kafkaAnswering(answers: Array<Error | Array<{ partition: number; low: s
   return { kafka, admins };
 }
 
+/** A broker's error as kafkajs builds it from an error code (its typings only name `Error`). */
+const protocolError = (type: string, code: number, retriable: boolean, message: string) =>
+  new KafkaJSProtocolError({ type, code, retriable, message } as unknown as Error);
+
 const notLeader = () =>
-  new KafkaJSProtocolError({
-    type: 'NOT_LEADER_FOR_PARTITION',
-    code: 6,
-    retriable: true,
-    message: 'This server is not the leader for that topic-partition',
-  });
+  protocolError(
+    'NOT_LEADER_FOR_PARTITION',
+    6,
+    true,
+    'This server is not the leader for that topic-partition',
+  );
 
 describe('fetchTopicOffsets', () => {
   it('retries a leader that is still being elected, each time with a new admin client', async () => {
@@ -42,12 +46,12 @@ describe('fetchTopicOffsets', () => {
   });
 
   it('does not retry a refusal', async () => {
-    const denied = new KafkaJSProtocolError({
-      type: 'TOPIC_AUTHORIZATION_FAILED',
-      code: 29,
-      retriable: false,
-      message: 'Not authorized to access topics: [Topic authorization failed]',
-    });
+    const denied = protocolError(
+      'TOPIC_AUTHORIZATION_FAILED',
+      29,
+      false,
+      'Not authorized to access topics: [Topic authorization failed]',
+    );
     const { kafka, admins } = kafkaAnswering([denied, [{ partition: 0, low: '0', high: '1' }]]);
     await expect(fetchTopicOffsets(kafka, 'm.deduped')).rejects.toThrow('Not authorized');
     expect(admins).toHaveLength(1);

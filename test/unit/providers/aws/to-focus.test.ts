@@ -108,7 +108,7 @@ describe('AWS legacy CUR golden fixtures', () => {
     expect(r.ChargePeriodEnd).toBe('2022-07-01T01:00:00Z');
     expect(r.Tags).toEqual({ 'aws:created_by': 'IAMUser:fake:and' });
     expect(r.PublisherName).toBe('Red Hat, Inc.');
-    expect(r.InvoiceIssuerName).toBe('Amazon Web Services, Inc.');
+    expect(r.InvoiceIssuerName).toBe('AWS'); // AWS issues the invoice (FOCUS: same name as ProviderName)
     expect(r.SkuPriceId).toBe('52KUDV3HNNAWJGTF.4799GE89SK.6YS6EN2CT7');
     expect(r.ResourceType).toBe('instance');
     expect(r.ResourceName).toBe('i-055386473d0b3fc65');

@@ -1,6 +1,6 @@
 import { azureChargeCategory, azureKey, splitUnitOfMeasure } from '../../../../providers/azure/to-focus';
 import { decimalToString } from '../../../../schemas/decimal';
-import { ok, rawRows, readCsv, run, sumBy, sumText, withColumns } from '../../processors/normalize/helpers';
+import { ok, rawRows, readCsv, run, sumText, withColumns } from '../../processors/normalize/helpers';
 
 const rows = (file: string, format: string, billing_period: string) =>
   rawRows(`azure/${file}`, { provider: 'azure', format, billing_period });
@@ -50,20 +50,17 @@ describe('Azure golden fixtures: BilledCost sums exactly to the cost column', ()
     const billed = sumText(records.map((r) => r.BilledCost));
     expect(billed).toBe(sumText(source.map((s) => s.all[cost])));
     expect(billed).toBe(total);
-    const svc = Object.keys(source[0].all).find((k) => k.toLowerCase() === 'metercategory')!;
-    expect(
-      sumBy(
-        records,
-        (r) => r.ServiceName ?? '',
-        (r) => r.BilledCost,
-      ),
-    ).toEqual(
-      sumBy(
-        source,
-        (s) => s.all[svc],
-        (s) => s.all[cost],
-      ),
-    );
+    // Services as the FinOps toolkit maps them: one ServiceCategory and subcategory per ServiceName
+    // (FOCUS ServiceName-C-005), whatever meter category a row of the service carries.
+    const categories = new Map<string, Set<string>>();
+    for (const r of records) {
+      const key = r.ServiceName ?? '';
+      categories.set(
+        key,
+        (categories.get(key) ?? new Set()).add(`${r.ServiceCategory}/${r.ServiceSubcategory}`),
+      );
+    }
+    for (const [service, set] of categories) expect([service, set.size]).toEqual([service, 1]);
     for (const r of records) {
       expect(r.ProviderName).toBe('Microsoft');
       expect(r.ChargePeriodStart).toMatch(/^\d{4}-\d{2}-\d{2}T00:00:00Z$/);
@@ -118,7 +115,7 @@ describe('Azure EA actual / amortized semantics', () => {
       BilledCost: '0.493152',
       EffectiveCost: '0.493152',
       ConsumedQuantity: '8',
-      PricingUnit: 'Hour',
+      PricingUnit: 'Hours',
     });
     expect(sp).toMatchObject({
       CommitmentDiscountType: 'Savings Plan',
@@ -144,10 +141,15 @@ describe('Azure EA actual / amortized semantics', () => {
     expect(tiny?.BilledCost).toBe('0.000000007292255759239199');
   });
 
-  it('service category by ConsumedService, falling back to ServiceFamily', () => {
-    expect(actual[0].ServiceCategory).toBe('Compute'); // Microsoft.Capacity is not in the table; ServiceFamily Compute
-    const mysql = actual.find((r) => r.ServiceName === 'Azure Database for MySQL');
-    expect(mysql?.ServiceCategory).toBe('Databases');
+  it('services by the FinOps toolkit, from ConsumedService and the resource type in ResourceId', () => {
+    // microsoft.capacity/reservationorders/reservations: the toolkit's row for reservations.
+    expect(actual[0]).toMatchObject({
+      ServiceName: 'Azure Reservations',
+      ServiceCategory: 'Management and Governance',
+      ServiceSubcategory: 'Cost Management',
+    });
+    const mysql = actual.find((r) => r.ResourceId?.includes('Microsoft.DBforMySQL'));
+    expect(mysql).toMatchObject({ ServiceName: 'Azure DB for MySQL', ServiceCategory: 'Databases' });
   });
 });
 
@@ -197,8 +199,8 @@ describe('Azure header variants', () => {
       SubAccountId: '11111111-1111-1111-1111-123456789012',
       SubAccountName: 'Microsoft Azure',
       SkuId: 'DZH318Z0BNXN0032',
-      ServiceName: 'Virtual Network',
-      ServiceCategory: 'Networking',
+      ServiceName: 'Storage Accounts', // the resource is a storage account (its meter: Virtual Network)
+      ServiceCategory: 'Storage',
       InvoiceIssuerName: 'PartnerName',
       ListUnitPrice: '0.004',
       RegionName: 'US West',
@@ -307,10 +309,13 @@ describe('Azure ChargeType mapping', () => {
       return [decimalToString(r.block), r.unit];
     };
     expect(s('10 Hours')).toEqual(['10', 'Hours']);
-    expect(s('10K')).toEqual(['10000', null]);
+    expect(s('10K')).toEqual(['10000', 'Units']); // the FinOps toolkit's PricingUnits table
+    expect(s('100 Hours')).toEqual(['100', 'Hours']);
     expect(s('1 GB/Month')).toEqual(['1', 'GB/Month']);
     expect(s('1 MB')).toEqual(['1', 'MB']);
-    expect(s('Unassigned')).toEqual(['1', 'Unassigned']);
+    expect(s('Unassigned')).toEqual(['1', 'Units']);
+    // Not in the toolkit's table: the block and unit are read from the text.
+    expect(s('7 Widget Hours')).toEqual(['7', 'Widget Hours']);
   });
 });
 

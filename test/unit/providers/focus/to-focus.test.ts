@@ -160,7 +160,7 @@ describe('FOCUS written by a SQL engine', () => {
     expect(ok(row)).toMatchObject({
       BilledCost: '4.2',
       ListCost: null,
-      ContractedCost: null,
+      ContractedCost: '4.2', // FOCUS 1.2: never null; a charge without one is at its billed cost
       SubAccountId: null,
       ChargeClass: null,
       CommitmentDiscountId: null,
@@ -213,7 +213,7 @@ describe('FOCUS exports of AWS and Azure', () => {
       ProviderName: 'AWS',
       ChargePeriodStart: '2025-01-05T00:00:00Z',
       Tags: { customer: 'acme', 'user:team': 'core' },
-      ContractedCost: null,
+      ContractedCost: '12.3456789012345678901', // none in the file: the billed cost
     });
     expect(Object.keys(r)).not.toContain('x_ServiceCode');
   });
