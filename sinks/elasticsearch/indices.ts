@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { UsageRecord } from '../../schemas';
+import { AvroTypes, type UsageRecord } from '../../schemas';
 import { exactParts, type ExactParts } from '../../schemas/exact-parts';
 import { EXACT_SUM_FIELDS, USAGE_DECIMAL_FIELDS, type ExactSumField } from '../../schemas/money';
 
@@ -139,49 +139,6 @@ const keyword = { type: 'keyword' } as const;
 const money = { type: 'double' } as const;
 const date = { type: 'date', format: 'strict_date_optional_time||epoch_millis' } as const;
 
-const USAGE_KEYWORDS = [
-  'BillingAccountId',
-  'BillingAccountName',
-  'SubAccountId',
-  'SubAccountName',
-  'ProviderName',
-  'PublisherName',
-  'InvoiceIssuerName',
-  'ServiceName',
-  'ServiceCategory',
-  'SkuId',
-  'SkuPriceId',
-  'RegionId',
-  'RegionName',
-  'AvailabilityZone',
-  'ResourceId',
-  'ResourceName',
-  'ResourceType',
-  'ChargeCategory',
-  'ChargeClass',
-  'ChargeDescription',
-  'ChargeFrequency',
-  'ConsumedUnit',
-  'PricingUnit',
-  'BillingCurrency',
-  'CommitmentDiscountId',
-  'CommitmentDiscountType',
-  'CommitmentDiscountCategory',
-  'CommitmentDiscountStatus',
-  'x_RecordId',
-  'x_Scope',
-  'x_Revision',
-  'x_BillingPeriod',
-  'x_SourceFormat',
-  'x_SourceObject',
-  'x_CustomerId',
-  'x_AttributionRule',
-  'x_RatedCurrency',
-  'x_PriceRuleId',
-  'x_PriceBookVersion',
-  'x_PublishKey',
-  'x_TagPairs',
-] as const;
 /** Decimal-text fields of a usage document: indexed as double for analysts; exact sums read `_source`. */
 export const USAGE_MONEY = USAGE_DECIMAL_FIELDS;
 const USAGE_DATES = [
@@ -191,6 +148,19 @@ const USAGE_DATES = [
   'BillingPeriodEnd',
 ] as const;
 
+/**
+ * Every other text field of the record is a keyword: derived from the Avro schema, so a field a new
+ * schema version adds is mapped (and put on existing monthly indices by ensureLayout) instead of
+ * being refused by the strict mapping; plus the document's own filter fields.
+ */
+const NOT_KEYWORDS: ReadonlySet<string> = new Set([...USAGE_MONEY, ...USAGE_DATES, 'Tags', 'x_SourceLine']);
+const USAGE_KEYWORDS = [
+  ...(AvroTypes.usageRecord.type as unknown as { fields: Array<{ name: string }> }).fields
+    .map((f) => f.name)
+    .filter((f) => !NOT_KEYWORDS.has(f)),
+  'x_PublishKey',
+  'x_TagPairs',
+];
 /** Explicit mapping of usage documents; `dynamic: strict` turns an unknown field into a mapping error. */
 export function usageMappings() {
   const properties: Record<string, unknown> = {};
