@@ -1,5 +1,5 @@
 import type { ObjectStore } from '../../collectors/core/object-store';
-import { parserFor } from '../../collectors/core/read-lines';
+import { openLines, parserFor } from '../../collectors/core/read-lines';
 import { readCsvHeader } from '../../collectors/formats/csv-rows';
 import type { Header } from '../../collectors/formats/rows';
 import { openDecoded } from '../../collectors/formats/decode';
@@ -19,12 +19,17 @@ export type OfflineProvider = ProviderName;
 
 /**
  * Column names of one export object: the CSV header (after BOM stripping and duplicate suffixes,
- * as readCsvRows names them), or the flattened keys of the first JSON-lines row. Reads only the
- * head of the object.
+ * as readCsvRows names them), or the flattened keys of the first JSON-lines, Parquet or Avro row.
+ * Reads only the head of the object (a Parquet file: its footer and first row group).
  */
 export async function readColumnNames(store: ObjectStore, key: string): Promise<string[]> {
   const kind = parserFor(key);
   const object = store.url(key);
+  if (kind === 'parquet' || kind === 'avro') {
+    // The flattened column names of the first row, as the collector's readers give them.
+    for await (const line of await openLines(store, key)) if (line.kind === 'row') return [...line.header];
+    return [];
+  }
   const bytes = await openDecoded(await store.open(key), object);
   if (kind === 'csv') return readCsvHeader(bytes, { object });
   for await (const line of readJsonlRows(bytes, { object })) {

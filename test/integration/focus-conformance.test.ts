@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { importEsm } from '../../collectors/formats/parquet-rows';
 import { runRate, type RateOptions } from '../../processors/offline/rate';
+import { awsKey } from '../../providers/aws/to-focus';
 import { writeRatedAs } from '../../processors/offline/formats';
 import { nonConformities, validateFocus } from '../conformance/focus-validator';
 
@@ -53,6 +56,25 @@ describe('FOCUS conformance, by the official validator', () => {
     expect(report.passed).toBeGreaterThanOrEqual(130);
   });
 
+  it('AWS CUR 2.0 as a single Parquet file (the legacy sample in CUR 2.0 shape): no rule fails', async () => {
+    const csv = path.join(FIXTURES, 'aws/legacy-cur/koku_test_cur.csv');
+    const parquet = path.join(dir, 'cur2-export.parquet');
+    await cur2ParquetOf(csv, parquet);
+    const out = path.join(dir, 'cur2-rated.parquet');
+    const fromParquet = await rate('aws', parquet, 'parquet', out);
+    expect(fromParquet.revisions[0].format).toBe('aws-cur2');
+    expect(nonConformities(await validateFocus(out))).toEqual([]);
+    // The same rows and the same exact totals as the CSV they came from.
+    const fromCsv = await runRate({
+      provider: 'aws',
+      input: csv,
+      out: path.join(dir, 'cur.ndjson'),
+      stderr: devNull(),
+    });
+    expect(fromParquet.rows_out).toBe(fromCsv.rows_out);
+    expect(fromParquet.billed_cost).toEqual(fromCsv.billed_cost);
+  });
+
   it('FOCUS input (a FOCUS 1.2 CSV, nulls as empty cells or as the text NULL): no rule fails', async () => {
     const focusCsv = path.join(dir, 'focus-export.csv');
     await rate('aws', path.join(FIXTURES, 'aws/legacy-cur/koku_test_cur.csv'), 'csv', focusCsv);
@@ -94,6 +116,47 @@ describe('FOCUS conformance, by the official validator', () => {
     expect(nonConformities(await validateFocus(out))).toContain('ContractedCost-C-003-M');
   });
 });
+
+/**
+ * A CUR 2.0-shaped Parquet file from a legacy CUR CSV: the same rows, columns under their CUR 2.0
+ * snake_case names (`lineItem/UnblendedCost` -> `line_item_unblended_cost`), the `product/*` and
+ * `resourceTags/*` columns folded into CUR 2.0's `product` and `resource_tags` maps (as JSON text,
+ * the form Data Exports also write in CSV), every value a string.
+ */
+async function cur2ParquetOf(csv: string, out: string): Promise<void> {
+  // The sample's rows leave trailing empty columns out, as CUR writers do.
+  const [header, ...rows] = parse(fs.readFileSync(csv, 'utf8'), { relax_column_count: true }) as string[][];
+  const cell = (r: string[], i: number) => (r[i] === undefined || r[i] === '' ? null : r[i]);
+  const mapOf = (prefix: string, key: (rest: string) => string) => (r: string[]) => {
+    const map: Record<string, string> = {};
+    header.forEach((h, i) => {
+      const v = cell(r, i);
+      if (h.startsWith(prefix) && v !== null) map[key(h.slice(prefix.length))] = v;
+    });
+    return JSON.stringify(map);
+  };
+  const flat = header.map((h, i) => [h, i] as const).filter(([h]) => !/^(product|resourceTags)\//.test(h));
+  const { parquetWriteFile } =
+    await importEsm<typeof import('hyparquet-writer', { with: { 'resolution-mode': 'import' } })>(
+      'hyparquet-writer',
+    );
+  parquetWriteFile({
+    filename: out,
+    columnData: [
+      ...flat.map(([h, i]) => ({
+        name: awsKey(h),
+        data: rows.map((r) => cell(r, i)),
+        type: 'STRING' as const,
+      })),
+      { name: 'product', data: rows.map(mapOf('product/', (k) => awsKey(k))), type: 'STRING' as const },
+      {
+        name: 'resource_tags',
+        data: rows.map(mapOf('resourceTags/', (k) => k.replace(':', '_'))),
+        type: 'STRING' as const,
+      },
+    ],
+  });
+}
 
 function devNull(): NodeJS.WritableStream {
   return fs.createWriteStream('/dev/null');
