@@ -87,15 +87,17 @@ export const compileFocus: MapperCompiler = (header, { lenient_focus: lenient })
     invoiceIssuer: slot('InvoiceIssuerName'),
     skuId: slot('SkuId'),
     skuPriceId: slot('SkuPriceId'),
-    regionId: slot('RegionId'),
-    regionName: slot('RegionName'),
+    // FOCUS 1.0-preview: one Region column, UsageQuantity / UsageUnit, ChargeSubcategory.
+    regionId: slot('RegionId', 'Region'),
+    regionName: slot('RegionName', 'Region'),
     availabilityZone: slot('AvailabilityZone'),
     resourceId: slot('ResourceId'),
     resourceName: slot('ResourceName'),
     resourceType: slot('ResourceType'),
     chargeDescription: slot('ChargeDescription'),
-    consumedQuantity: slot('ConsumedQuantity'),
-    consumedUnit: slot('ConsumedUnit'),
+    consumedQuantity: slot('ConsumedQuantity', 'UsageQuantity'),
+    consumedUnit: slot('ConsumedUnit', 'UsageUnit'),
+    chargeSubcategory: slot('ChargeSubcategory'),
     pricingQuantity: slot('PricingQuantity'),
     pricingUnit: slot('PricingUnit'),
     listUnitPrice: slot('ListUnitPrice'),
@@ -168,7 +170,12 @@ export const compileFocus: MapperCompiler = (header, { lenient_focus: lenient })
       requireCell(col.chargeCategory.cell(v), 'ChargeCategory', 'ChargeCategory').value.trim(),
       'ChargeCategory',
     )!;
-    const chargeClass = enumValue(CHARGE_CLASSES, col.chargeClass.str(v), 'ChargeClass');
+    // 1.0-preview says with ChargeSubcategory what later versions say with ChargeClass and
+    // CommitmentDiscountStatus.
+    const subcategory = col.chargeSubcategory.str(v);
+    const chargeClass =
+      enumValue(CHARGE_CLASSES, col.chargeClass.str(v), 'ChargeClass') ??
+      (subcategory === 'Refund' ? 'Correction' : null);
     const chargeFrequency = enumValue(CHARGE_FREQUENCIES, col.chargeFrequency.str(v), 'ChargeFrequency');
 
     const serviceName = col.serviceName.str(v);
@@ -232,7 +239,13 @@ export const compileFocus: MapperCompiler = (header, { lenient_focus: lenient })
         CommitmentDiscountId: isAzure && commitmentId !== null ? commitmentId.toLowerCase() : commitmentId,
         CommitmentDiscountType: col.commitmentType.str(v),
         CommitmentDiscountCategory: col.commitmentCategory.str(v),
-        CommitmentDiscountStatus: col.commitmentStatus.str(v),
+        CommitmentDiscountStatus:
+          col.commitmentStatus.str(v) ??
+          (subcategory === 'Used Commitment'
+            ? 'Used'
+            : subcategory === 'Unused Commitment'
+              ? 'Unused'
+              : null),
         Tags: tagsCell === undefined ? {} : parseTagObject(tagsCell),
         BillingAccountType: col.billingAccountType.str(v),
         SubAccountType: col.subAccountType.str(v),

@@ -176,6 +176,45 @@ describe('FOCUS written by a SQL engine', () => {
   });
 });
 
+describe('FOCUS 1.0-preview column names', () => {
+  it('reads Region, UsageQuantity / UsageUnit and ChargeSubcategory as their later names say', () => {
+    const preview = (extra: Record<string, string>): RawUsageRow => ({
+      provider: 'azure',
+      format: 'azure-focus',
+      scope: 'azure/focus/2025-01',
+      revision_id: 'run-1',
+      billing_period: '2025-01',
+      object: 'abfs://c/focus.csv',
+      line: 2,
+      columns: {
+        BilledCost: '3',
+        EffectiveCost: '2',
+        BillingCurrency: 'USD',
+        BillingAccountId: 'acct',
+        ChargeCategory: 'Usage',
+        ChargePeriodStart: '2025-01-05T00:00:00Z',
+        ChargePeriodEnd: '2025-01-06T00:00:00Z',
+        Region: 'westeurope',
+        UsageQuantity: '24',
+        UsageUnit: 'Hours',
+        ...extra,
+      },
+    });
+    expect(ok(preview({ ChargeSubcategory: 'Used Commitment' }))).toMatchObject({
+      RegionId: 'westeurope',
+      RegionName: 'westeurope',
+      ConsumedQuantity: '24',
+      ConsumedUnit: 'Hours',
+      CommitmentDiscountStatus: 'Used',
+      ChargeClass: null,
+    });
+    expect(ok(preview({ ChargeSubcategory: 'Refund', ChargeCategory: 'Purchase' }))).toMatchObject({
+      ChargeClass: 'Correction',
+      CommitmentDiscountStatus: null,
+    });
+  });
+});
+
 describe('FOCUS exports of AWS and Azure', () => {
   const row = (format: string, provider: string, columns: Record<string, string>): RawUsageRow => ({
     provider,
