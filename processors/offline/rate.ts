@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
-import { openLines } from '../../collectors/core/read-lines';
+import { basename, dirname, join, resolve } from 'node:path';
+import { openLines, parserFor } from '../../collectors/core/read-lines';
 import type { ObjectStore } from '../../collectors/core/object-store';
 import { RawBatcher, RowAdmission, type BatchConstants } from '../../collectors/core/raw-batches';
 import { compileControlColumns, defaultBilledCostColumn } from '../../collectors/formats/columns';
@@ -176,6 +176,18 @@ async function planFolder(provider: OfflineProvider, folder: string): Promise<Pl
   const store = new LocalFolderStore(folder, `local://${bucket}`);
   const discovered = await discoverFolder(provider, store, bucket);
   if (discovered.length === 0) {
+    // A folder of export files in no provider layout (a FOCUS producer's output, files copied by
+    // hand): each file is rated as if it were given alone.
+    const files = (await listFolder(folder))
+      .map((o) => o.key)
+      .filter(isExportFile)
+      .sort();
+    if (files.length > 0) {
+      const revisions: OfflineRevision[] = [];
+      for (const key of files)
+        revisions.push(await singleFileRevision(provider, store, key, join(folder, key)));
+      return { store, kind: 'folder', revisions };
+    }
     throw new InputError(
       ErrorCodes.NOT_FOUND,
       `no ${provider} export found in folder ${folder}. Discovery looks for ${providerNamed(provider).layout} ` +
@@ -220,28 +232,47 @@ async function sha256Prefix(path: string): Promise<string> {
 }
 
 async function planFile(provider: OfflineProvider, file: string): Promise<Plan> {
-  const name = basename(file);
   const store = new LocalFolderStore(dirname(file), 'local://local');
-  const columns = await readColumnNames(store, name);
-  const format = detectFormat(provider, columns, name);
   return {
     store,
     kind: 'file',
-    revisions: [
-      {
-        provider,
-        format,
-        scope: `${provider}/local/${name}`,
-        // Content-addressed: the same bytes give the same revision, hence the same record ids.
-        revision_id: await sha256Prefix(file),
-        billing_period: '',
-        files: [name],
-        expected_rows: null,
-        manifest_key: null,
-        rowPeriod: rowPeriodReader(format, columns),
-      },
-    ],
+    revisions: [await singleFileRevision(provider, store, basename(file), file)],
   };
+}
+
+/** One export file without a manifest as a revision of its own; its rows say their billing period. */
+async function singleFileRevision(
+  provider: OfflineProvider,
+  store: LocalFolderStore,
+  key: string,
+  file: string,
+): Promise<OfflineRevision> {
+  const columns = await readColumnNames(store, key);
+  const format = detectFormat(provider, columns, key);
+  return {
+    provider,
+    format,
+    scope: `${provider}/local/${key}`,
+    // Content-addressed: the same bytes give the same revision, hence the same record ids.
+    revision_id: await sha256Prefix(file),
+    billing_period: '',
+    files: [key],
+    expected_rows: null,
+    manifest_key: null,
+    rowPeriod: rowPeriodReader(format, columns),
+  };
+}
+
+/** A data file of an export: not a manifest, not a dead-letter file `meterflow rate` wrote. */
+function isExportFile(key: string): boolean {
+  const name = basename(key).toLowerCase();
+  if (name.includes('manifest') || name.endsWith('.dead-letters.ndjson')) return false;
+  try {
+    parserFor(key);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

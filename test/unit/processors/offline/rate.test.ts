@@ -510,10 +510,16 @@ describe('meterflow rate: a folder laid out as a bucket', () => {
   }, 30_000);
 
   it('says clearly when discovery finds nothing, and refuses a manifest naming absent files', async () => {
-    await expect(rate({ provider: 'focus', out: outPath('none.ndjson') })).rejects.toThrow(
-      /no focus export found in folder .*acme-billing.*pass the file itself as --input/,
+    const empty = join(tmp, 'no-exports');
+    put(empty, 'notes/readme.txt', 'no export here');
+    await expect(rate({ provider: 'focus', input: empty, out: outPath('none.ndjson') })).rejects.toThrow(
+      /no focus export found in folder .*no-exports.*pass the file itself as --input/,
     );
     expect(existsSync(outPath('none.ndjson'))).toBe(false);
+    // Export files in no layout are rated one by one, so another provider's files are named as such.
+    await expect(rate({ provider: 'focus', out: outPath('other.ndjson') })).rejects.toThrow(
+      /looks like an? \w+ export .*not --provider focus/,
+    );
 
     const broken = join(tmp, 'broken');
     put(
@@ -551,6 +557,32 @@ describe('meterflow rate and the streaming stages agree', () => {
     const order = (a: LetterKey, b: LetterKey) =>
       `${a.object}:${a.line}:${a.stage}`.localeCompare(`${b.object}:${b.line}:${b.stage}`);
     expect([...streaming.letters].sort(order)).toEqual([...offlineLetters].sort(order));
+  });
+});
+
+describe('meterflow rate: a folder of export files in no layout', () => {
+  it('rates each file as if it were given alone (a FOCUS producer writing CSV and Parquet parts)', async () => {
+    const csv = outPath('focus-part.csv');
+    await rate({ input: fixture('aws', 'legacy-cur', 'koku_test_cur.csv'), out: csv, format: 'csv' });
+    const folder = join(tmp, 'focus-parts');
+    put(folder, 'part-0.csv', readFileSync(csv));
+    await rate({
+      input: fixture('aws', 'legacy-cur', 'koku_test_cur.csv'),
+      out: join(folder, 'part-1.parquet'),
+      format: 'parquet',
+    });
+    const s = await rate({ provider: 'focus', input: folder, out: outPath('focus-parts.ndjson') });
+    expect(s.input_kind).toBe('folder');
+    expect(s.revisions.map((r) => [r.scope, r.format, r.rows_out])).toEqual([
+      ['focus/local/part-0.csv', 'focus', 19],
+      ['focus/local/part-1.parquet', 'focus', 19],
+    ]);
+    // The same exact billed cost through CSV text and Parquet decimals: twice the sample's.
+    const single = await rate({
+      input: fixture('aws', 'legacy-cur', 'koku_test_cur.csv'),
+      out: outPath('once.ndjson'),
+    });
+    expect(s.billed_cost).toEqual({ USD: decimalToString(new Decimal(single.billed_cost.USD).times(2)) });
   });
 });
 
