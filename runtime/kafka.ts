@@ -27,6 +27,7 @@ export function topicNames(config: MeterflowConfig) {
     deadLetter: `${p}.dead-letter`,
     priceBook: `${p}.price-book`,
     audit: `${p}.audit`,
+    revisionEvents: `${p}.revision-events`,
   };
 }
 
@@ -135,6 +136,8 @@ export function topicSettings(
     [names.normalized, days.normalized],
     [names.deduped, days.deduped],
     [names.rated, days.rated],
+    // Kept as long as the rated records they describe.
+    [names.revisionEvents, days.rated],
     [names.deadLetter, days.dead_letter],
     [names.audit, days.audit],
   ];

@@ -47,6 +47,7 @@ export const AvroTypes = {
   deadLetter: load('dead-letter'),
   usageRecord: load('usage-record'),
   auditEvent: load('audit-event'),
+  revisionEvent: load('revision-event'),
 };
 
 /**

@@ -125,6 +125,35 @@ export interface RevisionControl {
   produced_at: string;
 }
 
+export type RevisionEventType = 'PUBLISHED' | 'SUPERSEDED';
+
+export interface PublishedTotal {
+  currency: string;
+  /** Exact decimal sum of BilledCost of the published documents */
+  billed_cost: string;
+  rows: number;
+}
+
+/** A revision's lifecycle as readers of the published usage see it, on topic <prefix>.revision-events, keyed by scope. Written by the revision publisher after Elasticsearch shows the change: PUBLISHED when a whole, reconciled revision becomes the scope's current one, SUPERSEDED when a newer one replaced a published revision. At least once: a copy of an event has the same event_id. */
+export interface RevisionEvent {
+  /** <scope>/<revision_id>/<type>: identical for every copy of one event */
+  event_id: string;
+  type: RevisionEventType;
+  provider: string;
+  /** provider/export/billing period: the replacement unit */
+  scope: string;
+  revision_id: string;
+  /** YYYY-MM */
+  billing_period: string;
+  /** Rows of the revision (indexed plus dead-lettered), as the collector counted them */
+  row_count: null | number;
+  totals: Array<PublishedTotal>;
+  /** PUBLISHED: the revision it replaces, if any; SUPERSEDED: the revision that replaced it */
+  related_revision_id: null | string;
+  /** ISO-8601 UTC time the publisher recorded the change */
+  at: string;
+}
+
 /** One usage line in FOCUS 1.2 shape, on the normalized, deduped and rated topics (keyed by x_RecordId). The x_Rated*\/x_Price* fields are null until the price stage sets them. */
 export interface UsageRecord {
   BillingAccountId: null | string;

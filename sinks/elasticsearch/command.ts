@@ -6,6 +6,8 @@ import { createStageMetrics } from '../../runtime/metrics';
 import { exitOnFatal, startService, type Service } from '../../runtime/service';
 import { indexNames } from './indices';
 import { ensureLayout } from './layout';
+import { AvroTypes } from '../../schemas';
+import type { Producer } from 'kafkajs';
 import { RevisionPublisher } from './publisher';
 import { ElasticsearchSink } from './sink';
 
@@ -29,6 +31,7 @@ export async function startSink(
     { topic: topics.rated },
     { topic: topics.control },
     { topic: topics.deadLetter },
+    ...(config.sink.publisher ? [{ topic: topics.revisionEvents }] : []),
   ]);
   const es = createElasticsearch(config);
   const names = indexNames(config.elasticsearch.index_prefix);
@@ -38,13 +41,25 @@ export async function startSink(
   });
   const logger = service.logger.child({ stage: 'sink.elasticsearch' });
   let publisher: RevisionPublisher | undefined;
+  let events: Producer | undefined;
   if (config.sink.publisher) {
+    events = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await events.connect();
+    const producer = events;
     publisher = new RevisionPublisher({
       es,
       names,
       logger: logger.child({ part: 'publisher' }),
       registry: service.registry,
       intervalMs: config.sink.publish_interval_ms,
+      // Keyed by scope: a scope's events stay in order on one partition.
+      announce: async (list) => {
+        await producer.send({
+          topic: topics.revisionEvents,
+          acks: -1,
+          messages: list.map((e) => ({ key: e.scope, value: AvroTypes.revisionEvent.toBuffer(e) })),
+        });
+      },
     });
   }
   const sink = new ElasticsearchSink({
@@ -62,7 +77,10 @@ export async function startSink(
   service.shutdown.register('sink.elasticsearch', () => sink.stop());
   if (publisher) {
     publisher.start();
-    service.shutdown.register('revision publisher', () => publisher.stop());
+    service.shutdown.register('revision publisher', async () => {
+      await publisher.stop();
+      await events?.disconnect();
+    });
   }
   return { sink, publisher };
 }

@@ -111,6 +111,8 @@ export interface RevisionDocument {
   problems: string[];
   published_at: string | null;
   updated_at: string;
+  /** The last lifecycle event the publisher sent for this revision (absent: none yet). */
+  announced?: 'PUBLISHED' | 'SUPERSEDED' | null;
 }
 
 /** A dead letter as indexed (the payload is kept as text only when it is text). */
@@ -204,6 +206,7 @@ export function revisionMappings() {
       problems: { type: 'text' },
       published_at: date,
       updated_at: date,
+      announced: keyword,
     },
   };
 }

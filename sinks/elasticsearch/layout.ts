@@ -57,6 +57,8 @@ export async function ensureLayout(
     properties: usageMappings().properties as never,
   });
   await createIfAbsent(es, names.revisions, { settings, mappings: revisionMappings() });
+  // The same for fields the revision documents gained (announced).
+  await es.indices.putMapping({ index: names.revisions, properties: revisionMappings().properties as never });
   await createIfAbsent(es, names.deadLetters, { settings, mappings: deadLetterMappings() });
 }
 

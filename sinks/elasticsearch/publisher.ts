@@ -4,6 +4,7 @@ import { Decimal, decimalToString } from '../../schemas/decimal';
 import { scanAll } from '../../runtime/elasticsearch';
 import type { Logger } from '../../runtime/logger';
 import { gauge, stageCounter } from '../../runtime/metrics';
+import type { RevisionEvent } from '../../schemas';
 import {
   type DeadLetterDocument,
   type IndexNames,
@@ -86,6 +87,11 @@ export interface PublisherOptions {
   logger: Logger;
   registry: Registry;
   intervalMs: number;
+  /**
+   * Sends lifecycle events (PUBLISHED, SUPERSEDED) to `<prefix>.revision-events`; resolves once
+   * the broker has them (acks=all). Absent: no events.
+   */
+  announce?: (events: RevisionEvent[]) => Promise<void>;
 }
 
 const PAGE = 5000;
@@ -105,7 +111,12 @@ const PAGE = 5000;
  *      new one with no moment where a scope shows two revisions or none;
  *   5. only then record the new states (published / superseded) in the revision documents. A crash
  *      between 4 and 5 is repaired by the next pass, which derives the same choice again;
- *   6. delete documents of superseded and failed revisions with search + bulk delete (core APIs;
+ *   6. announce what readers can now see on `<prefix>.revision-events` (PUBLISHED for a newly
+ *      current revision, SUPERSEDED for a published one it replaced), then mark each revision
+ *      document `announced` with the state announced. An event goes out only after the alias and
+ *      the states show the change, and a crash before the mark sends it again on the next pass: at
+ *      least once, each copy with the same event_id;
+ *   7. delete documents of superseded and failed revisions with search + bulk delete (core APIs;
  *      no delete-by-query module needed). They are invisible already (not in the filter), so this
  *      is housekeeping; documents redelivered later for such a revision are found and deleted by a
  *      later pass.
@@ -262,7 +273,10 @@ export class RevisionPublisher {
     for (const s of ['collecting', 'pending', 'published', 'superseded', 'unreconciled', 'failed'])
       this.states.set({ state: s }, byState.get(s) ?? 0);
 
-    // 6. housekeeping
+    // 6. announce
+    if (this.o.announce) await this.announce(revisions, updates, current, now);
+
+    // 7. housekeeping
     const dead = revisions
       .filter((r) => {
         const state = updates.get(publishKey(r.scope, r.revision_id))?.state ?? r.state;
@@ -271,6 +285,69 @@ export class RevisionPublisher {
       .map((r) => publishKey(r.scope, r.revision_id));
     if (dead.length) await this.deleteDocuments(dead);
     return current;
+  }
+
+  /**
+   * Events for the revisions whose state readers see changed since the last announcement: a
+   * published revision not yet announced, and a superseded one that was announced as published.
+   */
+  private async announce(
+    revisions: RevisionDocument[],
+    updates: Map<string, Partial<RevisionDocument>>,
+    current: Map<string, string>,
+    now: string,
+  ): Promise<void> {
+    const events: RevisionEvent[] = [];
+    const announced: RevisionDocument[] = [];
+    const stateOf = (r: RevisionDocument) =>
+      updates.get(publishKey(r.scope, r.revision_id))?.state ?? r.state;
+    // The revision each scope last announced as published: what a newly published one replaces.
+    const previous = new Map<string, string>();
+    for (const r of revisions)
+      if (r.announced === 'PUBLISHED' && current.get(r.scope) !== r.revision_id)
+        previous.set(r.scope, r.revision_id);
+    const eventOf = (
+      r: RevisionDocument,
+      type: RevisionEvent['type'],
+      related: string | null,
+    ): RevisionEvent => ({
+      event_id: `${r.scope}/${r.revision_id}/${type}`,
+      type,
+      provider: r.provider,
+      scope: r.scope,
+      revision_id: r.revision_id,
+      billing_period: r.billing_period,
+      row_count: r.row_count,
+      totals: (updates.get(publishKey(r.scope, r.revision_id))?.indexed_totals ?? r.indexed_totals).map(
+        (t) => ({
+          currency: t.currency,
+          billed_cost: t.billed_cost,
+          rows: t.rows,
+        }),
+      ),
+      related_revision_id: related,
+      at: now,
+    });
+    // Per scope, the new revision's PUBLISHED before the old one's SUPERSEDED (one key, one partition).
+    for (const r of revisions)
+      if (stateOf(r) === 'published' && (r.announced ?? null) === null) {
+        events.push(eventOf(r, 'PUBLISHED', previous.get(r.scope) ?? null));
+        announced.push({ ...r, announced: 'PUBLISHED' });
+      }
+    for (const r of revisions)
+      if (stateOf(r) === 'superseded' && r.announced === 'PUBLISHED') {
+        events.push(eventOf(r, 'SUPERSEDED', current.get(r.scope) ?? null));
+        announced.push({ ...r, announced: 'SUPERSEDED' });
+      }
+    if (events.length === 0) return;
+    await this.o.announce!(events);
+    const operations = announced.flatMap((r) => [
+      { update: { _index: this.o.names.revisions, _id: revisionDocId(r.scope, r.revision_id) } },
+      { doc: { announced: r.announced } },
+    ]);
+    const res = await this.o.es.bulk({ operations, refresh: 'wait_for' });
+    if (res.errors) throw new Error('marking revisions announced failed; the next pass announces them again');
+    this.o.logger.info({ events: events.map((e) => e.event_id) }, 'revision events announced');
   }
 
   private async allRevisions(): Promise<RevisionDocument[]> {

@@ -24,12 +24,14 @@ import type { MeterflowConfig } from '../../runtime/config';
 import { createElasticsearch } from '../../runtime/elasticsearch';
 import { createKafka, ensureTopics, topicNames } from '../../runtime/kafka';
 import { createLogger } from '../../runtime/logger';
+import { AvroTypes, type RevisionEvent } from '../../schemas';
 import { Decimal, decimalToString } from '../../schemas/decimal';
 import { startSink } from '../../sinks/elasticsearch/command';
 import { indexNames, revisionDocId, type RevisionDocument } from '../../sinks/elasticsearch/indices';
 import { curCsv, curLines, ensureBucket, gz, putCurRevision } from './collectors/cur-fixture';
 import { eventually, testConfig, uniqueName } from './helpers';
 import { exactSum, testService } from './sinks/sink-fixture';
+import { readTopic } from './collectors/kafka-read';
 
 /**
  * Kafka as a deployment should run it (the local stack's optional `kafka-secure` broker: TLS with
@@ -200,7 +202,7 @@ describe('a secured Kafka: TLS, SASL/SCRAM-SHA-512 and the documented ACLs per c
     const all = [
       ...['aws', 'gcp', 'azure'].map((p) => topics.raw(p)),
       ...[topics.control, topics.collectorCheckpoints, topics.normalized, topics.deduped],
-      ...[topics.rated, topics.deadLetter, topics.audit, topics.priceBook],
+      ...[topics.rated, topics.deadLetter, topics.audit, topics.priceBook, topics.revisionEvents],
     ];
     await ensureTopics(
       superuser,
@@ -285,6 +287,18 @@ describe('a secured Kafka: TLS, SASL/SCRAM-SHA-512 and the documented ACLs per c
       expect(totals.sum).toBe(billed);
       const rated = await exactSum(es, names.usageAlias, 'x_RatedCost');
       expect(rated.sum).toBe(decimalToString(new Decimal(billed).times('1.1')));
+      // The sink principal's documented Write on the revision-events topic is enough to announce it.
+      const events = await eventually(async () => {
+        const read = await readTopic(
+          superuser,
+          topics.revisionEvents,
+          (v) => AvroTypes.revisionEvent.fromBuffer(v) as RevisionEvent,
+        );
+        return read.length > 0 ? read : undefined;
+      }, 60_000);
+      expect(events.map((e) => [e.type, e.scope, e.revision_id, e.totals[0].billed_cost])).toEqual([
+        ['PUBLISHED', scope, 'assembly-1', billed],
+      ]);
     } finally {
       await service.shutdown.run();
     }

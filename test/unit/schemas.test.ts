@@ -49,16 +49,10 @@ describe('topic schemas', () => {
     },
   );
 
-  const FILE_OF: Record<string, string> = {
-    rawUsageRow: 'raw-usage-row',
-    rawRowBatch: 'raw-row-batch',
-    revisionControl: 'revision-control',
-    deadLetter: 'dead-letter',
-    usageRecord: 'usage-record',
-    auditEvent: 'audit-event',
-  };
+  /** The .avsc file of an AvroTypes entry: rawRowBatch -> raw-row-batch. */
+  const fileOf = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   const released = Object.entries(AvroTypes)
-    .map(([name, schema]) => [name, schema, previousVersions(FILE_OF[name])] as const)
+    .map(([name, schema]) => [name, schema, previousVersions(fileOf(name))] as const)
     .filter(([, , versions]) => versions.length > 0);
   // Random values of every shape each schema allows (avsc's Type#random), 20 per check.
   const samples = (t: avro.Type) =>

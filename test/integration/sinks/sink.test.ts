@@ -2,6 +2,7 @@ import { createElasticsearch } from '../../../runtime/elasticsearch';
 import { createKafka, topicNames } from '../../../runtime/kafka';
 import { startSink } from '../../../sinks/elasticsearch/command';
 import { indexNames, type RevisionDocument, revisionDocId } from '../../../sinks/elasticsearch/indices';
+import { AvroTypes, type RevisionEvent } from '../../../schemas';
 import { eventually, testConfig, uniqueName } from '../helpers';
 import { decodeDeadLetter, readTopic } from '../collectors/kafka-read';
 import { controlTotals, exactSum, produceRevision, ratedLine, testService } from './sink-fixture';
@@ -93,6 +94,29 @@ describe('Elasticsearch sink (real Kafka and Elasticsearch)', () => {
       await publisher!.pass();
       expect((await exactSum(es, names.usageAlias, 'BilledCost')).count).toBe(120);
       expect((await revisionDoc(scope, 'r2')).state).toBe('published');
+
+      // The lifecycle on Kafka: r1 published, r2 published replacing r1, r1 superseded by r2, in
+      // that order for the scope; the unreconciled r3 is never announced, and a pass with nothing
+      // new announces nothing again.
+      const lifecycle = async () =>
+        (
+          await readTopic(
+            kafka,
+            topics.revisionEvents,
+            (v) => AvroTypes.revisionEvent.fromBuffer(v) as RevisionEvent,
+          )
+        )
+          .filter((e) => e.scope === scope)
+          .map((e) => [e.type, e.revision_id, e.related_revision_id, e.totals[0]?.billed_cost ?? null]);
+      const announced = [
+        ['PUBLISHED', 'r1', null, published.indexed_totals[0].billed_cost],
+        ['PUBLISHED', 'r2', 'r1', controlTotals(r2)[0].billed_cost],
+        ['SUPERSEDED', 'r1', 'r2', published.indexed_totals[0].billed_cost],
+      ];
+      await eventually(async () => ((await lifecycle()).length >= 3 ? true : undefined), 60_000);
+      expect(await lifecycle()).toEqual(announced);
+      await publisher!.pass();
+      expect(await lifecycle()).toEqual(announced);
     } finally {
       await service.shutdown.run();
       await producer.disconnect();
