@@ -32,6 +32,7 @@ const demoModule = () => load('../deploy/demo/demo') as typeof import('../deploy
 const sinkModule = () =>
   load('../sinks/elasticsearch/command') as typeof import('../sinks/elasticsearch/command');
 const apiModule = () => load('../api/service') as typeof import('../api/service');
+const exportModule = () => load('../api/export') as typeof import('../api/export');
 const apiKeysModule = () => load('../api') as typeof import('../api');
 const invoicesModule = () => load('../invoices/service') as typeof import('../invoices/service');
 const supervisorModule = () => load('./supervisor') as typeof import('./supervisor');
@@ -349,6 +350,40 @@ program
         format: opts.format,
       });
       if (!opts.exitZero) process.exitCode = rateExitCode(summary);
+    },
+  );
+
+program
+  .command('export')
+  .description(
+    "a billing period's published usage from Elasticsearch (the current revision of every scope, as readers see it) to a file: NDJSON, CSV or typed Parquet",
+  )
+  .requiredOption('--period <YYYY-MM>', 'billing period')
+  .option('--customer <id>', "only this customer's usage")
+  .addOption(
+    new Option('--format <format>', 'ndjson, csv or parquet (as meterflow rate writes them)')
+      .choices(['ndjson', 'csv', 'parquet'])
+      .default('ndjson'),
+  )
+  .requiredOption('--out <file>', 'output file')
+  .action(
+    async (opts: {
+      period: string;
+      customer?: string;
+      format: 'ndjson' | 'csv' | 'parquet';
+      out: string;
+    }) => {
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      const { exportPublishedUsage } = exportModule();
+      const s = await exportPublishedUsage(config().config, opts);
+      const totals = (t: Record<string, string>) =>
+        Object.entries(t)
+          .map(([c, v]) => `${c} ${v}`)
+          .join(', ') || '-';
+      say(`exported ${s.rows} rows of ${opts.period} to ${opts.out} (${opts.format})`);
+      say(`BilledCost: ${totals(s.billed_cost)}`);
+      say(`rated:      ${totals(s.rated_cost)}`);
     },
   );
 
