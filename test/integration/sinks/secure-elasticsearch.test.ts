@@ -9,7 +9,12 @@ import {
 import { selectComponents, stackContext, stackUp } from '../../../deploy/stack/stack';
 import { createKafka, ensureTopics, topicNames } from '../../../runtime/kafka';
 import { startSink } from '../../../sinks/elasticsearch/command';
-import { indexNames, revisionDocId, type RevisionDocument } from '../../../sinks/elasticsearch/indices';
+import {
+  indexNames,
+  revisionDocId,
+  toUsageDocument,
+  type RevisionDocument,
+} from '../../../sinks/elasticsearch/indices';
 import type { UsageRecord } from '../../../schemas';
 import { eventually, testConfig, uniqueName } from '../helpers';
 import { exactSum, produceRevision, ratedLine, testService } from './sink-fixture';
@@ -72,7 +77,7 @@ describe('a secured Elasticsearch: TLS, users and the documented least-privilege
       Object.fromEntries(Object.entries(documented).map(([name, role]) => [roleOf(name), role])),
     );
     const password = `pw-${prefix}`;
-    for (const role of ['meterflow_sink', 'meterflow_api'])
+    for (const role of ['meterflow_sink', 'meterflow_api', 'meterflow_analyst'])
       addSecureElasticsearchUser(ctx, roleOf(role), password, [roleOf(role)]);
     const clientAs = (role: string) =>
       new Client({
@@ -81,7 +86,7 @@ describe('a secured Elasticsearch: TLS, users and the documented least-privilege
         tls: { ca: fs.readFileSync(access.ca) },
       });
     // The node reloads its role and user files within seconds.
-    for (const role of ['meterflow_api', 'meterflow_sink'])
+    for (const role of ['meterflow_api', 'meterflow_sink', 'meterflow_analyst'])
       await eventually(
         async () =>
           (await clientAs(role)
@@ -143,6 +148,22 @@ describe('a secured Elasticsearch: TLS, users and the documented least-privilege
     await expect(
       reader.index({ index: names.revisions, id: 'forged', document: { state: 'published' } }),
     ).rejects.toMatchObject({ meta: { statusCode: 403 } });
+    // An analyst's index pattern cannot double count: with a revision's documents in the monthly
+    // index before it is published (as during every restatement), `<prefix>-usage*` still resolves
+    // to the published alias only for meterflow_analyst, and naming the monthly index is refused.
+    await admin.index({
+      index: names.usageIndex('2026-02'),
+      id: 'not-yet-published',
+      document: { ...toUsageDocument(ratedLine(scope, 'r2', 2)) },
+      refresh: 'wait_for',
+    });
+    const analyst = clientAs('meterflow_analyst');
+    const pattern = `${prefix}-usage*`;
+    expect((await analyst.count({ index: pattern })).count).toBe(ROWS);
+    expect((await admin.count({ index: `${prefix}-usage-*` })).count).toBeGreaterThan(ROWS);
+    await expect(analyst.count({ index: names.usageIndex('2026-02') })).rejects.toMatchObject({
+      meta: { statusCode: 403 },
+    });
     // The sink's role reaches nothing outside its prefix.
     const sinkClient = clientAs('meterflow_sink');
     await expect(
