@@ -54,7 +54,7 @@ export function revisionDocId(scope: string, revision: string): string {
 export type UsageDocument = UsageRecord & {
   /** publishKey(x_Scope, x_Revision): what the published alias filters on. */
   x_PublishKey: string;
-  /** "key=value" for every tag (Tags itself is stored, not indexed: tag keys are unbounded). */
+  /** "key=value" for every tag (also searchable as Tags.<key> in indices created since Tags is `flattened`). */
   x_TagPairs: string[];
   /** Integer parts of the amounts Elasticsearch sums exactly; a field is absent when it has none. */
   x_Exact: Partial<Record<ExactSumField, ExactParts>>;
@@ -176,7 +176,9 @@ export function usageMappings() {
       EXACT_SUM_FIELDS.map((f) => [f, { properties: { units: long, nano: long, atto: long } }]),
     ),
   };
-  properties.Tags = { type: 'object', enabled: false };
+  // One `flattened` field holds every tag, whatever its key (tag keys are unbounded, so one field
+  // per key could exhaust the mapping): `Tags.<key>` filters and splits charts by a tag's value.
+  properties.Tags = { type: 'flattened' };
   return { dynamic: 'strict' as const, properties };
 }
 

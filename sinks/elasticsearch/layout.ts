@@ -50,11 +50,14 @@ export async function ensureLayout(
   // A template shapes an index only when it is created: fields added since (mappings only gain
   // fields) go into the existing monthly indices too, or every open month would refuse documents
   // carrying them (strict mapping) and dead-letter them as mapping errors.
+  // Tags is left out: its type is fixed when an index is created (months created before it became
+  // `flattened` keep it stored but not indexed; their tags stay searchable through x_TagPairs).
+  const { Tags: _fixedAtCreation, ...added } = usageMappings().properties;
   await es.indices.putMapping({
     index: names.usagePattern,
     allow_no_indices: true,
     ignore_unavailable: true,
-    properties: usageMappings().properties as never,
+    properties: added as never,
   });
   await createIfAbsent(es, names.revisions, { settings, mappings: revisionMappings() });
   // The same for fields the revision documents gained (announced).

@@ -125,4 +125,36 @@ describe('usage summary inside Elasticsearch, exact', () => {
     const doc = toUsageDocument(line(0, { x_BillingPeriod: '2024-12' }));
     await expect(es.index({ index, id: 'x', document: doc, refresh: true })).resolves.toBeDefined();
   });
+
+  it('splits by tag key in months created since Tags is flattened, and leaves older months working', async () => {
+    // An older month: Tags stored, not indexed, as layouts before `flattened` made it.
+    const old = names.usageIndex('2024-11');
+    await es.indices.create({
+      index: old,
+      mappings: {
+        dynamic: 'strict',
+        properties: { ...usageMappings().properties, Tags: { type: 'object', enabled: false } } as never,
+      },
+    });
+    await ensureLayout(es, names); // must not try to change Tags there
+    const fresh = await ensureUsageIndex(es, names, '2024-10');
+    const tagged = (i: number, period: string, team: string) =>
+      toUsageDocument(line(i, { x_BillingPeriod: period, Tags: { team, 'cost-center': `cc-${i}` } }));
+    await es.index({ index: old, id: 'o1', document: tagged(1, '2024-11', 'core') });
+    await es.index({ index: fresh, id: 'f1', document: tagged(2, '2024-10', 'core') });
+    await es.index({ index: fresh, id: 'f2', document: tagged(3, '2024-10', 'edge') });
+    await es.indices.refresh({ index: [old, fresh] });
+    const byTeam = await es.search({
+      index: fresh,
+      size: 0,
+      aggs: { team: { terms: { field: 'Tags.team' } } },
+    });
+    const buckets = (byTeam.aggregations!.team as { buckets: Array<{ key: string; doc_count: number }> })
+      .buckets;
+    expect(buckets.map((b) => [b.key, b.doc_count])).toEqual([
+      ['core', 1],
+      ['edge', 1],
+    ]);
+    expect((await es.count({ index: old, query: { term: { x_TagPairs: 'team=core' } } })).count).toBe(1);
+  });
 });
