@@ -6,7 +6,10 @@ import readline from 'node:readline';
 import zlib from 'node:zlib';
 import Decimal from 'decimal.js';
 import { LosslessNumber, parse as losslessParse } from 'lossless-json';
-import { serviceCategoriesPath } from '../processors/normalize/service-categories';
+import {
+  SERVICE_SUBCATEGORIES_FILE,
+  serviceCategoriesPath,
+} from '../processors/normalize/service-categories';
 import { sampleProcess } from './proc-sampler';
 
 /**
@@ -20,7 +23,7 @@ import { sampleProcess } from './proc-sampler';
  * Timed, each in its own child process sampled with proc-sampler.ts (wall s, CPU s, peak RSS),
  * one after the other:
  * 1. `meterflow rate --provider aws --input cur.csv --out meterflow.ndjson`: parse, normalize to
- *    the full FOCUS record (about 40 fields and Tags), dedupe, price at cost, schema check, NDJSON.
+ *    the full FOCUS record (about 60 fields and Tags), dedupe, price at cost, schema check, NDJSON.
  * 2. DuckDB (@duckdb/node-api, `SET threads=1`) in a child node process:
  *    a. sum of lineItem/UnblendedCost as DECIMAL(38,18) over read_csv(all_varchar) (scan ceiling);
  *    b. the 17 FOCUS columns meterflow derives from the CUR (ids, service, SKU, region, zone,
@@ -29,7 +32,7 @@ import { sampleProcess } from './proc-sampler';
  *    The fixture has no product/region column: meterflow leaves RegionId null and puts
  *    product/location in RegionName; DuckDB projects product/location (as RegionId), so it reads
  *    the column meterflow reads.
- *    c. the full record meterflow writes (fullRecordSql): all 56 fields of the rated record in
+ *    c. the full record meterflow writes (fullRecordSql): all 74 fields of the rated record in
  *       schema order, by the same rules, record id and ServiceCategory lookup included. This is
  *       the "same projection" the ratio target is about; (b) stays as the lean lower bound.
  * DuckDB's row counts (a: count(*), b and c: COPY's count) must equal meterflow's `rows out`, and
@@ -119,6 +122,7 @@ export function fullRecordSql(
   out: string,
   header: readonly string[],
   categories: string,
+  subcategories: string,
 ): string {
   const has = new Set(header);
   const c = (...names: string[]): string => {
@@ -155,6 +159,20 @@ export function fullRecordSql(
       WHEN 'RIFee' THEN coalesce(${dec(c('reservation/UnusedAmortizedUpfrontFeeForBillingPeriod'))} + ${dec(c('reservation/UnusedRecurringFee'))}, ${billed})
       WHEN 'Fee' THEN CASE WHEN ${riArn} IS NOT NULL THEN ${zero} ELSE ${billed} END
       ELSE ${billed} END`;
+  const term = c('pricing/term');
+  const pricingCategory = `CASE
+      WHEN category NOT IN ('Usage', 'Purchase') THEN NULL
+      WHEN ${t} IN ('SavingsPlanCoveredUsage', 'SavingsPlanNegation', 'SavingsPlanUpfrontFee', 'SavingsPlanRecurringFee', 'DiscountedUsage', 'RIFee', 'Fee') THEN 'Committed'
+      WHEN ${term} IS NULL OR ${term} IN ('OnDemand', 'On Demand') THEN 'Standard'
+      WHEN ${term} IN ('Spot', 'spot') THEN 'Dynamic'
+      WHEN ${term} IN ('Reserved', 'Savings Plan') THEN 'Committed'
+      ELSE 'Other' END`;
+  // The contracted cost: net unblended where the export has it, else the unblended (billed) cost.
+  const net = has.has('lineItem/NetUnblendedCost');
+  const contractedCost = net ? `coalesce(${dec(c('lineItem/NetUnblendedCost'))}, ${billed})` : billed;
+  const contractedRate = dec(net ? c('lineItem/NetUnblendedRate') : c('lineItem/UnblendedRate'));
+  const capacity = c('reservation/CapacityReservationARN');
+  const capacityStatus = c('reservation/CapacityReservationStatus');
   const period = `strftime(strptime(${c('bill/BillingPeriodStartDate')}, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%SZ']), '%Y-%m')`;
   const tagColumns = header.filter((h) => h.startsWith('resourceTags/'));
   const tags =
@@ -170,6 +188,9 @@ export function fullRecordSql(
   cat AS (SELECT service AS cat_service, first(category) AS cat_category
           FROM read_csv(${sqlString(categories)}, header=true, comment='#', all_varchar=true)
           WHERE provider = 'aws' GROUP BY service),
+  sub AS (SELECT lower(service) AS sub_service, first(subcategory) AS sub_subcategory
+          FROM read_csv(${sqlString(subcategories)}, header=true, comment='#', all_varchar=true)
+          WHERE provider = 'aws' GROUP BY lower(service)),
   f AS (SELECT src.*, ${category} AS category, ${period} AS billing_period,
                coalesce(${c('lineItem/ProductCode', 'product/servicecode')}) AS service
         FROM src)
@@ -179,8 +200,8 @@ export function fullRecordSql(
     ${c('lineItem/UsageAccountId')} AS SubAccountId,
     ${c('lineItem/UsageAccountName')} AS SubAccountName,
     'AWS' AS ProviderName,
-    ${c('lineItem/LegalEntity')} AS PublisherName,
-    ${c('bill/InvoicingEntity')} AS InvoiceIssuerName,
+    coalesce(${c('lineItem/LegalEntity')}, ${c('bill/BillingEntity')}, 'AWS') AS PublisherName,
+    'AWS' AS InvoiceIssuerName,
     service AS ServiceName,
     coalesce(cat_category, 'Other') AS ServiceCategory,
     ${c('product/sku')} AS SkuId,
@@ -206,11 +227,11 @@ export function fullRecordSql(
     ${amount} AS PricingQuantity,
     CASE WHEN ${amount} IS NOT NULL THEN ${unit} END AS PricingUnit,
     ${dec(c('pricing/publicOnDemandRate'))} AS ListUnitPrice,
-    NULL AS ContractedUnitPrice,
+    CASE WHEN ${amount} IS NOT NULL THEN ${contractedRate} END AS ContractedUnitPrice,
     ${billed} AS BilledCost,
     ${effective} AS EffectiveCost,
     ${dec(c('pricing/publicOnDemandCost'))} AS ListCost,
-    NULL AS ContractedCost,
+    ${contractedCost} AS ContractedCost,
     ${c('lineItem/CurrencyCode')} AS BillingCurrency,
     CASE WHEN ${sp} THEN ${spArn} WHEN ${ri} THEN ${riArn} END AS CommitmentDiscountId,
     CASE WHEN ${sp} THEN 'Savings Plan' WHEN ${ri} THEN 'Reserved Instance' END AS CommitmentDiscountType,
@@ -218,6 +239,26 @@ export function fullRecordSql(
     CASE WHEN ${sp} AND ${t} = 'SavingsPlanCoveredUsage' THEN 'Used'
          WHEN ${ri} AND ${t} = 'DiscountedUsage' THEN 'Used' END AS CommitmentDiscountStatus,
     ${tags} AS Tags,
+    'Payer Account' AS BillingAccountType,
+    'Linked Account' AS SubAccountType,
+    ${c('bill/InvoiceId')} AS InvoiceId,
+    coalesce(sub_subcategory, 'Other (' || coalesce(cat_category, 'Other') || ')') AS ServiceSubcategory,
+    ${pricingCategory} AS PricingCategory,
+    NULL AS PricingCurrency,
+    NULL AS PricingCurrencyListUnitPrice,
+    NULL AS PricingCurrencyContractedUnitPrice,
+    NULL AS PricingCurrencyEffectiveCost,
+    ${c('lineItem/UsageType')} AS SkuMeter,
+    NULL AS SkuPriceDetails,
+    NULL AS CommitmentDiscountName,
+    NULL AS CommitmentDiscountQuantity,
+    NULL AS CommitmentDiscountUnit,
+    ${capacity} AS CapacityReservationId,
+    CASE WHEN ${capacity} IS NULL OR ${capacityStatus} IS NULL THEN NULL
+         WHEN contains(lower(${capacityStatus}), 'unused') THEN 'Unused'
+         WHEN contains(lower(${capacityStatus}), 'used') THEN 'Used' END AS CapacityReservationStatus,
+    'AWS' AS ServiceProviderName,
+    'AWS' AS HostProviderName,
     substr(sha256(concat_ws(chr(0), 'aws/local/cur.csv/' || billing_period, 'bench', 'local://local/cur.csv', CAST(line AS VARCHAR))), 1, 32) AS x_RecordId,
     'aws/local/cur.csv/' || billing_period AS x_Scope,
     'bench' AS x_Revision,
@@ -232,7 +273,7 @@ export function fullRecordSql(
     'at-cost' AS x_PriceRuleId,
     'at-cost' AS x_PriceBookVersion,
     NULL AS x_ExchangeRate
-  FROM f LEFT JOIN cat ON cat_service = f.service) TO ${sqlString(out)} (FORMAT json)`;
+  FROM f LEFT JOIN cat ON cat_service = f.service LEFT JOIN sub ON sub_service = lower(f.service)) TO ${sqlString(out)} (FORMAT json)`;
 }
 
 function sumSql(csv: string): string {
@@ -358,7 +399,13 @@ export async function benchDuckdb(rowsArg: number): Promise<Record<string, strin
     const proj = await duck('projection', projectionSql(csv, path.join(dir, 'duckdb.ndjson')));
     const record = await duck(
       'record',
-      fullRecordSql(csv, path.join(dir, 'duckdb-record.ndjson'), header, serviceCategoriesPath()),
+      fullRecordSql(
+        csv,
+        path.join(dir, 'duckdb-record.ndjson'),
+        header,
+        serviceCategoriesPath(),
+        serviceCategoriesPath(SERVICE_SUBCATEGORIES_FILE),
+      ),
     );
     const counts = {
       sum: Number(sum.row[0]),
