@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import avro from 'avsc';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -557,6 +558,44 @@ describe('meterflow rate and the streaming stages agree', () => {
     const order = (a: LetterKey, b: LetterKey) =>
       `${a.object}:${a.line}:${a.stage}`.localeCompare(`${b.object}:${b.line}:${b.stage}`);
     expect([...streaming.letters].sort(order)).toEqual([...offlineLetters].sort(order));
+  });
+});
+
+describe('meterflow rate: a single Avro file', () => {
+  it('reads its columns from the first record, as the collectors do (a FOCUS export written as Avro)', async () => {
+    // The AWS sample's rated records as a FOCUS export in an Avro container file, every field a
+    // nullable string (Tags as its JSON text), the way a warehouse export writes one.
+    const ndjson = outPath('to-avro.ndjson');
+    const fromCsv = await rate({ input: fixture('aws', 'legacy-cur', 'koku_test_cur.csv'), out: ndjson });
+    const records = readFileSync(ndjson, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const fields = Object.keys(records[0]).filter((f) => !f.startsWith('x_'));
+    const type = avro.Type.forSchema(
+      { type: 'record', name: 'Focus', fields: fields.map((name) => ({ name, type: ['null', 'string'] })) },
+      { wrapUnions: false },
+    );
+    const file = outPath('focus-export.avro');
+    const encoder = new avro.streams.BlockEncoder(type);
+    const chunks: Buffer[] = [];
+    const done = new Promise<void>((resolve) => encoder.on('end', resolve));
+    encoder.on('data', (c: Buffer) => chunks.push(c));
+    for (const r of records)
+      encoder.write(
+        Object.fromEntries(
+          fields.map((f) => [
+            f,
+            r[f] === null ? null : typeof r[f] === 'object' ? JSON.stringify(r[f]) : String(r[f]),
+          ]),
+        ),
+      );
+    encoder.end();
+    await done;
+    writeFileSync(file, Buffer.concat(chunks));
+    const s = await rate({ provider: 'focus', input: file, out: outPath('from-avro.ndjson') });
+    expect(s.revisions.map((r) => [r.format, r.rows_out])).toEqual([['focus', records.length]]);
+    expect(s.billed_cost).toEqual(fromCsv.billed_cost);
   });
 });
 
