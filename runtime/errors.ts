@@ -181,12 +181,22 @@ function httpStatusOf(err: Record<string, unknown>): number | undefined {
   return undefined;
 }
 
+/**
+ * kafkajs errors it marks non-retriable that only say no broker answered: every broker of the
+ * pool was away (a restart), so no coordinator or broker could be found. For us that is transient.
+ */
+const KAFKAJS_BROKER_AWAY: ReadonlySet<string> = new Set([
+  'KafkaJSGroupCoordinatorNotFound',
+  'KafkaJSBrokerNotFound',
+]);
+
 /** Whether an error's cause chain holds a retriable kafkajs error or a retryable socket error. */
 function hasRetriableCause(err: unknown): boolean {
   let c = (err as { cause?: unknown }).cause;
   for (let depth = 0; depth < 8 && typeof c === 'object' && c !== null && c !== err; depth++) {
     const x = c as { retriable?: unknown; name?: unknown; code?: unknown; cause?: unknown };
     if (x.retriable === true && typeof x.name === 'string' && x.name.startsWith('KafkaJS')) return true;
+    if (typeof x.name === 'string' && KAFKAJS_BROKER_AWAY.has(x.name)) return true;
     if (typeof x.code === 'string' && RETRYABLE_SYSCALL_CODES.has(x.code)) return true;
     c = x.cause;
   }
@@ -222,7 +232,7 @@ export function classifyError(err: unknown): MeterflowError {
   // still transient. Treating it as permanent failed a whole revision when the broker restarted
   // (test/faults/broker.slow.test.ts); the work must resume once the broker is back.
   if (typeof e.retriable === 'boolean' && typeof e.name === 'string' && e.name.startsWith('KafkaJS')) {
-    return e.retriable || hasRetriableCause(err)
+    return e.retriable || KAFKAJS_BROKER_AWAY.has(e.name) || hasRetriableCause(err)
       ? new TransientError(ErrorCodes.NETWORK, message, { cause: err })
       : new PermanentError(ErrorCodes.UNKNOWN, message, { cause: err });
   }

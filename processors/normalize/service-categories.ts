@@ -149,15 +149,19 @@ interface Table {
 
 let tables: Map<string, Table> | undefined;
 
-function load(): Map<string, Table> {
-  const text = fs.readFileSync(serviceCategoriesPath(), 'utf8');
-  const rows = parse(text, {
+/** The rows of one of this folder's CSV tables (a header line, `#` comments). */
+function readTable<T>(file: string): T[] {
+  return parse(fs.readFileSync(serviceCategoriesPath(file), 'utf8'), {
     columns: true,
     comment: '#',
     skip_empty_lines: true,
     trim: true,
     bom: true,
-  }) as Array<{ provider: string; service: string; category: string }>;
+  }) as T[];
+}
+
+function load(): Map<string, Table> {
+  const rows = readTable<{ provider: string; service: string; category: string }>(SERVICE_CATEGORIES_FILE);
   const out = new Map<string, Table>();
   for (const r of rows) {
     if (!isServiceCategory(r.category)) {
@@ -189,13 +193,9 @@ export function serviceCategory(provider: string, service: string | null | undef
 let subcategories: Map<string, string> | undefined;
 
 function loadSubcategories(): Map<string, string> {
-  const rows = parse(fs.readFileSync(serviceCategoriesPath(SERVICE_SUBCATEGORIES_FILE), 'utf8'), {
-    columns: true,
-    comment: '#',
-    skip_empty_lines: true,
-    trim: true,
-    bom: true,
-  }) as Array<{ provider: string; service: string; subcategory: string }>;
+  const rows = readTable<{ provider: string; service: string; subcategory: string }>(
+    SERVICE_SUBCATEGORIES_FILE,
+  );
   const out = new Map<string, string>();
   for (const r of rows) out.set(`${r.provider.toLowerCase()}\u0000${r.service.toLowerCase()}`, r.subcategory);
   return out;

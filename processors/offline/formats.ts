@@ -128,7 +128,7 @@ async function decimalScales(ndjson: string): Promise<Map<string, number>> {
       acc.integerDigits = Math.max(acc.integerDigits, s.integerDigits);
       if (acc.scale + acc.integerDigits > PRECISION)
         throw new PermanentError(
-          ErrorCodes.INVALID_PARAMETER,
+          ErrorCodes.CONFIG_INVALID,
           `Parquet output: ${f} needs ${acc.integerDigits} integer and ${acc.scale} fractional digits ` +
             `(record ${line}: "${v}"), more than DECIMAL(${PRECISION}) holds exactly; use --format ndjson or csv`,
         );

@@ -1,3 +1,4 @@
+import { KafkaJSBrokerNotFound, KafkaJSGroupCoordinatorNotFound, KafkaJSNonRetriableError } from 'kafkajs';
 import { backoffDelayMs, retry } from '../../../runtime/retry';
 import { classifyError, ErrorCodes, PermanentError, TransientError } from '../../../runtime/errors';
 
@@ -109,6 +110,20 @@ describe('classifyError', () => {
     (state as { cause?: unknown }).cause = state;
     expect(classifyError(state).retryable).toBe(false);
     expect(classifyError(gaveUp('KafkaJSNonRetriableError', new Error('fatal'))).retryable).toBe(false);
+  });
+
+  it('treats "no coordinator or broker found" as the broker being away, not as fatal', () => {
+    // What kafkajs throws when every broker of its pool is down (the broker-kill fault scenario
+    // failed a revision on it), built with kafkajs's own classes.
+    // Their typings declare no constructor argument; kafkajs passes the message (cluster/index.js).
+    const withMessage = (c: unknown, m: string) =>
+      new (c as new (message: string) => Error & { retriable: boolean })(m);
+    const notFound = withMessage(KafkaJSGroupCoordinatorNotFound, 'Failed to find group coordinator');
+    expect(notFound.retriable).toBe(false);
+    expect(classifyError(notFound).retryable).toBe(true);
+    const wrapped = Object.assign(new KafkaJSNonRetriableError(notFound), { cause: notFound });
+    expect(classifyError(wrapped).retryable).toBe(true);
+    expect(classifyError(withMessage(KafkaJSBrokerNotFound, 'Broker 1 not found')).retryable).toBe(true);
   });
 
   it('keeps meterflow errors as they are', () => {
