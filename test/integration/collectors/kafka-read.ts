@@ -1,6 +1,6 @@
 import { decodeRawBatch } from '../../../schemas/raw-batch-codec';
 import crypto from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { IHeaders, Kafka } from 'kafkajs';
 import { SENTINEL_PREFIX, isSentinel } from '../../../runtime/kafka';
 import { columnsOf } from '../../../collectors/formats/rows';
 import { AvroTypes, type DeadLetter, type RawUsageRow, type RevisionControl } from '../../../schemas';
@@ -12,7 +12,7 @@ import { AvroTypes, type DeadLetter, type RawUsageRow, type RevisionControl } fr
 export async function readTopic<T>(
   kafka: Kafka,
   topic: string,
-  decode: (value: Buffer) => T,
+  decode: (value: Buffer, headers: IHeaders | undefined) => T,
   timeoutMs = 60_000,
 ): Promise<T[]> {
   const sentinel = `${SENTINEL_PREFIX}${crypto.randomUUID()}`;
@@ -49,7 +49,7 @@ export async function readTopic<T>(
               return;
             }
             if (isSentinel(message.key)) return;
-            out.push(decode(message.value!));
+            out.push(decode(message.value!, message.headers));
           },
         })
         .catch(reject);
