@@ -5,6 +5,7 @@ import { createElasticsearch, scanAll } from '../runtime/elasticsearch';
 import { ErrorCodes, PermanentError } from '../runtime/errors';
 import { trackTemp, untrackTemp } from '../runtime/temp-files';
 import type { UsageRecord } from '../schemas';
+import { isPeriod } from '../invoices/period';
 import { indexNames } from '../sinks/elasticsearch/indices';
 import { writeRatedAs, type OutputFormat } from '../processors/offline/formats';
 import { USAGE_RECORD_FIELDS, usageRecordLine } from '../processors/offline/output';
@@ -33,13 +34,11 @@ export interface ExportSummary {
   rated_cost: Record<string, string>;
 }
 
-const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
-
 export async function exportPublishedUsage(
   config: MeterflowConfig,
   o: ExportOptions,
 ): Promise<ExportSummary> {
-  if (!PERIOD.test(o.period))
+  if (!isPeriod(o.period))
     throw new PermanentError(ErrorCodes.CONFIG_INVALID, `--period ${o.period}: expected YYYY-MM`);
   const es = createElasticsearch(config);
   const names = indexNames(config.elasticsearch.index_prefix);
