@@ -6,6 +6,7 @@ import { ErrorCodes, PermanentError } from '../runtime/errors';
 import { createLogger } from '../runtime/logger';
 import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
 import { createStageMetrics } from '../runtime/metrics';
+import { monitorConsumerLag } from '../runtime/consumer-lag';
 import { NotReady } from '../runtime/http-server';
 import { exitOnFatal, startService, type Service } from '../runtime/service';
 import { TransactionalStage } from './core/transactional-stage';
@@ -119,6 +120,22 @@ export async function startStages(
     }
     await stage.start();
     service.shutdown.register(`processor.${name}`, () => stage.stop());
+    const inputTopics: Record<StageName, string[]> = {
+      normalize: rawTopics,
+      dedupe: [topics.normalized],
+      price: [topics.deduped],
+    };
+    monitorConsumerLag(
+      kafka,
+      {
+        registry: service.registry,
+        component: `processor.${name}`,
+        groupId: common.groupId,
+        topics: inputTopics[name],
+        logger,
+      },
+      service.shutdown,
+    );
     started.push(stage);
   }
   return started;

@@ -11,6 +11,7 @@ import { NotReady } from '../../runtime/http-server';
 import type { ControlColumns } from '../formats/columns';
 import type { Header } from '../formats/rows';
 import { loadCheckpoints, type Checkpoint } from './checkpoints';
+import { CollectorFreshness } from './freshness';
 import { failRevision, writeRevision, type ParsedLine, type RevisionToWrite } from './revision-writer';
 
 /**
@@ -68,10 +69,12 @@ export class Collector {
   private readonly bytesRead;
   private readonly rowsProduced;
   private readonly deadLetters;
+  private readonly freshness: CollectorFreshness;
 
   constructor(private readonly o: CollectorOptions) {
     this.stage = `collector.${o.provider}`;
     this.metrics = createStageMetrics(o.registry, this.stage);
+    this.freshness = new CollectorFreshness(o.registry, this.stage);
     const names = topicNames(o.config);
     this.topics = {
       raw: names.raw(o.provider),
@@ -192,13 +195,20 @@ export class Collector {
       });
       result.skipped += revisions.length - todo.length;
       this.lag.set({ component: this.stage, export: source.name }, todo.length);
+      this.freshness.discovered(source.name, todo);
+      let settled = 0;
       for (const rev of todo) {
         if (signal?.aborted) break;
         const outcome = await this.writeOne(source, rev);
         if (outcome === 'completed') result.completed.push(rev);
         else if (outcome !== 'retry') result.failed.push({ revision: rev, error: outcome.error });
+        if (outcome !== 'retry') {
+          this.freshness.settled(source.name, rev);
+          settled++;
+        }
         this.lag.dec({ component: this.stage, export: source.name });
       }
+      this.freshness.passEnded(source.name, settled === todo.length);
     }
     return result;
   }

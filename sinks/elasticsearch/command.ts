@@ -3,6 +3,7 @@ import { createElasticsearch } from '../../runtime/elasticsearch';
 import { NotReady } from '../../runtime/http-server';
 import { createKafka, ensureTopics, topicNames } from '../../runtime/kafka';
 import { createStageMetrics } from '../../runtime/metrics';
+import { monitorConsumerLag } from '../../runtime/consumer-lag';
 import { exitOnFatal, startService, type Service } from '../../runtime/service';
 import { indexNames } from './indices';
 import { ensureLayout } from './layout';
@@ -62,12 +63,13 @@ export async function startSink(
       },
     });
   }
+  const groupId = config.sink.group_id ?? `${config.kafka.topic_prefix}-sink-elasticsearch`;
   const sink = new ElasticsearchSink({
     kafka,
     es,
     names,
     topics,
-    groupId: config.sink.group_id ?? `${config.kafka.topic_prefix}-sink-elasticsearch`,
+    groupId,
     options: config.sink,
     logger,
     metrics: createStageMetrics(service.registry, 'sink.elasticsearch'),
@@ -75,6 +77,17 @@ export async function startSink(
   });
   await sink.start();
   service.shutdown.register('sink.elasticsearch', () => sink.stop());
+  monitorConsumerLag(
+    kafka,
+    {
+      registry: service.registry,
+      component: 'sink.elasticsearch',
+      groupId,
+      topics: [topics.control, topics.rated, topics.deadLetter],
+      logger,
+    },
+    service.shutdown,
+  );
   if (publisher) {
     publisher.start();
     service.shutdown.register('revision publisher', async () => {

@@ -4,6 +4,7 @@ import { Decimal, decimalToString } from '../../schemas/decimal';
 import { scanAll } from '../../runtime/elasticsearch';
 import type { Logger } from '../../runtime/logger';
 import { gauge, stageCounter } from '../../runtime/metrics';
+import { publicationFreshness } from './freshness';
 import type { RevisionEvent } from '../../schemas';
 import {
   type DeadLetterDocument,
@@ -129,9 +130,11 @@ export class RevisionPublisher {
   private readonly published;
   private readonly deleted;
   private lastPublishedKeys: string | undefined;
+  private readonly freshness;
 
   constructor(private readonly o: PublisherOptions) {
     this.states = gauge(o.registry, 'meterflow_revisions', 'Revisions by publication state', ['state']);
+    this.freshness = publicationFreshness(o.registry);
     this.published = stageCounter(
       o.registry,
       'meterflow_revisions_published_total',
@@ -272,6 +275,7 @@ export class RevisionPublisher {
     }
     for (const s of ['collecting', 'pending', 'published', 'superseded', 'unreconciled', 'failed'])
       this.states.set({ state: s }, byState.get(s) ?? 0);
+    this.freshness(revisions.map((r) => ({ ...r, ...updates.get(publishKey(r.scope, r.revision_id)) })));
 
     // 6. announce
     if (this.o.announce) await this.announce(revisions, updates, current, now);

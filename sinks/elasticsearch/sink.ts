@@ -22,6 +22,7 @@ import { ensureUsageIndex } from './layout';
 import { ContiguousOffsets } from './offsets';
 import { withHeartbeats } from './heartbeats';
 import { ConsumerHealth } from '../../runtime/consumer-health';
+import { indexingFreshness } from './freshness';
 import { NotReady } from '../../runtime/http-server';
 
 export interface SinkTopics {
@@ -81,6 +82,7 @@ export class ElasticsearchSink implements Sink {
   private readonly retries;
   private readonly conflicts;
   private readonly bulkSeconds;
+  private readonly indexed;
 
   constructor(private readonly o: ElasticsearchSinkOptions) {
     const registry = o.metrics.registry;
@@ -103,6 +105,7 @@ export class ElasticsearchSink implements Sink {
       [],
       [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     );
+    this.indexed = indexingFreshness(registry);
   }
 
   async start(): Promise<void> {
@@ -258,6 +261,7 @@ export class ElasticsearchSink implements Sink {
     }
     await commit();
     metrics.sent(pending.length - rejected.length);
+    if (pending.length > rejected.length && topic === this.o.topics.rated) this.indexed();
   }
 
   private decode(topic: string, m: KafkaMessage): SinkWrite {
