@@ -118,6 +118,11 @@ export class Collector {
       'Discovery or access errors, per export',
       ['component', 'export', 'error_type'],
     );
+    // Present at 0 from the start: Prometheus's increase() cannot see a counter's first step when
+    // the series appears with it, and the failed-revision alert must see the first failure.
+    for (const source of o.sources)
+      for (const outcome of ['completed', 'failed'])
+        this.revisions.inc({ component: this.stage, export: source.name, outcome }, 0);
   }
 
   get transactionalId(): string {

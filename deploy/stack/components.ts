@@ -648,7 +648,12 @@ function secureEsStatus(ctx: StackContext, urlPath: string): Promise<number> {
 }
 
 // ---------------------------------------------------------------- Go-built servers
-async function goInstall(ctx: StackContext, name: string, module: string, version: string): Promise<string> {
+export async function goInstall(
+  ctx: StackContext,
+  name: string,
+  module: string,
+  version: string,
+): Promise<string> {
   const dir = path.join(ctx.paths.cacheDir, `${name}-${version}`);
   const binary = path.join(dir, 'bin', path.basename(module));
   if (isInstalled(dir)) return binary;

@@ -1,0 +1,15 @@
+import { loadConfig } from '../../runtime/config';
+import { goInstall } from '../stack/components';
+import { stackContext } from '../stack/stack';
+
+/** github.com/prometheus/prometheus module version (Prometheus 3.16's promtool). */
+export const PROMTOOL_VERSION = 'v0.316.0';
+
+/**
+ * The path of promtool (checks and unit-tests the alerting rules), built once per machine with
+ * `go install` into the meterflow cache like the local stack's Go servers; later calls reuse it.
+ */
+export async function ensurePromtool(say: (line: string) => void = () => undefined): Promise<string> {
+  const ctx = stackContext(loadConfig().config, say);
+  return goInstall(ctx, 'promtool', 'github.com/prometheus/prometheus/cmd/promtool', PROMTOOL_VERSION);
+}
