@@ -52,6 +52,12 @@ export async function startStages(
   // a consumer group or fence each other's producers.
   const base = config.kafka.topic_prefix;
   const started: TransactionalStage[] = [];
+  // What each stage's consumer group reads, for its lag.
+  const inputTopics: Record<StageName, string[]> = {
+    normalize: rawTopics,
+    dedupe: [topics.normalized],
+    price: [topics.deduped],
+  };
   for (const name of stages) {
     const logger = service.logger.child({ stage: name });
     const metrics = createStageMetrics(service.registry, `processor.${name}`);
@@ -120,11 +126,6 @@ export async function startStages(
     }
     await stage.start();
     service.shutdown.register(`processor.${name}`, () => stage.stop());
-    const inputTopics: Record<StageName, string[]> = {
-      normalize: rawTopics,
-      dedupe: [topics.normalized],
-      price: [topics.deduped],
-    };
     monitorConsumerLag(
       kafka,
       {
