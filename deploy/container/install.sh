@@ -21,9 +21,10 @@ CODE_DIRS="cli runtime providers collectors processors sinks invoices api deploy
 case "$mode" in
   build)
     cd "$src"
+    # --include=dev even when NODE_ENV=production is set (the build needs TypeScript and types).
     # --ignore-scripts: no dependency needs an install script to compile meterflow, and the root
     # package's prepare (the build) runs explicitly below instead.
-    npm ci --ignore-scripts --no-audit --no-fund
+    npm ci --include=dev --ignore-scripts --no-audit --no-fund
     npm run build
     ;;
   runtime)
