@@ -244,7 +244,7 @@ describe('helm chart deploy/helm/meterflow', () => {
           if (component(d) === 'api') expect(config.api.host).toBe('0.0.0.0');
           if (c.args?.[0] === 'sink' && config.sink.publisher) publishers.push(component(d));
           if (component(d).startsWith('collect-')) {
-            const provider = component(d).slice(8) as 'aws' | 'gcp' | 'azure';
+            const provider = component(d).slice(8) as (typeof COLLECTOR_NAMES)[number];
             expect(config[provider].exports.length).toBeGreaterThan(0);
           }
         }
