@@ -27,6 +27,7 @@ interface Probe {
 }
 interface Container {
   name: string;
+  image?: string;
   args?: string[];
   env?: EnvVar[];
   envFrom?: Array<{ secretRef?: { name: string } }>;
@@ -90,6 +91,15 @@ describe('helm chart deploy/helm/meterflow', () => {
     const broken = structuredClone(deployments(all)[0]) as unknown as { spec: { replicas: unknown } };
     broken.spec.replicas = 'two';
     expect(() => validateManifest(broken as unknown as Manifest)).toThrow(/replicas must be integer/);
+  });
+
+  it("runs the image of this version: the chart's appVersion is package.json's, as the compose file's tag", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const d of deployments(all))
+      expect(d.spec.template.spec.containers[0]).toMatchObject({ image: `meterflow:${pkg.version}` });
+    expect(fs.readFileSync(path.join(ROOT, 'deploy/compose/compose.yaml'), 'utf8')).toContain(
+      `image: meterflow:${pkg.version}`,
+    );
   });
 
   it('runs one singleton collector (1 replica, Recreate) per provider with exports, none without', () => {
