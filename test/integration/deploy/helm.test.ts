@@ -128,6 +128,10 @@ describe('helm chart deploy/helm/meterflow', () => {
       expect(byComponent.get(name)?.spec.replicas).toBe(1);
       expect(byComponent.get(name)?.spec.strategy.type).toBe('Recreate');
     }
+    // values.schema.json: a wrong value is refused by helm, naming where it is.
+    expect(() => helmTemplate(helm, [], ['processors.price.replicas=two'])).toThrow(
+      /\/processors\/price\/replicas': got string, want integer/,
+    );
     const scaled = helmTemplate(
       helm,
       [],
