@@ -648,17 +648,33 @@ function secureEsStatus(ctx: StackContext, urlPath: string): Promise<number> {
 }
 
 // ---------------------------------------------------------------- Go-built servers
+/**
+ * Builds a Go tool once per machine into `<cache>/<name>-<version>/bin` and returns its path.
+ * `probeArgs`: a command (like `version`) that a complete binary answers with exit 0; a binary
+ * already in place without the installed marker (built by hand with the same GOBIN, or by a run
+ * killed after the copy) is then checked with it and kept instead of rebuilt.
+ */
 export async function goInstall(
   ctx: StackContext,
   name: string,
   module: string,
   version: string,
+  probeArgs?: string[],
 ): Promise<string> {
   const dir = path.join(ctx.paths.cacheDir, `${name}-${version}`);
   const binary = path.join(dir, 'bin', path.basename(module));
   if (isInstalled(dir)) return binary;
   await withLock(`${dir}.lock`, async () => {
     if (isInstalled(dir)) return;
+    if (probeArgs && fs.existsSync(binary)) {
+      try {
+        execFileSync(binary, probeArgs, { stdio: 'ignore', timeout: 30_000 });
+        markInstalled(dir);
+        return;
+      } catch {
+        // Incomplete or foreign: rebuilt below (quick when Go's build cache has it).
+      }
+    }
     ctx.say(`${name}: building ${module}@${version} with go install (once per machine; minutes on 2 cores)`);
     fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
     await run('go', ['install', `${module}@${version}`], {
