@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { generateApiKey, hashApiKey, openApiSpec, parseApiOptions, startApi } from '../../../api';
 import type { RunningApi } from '../../../api';
 import type { UsageBreakdown } from '../../../api/breakdown';
+import { Decimal } from '../../../schemas/decimal';
 import { ensureInvoiceIndex, invoiceCounterIndex } from '../../../invoices/store';
 import type { InvoiceDocument } from '../../../invoices/types';
 import { createElasticsearch } from '../../../runtime/elasticsearch';
@@ -42,7 +43,9 @@ const SHOTS_DIR = path.resolve(__dirname, '../../../docs/console');
 
 const ADMIN_KEY = generateApiKey();
 const ACME_KEY = generateApiKey();
+const METRICS_KEY = generateApiKey();
 const KEYS = [
+  { id: 'prometheus', key_sha256: hashApiKey(METRICS_KEY), role: 'metrics' },
   { id: 'analyst', key_sha256: hashApiKey(ADMIN_KEY), role: 'admin' },
   { id: 'acme-portal', key_sha256: hashApiKey(ACME_KEY), role: 'customer', customer: 'acme' },
 ];
@@ -129,6 +132,15 @@ const USAGE: UsageRecord[] = [
     BilledCost: '3.3',
     x_RatedCost: '3.3000000000000003',
   }),
+  // More decimal places than the exact integer parts hold: initech's sums come from _source text.
+  usage({
+    x_RecordId: 'i1',
+    x_CustomerId: 'initech',
+    ChargePeriodStart: '2025-01-15T00:00:00Z',
+    BilledCost: '0.1',
+    x_RatedCost: '0.12345678901234567891',
+  }),
+  usage({ x_RecordId: 'i2', x_CustomerId: 'initech', RegionId: 'eu-west-1', x_RatedCost: '0.2' }),
   // Not published (a pending revision of the same scope): must never be counted.
   usage({ x_RecordId: 'u1', x_Revision: 'r3', x_RatedCost: '999' }),
   usage({ x_RecordId: 'u2', x_CustomerId: 'globex', x_Revision: 'r3', x_RatedCost: '1000' }),
@@ -366,7 +378,7 @@ describe('analyst console', () => {
     const expected = await breakdown(ADMIN_KEY, `from=${FROM}&to=${TO}&by=service`);
     // The seeded data spans both currencies and the unpublished rows are not in the API's answer.
     expect(expected.totals.map((t) => t.currency)).toEqual(['EUR', 'USD']);
-    expect(expected.record_count).toBe(8);
+    expect(expected.record_count).toBe(10);
 
     expect(await tableText(page, '#totals')).toEqual(
       expected.totals.map((t) => [
@@ -504,5 +516,108 @@ describe('analyst console', () => {
         expect(url).not.toContain(encodeURIComponent(key));
       }
     }
+  });
+});
+
+/** What the breakdown must answer, computed here from the seeded records with Decimal. */
+function expectedGroups(key: (r: UsageRecord) => string | null, customer?: string) {
+  const published = new Set(['r2', 'g1']);
+  const groups = new Map<
+    string,
+    { key: string | null; currency: string; amount: Decimal; cloud: Decimal; n: number }
+  >();
+  for (const r of USAGE) {
+    if (!published.has(r.x_Revision) || (customer && r.x_CustomerId !== customer)) continue;
+    if (r.x_RatedCost === null || r.x_RatedCurrency === null) continue;
+    const id = JSON.stringify([key(r), r.x_RatedCurrency]);
+    const g = groups.get(id) ?? {
+      key: key(r),
+      currency: r.x_RatedCurrency,
+      amount: new Decimal(0),
+      cloud: new Decimal(0),
+      n: 0,
+    };
+    g.amount = g.amount.plus(r.x_RatedCost);
+    // Every seeded record bills in its rated currency: margin = amount - cloud cost.
+    g.cloud = g.cloud.plus(r.BilledCost as string);
+    g.n++;
+    groups.set(id, g);
+  }
+  return [...groups.values()];
+}
+
+const sortRows = <T extends { key: string | null; currency: string }>(rows: T[]) =>
+  [...rows].sort((a, b) => `${a.key}\u0000${a.currency}`.localeCompare(`${b.key}\u0000${b.currency}`));
+
+describe('GET /v1/usage/breakdown', () => {
+  const q = `from=${FROM}&to=${TO}`;
+
+  it.each([
+    ['service', (r: UsageRecord) => r.ServiceName],
+    ['region', (r: UsageRecord) => r.RegionId],
+    ['customer', (r: UsageRecord) => r.x_CustomerId],
+    ['tag&tag_key=team', (r: UsageRecord) => r.Tags.team ?? null],
+  ])('sums every customer by %s exactly, with cloud cost and margin, for an admin', async (by, key) => {
+    const body = await breakdown(ADMIN_KEY, `${q}&by=${by}`);
+    const want = expectedGroups(key);
+    expect(sortRows(body.groups)).toEqual(
+      sortRows(
+        want.map((g) => ({
+          key: g.key,
+          currency: g.currency,
+          amount: g.amount.toFixed(),
+          record_count: g.n,
+          cloud_cost: [{ currency: g.currency, amount: g.cloud.toFixed() }],
+          margin: g.amount.minus(g.cloud).toFixed(),
+        })),
+      ),
+    );
+    // The days add up to the groups.
+    const perGroup = new Map<string, Decimal>();
+    for (const s of body.series) {
+      const id = JSON.stringify([s.key, s.currency]);
+      perGroup.set(id, (perGroup.get(id) ?? new Decimal(0)).plus(s.amount));
+    }
+    for (const g of body.groups)
+      expect(perGroup.get(JSON.stringify([g.key, g.currency]))?.toFixed()).toBe(g.amount);
+  });
+
+  it('sums from the decimal text when an amount has more places than the exact parts hold', async () => {
+    const body = await breakdown(ADMIN_KEY, `${q}&by=region&customer=initech`);
+    expect(body.groups.map((g) => [g.key, g.amount, g.margin])).toEqual([
+      ['eu-west-1', '0.2', '0.15'],
+      ['us-east-1', '0.12345678901234567891', '0.02345678901234567891'],
+    ]);
+    expect(body.totals.map((t) => t.amount)).toEqual(['0.32345678901234567891']);
+  });
+
+  it('pins a customer key to its customer, without cost or margin', async () => {
+    const body = await breakdown(ACME_KEY, `${q}&by=customer`);
+    expect(body.customer).toBe('acme');
+    expect(body.groups.map((g) => g.key)).toEqual(['acme', 'acme']);
+    expect(JSON.stringify(body)).not.toMatch(/margin|cloud_cost|globex|initech/);
+  });
+
+  it.each([
+    ['no key', undefined, q, 401],
+    ['a metrics key', METRICS_KEY, q, 403],
+    ["another customer's usage (as if it did not exist)", ACME_KEY, `${q}&customer=globex`, 404],
+    ['by=tag without tag_key', ADMIN_KEY, `${q}&by=tag`, 400],
+    ['tag_key without by=tag', ADMIN_KEY, `${q}&tag_key=team`, 400],
+    ['an unknown parameter', ADMIN_KEY, `${q}&group_by=service`, 400],
+    ['a reversed range', ADMIN_KEY, `from=${TO}&to=${FROM}`, 400],
+  ])('refuses %s', async (_what, key, query, status) => {
+    const res = await fetch(`${api.url}/v1/usage/breakdown?${query}`, {
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+    });
+    const body = await res.json();
+    validator.check(
+      'GET',
+      '/v1/usage/breakdown',
+      res.status,
+      res.headers.get('content-type') ?? undefined,
+      body,
+    );
+    expect(res.status).toBe(status);
   });
 });
