@@ -397,7 +397,8 @@
     try {
       data = await api('/v1/usage/breakdown', breakdownParams());
     } catch (err) {
-      if (err.status === 401) {
+      // A wrong key (401), or one that reads no usage at all (403, a metrics key): signed out.
+      if (err.status === 401 || err.status === 403) {
         signOut();
         showError('Sign-in failed: ' + err.message);
         return;

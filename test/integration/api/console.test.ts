@@ -50,7 +50,7 @@ const KEYS = [
   { id: 'acme-portal', key_sha256: hashApiKey(ACME_KEY), role: 'customer', customer: 'acme' },
 ];
 const WRONG_KEY = generateApiKey();
-const ALL_KEYS = [ADMIN_KEY, ACME_KEY, WRONG_KEY];
+const ALL_KEYS = [ADMIN_KEY, ACME_KEY, WRONG_KEY, METRICS_KEY];
 
 const AWS = 'aws/acct-1';
 const GCP = 'gcp/billing-1';
@@ -504,6 +504,19 @@ describe('analyst console', () => {
     expect(await page.locator('#sign-in').isVisible()).toBe(true);
     expect(await page.evaluate('sessionStorage.length')).toBe(0);
     await screenshot(page, 'wrong-key.png');
+    await page.close();
+  });
+
+  it('signs a metrics key out with the API error: it reads no usage', async () => {
+    const page = await openConsole();
+    await page.fill('#api-key', METRICS_KEY);
+    await page.click('#sign-in button[type=submit]');
+    await page.waitForSelector('#error:not([hidden])');
+    expect(await page.locator('#error').textContent()).toBe(
+      'Sign-in failed: this route needs an admin or customer key',
+    );
+    expect(await page.locator('#app').isHidden()).toBe(true);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
     await page.close();
   });
 
