@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { breakdownPaths, breakdownSchemas } from './breakdown-spec';
 import { ApiErrorCodes } from './errors';
 import { GROUP_BY, MAX_LIMIT, REVISION_STATES } from './params';
 
@@ -288,6 +289,7 @@ export const openApiSpec = {
         },
       },
     },
+    ...breakdownPaths,
   },
   components: {
     securitySchemes: {
@@ -408,6 +410,7 @@ export const openApiSpec = {
         },
         by_stage: { type: 'array', items: ref('StageCount') },
       }),
+      ...breakdownSchemas,
     },
   },
 };

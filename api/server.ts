@@ -17,6 +17,8 @@ import {
 import { KeyRateLimiter } from './limits';
 import type { ApiOptions } from './config';
 import { ApiError, ApiErrorCodes, errorBody, notFound } from './errors';
+import { breakdownScope, parseBreakdownQuery, usageBreakdown } from './breakdown';
+import { registerConsole } from './console';
 import { openApiSpec } from './openapi';
 import { identifier, onlyParams, parseDeadLetterQuery, parseRevisionsQuery, parseUsageQuery } from './params';
 import {
@@ -246,6 +248,8 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     return reply.type(registry.contentType).send(text);
   });
   app.get('/openapi.json', async () => openApiSpec);
+  // The analyst console: static files only; its data comes from the /v1 routes with the user's key.
+  registerConsole(app);
 
   route('/v1/customers/:customer/usage', 'any-key', async (req, _reply, principal, ctx) => {
     const customer = ownCustomer(principal, (req.params as { customer?: string }).customer);
@@ -282,6 +286,12 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   route('/v1/dead-letters/summary', 'admin', async (req, _reply, _principal, ctx) =>
     deadLetterSummary(ctx, parseDeadLetterQuery(req.query as never)),
   );
+  route('/v1/usage/breakdown', 'any-key', async (req, _reply, principal, ctx) => {
+    breakdownScope(principal, null); // 403 for a metrics key before its parameters are looked at
+    const q = parseBreakdownQuery(req.query as Record<string, unknown>, options.max_range_days);
+    const customer = breakdownScope(principal, q.customer);
+    return usageBreakdown(ctx, { ...q, customer }, principal.role === 'admin');
+  });
 
   return app;
 }

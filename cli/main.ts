@@ -12,6 +12,7 @@ import {
   type ProviderName,
 } from '../providers/registry';
 import { createLogger } from '../runtime/logger';
+import { registerKibanaCommand } from '../deploy/kibana/command';
 
 const load = createRequire(__filename);
 
@@ -424,6 +425,8 @@ program
     });
     process.exit(0);
   });
+
+registerKibanaCommand(program, () => config().config);
 
 export async function main(argv: string[]): Promise<void> {
   try {

@@ -739,6 +739,7 @@ const KEYED: [string, Params, string?][] = [
   ['/v1/invoices/{invoice_id}/html', { invoice_id: 'acme:2025-01' }],
   ['/v1/revisions', {}],
   ['/v1/dead-letters/summary', {}],
+  ['/v1/usage/breakdown', {}, `${JANUARY}&customer=acme`],
 ];
 
 describe('authentication', () => {
@@ -783,7 +784,9 @@ describe('authentication', () => {
         ? [200, 403, 403, 200]
         : adminOnly.has(template)
           ? [200, 403, 403, 403]
-          : [200, 200, 404, 404];
+          : template === '/v1/usage/breakdown'
+            ? [200, 200, 404, 403] // a metrics key reads no usage at all, whichever customer
+            : [200, 200, 404, 404];
     const keys = [ADMIN_KEY, ACME_KEY, GLOBEX_KEY, METRICS_KEY];
     for (const [template, params, query] of routes) {
       const statuses: number[] = [];
