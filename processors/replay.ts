@@ -15,6 +15,7 @@ import {
 import { AvroTypes, SCHEMA_HEADER, type DeadLetter } from '../schemas';
 import { USAGE_RECORD_BATCH } from '../schemas/usage-record-batch';
 import type { Logger } from '../runtime/logger';
+import { assertKafkaReachable } from '../runtime/kafka-reachable';
 import { isReplayableStage, REPLAYABLE_STAGES } from './replay-stages';
 
 /**
@@ -71,6 +72,7 @@ export async function runReplay(
   }
   const topics = topicNames(config);
   const kafka = createKafka(config, 'replay', logger);
+  await assertKafkaReachable(config, 'replay');
   await ensureTopics(kafka, config, [{ topic: topics.deadLetter }]);
   const groupId = `${config.kafka.topic_prefix}.replay.${stage ?? 'all'}.${reason}`;
   const producer = kafka.producer({
