@@ -357,6 +357,7 @@ program
         config: program.opts<{ config?: string }>().config,
         out: opts.out,
         format: opts.format,
+        progress: true,
       });
       if (!opts.exitZero) process.exitCode = rateExitCode(summary);
     },
