@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { loadConfig, renderConfigDocs, type LoadedConfig } from '../runtime/config';
-import { classifyError, MeterflowError } from '../runtime/errors';
+import { classifyError, ErrorCodes, MeterflowError, PermanentError } from '../runtime/errors';
 import { redactText, redactValue } from '../runtime/redact';
 import {
   COLLECTOR_NAMES,
@@ -135,6 +135,26 @@ cfg
   .command('print')
   .description('print the effective configuration, secrets masked')
   .action(() => void process.stdout.write(`${JSON.stringify(redactValue(config().config), null, 2)}\n`));
+cfg
+  .command('init')
+  .description('write an example configuration: every option with its default and meaning, commented out')
+  .option('--out <file>', 'file to write', 'meterflow.yaml')
+  .option('--force', 'overwrite the file if it exists')
+  .action((opts: { out: string; force?: boolean }) => {
+    const { renderExampleConfig } = load(
+      '../runtime/config-example',
+    ) as typeof import('../runtime/config-example');
+    try {
+      fs.writeFileSync(opts.out, renderExampleConfig(), { flag: opts.force ? 'w' : 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      throw new PermanentError(
+        ErrorCodes.CONFIG_INVALID,
+        `${opts.out} exists; not overwritten (--force overwrites it)`,
+      );
+    }
+    process.stdout.write(`wrote ${opts.out}; check it with: meterflow --config ${opts.out} config check\n`);
+  });
 cfg
   .command('docs')
   .description('print the reference of every option with its default (Markdown)')
@@ -396,7 +416,9 @@ program
     const { stackContext, stackUp, formatStatus } = stackModule();
     const { runDemo, formatDemoSummary } = demoModule();
     const { config: base } = config();
-    const ctx = stackContext(base, say);
+    // The demo's own lines are its human output, on stdout; logs (kafkajs's warnings among them)
+    // stay on stderr, readable on a terminal (runtime/logger.ts).
+    const ctx = stackContext(base, (line) => process.stdout.write(`${line}\n`));
     const statuses = await stackUp(ctx);
     process.stdout.write(`\nmeterflow local stack\n${formatStatus(statuses)}\n\n`);
     const summary = await runDemo(base, (line) => process.stdout.write(`${line}\n`), !opts.exit);
