@@ -242,7 +242,9 @@ invoice
 
 const api = program
   .command('api')
-  .description('serve usage, invoices, revisions and dead letters over HTTP (OpenAPI at /openapi.json)')
+  .description(
+    'serve usage, invoices, revisions and dead letters over HTTP (OpenAPI at /openapi.json, Swagger UI at /docs)',
+  )
   .addOption(portOption('--port <port>', 'port (default api.port)'))
   .action(async (opts: { port?: number }) => {
     const { runApiService } = apiModule();
