@@ -1,12 +1,12 @@
 import { BREAKDOWN_BY } from './breakdown';
 
 /**
- * The OpenAPI path and schemas of GET /v1/usage/breakdown (api/breakdown.ts), spread into
- * api/openapi.ts. Closed schemas, as everywhere in the spec: the integration tests validate every
- * answer against them.
+ * The named schemas of GET /v1/usage/breakdown's answer (api/breakdown.ts), spread into the
+ * components of api/openapi.ts; the route's own schema sits beside its handler in api/server.ts.
+ * Closed schemas, as everywhere in the document: the integration tests validate every answer
+ * against them.
  */
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const response = (name: string) => ({ $ref: `#/components/responses/${name}` });
 const count = { type: 'integer', minimum: 0 };
 const nullableStr = { type: ['string', 'null'] };
 const date = { type: 'string', format: 'date' };
@@ -35,62 +35,6 @@ const row = (properties: Record<string, unknown>, required: string[], descriptio
   properties,
 });
 const { key: _key, ...totalProperties } = rowProperties;
-
-export const breakdownPaths = {
-  '/v1/usage/breakdown': {
-    get: {
-      operationId: 'getUsageBreakdown',
-      summary:
-        'Published usage over [from, to) of ChargePeriodStart, summed exactly per UTC day, key and currency ' +
-        '(admin keys: every customer, with cloud cost and margin; customer keys: their own customer, without them).',
-      parameters: [
-        { name: 'from', in: 'query', required: true, description: 'First day, inclusive.', schema: date },
-        {
-          name: 'to',
-          in: 'query',
-          required: true,
-          description: 'Day after the last, exclusive. At most max_range_days after from.',
-          schema: date,
-        },
-        {
-          name: 'by',
-          in: 'query',
-          required: false,
-          description: 'The key: ServiceName, RegionId, x_CustomerId, or the value of the tag `tag_key`.',
-          schema: { type: 'string', enum: [...BREAKDOWN_BY], default: 'service' },
-        },
-        {
-          name: 'tag_key',
-          in: 'query',
-          required: false,
-          description: 'The tag whose value is the key; required with by=tag, refused otherwise.',
-          schema: { type: 'string', minLength: 1, maxLength: 256 },
-        },
-        {
-          name: 'customer',
-          in: 'query',
-          required: false,
-          description:
-            "One customer's usage. A customer key always reads its own customer; naming another answers 404.",
-          schema: { type: 'string', minLength: 1, maxLength: 256 },
-        },
-      ],
-      responses: {
-        '200': {
-          description: 'Exact sums of x_RatedCost per day, key and currency; per key; per currency.',
-          content: { 'application/json': { schema: ref('UsageBreakdown') } },
-        },
-        '400': response('BadRequest'),
-        '401': response('Unauthorized'),
-        '403': response('Forbidden'),
-        '404': response('NotFound'),
-        '429': response('TooManyRequests'),
-        '500': response('InternalError'),
-        '503': response('Unavailable'),
-      },
-    },
-  },
-};
 
 export const breakdownSchemas = {
   BreakdownRow: row(

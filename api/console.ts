@@ -56,7 +56,8 @@ function loadAssets(): Map<string, Asset> {
 export function registerConsole(app: FastifyInstance): void {
   const assets = loadAssets();
   for (const [url, asset] of assets) {
-    app.get(url, async (_req, reply) =>
+    // Static files, not API operations: hidden from the OpenAPI document, like Swagger UI's.
+    app.get(url, { schema: { hide: true } }, async (_req, reply) =>
       reply
         .type(asset.type)
         .header('content-security-policy', CONSOLE_CSP)

@@ -1,25 +1,27 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { breakdownPaths, breakdownSchemas } from './breakdown-spec';
+import { breakdownSchemas } from './breakdown-spec';
 import { ApiErrorCodes } from './errors';
-import { GROUP_BY, MAX_LIMIT, REVISION_STATES } from './params';
+import { GROUP_BY, REVISION_STATES } from './params';
 
 /**
- * The OpenAPI 3.1 description of `meterflow api`. This object is what /openapi.json serves;
- * api/openapi.json is its committed rendering (a unit test checks they are equal;
- * regenerate with
- * `npx tsx api/openapi.ts && npx prettier --write api/openapi.json`). The integration tests compile the response
- * schemas below with ajv and validate every response they receive, so the spec cannot drift
- * from what the handlers send. Schemas are closed (additionalProperties: false) for that reason.
+ * The parts of the OpenAPI 3.1 description of `meterflow api` that routes share: the document's
+ * head, the named schemas (`#/components/schemas/...`) and the helpers that route schemas are
+ * written with. Each route's own schema (parameters, responses) sits beside its handler in
+ * api/server.ts; @fastify/swagger assembles the document from the registered routes, fastify
+ * validates requests against the same schemas, and /openapi.json serves the result.
+ * api/openapi.json is its committed rendering (a unit test checks they are equal; regenerate with
+ * `npx tsx api/openapi-document.ts && npx prettier --write api/openapi.json`). The integration tests compile
+ * the response schemas with ajv and validate every response they receive, so the document cannot
+ * drift from what the handlers send. Schemas are closed (additionalProperties: false) for that reason.
  *
  * Amounts are strings of exact decimal text, never JSON numbers: a JSON number is a binary
  * float in most clients, and a bill must not lose digits on the way out.
  */
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const response = (name: string) => ({ $ref: `#/components/responses/${name}` });
+export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const nullable = (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: 'null' }] });
-const str = { type: 'string' };
+export const str = { type: 'string' };
 const nullableStr = { type: ['string', 'null'] };
 const count = { type: 'integer', minimum: 0 };
 const dateTime = { type: 'string', format: 'date-time' };
@@ -30,33 +32,64 @@ const closed = (properties: Record<string, unknown>, description?: string) => ({
   required: Object.keys(properties),
   properties,
 });
-const json = (schema: Record<string, unknown>, description: string) => ({
+export const json = (schema: Record<string, unknown>, description: string) => ({
   description,
   content: { 'application/json': { schema } },
 });
 
-const customerParam = {
-  name: 'customer',
-  in: 'path',
-  required: true,
-  description: 'Customer id (x_CustomerId). A customer key may only name its own customer.',
-  schema: { type: 'string', minLength: 1, maxLength: 256 },
+const idSchema = (description: string) => ({ type: 'string', minLength: 1, maxLength: 256, description });
+/** Path parameters (fastify `params` schemas). */
+export const customerParams = {
+  type: 'object',
+  required: ['customer'],
+  properties: {
+    customer: idSchema('Customer id (x_CustomerId). A customer key may only name its own customer.'),
+  },
 };
-const invoiceIdParam = {
-  name: 'invoice_id',
-  in: 'path',
-  required: true,
-  description: 'Invoice id, `<customer>:<period>` (URL-encode the colon or not; both work).',
-  schema: { type: 'string', minLength: 1, maxLength: 256 },
+export const invoiceParams = {
+  type: 'object',
+  required: ['invoice_id'],
+  properties: {
+    invoice_id: idSchema('Invoice id, `<customer>:<period>` (URL-encode the colon or not; both work).'),
+  },
+};
+/** A query string schema: unknown parameters are refused (api/params.ts says why). */
+export const query = (properties: Record<string, unknown> = {}, required: string[] = []) => ({
+  type: 'object',
+  additionalProperties: false,
+  ...(required.length ? { required } : {}),
+  properties,
+});
+
+const errorResponse = (description: string, headers?: Record<string, unknown>) => ({
+  ...json(ref('Error'), description),
+  ...(headers ? { headers } : {}),
+});
+/** The error answers, inlined in each route's responses. */
+export const errors = {
+  BadRequest: errorResponse('Invalid parameters.'),
+  Unauthorized: errorResponse('Missing or invalid API key.'),
+  Forbidden: errorResponse('The key may not use this route.'),
+  NotFound: errorResponse('No such resource, or not visible to this key.'),
+  InternalError: errorResponse('Unexpected failure (details are logged, never returned).'),
+  TooManyRequests: errorResponse(
+    'The key made more requests than api.rate_limit_per_second allows (code throttled).',
+    { 'Retry-After': { type: 'integer', description: 'Seconds to wait.' } },
+  ),
+  Unavailable: errorResponse(
+    'Elasticsearch is unreachable or timed out (unavailable), the API is at api.max_concurrent_requests ' +
+      '(unavailable, with Retry-After), or the request passed api.request_deadline_ms (timeout).',
+    { 'Retry-After': { type: 'integer', description: 'Seconds to wait, when sent.' } },
+  ),
 };
 
 /** Errors every authenticated route can answer. */
-const authenticatedErrors = {
-  '400': response('BadRequest'),
-  '401': response('Unauthorized'),
-  '429': response('TooManyRequests'),
-  '500': response('InternalError'),
-  '503': response('Unavailable'),
+export const authenticatedErrors = {
+  '400': errors.BadRequest,
+  '401': errors.Unauthorized,
+  '429': errors.TooManyRequests,
+  '500': errors.InternalError,
+  '503': errors.Unavailable,
 };
 
 // An invoice as an admin key sees it, and the customer view (api/queries.ts
@@ -114,7 +147,8 @@ const invoiceCost = {
   revisions: { type: 'array', items: ref('RevisionRef') },
 };
 
-export const openApiSpec = {
+/** The document's head and shared components, handed to @fastify/swagger (api/server.ts). */
+export const openApiBase = {
   openapi: '3.1.0',
   info: {
     title: 'meterflow API',
@@ -127,200 +161,12 @@ export const openApiSpec = {
       'string of exact decimal text. Errors are `{ "error": { "code", "message" } }`.',
   },
   security: [{ bearerAuth: [] }],
-  paths: {
-    '/healthz': {
-      get: {
-        operationId: 'health',
-        summary: 'Liveness: 200 while the process serves requests.',
-        security: [],
-        responses: { '200': json(ref('Health'), 'Alive.') },
-      },
-    },
-    '/readyz': {
-      get: {
-        operationId: 'ready',
-        summary: 'Readiness: 200 when Elasticsearch answers and is not red, else 503.',
-        security: [],
-        responses: {
-          '200': json(ref('Readiness'), 'Ready.'),
-          '503': json(ref('Readiness'), 'Not ready; `checks` says why.'),
-        },
-      },
-    },
-    '/metrics': {
-      get: {
-        operationId: 'metrics',
-        summary: 'Prometheus metrics (text exposition format), for a metrics or admin key.',
-        responses: {
-          '200': { description: 'Metrics.', content: { 'text/plain': { schema: str } } },
-          '401': response('Unauthorized'),
-          '403': response('Forbidden'),
-        },
-      },
-    },
-    '/openapi.json': {
-      get: {
-        operationId: 'openapi',
-        summary: 'This document.',
-        security: [],
-        responses: { '200': json({ type: 'object' }, 'The OpenAPI document.') },
-      },
-    },
-    '/v1/customers/{customer}/usage': {
-      get: {
-        operationId: 'getCustomerUsage',
-        summary:
-          "A customer's published usage over [from, to) of ChargePeriodStart, summed exactly per group.",
-        parameters: [
-          customerParam,
-          {
-            name: 'from',
-            in: 'query',
-            required: true,
-            description: 'First day, inclusive (00:00 UTC).',
-            schema: { type: 'string', format: 'date' },
-          },
-          {
-            name: 'to',
-            in: 'query',
-            required: true,
-            description: 'Day after the last, exclusive (00:00 UTC). At most max_range_days after from.',
-            schema: { type: 'string', format: 'date' },
-          },
-          {
-            name: 'group_by',
-            in: 'query',
-            required: false,
-            description: 'Group by ServiceName, SkuId, RegionId or UTC day of ChargePeriodStart.',
-            schema: { type: 'string', enum: [...GROUP_BY], default: 'service' },
-          },
-        ],
-        responses: {
-          '200': json(ref('UsageSummary'), 'Exact sums of x_RatedCost per group and currency.'),
-          '404': response('NotFound'),
-          ...authenticatedErrors,
-        },
-      },
-    },
-    '/v1/customers/{customer}/invoices': {
-      get: {
-        operationId: 'listCustomerInvoices',
-        summary: "A customer's invoices, newest period first.",
-        parameters: [customerParam],
-        responses: {
-          '200': json(ref('InvoiceList'), 'Invoices (summaries; fetch one for its lines).'),
-          '404': response('NotFound'),
-          ...authenticatedErrors,
-        },
-      },
-    },
-    '/v1/invoices/{invoice_id}': {
-      get: {
-        operationId: 'getInvoice',
-        summary: 'One invoice with its lines.',
-        parameters: [invoiceIdParam],
-        responses: {
-          '200': json(
-            { oneOf: [ref('Invoice'), ref('CustomerInvoice')] },
-            'The invoice: the whole document for an admin key; for a customer key the customer view, without the cloud cost, the margin and the lineage.',
-          ),
-          '404': response('NotFound'),
-          ...authenticatedErrors,
-        },
-      },
-    },
-    '/v1/invoices/{invoice_id}/html': {
-      get: {
-        operationId: 'getInvoiceHtml',
-        summary: 'One invoice as a printable HTML page.',
-        parameters: [invoiceIdParam],
-        responses: {
-          '200': { description: 'The invoice page.', content: { 'text/html': { schema: str } } },
-          '404': response('NotFound'),
-          ...authenticatedErrors,
-        },
-      },
-    },
-    '/v1/revisions': {
-      get: {
-        operationId: 'listRevisions',
-        summary: 'Revisions and their reconciliation state, most recently updated first (admin only).',
-        parameters: [
-          {
-            name: 'state',
-            in: 'query',
-            required: false,
-            schema: { type: 'string', enum: [...REVISION_STATES] },
-          },
-          { name: 'scope', in: 'query', required: false, schema: { type: 'string', minLength: 1 } },
-          {
-            name: 'billing_period',
-            in: 'query',
-            required: false,
-            schema: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' },
-          },
-          {
-            name: 'limit',
-            in: 'query',
-            required: false,
-            schema: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 100 },
-          },
-        ],
-        responses: {
-          '200': json(ref('RevisionList'), 'Matching revisions (at most `limit`) and how many match in all.'),
-          '403': response('Forbidden'),
-          ...authenticatedErrors,
-        },
-      },
-    },
-    '/v1/dead-letters/summary': {
-      get: {
-        operationId: 'deadLetterSummary',
-        summary: 'Dead-letter counts by reason (and stage) and by stage (admin only).',
-        parameters: [
-          { name: 'stage', in: 'query', required: false, schema: { type: 'string', minLength: 1 } },
-          { name: 'scope', in: 'query', required: false, schema: { type: 'string', minLength: 1 } },
-          { name: 'customer', in: 'query', required: false, schema: { type: 'string', minLength: 1 } },
-        ],
-        responses: {
-          '200': json(ref('DeadLetterSummary'), 'Counts.'),
-          '403': response('Forbidden'),
-          ...authenticatedErrors,
-        },
-      },
-    },
-    ...breakdownPaths,
-  },
   components: {
     securitySchemes: {
       bearerAuth: {
         type: 'http',
         scheme: 'bearer',
         description: 'An API key from the `api.keys` config (stored there as its sha256).',
-      },
-    },
-    responses: {
-      BadRequest: json(ref('Error'), 'Invalid parameters.'),
-      Unauthorized: json(ref('Error'), 'Missing or invalid API key.'),
-      Forbidden: json(ref('Error'), 'The key may not use this route.'),
-      NotFound: json(ref('Error'), 'No such resource, or not visible to this key.'),
-      InternalError: json(ref('Error'), 'Unexpected failure (details are logged, never returned).'),
-      TooManyRequests: {
-        ...json(
-          ref('Error'),
-          'The key made more requests than api.rate_limit_per_second allows (code throttled).',
-        ),
-        headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } } },
-      },
-      Unavailable: {
-        ...json(
-          ref('Error'),
-          'Elasticsearch is unreachable or timed out (unavailable), the API is at api.max_concurrent_requests ' +
-            '(unavailable, with Retry-After), or the request passed api.request_deadline_ms (timeout).',
-        ),
-        headers: {
-          'Retry-After': { description: 'Seconds to wait, when sent.', schema: { type: 'integer' } },
-        },
       },
     },
     schemas: {
@@ -417,12 +263,15 @@ export const openApiSpec = {
 
 export const OPENAPI_FILE = path.join(__dirname, 'openapi.json');
 
-/** The spec as JSON text; the committed file is this, formatted by prettier (same JSON value). */
-export function renderOpenApiSpec(): string {
-  return `${JSON.stringify(openApiSpec, null, 2)}\n`;
-}
+/**
+ * The committed rendering of the document (api/openapi.json), for tests and clients that need it
+ * without starting the API; a unit test checks it equals what the API generates.
+ */
+export const openApiSpec = JSON.parse(fs.readFileSync(OPENAPI_FILE, 'utf8')) as OpenApiDocument;
 
-if (require.main === module) {
-  fs.writeFileSync(OPENAPI_FILE, renderOpenApiSpec());
-  process.stdout.write(`wrote ${OPENAPI_FILE}\n`);
+export interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Record<string, Record<string, unknown>>>;
+  components: { schemas: Record<string, Record<string, unknown>> };
+  [key: string]: unknown;
 }

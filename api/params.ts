@@ -21,6 +21,11 @@ export function onlyParams(query: Query | undefined, allowed: readonly string[])
           : `unknown query parameter "${name}" (this route takes none)`,
       );
     }
+    // fastify has validated the query against the route's schema first, turning integers into numbers.
+    if (typeof value === 'number') {
+      out[name] = String(value);
+      continue;
+    }
     if (typeof value !== 'string') throw badParameter(`query parameter "${name}" must be given once`);
     out[name] = value;
   }

@@ -1,8 +1,16 @@
 import type { Client } from '@elastic/elasticsearch';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifySchema,
+} from 'fastify';
 import type { Registry } from 'prom-client';
 import { classifyError } from '../runtime/errors';
-import type { Logger } from '../runtime/logger';
+import { createLogger, type Logger } from '../runtime/logger';
 import { createProcessRegistry, histogram, stageCounter } from '../runtime/metrics';
 import type { IndexNames } from '../sinks/elasticsearch/indices';
 import { renderInvoiceHtml } from '../invoices/html';
@@ -15,12 +23,32 @@ import {
   requireMetricsReader,
 } from './auth';
 import { KeyRateLimiter } from './limits';
-import type { ApiOptions } from './config';
-import { ApiError, ApiErrorCodes, errorBody, notFound } from './errors';
-import { breakdownScope, parseBreakdownQuery, usageBreakdown } from './breakdown';
+import { parseApiOptions, type ApiOptions } from './config';
+import { BREAKDOWN_BY, breakdownScope, parseBreakdownQuery, usageBreakdown } from './breakdown';
 import { registerConsole } from './console';
-import { openApiSpec } from './openapi';
-import { identifier, onlyParams, parseDeadLetterQuery, parseRevisionsQuery, parseUsageQuery } from './params';
+import { ApiError, ApiErrorCodes, errorBody, notFound } from './errors';
+import {
+  authenticatedErrors,
+  customerParams,
+  errors,
+  invoiceParams,
+  json,
+  openApiBase,
+  query,
+  ref,
+  str,
+} from './openapi';
+import { validationError } from './validation';
+import {
+  GROUP_BY,
+  identifier,
+  MAX_LIMIT,
+  onlyParams,
+  parseDeadLetterQuery,
+  parseRevisionsQuery,
+  parseUsageQuery,
+  REVISION_STATES,
+} from './params';
 import {
   deadLetterSummary,
   elasticsearchReady,
@@ -52,7 +80,8 @@ export interface RunningApi {
 /** Renders an invoice as a complete, self-contained HTML document (every value escaped). */
 export type InvoiceHtmlRenderer = (invoice: InvoiceDocument) => string;
 
-type Access = 'any-key' | 'admin';
+/** Who may call a route: any key, admin keys only, or readers of usage (admin and customer keys, not metrics keys). */
+type Access = 'any-key' | 'admin' | 'reader';
 /** A route's work, given the caller and the query context of this request (its deadline signal). */
 type Handler = (
   req: FastifyRequest,
@@ -108,7 +137,13 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     return503OnClosing: true,
     // Customer ids and invoice ids (`<customer>:<period>`) can be longer than the default 100.
     routerOptions: { maxParamLength: 1024 },
+    // Requests are validated against each route's schema; an unknown query parameter is refused
+    // (not silently removed, fastify's default) so that a misspelt filter is never ignored.
+    ajv: { customOptions: { removeAdditional: false } },
   });
+  // Responses are sent as the handlers build them (JSON.stringify): their schemas document them
+  // and the tests check them, but fastify's schema-driven serializer would drop or coerce fields.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('cache-control', 'no-store');
@@ -139,6 +174,9 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   });
 
   app.setErrorHandler(async (err: unknown, req, reply) => {
+    // A request that does not fit its route's schema: the API's own codes and a message naming
+    // the parameter (api/validation.ts).
+    if ((err as FastifyError).validation) err = validationError(err as FastifyError, req.routeOptions.schema);
     if (err instanceof ApiError) {
       if (err.status === 401) reply.header('www-authenticate', 'Bearer');
       return reply.code(err.status).send(errorBody(err.code, err.message));
@@ -177,123 +215,390 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
    * the request deadline, whose signal aborts the Elasticsearch requests still in flight. So the
    * Elasticsearch work one key, and all keys together, can cause is bounded.
    */
-  const route = (url: string, access: Access, handler: Handler) => {
-    app.get(url, async (req, reply) => {
-      const principal = auth.authenticate(req.headers.authorization);
-      keyIds.set(req, principal.keyId);
-      const wait = limiter.take(principal.keyId);
-      if (wait > 0) {
-        reply.header('retry-after', String(Math.ceil(wait)));
-        throw new ApiError(
-          429,
-          ApiErrorCodes.THROTTLED,
-          'too many requests for this key; retry after the Retry-After seconds',
-        );
-      }
-      if (access === 'admin') requireAdmin(principal);
-      if (inFlight >= options.max_concurrent_requests) {
-        reply.header('retry-after', '1');
-        throw new ApiError(
-          503,
-          ApiErrorCodes.UNAVAILABLE,
-          'the API is serving as many requests as it may; retry shortly',
-        );
-      }
-      inFlight++;
-      const deadline = new AbortController();
-      const timer =
-        options.request_deadline_ms > 0
-          ? setTimeout(() => deadline.abort(), options.request_deadline_ms)
-          : undefined;
-      try {
-        return await handler(req, reply, principal, { ...baseCtx, signal: deadline.signal });
-      } catch (err) {
-        if (deadline.signal.aborted) {
+  const route = (
+    api: FastifyInstance,
+    url: string,
+    access: Access,
+    schema: RouteSchema,
+    handler: Handler,
+  ) => {
+    api.get(url, {
+      schema,
+      // Before fastify validates the request against the schema: 401, 429 and 403 come first,
+      // so a caller without a valid key learns nothing about the parameters.
+      onRequest: async (req, reply) => {
+        const principal = auth.authenticate(req.headers.authorization);
+        keyIds.set(req, principal.keyId);
+        principals.set(req, principal);
+        const wait = limiter.take(principal.keyId);
+        if (wait > 0) {
+          reply.header('retry-after', String(Math.ceil(wait)));
           throw new ApiError(
-            503,
-            ApiErrorCodes.TIMEOUT,
-            `the request took longer than ${options.request_deadline_ms} ms and was abandoned; ask for less (a shorter range) or retry`,
+            429,
+            ApiErrorCodes.THROTTLED,
+            'too many requests for this key; retry after the Retry-After seconds',
           );
         }
-        throw err;
-      } finally {
-        clearTimeout(timer);
-        inFlight--;
-      }
+        if (access === 'admin') requireAdmin(principal);
+        if (access === 'reader' && principal.role !== 'admin' && principal.role !== 'customer') {
+          throw new ApiError(403, ApiErrorCodes.FORBIDDEN, 'this route needs an admin or customer key');
+        }
+        // Ownership before the parameters too: another customer's route answers 404 whatever
+        // its query, exactly as a customer that does not exist.
+        const { customer } = req.params as { customer?: string };
+        if (customer !== undefined) ownCustomer(principal, customer);
+      },
+      handler: async (req, reply) => {
+        const principal = principals.get(req) as Principal;
+        if (inFlight >= options.max_concurrent_requests) {
+          reply.header('retry-after', '1');
+          throw new ApiError(
+            503,
+            ApiErrorCodes.UNAVAILABLE,
+            'the API is serving as many requests as it may; retry shortly',
+          );
+        }
+        inFlight++;
+        const deadline = new AbortController();
+        const timer =
+          options.request_deadline_ms > 0
+            ? setTimeout(() => deadline.abort(), options.request_deadline_ms)
+            : undefined;
+        try {
+          return await handler(req, reply, principal, { ...baseCtx, signal: deadline.signal });
+        } catch (err) {
+          if (deadline.signal.aborted) {
+            throw new ApiError(
+              503,
+              ApiErrorCodes.TIMEOUT,
+              `the request took longer than ${options.request_deadline_ms} ms and was abandoned; ask for less (a shorter range) or retry`,
+            );
+          }
+          throw err;
+        } finally {
+          clearTimeout(timer);
+          inFlight--;
+        }
+      },
     });
   };
+  const principals = new WeakMap<FastifyRequest, Principal>();
 
-  // Health and the spec: no key, so orchestrators can reach them; they reveal no customer data.
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    let ready = false;
-    let status = 'ok';
-    try {
-      ready = await elasticsearchReady(baseCtx);
-      if (!ready) status = 'cluster status red';
-    } catch (err) {
-      // The error text names hosts and ports; unauthenticated callers get a word, the log the rest.
-      logger.warn({ err }, 'readiness check: elasticsearch unreachable');
-      status = 'unreachable';
-    }
-    return reply.code(ready ? 200 : 503).send({ ready, checks: { elasticsearch: status } });
-  });
-  // Metrics name routes, key ids and volumes: a metrics (or admin) key reads them, Prometheus
-  // sends it as a bearer token (authorization.credentials_file in a scrape config).
-  app.get('/metrics', async (req, reply) => {
-    const principal = auth.authenticate(req.headers.authorization);
-    keyIds.set(req, principal.keyId);
-    requireMetricsReader(principal);
-    const text = await registry.metrics();
-    return reply.type(registry.contentType).send(text);
-  });
-  app.get('/openapi.json', async () => openApiSpec);
-  // The analyst console: static files only; its data comes from the /v1 routes with the user's key.
-  registerConsole(app);
+  // The OpenAPI document is generated from the routes registered after this plugin: every route
+  // carries its schema (RouteSchema), which fastify also validates requests against. Swagger UI
+  // at /docs serves its assets from the installed package (no network needed).
+  void app.register(swagger, { openapi: openApiBase as never });
+  void app.register(swaggerUi, { routePrefix: '/docs' });
+  void app.register(async (api) => {
+    // Health and the spec: no key, so orchestrators can reach them; they reveal no customer data.
+    api.get(
+      '/healthz',
+      {
+        schema: {
+          operationId: 'health',
+          summary: 'Liveness: 200 while the process serves requests.',
+          security: [],
+          querystring: query(),
+          response: { '200': json(ref('Health'), 'Alive.') },
+        },
+      },
+      async () => ({ status: 'ok' }),
+    );
+    api.get(
+      '/readyz',
+      {
+        schema: {
+          operationId: 'ready',
+          summary: 'Readiness: 200 when Elasticsearch answers and is not red, else 503.',
+          security: [],
+          querystring: query(),
+          response: {
+            '200': json(ref('Readiness'), 'Ready.'),
+            '503': json(ref('Readiness'), 'Not ready; `checks` says why.'),
+          },
+        },
+      },
+      async (_req, reply) => {
+        let ready = false;
+        let status = 'ok';
+        try {
+          ready = await elasticsearchReady(baseCtx);
+          if (!ready) status = 'cluster status red';
+        } catch (err) {
+          // The error text names hosts and ports; unauthenticated callers get a word, the log the rest.
+          logger.warn({ err }, 'readiness check: elasticsearch unreachable');
+          status = 'unreachable';
+        }
+        return reply.code(ready ? 200 : 503).send({ ready, checks: { elasticsearch: status } });
+      },
+    );
+    // Metrics name routes, key ids and volumes: a metrics (or admin) key reads them, Prometheus
+    // sends it as a bearer token (authorization.credentials_file in a scrape config).
+    api.get(
+      '/metrics',
+      {
+        schema: {
+          operationId: 'metrics',
+          summary: 'Prometheus metrics (text exposition format), for a metrics or admin key.',
+          response: {
+            '200': { description: 'Metrics.', content: { 'text/plain': { schema: str } } },
+            '401': errors.Unauthorized,
+            '403': errors.Forbidden,
+          },
+        },
+      },
+      async (req, reply) => {
+        const principal = auth.authenticate(req.headers.authorization);
+        keyIds.set(req, principal.keyId);
+        requireMetricsReader(principal);
+        const text = await registry.metrics();
+        return reply.type(registry.contentType).send(text);
+      },
+    );
+    api.get(
+      '/openapi.json',
+      {
+        schema: {
+          operationId: 'openapi',
+          summary: 'This document.',
+          security: [],
+          querystring: query(),
+          response: { '200': json({ type: 'object' }, 'The OpenAPI document.') },
+        },
+      },
+      async () => app.swagger(),
+    );
 
-  route('/v1/customers/:customer/usage', 'any-key', async (req, _reply, principal, ctx) => {
-    const customer = ownCustomer(principal, (req.params as { customer?: string }).customer);
-    const q = parseUsageQuery(req.query as Record<string, unknown>, options.max_range_days);
-    return usageSummary(ctx, customer, q);
-  });
+    route(
+      api,
+      '/v1/customers/:customer/usage',
+      'any-key',
+      {
+        operationId: 'getCustomerUsage',
+        summary:
+          "A customer's published usage over [from, to) of ChargePeriodStart, summed exactly per group.",
+        params: customerParams,
+        querystring: query(
+          {
+            from: { type: 'string', format: 'date', description: 'First day, inclusive (00:00 UTC).' },
+            to: {
+              type: 'string',
+              format: 'date',
+              description: 'Day after the last, exclusive (00:00 UTC). At most max_range_days after from.',
+            },
+            group_by: {
+              type: 'string',
+              enum: [...GROUP_BY],
+              default: 'service',
+              description: 'Group by ServiceName, SkuId, RegionId or UTC day of ChargePeriodStart.',
+            },
+          },
+          ['from', 'to'],
+        ),
+        response: {
+          '200': json(ref('UsageSummary'), 'Exact sums of x_RatedCost per group and currency.'),
+          '404': errors.NotFound,
+          ...authenticatedErrors,
+        },
+      },
+      async (req, _reply, principal, ctx) => {
+        const customer = ownCustomer(principal, (req.params as { customer?: string }).customer);
+        const q = parseUsageQuery(req.query as Record<string, unknown>, options.max_range_days);
+        return usageSummary(ctx, customer, q);
+      },
+    );
 
-  route('/v1/customers/:customer/invoices', 'any-key', async (req, _reply, principal, ctx) => {
-    const customer = ownCustomer(principal, (req.params as { customer?: string }).customer);
-    onlyParams(req.query as Record<string, unknown>, []);
-    return { customer, invoices: await listInvoices(ctx, customer) };
-  });
+    route(
+      api,
+      '/v1/customers/:customer/invoices',
+      'any-key',
+      {
+        operationId: 'listCustomerInvoices',
+        summary: "A customer's invoices, newest period first.",
+        params: customerParams,
+        querystring: query(),
+        response: {
+          '200': json(ref('InvoiceList'), 'Invoices (summaries; fetch one for its lines).'),
+          '404': errors.NotFound,
+          ...authenticatedErrors,
+        },
+      },
+      async (req, _reply, principal, ctx) => {
+        const customer = ownCustomer(principal, (req.params as { customer?: string }).customer);
+        onlyParams(req.query as Record<string, unknown>, []);
+        return { customer, invoices: await listInvoices(ctx, customer) };
+      },
+    );
 
-  const visibleInvoice = async (req: FastifyRequest, principal: Principal, ctx: QueryContext) => {
-    const id = identifier('invoice_id', (req.params as { invoice_id?: string }).invoice_id);
-    onlyParams(req.query as Record<string, unknown>, []);
-    const invoice = await getInvoice(ctx, id);
-    // Ownership is decided by the stored document's customer, not by parsing the id.
-    if (!invoice || !canReadCustomer(principal, invoice.customer)) throw notFound('invoice');
-    return invoice;
-  };
-  route('/v1/invoices/:invoice_id', 'any-key', async (req, _reply, principal, ctx) => {
-    const invoice = await visibleInvoice(req, principal, ctx);
-    return principal.role === 'admin' ? toInvoiceResponse(invoice) : toCustomerInvoiceResponse(invoice);
-  });
-  route('/v1/invoices/:invoice_id/html', 'any-key', async (req, reply, principal, ctx) => {
-    const html = render(await visibleInvoice(req, principal, ctx));
-    return reply.type('text/html; charset=utf-8').header('content-security-policy', HTML_CSP).send(html);
-  });
+    const visibleInvoice = async (req: FastifyRequest, principal: Principal, ctx: QueryContext) => {
+      const id = identifier('invoice_id', (req.params as { invoice_id?: string }).invoice_id);
+      onlyParams(req.query as Record<string, unknown>, []);
+      const invoice = await getInvoice(ctx, id);
+      // Ownership is decided by the stored document's customer, not by parsing the id.
+      if (!invoice || !canReadCustomer(principal, invoice.customer)) throw notFound('invoice');
+      return invoice;
+    };
+    route(
+      api,
+      '/v1/invoices/:invoice_id',
+      'any-key',
+      {
+        operationId: 'getInvoice',
+        summary: 'One invoice with its lines.',
+        params: invoiceParams,
+        querystring: query(),
+        response: {
+          '200': json(
+            { oneOf: [ref('Invoice'), ref('CustomerInvoice')] },
+            'The invoice: the whole document for an admin key; for a customer key the customer view, without the cloud cost, the margin and the lineage.',
+          ),
+          '404': errors.NotFound,
+          ...authenticatedErrors,
+        },
+      },
+      async (req, _reply, principal, ctx) => {
+        const invoice = await visibleInvoice(req, principal, ctx);
+        return principal.role === 'admin' ? toInvoiceResponse(invoice) : toCustomerInvoiceResponse(invoice);
+      },
+    );
+    route(
+      api,
+      '/v1/invoices/:invoice_id/html',
+      'any-key',
+      {
+        operationId: 'getInvoiceHtml',
+        summary: 'One invoice as a printable HTML page.',
+        params: invoiceParams,
+        querystring: query(),
+        response: {
+          '200': { description: 'The invoice page.', content: { 'text/html': { schema: str } } },
+          '404': errors.NotFound,
+          ...authenticatedErrors,
+        },
+      },
+      async (req, reply, principal, ctx) => {
+        const html = render(await visibleInvoice(req, principal, ctx));
+        return reply.type('text/html; charset=utf-8').header('content-security-policy', HTML_CSP).send(html);
+      },
+    );
 
-  route('/v1/revisions', 'admin', async (req, _reply, _principal, ctx) =>
-    listRevisions(ctx, parseRevisionsQuery(req.query as never)),
-  );
-  route('/v1/dead-letters/summary', 'admin', async (req, _reply, _principal, ctx) =>
-    deadLetterSummary(ctx, parseDeadLetterQuery(req.query as never)),
-  );
-  route('/v1/usage/breakdown', 'any-key', async (req, _reply, principal, ctx) => {
-    breakdownScope(principal, null); // 403 for a metrics key before its parameters are looked at
-    const q = parseBreakdownQuery(req.query as Record<string, unknown>, options.max_range_days);
-    const customer = breakdownScope(principal, q.customer);
-    return usageBreakdown(ctx, { ...q, customer }, principal.role === 'admin');
+    route(
+      api,
+      '/v1/revisions',
+      'admin',
+      {
+        operationId: 'listRevisions',
+        summary: 'Revisions and their reconciliation state, most recently updated first (admin only).',
+        querystring: query({
+          state: { type: 'string', enum: [...REVISION_STATES] },
+          scope: { type: 'string', minLength: 1 },
+          billing_period: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' },
+          limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 100 },
+        }),
+        response: {
+          '200': json(ref('RevisionList'), 'Matching revisions (at most `limit`) and how many match in all.'),
+          '403': errors.Forbidden,
+          ...authenticatedErrors,
+        },
+      },
+      async (req, _reply, _principal, ctx) => listRevisions(ctx, parseRevisionsQuery(req.query as never)),
+    );
+    route(
+      api,
+      '/v1/dead-letters/summary',
+      'admin',
+      {
+        operationId: 'deadLetterSummary',
+        summary: 'Dead-letter counts by reason (and stage) and by stage (admin only).',
+        querystring: query({
+          stage: { type: 'string', minLength: 1 },
+          scope: { type: 'string', minLength: 1 },
+          customer: { type: 'string', minLength: 1 },
+        }),
+        response: {
+          '200': json(ref('DeadLetterSummary'), 'Counts.'),
+          '403': errors.Forbidden,
+          ...authenticatedErrors,
+        },
+      },
+      async (req, _reply, _principal, ctx) =>
+        deadLetterSummary(ctx, parseDeadLetterQuery(req.query as never)),
+    );
+    const day = (description: string) => ({ type: 'string', format: 'date', description });
+    const id = (description: string) => ({ type: 'string', minLength: 1, maxLength: 256, description });
+    route(
+      api,
+      '/v1/usage/breakdown',
+      'reader',
+      {
+        operationId: 'getUsageBreakdown',
+        summary:
+          'Published usage over [from, to) of ChargePeriodStart, summed exactly per UTC day, key and currency ' +
+          '(admin keys: every customer, with cloud cost and margin; customer keys: their own customer, without them).',
+        querystring: query(
+          {
+            from: day('First day, inclusive.'),
+            to: day('Day after the last, exclusive. At most max_range_days after from.'),
+            by: {
+              type: 'string',
+              enum: [...BREAKDOWN_BY],
+              default: 'service',
+              description: 'The key: ServiceName, RegionId, x_CustomerId, or the value of the tag `tag_key`.',
+            },
+            tag_key: id('The tag whose value is the key; required with by=tag, refused otherwise.'),
+            customer: id(
+              "One customer's usage. A customer key always reads its own customer; naming another answers 404.",
+            ),
+          },
+          ['from', 'to'],
+        ),
+        response: {
+          '200': json(
+            ref('UsageBreakdown'),
+            'Exact sums of x_RatedCost per day, key and currency; per key; per currency.',
+          ),
+          '403': errors.Forbidden,
+          '404': errors.NotFound,
+          ...authenticatedErrors,
+        },
+      },
+      async (req, _reply, principal, ctx) => {
+        const q = parseBreakdownQuery(req.query as Record<string, unknown>, options.max_range_days);
+        const customer = breakdownScope(principal, q.customer);
+        return usageBreakdown(ctx, { ...q, customer }, principal.role === 'admin');
+      },
+    );
+    // The analyst console: static files only; its data comes from the /v1 routes with the user's key.
+    registerConsole(api);
   });
 
   return app;
+}
+
+/**
+ * What every route declares: its OpenAPI operation (operationId, summary, responses) and the
+ * schemas of its path parameters and query string, which fastify validates requests against.
+ * A route without one cannot be registered through `route`, and a unit test checks that every
+ * route the API serves appears in the generated document.
+ */
+export interface RouteSchema extends FastifySchema {
+  operationId: string;
+  summary: string;
+  response: Record<string, unknown>;
+}
+
+/** The OpenAPI document the API serves, generated from its routes (no server, no Elasticsearch). */
+export async function generateOpenApiDocument(): Promise<Record<string, unknown>> {
+  const app = buildApi({
+    es: {} as Client,
+    names: {} as IndexNames,
+    options: parseApiOptions({}),
+    logger: createLogger({ level: 'silent' }),
+  });
+  await app.ready();
+  const doc = app.swagger() as unknown as Record<string, unknown>;
+  await app.close();
+  return doc;
 }
 
 /** The customer of a customer route, or 404 when the key belongs to another customer. */

@@ -25,6 +25,8 @@ export async function runApiService(config: MeterflowConfig, opts: { port?: numb
   const service = await startService(config, 'api', { ops: false });
   const api = await startApiFor(config, service.logger, opts);
   service.shutdown.register('api', () => api.close());
-  process.stdout.write(`meterflow api listening on ${api.url} (OpenAPI: ${api.url}/openapi.json)\n`);
+  process.stdout.write(
+    `meterflow api listening on ${api.url} (OpenAPI: ${api.url}/openapi.json, Swagger UI: ${api.url}/docs)\n`,
+  );
   await new Promise<void>((resolve) => service.shutdown.signal.addEventListener('abort', () => resolve()));
 }

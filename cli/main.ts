@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { loadConfig, renderConfigDocs, type LoadedConfig } from '../runtime/config';
-import { classifyError, DeadLetterReasons, MeterflowError } from '../runtime/errors';
+import { classifyError, ErrorCodes, MeterflowError, PermanentError } from '../runtime/errors';
 import { redactText, redactValue } from '../runtime/redact';
 import {
   COLLECTOR_NAMES,
@@ -13,6 +13,19 @@ import {
 } from '../providers/registry';
 import { createLogger } from '../runtime/logger';
 import { registerKibanaCommand } from '../deploy/kibana/command';
+import {
+  formatOption,
+  periodOption,
+  portOption,
+  positiveIntegerOption,
+  processStageArgument,
+  providerArgument,
+  providerOption,
+  replayReasonOption,
+  replayStageOption,
+  type OutputFormat,
+} from './arguments';
+import { packageVersion } from './version';
 
 const load = createRequire(__filename);
 
@@ -48,6 +61,7 @@ program
   .description(
     'Cloud billing exports to rated, invoice-ready usage: collectors, processors and sinks over Kafka and Elasticsearch.',
   )
+  .version(packageVersion(), '-V, --version', 'print the meterflow version')
   .option('-c, --config <file>', 'configuration file (default: $METERFLOW_CONFIG or ./meterflow.yaml)')
   .showHelpAfterError()
   // Usage errors exit 2 (not 1, which is a failed run), for scripts that tell them apart.
@@ -99,15 +113,15 @@ stack
 stack
   .command('logs <component>')
   .description('print the last lines of a component log')
-  .option('-n, --lines <n>', 'lines to print', '100')
-  .action((name: string, opts: { lines: string }) => {
+  .addOption(positiveIntegerOption('-n, --lines <n>', 'lines to print', 100))
+  .action((name: string, opts: { lines: number }) => {
     const { stackContext, selectComponents } = stackModule();
     const { logFileOf } = stackComponentsModule();
     const [component] = selectComponents([name]);
     const file = logFileOf(stackContext(config().config), component.name);
     if (!fs.existsSync(file)) throw new Error(`no log yet for ${component.name} (${file})`);
     const lines = fs.readFileSync(file, 'utf8').split('\n');
-    process.stdout.write(`${lines.slice(-Number(opts.lines) - 1).join('\n')}\n`);
+    process.stdout.write(`${lines.slice(-opts.lines - 1).join('\n')}\n`);
   });
 
 const cfg = program.command('config').description('inspect the configuration');
@@ -123,12 +137,33 @@ cfg
   .description('print the effective configuration, secrets masked')
   .action(() => void process.stdout.write(`${JSON.stringify(redactValue(config().config), null, 2)}\n`));
 cfg
+  .command('init')
+  .description('write an example configuration: every option with its default and meaning, commented out')
+  .option('--out <file>', 'file to write', 'meterflow.yaml')
+  .option('--force', 'overwrite the file if it exists')
+  .action((opts: { out: string; force?: boolean }) => {
+    const { renderExampleConfig } = load(
+      '../runtime/config-example',
+    ) as typeof import('../runtime/config-example');
+    try {
+      fs.writeFileSync(opts.out, renderExampleConfig(), { flag: opts.force ? 'w' : 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      throw new PermanentError(
+        ErrorCodes.CONFIG_INVALID,
+        `${opts.out} exists; not overwritten (--force overwrites it)`,
+      );
+    }
+    process.stdout.write(`wrote ${opts.out}; check it with: meterflow --config ${opts.out} config check\n`);
+  });
+cfg
   .command('docs')
   .description('print the reference of every option with its default (Markdown)')
   .action(() => void process.stdout.write(renderConfigDocs()));
 
 program
-  .command('collect <provider>')
+  .command('collect')
+  .addArgument(providerArgument(COLLECTOR_NAMES))
   .description(
     `run the collector of one cloud (${COLLECTOR_NAMES.join(', ')}): export revisions from object storage into Kafka`,
   )
@@ -137,13 +172,13 @@ program
     '--instance <id>',
     'instance name, when several collectors of one cloud run (distinct transactional ids)',
   )
-  .option('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)')
-  .action(async (provider: string, opts: { once?: boolean; instance?: string; opsPort?: string }) => {
+  .addOption(portOption('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)'))
+  .action(async (provider: string, opts: { once?: boolean; instance?: string; opsPort?: number }) => {
     const { runCollect, formatPass } = collectorsModule();
     const result = await runCollect(provider as CollectorName, config().config, {
       once: Boolean(opts.once),
       instance: opts.instance,
-      opsPort: opts.opsPort === undefined ? undefined : Number(opts.opsPort),
+      opsPort: opts.opsPort,
     });
     if (result) {
       process.stdout.write(`${formatPass(provider, result)}\n`);
@@ -152,15 +187,16 @@ program
   });
 
 program
-  .command('process <stage>')
+  .command('process')
+  .addArgument(processStageArgument())
   .description('run a processor stage: normalize, dedupe, price, or all (the chain in one process)')
   .option('--instance <id>', 'stable instance name (default processor.instance_id or the host name)')
-  .option('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)')
-  .action(async (stage: string, opts: { instance?: string; opsPort?: string }) => {
+  .addOption(portOption('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)'))
+  .action(async (stage: string, opts: { instance?: string; opsPort?: number }) => {
     const { runProcess } = processorsModule();
     await runProcess(config().config, stage, {
       instance: opts.instance,
-      opsPort: opts.opsPort === undefined ? undefined : Number(opts.opsPort),
+      opsPort: opts.opsPort,
     });
   });
 
@@ -171,11 +207,11 @@ program
   .description(
     'index rated usage, revisions and dead letters into Elasticsearch, and publish complete, reconciled revisions',
   )
-  .option('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)')
-  .action(async (opts: { opsPort?: string }) => {
+  .addOption(portOption('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)'))
+  .action(async (opts: { opsPort?: number }) => {
     const { runSink } = sinkModule();
     await runSink(config().config, {
-      opsPort: opts.opsPort === undefined ? undefined : Number(opts.opsPort),
+      opsPort: opts.opsPort,
     });
   });
 
@@ -188,7 +224,7 @@ for (const action of ['generate', 'finalize'] as const) {
         ? 'compute (or recompute) the draft invoices of a billing period; finalized invoices are never changed'
         : 'finalize the drafts of a billing period: numbered and immutable from then on',
     )
-    .requiredOption('--period <YYYY-MM>', 'billing period')
+    .addOption(periodOption())
     .option('--customer <id>', 'only this customer')
     .action(async (opts: { period: string; customer?: string }) => {
       const { runInvoice } = invoicesModule();
@@ -207,11 +243,13 @@ invoice
 
 const api = program
   .command('api')
-  .description('serve usage, invoices, revisions and dead letters over HTTP (OpenAPI at /openapi.json)')
-  .option('--port <port>', 'port (default api.port)')
-  .action(async (opts: { port?: string }) => {
+  .description(
+    'serve usage, invoices, revisions and dead letters over HTTP (OpenAPI at /openapi.json, Swagger UI at /docs)',
+  )
+  .addOption(portOption('--port <port>', 'port (default api.port)'))
+  .action(async (opts: { port?: number }) => {
     const { runApiService } = apiModule();
-    await runApiService(config().config, { port: opts.port === undefined ? undefined : Number(opts.port) });
+    await runApiService(config().config, { port: opts.port });
   });
 api
   .command('new-key')
@@ -284,8 +322,8 @@ program
   .description(
     're-drive dead letters of one reason (after adding the missing price rule or customer mapping), exactly once',
   )
-  .requiredOption('--reason <reason>', `one of ${Object.values(DeadLetterReasons).join(', ')}`)
-  .option('--stage <stage>', 'only letters of this stage (processor.price or processor.normalize)')
+  .addOption(replayReasonOption())
+  .addOption(replayStageOption())
   .action(async (opts: { reason: string; stage?: string }) => {
     const { runReplay } = replayModule();
     const { config: c } = config();
@@ -314,18 +352,11 @@ program
   .description(
     'offline: discover, parse, normalize, dedupe and price exports from a file or a bucket-shaped folder, without any server; one rated record per NDJSON line',
   )
-  .requiredOption('--provider <provider>', PROVIDER_NAMES.join(', '))
+  .addOption(providerOption(PROVIDER_NAMES))
   .requiredOption('--input <path>', 'one export file, or a folder laid out as the bucket')
   .option('--pricebook <file>', 'price book YAML (default: rate at cost, markup 0)')
   .requiredOption('--out <file>', 'output file, or - for stdout (ndjson only)')
-  .addOption(
-    new Option(
-      '--format <format>',
-      'ndjson (one record per line), csv or parquet (typed: decimals, UTC timestamps)',
-    )
-      .choices(['ndjson', 'csv', 'parquet'])
-      .default('ndjson'),
-  )
+  .addOption(formatOption('ndjson (one record per line), csv or parquet (typed: decimals, UTC timestamps)'))
   .option('--exit-zero', 'exit 0 even when nothing was rated or a warning was printed (exit codes: README)')
   .action(
     async (opts: {
@@ -333,7 +364,7 @@ program
       input: string;
       pricebook?: string;
       out: string;
-      format: 'ndjson' | 'csv' | 'parquet';
+      format: OutputFormat;
       exitZero?: boolean;
     }) => {
       // A signal ends the run through process.exit, so the 'exit' hook removes the partial
@@ -349,6 +380,7 @@ program
         config: program.opts<{ config?: string }>().config,
         out: opts.out,
         format: opts.format,
+        progress: true,
       });
       if (!opts.exitZero) process.exitCode = rateExitCode(summary);
     },
@@ -359,34 +391,23 @@ program
   .description(
     "a billing period's published usage from Elasticsearch (the current revision of every scope, as readers see it) to a file: NDJSON, CSV or typed Parquet",
   )
-  .requiredOption('--period <YYYY-MM>', 'billing period')
+  .addOption(periodOption())
   .option('--customer <id>', "only this customer's usage")
-  .addOption(
-    new Option('--format <format>', 'ndjson, csv or parquet (as meterflow rate writes them)')
-      .choices(['ndjson', 'csv', 'parquet'])
-      .default('ndjson'),
-  )
+  .addOption(formatOption('ndjson, csv or parquet (as meterflow rate writes them)'))
   .requiredOption('--out <file>', 'output file')
-  .action(
-    async (opts: {
-      period: string;
-      customer?: string;
-      format: 'ndjson' | 'csv' | 'parquet';
-      out: string;
-    }) => {
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(143));
-      const { exportPublishedUsage } = exportModule();
-      const s = await exportPublishedUsage(config().config, opts);
-      const totals = (t: Record<string, string>) =>
-        Object.entries(t)
-          .map(([c, v]) => `${c} ${v}`)
-          .join(', ') || '-';
-      say(`exported ${s.rows} rows of ${opts.period} to ${opts.out} (${opts.format})`);
-      say(`BilledCost: ${totals(s.billed_cost)}`);
-      say(`rated:      ${totals(s.rated_cost)}`);
-    },
-  );
+  .action(async (opts: { period: string; customer?: string; format: OutputFormat; out: string }) => {
+    process.once('SIGINT', () => process.exit(130));
+    process.once('SIGTERM', () => process.exit(143));
+    const { exportPublishedUsage } = exportModule();
+    const s = await exportPublishedUsage(config().config, opts);
+    const totals = (t: Record<string, string>) =>
+      Object.entries(t)
+        .map(([c, v]) => `${c} ${v}`)
+        .join(', ') || '-';
+    say(`exported ${s.rows} rows of ${opts.period} to ${opts.out} (${opts.format})`);
+    say(`BilledCost: ${totals(s.billed_cost)}`);
+    say(`rated:      ${totals(s.rated_cost)}`);
+  });
 
 program
   .command('demo')
@@ -398,7 +419,9 @@ program
     const { stackContext, stackUp, formatStatus } = stackModule();
     const { runDemo, formatDemoSummary } = demoModule();
     const { config: base } = config();
-    const ctx = stackContext(base, say);
+    // The demo's own lines are its human output, on stdout; logs (kafkajs's warnings among them)
+    // stay on stderr, readable on a terminal (runtime/logger.ts).
+    const ctx = stackContext(base, (line) => process.stdout.write(`${line}\n`));
     const statuses = await stackUp(ctx);
     process.stdout.write(`\nmeterflow local stack\n${formatStatus(statuses)}\n\n`);
     const summary = await runDemo(base, (line) => process.stdout.write(`${line}\n`), !opts.exit);

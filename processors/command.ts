@@ -5,6 +5,7 @@ import { auditEvent, recordAudit } from '../runtime/audit';
 import { ErrorCodes, PermanentError } from '../runtime/errors';
 import { createLogger } from '../runtime/logger';
 import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
+import { assertKafkaReachable } from '../runtime/kafka-reachable';
 import { createStageMetrics } from '../runtime/metrics';
 import { monitorConsumerLag } from '../runtime/consumer-lag';
 import { NotReady } from '../runtime/http-server';
@@ -168,6 +169,7 @@ export async function runProcess(
 
 export async function runPublishPriceBook(config: MeterflowConfig, file: string): Promise<string> {
   const kafka = createKafka(config, 'pricebook');
+  await assertKafkaReachable(config, 'pricebook');
   const topics = topicNames(config);
   await ensureTopics(kafka, config, [{ topic: topics.priceBook }]);
   const published = await publishPriceBook(kafka, topics.priceBook, file);

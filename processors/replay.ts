@@ -15,6 +15,8 @@ import {
 import { AvroTypes, SCHEMA_HEADER, type DeadLetter } from '../schemas';
 import { USAGE_RECORD_BATCH } from '../schemas/usage-record-batch';
 import type { Logger } from '../runtime/logger';
+import { assertKafkaReachable } from '../runtime/kafka-reachable';
+import { isReplayableStage, REPLAYABLE_STAGES } from './replay-stages';
 
 /**
  * `meterflow replay --reason R [--stage S]`: re-drives dead letters once their cause is fixed (a
@@ -35,7 +37,6 @@ import type { Logger } from '../runtime/logger';
  * dead letter and is replayed by the next run. Collector letters (lines that did not parse) cannot
  * be re-driven: the fix is a corrected export, which arrives as a new revision.
  */
-const REPLAYABLE_STAGES = ['processor.price', 'processor.dedupe', 'processor.normalize'];
 
 /** Payload formats that travel with a schema header naming them on their topic. */
 const BATCH_FORMATS = new Map([
@@ -63,7 +64,7 @@ export async function runReplay(
       `unknown dead-letter reason "${reason}" (one of ${Object.values(DeadLetterReasons).join(', ')})`,
     );
   }
-  if (stage && !REPLAYABLE_STAGES.includes(stage)) {
+  if (stage && !isReplayableStage(stage)) {
     throw new PermanentError(
       ErrorCodes.CONFIG_INVALID,
       `cannot replay stage "${stage}": only ${REPLAYABLE_STAGES.join(', ')} letters can be re-driven`,
@@ -71,6 +72,7 @@ export async function runReplay(
   }
   const topics = topicNames(config);
   const kafka = createKafka(config, 'replay', logger);
+  await assertKafkaReachable(config, 'replay');
   await ensureTopics(kafka, config, [{ topic: topics.deadLetter }]);
   const groupId = `${config.kafka.topic_prefix}.replay.${stage ?? 'all'}.${reason}`;
   const producer = kafka.producer({

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors';
 import { bool } from './config-schema';
 import { registerSecret } from './redact';
+import { readSecretFiles, secretOptionPaths, substituteEnvReferences } from './config-secrets';
 import { CollectorConfigSchema } from '../collectors/config';
 import { ProcessorConfigSchema } from '../processors/config';
 import { StackConfigSchema } from '../deploy/stack/config';
@@ -133,7 +134,22 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
       throw new ConfigError(source, ['the file must hold a mapping at the top level']);
   }
 
+  // Secrets by reference (runtime/config-secrets.ts): ${VAR} in the file, then <secret>_file.
+  const fileDoc = doc;
+  const locate = (keyPath: string[]) => (fileDoc ? lineOf(fileDoc, lineCounter, keyPath) : undefined);
+  const referenceIssues = substituteEnvReferences(raw, env, locate);
+  if (referenceIssues.length) throw new ConfigError(source ?? 'environment and defaults', referenceIssues);
   const merged = applyEnvOverrides(raw as Record<string, unknown>, env);
+  const secretFileIssues = readSecretFiles(
+    merged.value,
+    secretOptionPaths(MeterflowConfigSchema),
+    source ? path.dirname(source) : cwd,
+    (keyPath) => {
+      const fromEnv = merged.envKeys.get(keyPath.join('.'));
+      return fromEnv ? `${fromEnv} (environment)` : locate(keyPath);
+    },
+  );
+  if (secretFileIssues.length) throw new ConfigError(source ?? 'environment and defaults', secretFileIssues);
   const result = MeterflowConfigSchema.safeParse(merged.value);
   if (!result.success) {
     const issues = result.error.issues.map((issue) => {
@@ -322,6 +338,18 @@ export function renderConfigDocs(): string {
     '| --- | --- | --- | --- |',
   ];
   walk(json, '', lines, MeterflowConfigSchema.parse({}));
+  lines.push(
+    '',
+    '## Secrets',
+    '',
+    'Any string in the file may reference an environment variable as `${NAME}` (`$${` writes a literal `${`);',
+    'a variable that is not set stops meterflow with an error naming it and the option.',
+    'Each secret option below also accepts `<option>_file`: the path of a file holding the value (for example',
+    '`password_file: /run/secrets/es`; one trailing newline is dropped; a relative path is relative to the',
+    'configuration file). Setting an option and its `_file` is an error.',
+    '',
+    ...secretOptionPaths(MeterflowConfigSchema).map((p) => `- \`${p}\` (or \`${p}_file\`)`),
+  );
   return lines.join('\n') + '\n';
 }
 

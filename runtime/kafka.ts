@@ -8,6 +8,7 @@ import {
   type SASLOptions,
   type LogEntry,
   type Message,
+  type RetryOptions,
   type TopicMessages,
 } from 'kafkajs';
 import type { MeterflowConfig } from './config';
@@ -49,7 +50,13 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
  */
 export const CONSUMER_MAX_WAIT_MS = 1000;
 
-export function createKafka(config: MeterflowConfig, component: string, logger?: Logger): Kafka {
+export function createKafka(
+  config: MeterflowConfig,
+  component: string,
+  logger?: Logger,
+  // A bounded check (runtime/kafka-reachable.ts) gives up sooner than a working client.
+  retryOverride?: RetryOptions,
+): Kafka {
   const k = config.kafka;
   const options: KafkaConfig = {
     clientId: `${k.client_id}-${component}`,
@@ -57,7 +64,7 @@ export function createKafka(config: MeterflowConfig, component: string, logger?:
     connectionTimeout: k.connection_timeout_ms,
     requestTimeout: k.request_timeout_ms,
     // kafkajs's own retry for broker requests; our retry helper wraps whole operations.
-    retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 30_000 },
+    retry: retryOverride ?? { initialRetryTime: 300, retries: 10, maxRetryTime: 30_000 },
     logLevel: logger ? logLevel.WARN : logLevel.NOTHING,
     logCreator: () => (entry: LogEntry) => {
       if (!logger) return;

@@ -25,6 +25,7 @@ import { atCostPriceBook, loadPriceBook, rateRecord, type PriceBook } from '../p
 import { readOfflineNormalizeOptions } from './config';
 import { detectFormat, readColumnNames, rowPeriodReader, type OfflineProvider } from './detect';
 import { LocalFolderStore, listFolder } from './fs-store';
+import { RateProgress } from './progress';
 import {
   closeTarget,
   discardTarget,
@@ -66,6 +67,8 @@ export interface RateOptions {
   stderr?: NodeJS.WritableStream;
   /** Output when `out` is '-' (default process.stdout). */
   stdout?: NodeJS.WritableStream;
+  /** Show progress on process.stderr while rating (processors/offline/progress.ts); the CLI turns it on. */
+  progress?: boolean;
 }
 
 export interface RevisionSummary {
@@ -152,6 +155,15 @@ interface Plan {
 }
 
 const EXAMPLES_PER_REASON = 3;
+
+/** The stored size of every file the plan reads, for the progress line's share done and ETA. */
+async function inputBytes(plan: Plan): Promise<number | undefined> {
+  const store = plan.store;
+  if (!(store instanceof LocalFolderStore)) return undefined;
+  let total = 0;
+  for (const key of plan.revisions.flatMap((r) => r.files)) total += (await stat(join(store.root, key))).size;
+  return total;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Input planning
@@ -370,6 +382,10 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
     if (dead) await dead.writer.write(`${JSON.stringify(d)}\n`);
   };
 
+  const progress = opts.progress
+    ? new RateProgress({ totalBytes: await inputBytes(plan) }).start()
+    : undefined;
+  const countBytes = progress ? (n: number) => void (progress.bytes += n) : undefined;
   try {
     for (const rev of plan.revisions) {
       const revSummary: RevisionSummary = {
@@ -474,7 +490,8 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
           }
           return c;
         };
-        for await (const parsed of await openLines(plan.store, key)) {
+        for await (const parsed of await openLines(plan.store, key, countBytes)) {
+          if (progress) progress.rows++;
           summary.rows_in++;
           revSummary.rows_in++;
           linesRead++;
@@ -544,11 +561,13 @@ export async function runRate(opts: RateOptions): Promise<RateSummary> {
       }
     }
   } catch (err) {
+    progress?.stop();
     if (main) await discardTarget(main);
     if (dead) await discardTarget(dead);
     throw err;
   }
 
+  progress?.stop();
   summary.source_billed_cost = sourceTotals.toRecord();
   summary.billed_cost = billedTotals.toRecord();
   summary.rated_cost = ratedTotals.toRecord();
