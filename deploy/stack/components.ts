@@ -650,17 +650,19 @@ function secureEsStatus(ctx: StackContext, urlPath: string): Promise<number> {
 // ---------------------------------------------------------------- Go-built servers
 /**
  * Builds a Go tool once per machine into `<cache>/<name>-<version>/bin` and returns its path.
- * `probeArgs`: a command (like `version`) that a complete binary answers with exit 0; a binary
+ * `probe`: a command (like `version`) that a complete binary answers with exit 0; a binary
  * already in place without the installed marker (built by hand with the same GOBIN, or by a run
- * killed after the copy) is then checked with it and kept instead of rebuilt.
+ * killed after the copy) is then checked with it and kept instead of rebuilt. `tags`: Go build
+ * tags, for tools whose optional parts we do not need (a smaller, faster build).
  */
 export async function goInstall(
   ctx: StackContext,
   name: string,
   module: string,
   version: string,
-  probeArgs?: string[],
+  options: { probe?: string[]; tags?: string[] } = {},
 ): Promise<string> {
+  const { probe: probeArgs, tags = [] } = options;
   const dir = path.join(ctx.paths.cacheDir, `${name}-${version}`);
   const binary = path.join(dir, 'bin', path.basename(module));
   if (isInstalled(dir)) return binary;
@@ -677,7 +679,8 @@ export async function goInstall(
     }
     ctx.say(`${name}: building ${module}@${version} with go install (once per machine; minutes on 2 cores)`);
     fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
-    await run('go', ['install', `${module}@${version}`], {
+    const tagArgs = tags.length ? ['-tags', tags.join(',')] : [];
+    await run('go', ['install', ...tagArgs, `${module}@${version}`], {
       env: { ...process.env, GOBIN: path.join(dir, 'bin'), GOFLAGS: '-buildvcs=false', CGO_ENABLED: '0' },
       logFile: installLogOf(ctx, name),
     });

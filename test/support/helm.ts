@@ -15,7 +15,7 @@ export const CHART_DIR = path.resolve(__dirname, '../../deploy/helm/meterflow');
 export async function installHelm(): Promise<string> {
   const ctx = stackContext(loadConfig().config, (line) => process.stderr.write(`${line}\n`));
   // `helm version` answers from a complete binary, so one already built is reused.
-  return goInstall(ctx, 'helm', HELM_MODULE, HELM_VERSION, ['version', '--short']);
+  return goInstall(ctx, 'helm', HELM_MODULE, HELM_VERSION, { probe: ['version', '--short'] });
 }
 
 /** `helm template` of the chart with these values files and --set pairs, as parsed manifests. */
