@@ -52,6 +52,17 @@ export function exitOnFatal(
   what: string,
 ): (err: Error) => void {
   return (err) => {
+    // Already shutting down (a signal, or the shutdown of an embedding program such as a test or
+    // the demo): whoever began it decides how the process ends. A consumer that fails while it is
+    // being stopped loses nothing (what it had not committed is read again by the next consumer),
+    // and exiting here would end the embedding program in the middle of its own work.
+    if (service.shutdown.signal.aborted) {
+      service.logger.warn(
+        { err, consumer: what },
+        `${what}: the consumer stopped on an error while shutting down; nothing to restart`,
+      );
+      return;
+    }
     service.logger.fatal(
       { err, consumer: what },
       `${what}: the consumer stopped on a non-retriable error; exiting so that the process is restarted`,
