@@ -589,6 +589,8 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
         response: {
           '200': json(ref('PriceBookDiff'), 'The diff (processors/preview/shadow.ts).'),
           '403': errors.Forbidden,
+          '413': json(ref('Error'), 'The body is larger than 1 MiB.'),
+          '415': json(ref('Error'), 'The body is not application/json.'),
           ...authenticatedErrors,
         },
       },

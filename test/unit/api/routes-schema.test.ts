@@ -113,11 +113,11 @@ describe('route schemas', () => {
     }
   });
 
-  const post = async (url: string, body: unknown, key?: string) => {
+  const post = async (url: string, body: unknown, key?: string, contentType = 'application/json') => {
     const res = await fetch(`${base}${url}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-      body: JSON.stringify(body),
+      headers: { 'content-type': contentType, ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
     return { statusCode: res.status, json: () => JSON.parse(text) };
@@ -148,6 +148,15 @@ describe('route schemas', () => {
         /invalid price book body\.book \(1 problem\):\n {2}- body\.book line 3, rule "all": markup_percent: /,
       ],
     ];
+    // The documented 415 and 413: a YAML body, and a book over the 1 MiB body limit.
+    const yaml = await post(url, book, ADMIN_KEY, 'application/yaml');
+    expect([yaml.statusCode, yaml.json().error.code]).toEqual([415, 'bad_request']);
+    const huge = await post(
+      url,
+      { book: `# ${'x'.repeat(1024 * 1024)}\n${book}`, period: '2026-10' },
+      ADMIN_KEY,
+    );
+    expect([huge.statusCode, huge.json().error.code]).toEqual([413, 'bad_request']);
     for (const [body, code, message] of cases) {
       const res = await post(url, body, ADMIN_KEY);
       expect({ body, status: res.statusCode, code: res.json().error.code }).toEqual({
