@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { breakdownSchemas } from './breakdown-spec';
+import { priceBookDiffSchemas } from './pricebook-diff-spec';
 import { ApiErrorCodes } from './errors';
 import { GROUP_BY, REVISION_STATES } from './params';
 
@@ -257,6 +258,7 @@ export const openApiBase = {
         by_stage: { type: 'array', items: ref('StageCount') },
       }),
       ...breakdownSchemas,
+      ...priceBookDiffSchemas,
     },
   },
 };

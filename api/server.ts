@@ -26,7 +26,7 @@ import { KeyRateLimiter } from './limits';
 import { parseApiOptions, type ApiOptions } from './config';
 import { BREAKDOWN_BY, breakdownScope, parseBreakdownQuery, usageBreakdown } from './breakdown';
 import { registerConsole } from './console';
-import { ApiError, ApiErrorCodes, errorBody, notFound } from './errors';
+import { ApiError, ApiErrorCodes, badParameter, errorBody, notFound } from './errors';
 import {
   authenticatedErrors,
   customerParams,
@@ -39,6 +39,9 @@ import {
   str,
 } from './openapi';
 import { validationError } from './validation';
+import { priceBookDiffBody } from './pricebook-diff-spec';
+import { loadCandidateBook, priceBookDiff } from '../processors/preview';
+import { PriceBookError } from '../processors/price/errors';
 import {
   GROUP_BY,
   identifier,
@@ -221,8 +224,12 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     access: Access,
     schema: RouteSchema,
     handler: Handler,
+    // POST only where a GET cannot carry the input (a whole price book): same checks, same order.
+    method: 'GET' | 'POST' = 'GET',
   ) => {
-    api.get(url, {
+    api.route({
+      method,
+      url,
       schema,
       // Before fastify validates the request against the schema: 401, 429 and 403 come first,
       // so a caller without a valid key learns nothing about the parameters.
@@ -567,6 +574,45 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
         const customer = breakdownScope(principal, q.customer);
         return usageBreakdown(ctx, { ...q, customer }, principal.role === 'admin');
       },
+    );
+    route(
+      api,
+      '/v1/pricebook/diff',
+      'admin',
+      {
+        operationId: 'diffPriceBook',
+        summary:
+          "Preview a candidate price book (admin only): the period's published usage rated with it, nothing " +
+          'published; exact old, new and change per customer, currency and rule, and the records it cannot price.',
+        querystring: query(),
+        body: priceBookDiffBody,
+        response: {
+          '200': json(ref('PriceBookDiff'), 'The diff (processors/preview/shadow.ts).'),
+          '403': errors.Forbidden,
+          '413': json(ref('Error'), 'The body is larger than 1 MiB.'),
+          '415': json(ref('Error'), 'The body is not application/json.'),
+          ...authenticatedErrors,
+        },
+      },
+      async (req, _reply, _principal, ctx) => {
+        const body = req.body as { book: string; period: string; customer?: string };
+        let book;
+        try {
+          book = loadCandidateBook({ text: body.book, sourceName: 'body.book' });
+        } catch (err) {
+          // Every problem, each with its line, rule and field, as `pricebook publish` words them.
+          if (err instanceof PriceBookError) throw badParameter(err.message);
+          throw err;
+        }
+        return priceBookDiff(ctx.es, ctx.names, book, {
+          period: body.period,
+          customer: body.customer,
+          pageSize: ctx.pageSize,
+          requestTimeoutMs: ctx.timeoutMs,
+          signal: ctx.signal,
+        });
+      },
+      'POST',
     );
     // The analyst console: static files only; its data comes from the /v1 routes with the user's key.
     registerConsole(api);

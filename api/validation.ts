@@ -8,13 +8,15 @@ import { ApiError, ApiErrorCodes } from './errors';
  */
 export function validationError(err: FastifyError, schema: FastifySchema | undefined): ApiError {
   const first = err.validation?.[0];
-  const where = err.validationContext === 'params' ? 'path parameter' : 'query parameter';
+  const context = err.validationContext;
+  const where =
+    context === 'params' ? 'path parameter' : context === 'body' ? 'body field' : 'query parameter';
   if (!first) return new ApiError(400, ApiErrorCodes.BAD_REQUEST, err.message);
   const params = first.params as Record<string, unknown>;
   if (first.keyword === 'additionalProperties') {
     const allowed = Object.keys(
       (
-        (err.validationContext === 'params' ? schema?.params : schema?.querystring) as {
+        (context === 'params' ? schema?.params : context === 'body' ? schema?.body : schema?.querystring) as {
           properties?: Record<string, unknown>;
         }
       )?.properties ?? {},
@@ -37,6 +39,10 @@ export function validationError(err: FastifyError, schema: FastifySchema | undef
   const name = first.instancePath.replace(/^\//, '').split('/')[0] || '(all)';
   const allowed = Array.isArray(params.allowedValues) ? ` (${params.allowedValues.join(', ')})` : '';
   const detail =
-    first.keyword === 'type' && params.type === 'string' ? 'must be given once, as text' : first.message;
+    first.keyword === 'type' && params.type === 'string'
+      ? context === 'body'
+        ? 'must be text'
+        : 'must be given once, as text'
+      : first.message;
   return new ApiError(400, ApiErrorCodes.INVALID_PARAMETER, `${where} "${name}" ${detail}${allowed}`);
 }

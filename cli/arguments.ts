@@ -1,7 +1,8 @@
-import { Argument, InvalidArgumentError, Option } from 'commander';
+import { Argument, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isPeriod } from '../invoices/period';
 import { DeadLetterReasons } from '../runtime/errors';
 import { REPLAYABLE_STAGES } from '../processors/replay-stages';
+import { DIFF_FORMATS } from '../processors/preview/format';
 
 /**
  * Option and argument definitions that commander checks while it parses the command line, so a bad
@@ -64,3 +65,16 @@ export const providerOption = (names: readonly string[]) =>
   new Option('--provider <provider>', 'the provider whose exports are read')
     .choices(names)
     .makeOptionMandatory();
+
+/** `meterflow pricebook diff --format`: a table for people, or the JSON the API answers. */
+export const diffFormatOption = () =>
+  new Option('--format <format>', "table or json (the API's answer)").choices(DIFF_FORMATS).default('table');
+
+/**
+ * A usage error found after parsing (a --book file that is not a valid price book): printed like
+ * commander's own, and exit 2 through main's CommanderError handling.
+ */
+export function usageError(message: string): CommanderError {
+  process.stderr.write(`error: ${message}\n`);
+  return new CommanderError(2, 'meterflow.usage', message);
+}

@@ -23,6 +23,8 @@ import {
   providerOption,
   replayReasonOption,
   replayStageOption,
+  diffFormatOption,
+  usageError,
   type OutputFormat,
 } from './arguments';
 import { packageVersion } from './version';
@@ -49,6 +51,7 @@ const apiModule = () => load('../api/service') as typeof import('../api/service'
 const exportModule = () => load('../api/export') as typeof import('../api/export');
 const apiKeysModule = () => load('../api') as typeof import('../api');
 const invoicesModule = () => load('../invoices/service') as typeof import('../invoices/service');
+const previewModule = () => load('../processors/preview') as typeof import('../processors/preview');
 const supervisorModule = () => load('./supervisor') as typeof import('./supervisor');
 
 /**
@@ -307,14 +310,34 @@ program
     });
   });
 
-program
+const pricebook = program
   .command('pricebook')
-  .description('manage the price book the price stage rates with')
+  .description('manage the price book the price stage rates with');
+pricebook
   .command('publish <file>')
   .description('validate a price book and publish it to the price-book topic')
   .action(async (file: string) => {
     const { runPublishPriceBook } = processorsModule();
     process.stdout.write(`${await runPublishPriceBook(config().config, file)}\n`);
+  });
+pricebook
+  .command('diff')
+  .description(
+    "preview a candidate price book: rate a period's published usage with it (nothing is published) and print old, new and change per customer, currency and rule",
+  )
+  .requiredOption('--book <file>', 'the candidate price book (validated as `pricebook publish` does)')
+  .addOption(periodOption())
+  .option('--customer <id>', 'only this customer')
+  .addOption(diffFormatOption())
+  .action(async (opts: { book: string; period: string; customer?: string; format: 'table' | 'json' }) => {
+    const { loadCandidateBook, runPriceBookDiff, formatDiff } = previewModule();
+    let book;
+    try {
+      book = loadCandidateBook({ file: opts.book });
+    } catch (err) {
+      throw usageError(`--book: ${(err as Error).message}`);
+    }
+    process.stdout.write(formatDiff(await runPriceBookDiff(config().config, book, opts), opts.format));
   });
 
 program

@@ -41,8 +41,13 @@ describe('OpenAPI document', () => {
 
   it('documents 401 and 429 on every keyed route, no auth on the open routes, and every error code', () => {
     const open = ['/healthz', '/readyz', '/openapi.json'];
-    for (const [template, item] of Object.entries(openApiSpec.paths)) {
-      const op = (item as { get: { security?: unknown[]; responses: Record<string, unknown> } }).get;
+    const operations = Object.entries(openApiSpec.paths).flatMap(([template, item]) =>
+      Object.values(item as Record<string, { security?: unknown[]; responses: Record<string, unknown> }>).map(
+        (op) => [template, op] as const,
+      ),
+    );
+    expect(operations.map(([template]) => template)).toContain('/v1/pricebook/diff');
+    for (const [template, op] of operations) {
       if (open.includes(template)) expect(op.security).toEqual([]);
       else if (template === '/metrics') {
         expect(op.security).toBeUndefined();

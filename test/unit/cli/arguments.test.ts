@@ -79,6 +79,16 @@ const cases: Array<[string, string[], RegExp]> = [
     ['export', '--period', '2026-10', '--format', 'xlsx', '--out', 'x'],
     /'xlsx' is invalid.*ndjson, csv, parquet/,
   ],
+  [
+    'an unknown diff format',
+    ['pricebook', 'diff', '--book', 'b.yaml', '--period', '2026-10', '--format', 'csv'],
+    /'csv' is invalid.*table, json/,
+  ],
+  [
+    'a candidate price book that cannot be read',
+    ['pricebook', 'diff', '--book', 'no-such-book.yaml', '--period', '2026-10'],
+    /--book: invalid price book no-such-book\.yaml.*\n.*no-such-book\.yaml: cannot read the file \(ENOENT\)/,
+  ],
   ['a port that is no number', ['api', '--port', 'http'], /'http' is invalid.*not a port/],
   ['a port out of range', ['sink', 'elasticsearch', '--ops-port', '70000'], /'70000' is invalid.*not a port/],
   [
