@@ -99,7 +99,7 @@ const invoiceFields = (line: string) => ({
   customer: str,
   period: str,
   currency: ref('Currency'),
-  status: { type: 'string', enum: ['draft', 'finalized'] },
+  status: { type: 'string', enum: ['draft', 'finalized', 'void'] },
   generated_at: dateTime,
   finalized_at: nullable(dateTime),
   price_book_version: nullableStr,
@@ -228,11 +228,60 @@ export const openApiSpec = {
         },
       },
     },
+    '/v1/invoices': {
+      get: {
+        operationId: 'listPeriodInvoices',
+        summary: "A billing period's invoices of every customer (admin only).",
+        parameters: [
+          {
+            name: 'period',
+            in: 'query',
+            required: true,
+            schema: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' },
+          },
+          { name: 'customer', in: 'query', required: false, schema: { type: 'string', minLength: 1 } },
+          {
+            name: 'status',
+            in: 'query',
+            required: false,
+            schema: { type: 'string', enum: ['draft', 'finalized', 'void'] },
+          },
+        ],
+        responses: {
+          '200': json(ref('PeriodInvoiceList'), 'Invoice summaries, by customer.'),
+          '403': response('Forbidden'),
+          ...authenticatedErrors,
+        },
+      },
+    },
+    '/v1/invoices/{invoice_id}/html-link': {
+      get: {
+        operationId: 'getInvoiceHtmlLink',
+        summary:
+          'A short-lived signed link to the invoice page, which a browser opens without a key (invoice.html_links).',
+        parameters: [invoiceIdParam],
+        responses: {
+          '200': json(ref('SignedLink'), 'The link (a path on this API) and when it expires.'),
+          '404': response('NotFound'),
+          ...authenticatedErrors,
+        },
+      },
+    },
     '/v1/invoices/{invoice_id}/html': {
       get: {
         operationId: 'getInvoiceHtml',
-        summary: 'One invoice as a printable HTML page.',
-        parameters: [invoiceIdParam],
+        summary:
+          'One invoice as a printable HTML page: with a Bearer key, or with the expires and sig of a signed link (no key).',
+        parameters: [
+          invoiceIdParam,
+          { name: 'expires', in: 'query', required: false, schema: { type: 'string', pattern: '^\\d+$' } },
+          {
+            name: 'sig',
+            in: 'query',
+            required: false,
+            schema: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+          },
+        ],
         responses: {
           '200': { description: 'The invoice page.', content: { 'text/html': { schema: str } } },
           '404': response('NotFound'),
@@ -360,12 +409,18 @@ export const openApiSpec = {
         customer: str,
         period: str,
         currency: ref('Currency'),
-        status: { type: 'string', enum: ['draft', 'finalized'] },
+        status: { type: 'string', enum: ['draft', 'finalized', 'void'] },
         total: ref('Decimal'),
         generated_at: dateTime,
         finalized_at: nullable(dateTime),
       }),
       InvoiceList: closed({ customer: str, invoices: { type: 'array', items: ref('InvoiceSummary') } }),
+      PeriodInvoiceList: closed({ period: str, invoices: { type: 'array', items: ref('InvoiceSummary') } }),
+      SignedLink: closed({
+        path: str,
+        expires: { type: 'integer', description: 'Epoch seconds.' },
+        expires_at: dateTime,
+      }),
       RevisionRef: closed({ scope: str, revision_id: str }),
       CurrencyAmount: closed({ currency: ref('Currency'), amount: ref('Decimal') }),
       InvoiceLine: closed({ ...lineFields, ...lineCost, adjusts }),

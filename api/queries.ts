@@ -371,6 +371,21 @@ const INVOICE_SUMMARY_FIELDS = [
   'finalized_at',
 ];
 
+/** The invoices of a billing period (any customer; admin only), optionally of one customer or status. */
+export async function listPeriodInvoices(
+  ctx: QueryContext,
+  q: { period: string; customer?: string; status?: string },
+): Promise<InvoiceSummary[]> {
+  const out: InvoiceSummary[] = [];
+  const filter: estypes.QueryDslQueryContainer[] = [{ term: { period: q.period } }];
+  if (q.customer !== undefined) filter.push({ term: { customer: q.customer } });
+  if (q.status !== undefined) filter.push({ term: { status: q.status } });
+  const query = { bool: { filter } };
+  for await (const page of scanAll<InvoiceSummary>(ctx, ctx.names.invoices, query, INVOICE_SUMMARY_FIELDS))
+    for (const doc of page) out.push(pick(doc, INVOICE_SUMMARY_FIELDS));
+  return out.sort((a, b) => compare(a.customer, b.customer) || compare(a.invoice_id, b.invoice_id));
+}
+
 /** A customer's invoices, newest period first. */
 export async function listInvoices(ctx: QueryContext, customer: string): Promise<InvoiceSummary[]> {
   const out: InvoiceSummary[] = [];

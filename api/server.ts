@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -7,6 +8,7 @@ import { createProcessRegistry, histogram, stageCounter } from '../runtime/metri
 import type { IndexNames } from '../sinks/elasticsearch/indices';
 import { renderInvoiceHtml } from '../invoices/html';
 import type { InvoiceDocument } from '../invoices/types';
+import { checkInvoiceLink, signInvoiceLink } from '../invoices/links';
 import {
   canReadCustomer,
   createAuthenticator,
@@ -18,12 +20,20 @@ import { KeyRateLimiter } from './limits';
 import type { ApiOptions } from './config';
 import { ApiError, ApiErrorCodes, errorBody, notFound } from './errors';
 import { openApiSpec } from './openapi';
-import { identifier, onlyParams, parseDeadLetterQuery, parseRevisionsQuery, parseUsageQuery } from './params';
+import {
+  identifier,
+  onlyParams,
+  parseDeadLetterQuery,
+  parseInvoicePeriodQuery,
+  parseRevisionsQuery,
+  parseUsageQuery,
+} from './params';
 import {
   deadLetterSummary,
   elasticsearchReady,
   getInvoice,
   listInvoices,
+  listPeriodInvoices,
   listRevisions,
   type QueryContext,
   toCustomerInvoiceResponse,
@@ -40,6 +50,8 @@ export interface ApiDependencies {
   renderInvoiceHtml?: InvoiceHtmlRenderer;
   /** Registry /metrics serves; a fresh process registry when omitted. */
   registry?: Registry;
+  /** Signed /html links (invoices/links.ts): secret (empty or absent: random per process) and lifetime. */
+  htmlLinks?: { secret: string; ttlSeconds: number };
 }
 
 export interface RunningApi {
@@ -175,9 +187,15 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
    * the request deadline, whose signal aborts the Elasticsearch requests still in flight. So the
    * Elasticsearch work one key, and all keys together, can cause is bounded.
    */
-  const route = (url: string, access: Access, handler: Handler) => {
+  const route = (
+    url: string,
+    access: Access,
+    handler: Handler,
+    /** A principal from something other than the Authorization header (a signed link), if any. */
+    altAuth?: (req: FastifyRequest) => Principal | undefined,
+  ) => {
     app.get(url, async (req, reply) => {
-      const principal = auth.authenticate(req.headers.authorization);
+      const principal = altAuth?.(req) ?? auth.authenticate(req.headers.authorization);
       keyIds.set(req, principal.keyId);
       const wait = limiter.take(principal.keyId);
       if (wait > 0) {
@@ -259,9 +277,14 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     return { customer, invoices: await listInvoices(ctx, customer) };
   });
 
-  const visibleInvoice = async (req: FastifyRequest, principal: Principal, ctx: QueryContext) => {
+  const visibleInvoice = async (
+    req: FastifyRequest,
+    principal: Principal,
+    ctx: QueryContext,
+    params: string[] = [],
+  ) => {
     const id = identifier('invoice_id', (req.params as { invoice_id?: string }).invoice_id);
-    onlyParams(req.query as Record<string, unknown>, []);
+    onlyParams(req.query as Record<string, unknown>, params);
     const invoice = await getInvoice(ctx, id);
     // Ownership is decided by the stored document's customer, not by parsing the id.
     if (!invoice || !canReadCustomer(principal, invoice.customer)) throw notFound('invoice');
@@ -271,9 +294,46 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     const invoice = await visibleInvoice(req, principal, ctx);
     return principal.role === 'admin' ? toInvoiceResponse(invoice) : toCustomerInvoiceResponse(invoice);
   });
-  route('/v1/invoices/:invoice_id/html', 'any-key', async (req, reply, principal, ctx) => {
-    const html = render(await visibleInvoice(req, principal, ctx));
-    return reply.type('text/html; charset=utf-8').header('content-security-policy', HTML_CSP).send(html);
+  // Signed links (invoices/links.ts): a browser opens the page without a key. The link names one
+  // invoice; the principal it yields reads that invoice's page and nothing else.
+  const linkSecret = deps.htmlLinks?.secret || crypto.randomBytes(32);
+  const linkTtl = deps.htmlLinks?.ttlSeconds ?? 900;
+  const signedLink = (req: FastifyRequest): Principal | undefined => {
+    const q = req.query as Record<string, unknown>;
+    if (q.sig === undefined && q.expires === undefined) return undefined;
+    const id = identifier('invoice_id', (req.params as { invoice_id?: string }).invoice_id);
+    const check = checkInvoiceLink({
+      secret: linkSecret,
+      invoiceId: id,
+      expires: typeof q.expires === 'string' ? q.expires : undefined,
+      sig: typeof q.sig === 'string' ? q.sig : undefined,
+      maxTtlSeconds: linkTtl,
+    });
+    if (check !== 'valid')
+      throw new ApiError(
+        401,
+        ApiErrorCodes.UNAUTHORIZED,
+        `invoice link ${check.replace('_', ' ')}: ask for a new one`,
+      );
+    return { keyId: `signed-link:${id}`, role: 'admin' };
+  };
+  route(
+    '/v1/invoices/:invoice_id/html',
+    'any-key',
+    async (req, reply, principal, ctx) => {
+      const signed = principal.keyId.startsWith('signed-link:');
+      const html = render(await visibleInvoice(req, principal, ctx, signed ? ['expires', 'sig'] : []));
+      return reply.type('text/html; charset=utf-8').header('content-security-policy', HTML_CSP).send(html);
+    },
+    signedLink,
+  );
+  route('/v1/invoices/:invoice_id/html-link', 'any-key', async (req, _reply, principal, ctx) => {
+    const invoice = await visibleInvoice(req, principal, ctx);
+    return signInvoiceLink({ secret: linkSecret, invoiceId: invoice.invoice_id, ttlSeconds: linkTtl });
+  });
+  route('/v1/invoices', 'admin', async (req, _reply, _principal, ctx) => {
+    const q = parseInvoicePeriodQuery(req.query as Record<string, unknown>);
+    return { period: q.period, invoices: await listPeriodInvoices(ctx, q) };
   });
 
   route('/v1/revisions', 'admin', async (req, _reply, _principal, ctx) =>

@@ -195,6 +195,44 @@ for (const action of ['generate', 'finalize'] as const) {
     });
 }
 invoice
+  .command('list')
+  .description('list the invoices (and credit notes) of a billing period')
+  .requiredOption('--period <YYYY-MM>', 'billing period')
+  .option('--customer <id>', 'only this customer')
+  .option('--status <status>', 'only draft, finalized or void documents')
+  .action(async (opts: { period: string; customer?: string; status?: 'draft' | 'finalized' | 'void' }) => {
+    const { runInvoiceList } = invoicesModule();
+    await runInvoiceList(config().config, opts, (line) => process.stdout.write(`${line}\n`));
+  });
+invoice
+  .command('show <invoice>')
+  .description('show one invoice by id (<customer>:<period>) or number (MF-2026-000001)')
+  .option('--json', 'the stored document as JSON')
+  .action(async (id: string, opts: { json?: boolean }) => {
+    const { runInvoiceShow } = invoicesModule();
+    await runInvoiceShow(config().config, id, opts, (line) => process.stdout.write(`${line}\n`));
+  });
+invoice
+  .command('export')
+  .description('write the invoices of a billing period as JSON, CSV, or one PDF / HTML file each')
+  .requiredOption('--period <YYYY-MM>', 'billing period')
+  .requiredOption('--format <format>', 'json | csv | pdf | html')
+  .option('--out <dir|file>', 'file (json, csv; default stdout) or directory (pdf, html: required)')
+  .option('--customer <id>', 'only this customer')
+  .option('--status <status>', 'only draft, finalized or void documents')
+  .action(
+    async (opts: {
+      period: string;
+      format: string;
+      out?: string;
+      customer?: string;
+      status?: 'draft' | 'finalized' | 'void';
+    }) => {
+      const { runInvoiceExport } = invoicesModule();
+      await runInvoiceExport(config().config, opts, (line) => process.stdout.write(`${line}\n`));
+    },
+  );
+invoice
   .command('schedule')
   .description(
     'keep the drafts of the current and previous period up to date, and finalize a period invoice.finalize_after_days after it closes',

@@ -1,6 +1,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { IndexNames } from '../sinks/elasticsearch/indices';
 import { nextInvoiceNumber } from './numbering';
+import { dueDate } from './parties';
 import { invoiceId } from './period';
 import type { InvoiceResult } from './result';
 import { customerInvoices, ensureInvoiceIndex, getInvoice, isConflict, searchInvoices } from './store';
@@ -49,7 +50,7 @@ export async function finalizeInvoices(args: {
     for (let attempt = 0; ; attempt++) {
       const current = await getInvoice(es, names, doc.invoice_id);
       if (!current) break;
-      if (current.doc.status === 'finalized') {
+      if (current.doc.status !== 'draft') {
         results.push({ ...base, outcome: 'already_finalized', invoice: current.doc, error: null });
         break;
       }
@@ -69,11 +70,14 @@ export async function finalizeInvoices(args: {
         break;
       }
       number ??= await nextInvoiceNumber(es, names, String(now.getUTCFullYear()));
+      const issueDate = now.toISOString().slice(0, 10);
       const final: InvoiceDocument = {
         ...current.doc,
         status: 'finalized',
         number,
         finalized_at: now.toISOString(),
+        issue_date: issueDate,
+        due_date: dueDate(issueDate, current.doc.parties?.payment_terms_days ?? 30),
       };
       try {
         await es.index({

@@ -29,3 +29,8 @@ export { finalizeInvoices } from './finalize';
 export * from './schedule';
 export * from './command';
 export * from './html';
+export * from './listing';
+export * from './export';
+export * from './pdf';
+export * from './tax';
+export * from './parties';

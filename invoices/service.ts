@@ -10,6 +10,18 @@ import { currentPriceBook, PriceBookHolder } from '../processors/price/distribut
 import { indexNames } from '../sinks/elasticsearch/indices';
 import { ensureLayout } from '../sinks/elasticsearch/layout';
 import { runInvoiceCommand, runInvoiceSchedule, type InvoiceResult } from './index';
+import { ErrorCodes, InputError } from '../runtime/errors';
+import { exportInvoices } from './export';
+import {
+  checkListQuery,
+  findDocument,
+  formatDocumentText,
+  formatListLine,
+  listPeriodDocuments,
+  type InvoiceListQuery,
+} from './listing';
+import { ensureInvoiceIndex } from './store';
+import type { InvoiceDocument } from './types';
 
 /**
  * The invoice processes the CLI starts: one-shot `invoice generate|finalize` and the long-running
@@ -99,4 +111,70 @@ export async function runInvoiceScheduleService(config: MeterflowConfig): Promis
     },
     onError: (err) => service.logger.error({ err }, 'invoice schedule tick failed; next tick retries'),
   });
+}
+
+/** An Elasticsearch client and the index names of the config, for the read-only invoice commands. */
+async function invoiceStore(config: MeterflowConfig) {
+  const es = createElasticsearch(config);
+  const names = indexNames(config.elasticsearch.index_prefix);
+  await ensureInvoiceIndex(es, names);
+  return { es, names };
+}
+
+/** `meterflow invoice list --period P [--customer C] [--status S]`: one line per document. */
+export async function runInvoiceList(
+  config: MeterflowConfig,
+  query: InvoiceListQuery,
+  out: (line: string) => void,
+): Promise<InvoiceDocument[]> {
+  checkListQuery(query);
+  const { es, names } = await invoiceStore(config);
+  try {
+    const docs = await listPeriodDocuments(es, names, query);
+    if (docs.length === 0) out(`no invoices for ${query.period}`);
+    for (const d of docs) out(formatListLine(d));
+    return docs;
+  } finally {
+    await es.close();
+  }
+}
+
+/** `meterflow invoice show <id|number> [--json]`. */
+export async function runInvoiceShow(
+  config: MeterflowConfig,
+  idOrNumber: string,
+  opts: { json?: boolean },
+  out: (line: string) => void,
+): Promise<InvoiceDocument> {
+  const { es, names } = await invoiceStore(config);
+  try {
+    const doc = await findDocument(es, names, idOrNumber);
+    if (!doc)
+      throw new InputError(ErrorCodes.MALFORMED_INPUT, `no invoice with id or number "${idOrNumber}"`, {
+        field: 'invoice',
+      });
+    out(opts.json ? JSON.stringify(doc, null, 2) : formatDocumentText(doc));
+    return doc;
+  } finally {
+    await es.close();
+  }
+}
+
+/** `meterflow invoice export --period P --format json|csv|pdf|html [--out dir|file] [--customer C] [--status S]`. */
+export async function runInvoiceExport(
+  config: MeterflowConfig,
+  opts: InvoiceListQuery & { format: string; out?: string },
+  out: (line: string) => void,
+): Promise<string[]> {
+  checkListQuery(opts);
+  const { es, names } = await invoiceStore(config);
+  try {
+    const docs = await listPeriodDocuments(es, names, opts);
+    const result = await exportInvoices({ docs, period: opts.period, format: opts.format, out: opts.out });
+    if (result.text !== undefined) out(result.text.replace(/\r?\n$/, ''));
+    else out(`${docs.length} document(s) of ${opts.period} written: ${result.files.join(', ') || 'none'}`);
+    return result.files;
+  } finally {
+    await es.close();
+  }
 }

@@ -33,6 +33,12 @@ describe('invoice options', () => {
       schedule_interval_ms: 3_600_000,
       finalize_after_days: 5,
       max_trace_objects: 50,
+      seller: { name: '', address: [], tax_id: '' },
+      customers: {},
+      payment_terms_days: 30,
+      payment_terms: '',
+      tax: { rates: {}, label: 'Tax' },
+      html_links: { secret: '', ttl_seconds: 900 },
     });
     expect(() => parseInvoiceOptions({ group_by: 'ResourceId' })).toThrow();
     expect(() => parseInvoiceOptions({ groupBy: 'SkuId' })).toThrow();
