@@ -105,6 +105,9 @@ const invoiceFields = (line: string) => ({
   price_book_version: nullableStr,
   rounding: closed({ mode: { const: 'HALF_EVEN' }, minor_units: count }),
   lines: { type: 'array', items: ref(line) },
+  // subtotal: the exact sum of the rounded line amounts (net); total = subtotal + taxes.
+  subtotal: ref('Decimal'),
+  taxes: { type: 'array', items: ref('InvoiceTax') },
   total: ref('Decimal'),
 });
 const invoiceCost = {
@@ -422,6 +425,17 @@ export const openApiSpec = {
         expires_at: dateTime,
       }),
       RevisionRef: closed({ scope: str, revision_id: str }),
+      InvoiceTax: closed(
+        {
+          label: str,
+          jurisdiction: str,
+          rate_percent: ref('Decimal'),
+          base: ref('Decimal'),
+          amount_exact: ref('Decimal'),
+          amount: ref('Decimal'),
+        },
+        'Tax of the invoice: base (the subtotal) x rate_percent / 100, rounded once per invoice, HALF_EVEN, to the minor unit.',
+      ),
       CurrencyAmount: closed({ currency: ref('Currency'), amount: ref('Decimal') }),
       InvoiceLine: closed({ ...lineFields, ...lineCost, adjusts }),
       Invoice: closed({ ...invoiceFields('InvoiceLine'), ...invoiceCost, fingerprint: str }),

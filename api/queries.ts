@@ -410,7 +410,10 @@ function pick<T>(doc: T, fields: string[]): T {
  * carries bookkeeping (basis_finalized) and may gain fields, and neither should silently become
  * part of the public contract.
  */
-export type InvoiceResponse = Omit<InvoiceDocument, 'basis_finalized'>;
+export type InvoiceResponse = Pick<
+  InvoiceDocument,
+  Exclude<keyof InvoiceDocument, 'basis_finalized' | 'subtotal' | 'taxes'>
+> & { subtotal: string; taxes: NonNullable<InvoiceDocument['taxes']> };
 
 const INVOICE_FIELDS: (keyof InvoiceResponse)[] = [
   'invoice_id',
@@ -424,6 +427,8 @@ const INVOICE_FIELDS: (keyof InvoiceResponse)[] = [
   'price_book_version',
   'rounding',
   'lines',
+  'subtotal',
+  'taxes',
   'total',
   'cloud_cost',
   'margin',
@@ -446,10 +451,17 @@ const LINE_FIELDS: (keyof InvoiceLine)[] = [
   'adjusts',
 ];
 
-export function toInvoiceResponse(doc: InvoiceDocument): InvoiceResponse {
-  const out = pick(doc as InvoiceResponse, INVOICE_FIELDS as string[]);
-  out.lines = (doc.lines ?? []).map((l) => pick(l, LINE_FIELDS as string[]));
+/** Documents stored before taxes existed have none: their subtotal is their total. */
+function withTaxFields<T extends { subtotal: string; taxes: unknown[] }>(out: T, doc: InvoiceDocument): T {
+  out.subtotal = doc.subtotal ?? doc.total;
+  out.taxes = doc.taxes ?? [];
   return out;
+}
+
+export function toInvoiceResponse(doc: InvoiceDocument): InvoiceResponse {
+  const out = pick(doc as unknown as InvoiceResponse, INVOICE_FIELDS as string[]);
+  out.lines = (doc.lines ?? []).map((l) => pick(l, LINE_FIELDS as string[]));
+  return withTaxFields(out, doc);
 }
 
 /**
@@ -471,7 +483,7 @@ export type CustomerInvoiceResponse = Omit<
 export function toCustomerInvoiceResponse(doc: InvoiceDocument): CustomerInvoiceResponse {
   const out = pick(doc as unknown as CustomerInvoiceResponse, CUSTOMER_INVOICE_FIELDS as string[]);
   out.lines = (doc.lines ?? []).map((l) => pick(l, CUSTOMER_LINE_FIELDS as string[]));
-  return out;
+  return withTaxFields(out, doc);
 }
 
 function isNotFound(err: unknown): boolean {

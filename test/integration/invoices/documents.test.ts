@@ -175,6 +175,23 @@ describe('invoice list, show and export against the real Elasticsearch', () => {
     );
   });
 
+  it('a rate change reaches drafts on the next generate; the finalized invoice keeps its tax', async () => {
+    const options = { ...config.invoice, tax: { rates: { DE: '7', US: '5' }, label: 'VAT' } };
+    const again = await generateInvoices({ es, names, book, period: PERIOD, options });
+    const byId = Object.fromEntries(again.map((r) => [r.invoice_id, r]));
+    expect(byId['hooli:2026-05'].outcome).toBe('finalized');
+    expect(byId['hooli:2026-05'].invoice!.taxes!.map((t) => t.amount)).toEqual(['22.80']);
+    expect(byId['hooli:2026-05'].invoice!.total).toBe('142.80');
+    // globex: 7.50 at 5% = 0.375 -> 0.38 (tie, 7 is odd -> up); total 7.88
+    expect(byId['globex:2026-05'].outcome).toBe('written');
+    expect(byId['globex:2026-05'].invoice!.taxes!.map((t) => [t.jurisdiction, t.amount])).toEqual([
+      ['US', '0.38'],
+    ]);
+    expect(byId['globex:2026-05'].invoice!.total).toBe('7.88');
+    // Back to the configured rates for the tests below.
+    await generateInvoices({ es, names, book, period: PERIOD, options: config.invoice });
+  });
+
   it('export: PDF per invoice (parsed back), CSV of every line', async () => {
     lines.length = 0;
     const pdfs = await runInvoiceExport(
