@@ -180,7 +180,7 @@ program
 
 const invoice = program.command('invoice').description('invoices from the published usage');
 for (const action of ['generate', 'finalize'] as const) {
-  invoice
+  const command = invoice
     .command(action)
     .description(
       action === 'generate'
@@ -188,11 +188,20 @@ for (const action of ['generate', 'finalize'] as const) {
         : 'finalize the drafts of a billing period: numbered and immutable from then on',
     )
     .requiredOption('--period <YYYY-MM>', 'billing period')
-    .option('--customer <id>', 'only this customer')
-    .action(async (opts: { period: string; customer?: string }) => {
+    .option('--customer <id>', 'only this customer');
+  if (action === 'finalize')
+    command
+      .option(
+        '--force-incomplete',
+        'finalize although revisions are pending or dead letters open (needs --reason)',
+      )
+      .option('--reason <text>', 'why --force-incomplete (recorded on the invoices and in the audit log)');
+  command.action(
+    async (opts: { period: string; customer?: string; forceIncomplete?: boolean; reason?: string }) => {
       const { runInvoice } = invoicesModule();
       await runInvoice(config().config, action, opts, (line) => process.stdout.write(`${line}\n`));
-    });
+    },
+  );
 }
 invoice
   .command('list')

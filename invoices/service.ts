@@ -2,7 +2,7 @@ import type { MeterflowConfig } from '../runtime/config';
 import { createElasticsearch } from '../runtime/elasticsearch';
 import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
 import Decimal from 'decimal.js';
-import { auditEvent, recordAudit } from '../runtime/audit';
+import { auditEvent, commandActor, recordAudit } from '../runtime/audit';
 import { createLogger } from '../runtime/logger';
 import { exitOnFatal, startService } from '../runtime/service';
 import { atCostPriceBook, loadPriceBook } from '../processors/price';
@@ -32,9 +32,16 @@ import type { InvoiceDocument } from './types';
 export async function runInvoice(
   config: MeterflowConfig,
   action: 'generate' | 'finalize',
-  opts: { period: string; customer?: string },
+  opts: { period: string; customer?: string; forceIncomplete?: boolean; reason?: string },
   out: (line: string) => void,
 ): Promise<InvoiceResult[]> {
+  if (opts.reason !== undefined && !opts.forceIncomplete)
+    throw new InputError(ErrorCodes.MALFORMED_INPUT, '--reason goes with --force-incomplete', {
+      field: 'reason',
+    });
+  const forceIncomplete = opts.forceIncomplete
+    ? { reason: opts.reason ?? '', by: commandActor() }
+    : undefined;
   const es = createElasticsearch(config);
   const names = indexNames(config.elasticsearch.index_prefix);
   await ensureLayout(es, names, {
@@ -42,7 +49,17 @@ export async function runInvoice(
     refreshInterval: config.sink.refresh_interval,
   });
   const book = action === 'generate' ? await currentPriceBook(config) : atCostPriceBook();
-  const results = await runInvoiceCommand({ es, names, book, options: config.invoice, action, ...opts, out });
+  const results = await runInvoiceCommand({
+    es,
+    names,
+    book,
+    options: config.invoice,
+    action,
+    period: opts.period,
+    customer: opts.customer,
+    forceIncomplete,
+    out,
+  });
   if (action === 'finalize') {
     const logger = createLogger({ level: config.log.level, component: 'invoice.finalize' });
     const target = opts.customer ? `${opts.period} customer ${opts.customer}` : opts.period;
@@ -67,10 +84,22 @@ export function finalizeAudit(target: string, results: InvoiceResult[], actor?: 
       finalized: finalized.length,
       refused: results.filter((r) => r.outcome === 'stale' || r.outcome === 'not_found').length,
       numbers: finalized.map((r) => r.invoice!.number).join(' '),
+      // finalize --force-incomplete: why, and what was still pending (completeness.ts).
+      ...overrideEffect(finalized),
       ...Object.fromEntries([...totals].map(([currency, total]) => [`total ${currency}`, total.toFixed()])),
     },
     actor,
   );
+}
+
+function overrideEffect(finalized: InvoiceResult[]): Record<string, string | number> {
+  const o = finalized.find((r) => r.invoice?.completeness_override)?.invoice?.completeness_override;
+  if (!o) return {};
+  return {
+    forced_incomplete: o.reason,
+    pending_revisions: o.pending_revisions.join(', ') || 'none',
+    open_dead_letters: o.open_dead_letters,
+  };
 }
 
 /** `meterflow invoice schedule`: keeps drafts current and finalizes closed periods. */
