@@ -129,6 +129,58 @@ export const InvoiceOptionsSchema = z
       .strict()
       .prefault({})
       .describe('Signed links that open an invoice page in a browser without an API key.'),
+    notices: z
+      .object({
+        kafka: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Send invoice.finalized events to <prefix>.invoice-events (Avro, schemas/invoice-event.avsc).',
+          ),
+        webhook_urls: z
+          .array(z.url({ protocol: /^https?$/ }))
+          .default([])
+          .describe('URLs that receive each invoice.finalized event as a JSON POST.'),
+        webhook_secret: z
+          .string()
+          .default('')
+          .describe(
+            'HMAC-SHA256 key of the X-Meterflow-Signature header (t=<unix s>,v1=<hex of HMAC over "<t>.<body>">). ' +
+              'Required (32+ characters) when webhook_urls is set.',
+          ),
+        max_attempts: z
+          .number()
+          .int()
+          .min(1)
+          .max(20)
+          .default(6)
+          .describe('Delivery attempts per webhook and event (the first included).'),
+        initial_backoff_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(1000)
+          .describe('Wait before the second attempt; doubled before each further one.'),
+        timeout_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(10_000)
+          .describe('Time allowed for one webhook request.'),
+      })
+      .strict()
+      .superRefine((n, ctx) => {
+        if (n.webhook_urls.length > 0 && n.webhook_secret.length < 32)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['webhook_secret'],
+            message: 'webhook_urls needs a webhook_secret of at least 32 characters',
+          });
+      })
+      .prefault({})
+      .describe(
+        'Notices of finalized invoices: a Kafka event and signed webhooks. They never block or fail a finalization.',
+      ),
   })
   .strict();
 

@@ -21,6 +21,12 @@ import {
   type InvoiceListQuery,
 } from './listing';
 import { ensureInvoiceIndex } from './store';
+import type { Client } from '@elastic/elasticsearch';
+import type { Producer } from 'kafkajs';
+import { AvroTypes, type InvoiceEvent } from '../schemas';
+import type { Logger } from '../runtime/logger';
+import type { IndexNames } from '../sinks/elasticsearch/indices';
+import { announceFinalized } from './notices';
 import type { InvoiceDocument } from './types';
 
 /**
@@ -64,6 +70,9 @@ export async function runInvoice(
     const logger = createLogger({ level: config.log.level, component: 'invoice.finalize' });
     const target = opts.customer ? `${opts.period} customer ${opts.customer}` : opts.period;
     await recordAudit(finalizeAudit(target, results), logger, config);
+    // The invoices are final by now; notices cannot change that (announceFinalized never throws).
+    // A one-shot command waits for them (with their retries) so they are not cut off at exit.
+    await announceResults(config, es, names, logger, results);
   }
   return results;
 }
@@ -102,6 +111,54 @@ function overrideEffect(finalized: InvoiceResult[]): Record<string, string | num
   };
 }
 
+/** Sends <prefix>.invoice-events messages through one idempotent producer, connected on first use. */
+export function invoiceEventSender(config: MeterflowConfig, logger: Logger) {
+  let producer: Producer | undefined;
+  const topic = topicNames(config).invoiceEvents;
+  return {
+    send: async (events: InvoiceEvent[]) => {
+      if (!producer) {
+        const kafka = createKafka(config, 'invoice-events', logger);
+        await ensureTopics(kafka, config, [{ topic }]);
+        const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+        await p.connect();
+        producer = p;
+      }
+      await producer.send({
+        topic,
+        acks: -1,
+        // Keyed by customer: a customer's documents stay in order on one partition.
+        messages: events.map((e) => ({ key: e.customer, value: AvroTypes.invoiceEvent.toBuffer(e) })),
+      });
+    },
+    close: async () => {
+      await producer?.disconnect().catch(() => undefined);
+      producer = undefined;
+    },
+  };
+}
+
+/** Announce the documents a finalize wrote (outcome written), then close the producer. */
+export async function announceResults(
+  config: MeterflowConfig,
+  es: Client,
+  names: IndexNames,
+  logger: Logger,
+  results: InvoiceResult[],
+): Promise<void> {
+  const docs = results.filter((r) => r.outcome === 'written' && r.invoice).map((r) => r.invoice!);
+  if (docs.length === 0) return;
+  const sender = invoiceEventSender(config, logger);
+  try {
+    await announceFinalized(
+      { es, names, options: config.invoice.notices, logger, sendEvents: sender.send },
+      docs,
+    );
+  } finally {
+    await sender.close();
+  }
+}
+
 /** `meterflow invoice schedule`: keeps drafts current and finalizes closed periods. */
 export async function runInvoiceScheduleService(config: MeterflowConfig): Promise<void> {
   const service = await startService(config, 'invoice.schedule', { ops: false });
@@ -135,8 +192,12 @@ export async function runInvoiceScheduleService(config: MeterflowConfig): Promis
     signal: service.shutdown.signal,
     onTick: async (r) => {
       service.logger.info(r, 'invoice schedule tick');
-      if (r.finalized.length > 0)
+      if (r.finalizeRefused) service.logger.warn({ period: r.previous }, r.finalizeRefused);
+      if (r.finalized.length > 0) {
         await recordAudit(finalizeAudit(r.previous, r.finalized, 'invoice schedule'), service.logger, config);
+        // Not awaited: webhook retries must not hold the schedule up (announceFinalized never throws).
+        void announceResults(config, es, names, service.logger, r.finalized);
+      }
     },
     onError: (err) => service.logger.error({ err }, 'invoice schedule tick failed; next tick retries'),
   });
