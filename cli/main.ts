@@ -242,6 +242,29 @@ invoice
     },
   );
 invoice
+  .command('credit-note <invoice>')
+  .description(
+    'issue a credit note (CN-<year>-<n>) correcting a finalized invoice: all that is left, or --amount',
+  )
+  .requiredOption('--reason <text>', 'why (printed on the credit note, and in the audit log)')
+  .option('--amount <net>', 'net amount to credit (default: what is left of the invoice)')
+  .action(async (id: string, opts: { reason?: string; amount?: string }) => {
+    const { runInvoiceCreditNote } = invoicesModule();
+    await runInvoiceCreditNote(config().config, id, opts, (line) => process.stdout.write(`${line}\n`));
+  });
+invoice
+  .command('void <invoice>')
+  .description("void the customer's latest finalized invoice; --reissue recomputes it under a new number")
+  .requiredOption('--reason <text>', 'why (recorded on the invoice and in the audit log)')
+  .option(
+    '--reissue',
+    'recompute from the current usage, price book and config, and finalize it as a new invoice',
+  )
+  .action(async (id: string, opts: { reason?: string; reissue?: boolean }) => {
+    const { runInvoiceVoid } = invoicesModule();
+    await runInvoiceVoid(config().config, id, opts, (line) => process.stdout.write(`${line}\n`));
+  });
+invoice
   .command('schedule')
   .description(
     'keep the drafts of the current and previous period up to date, and finalize a period invoice.finalize_after_days after it closes',

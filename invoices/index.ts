@@ -34,3 +34,5 @@ export * from './export';
 export * from './pdf';
 export * from './tax';
 export * from './parties';
+export * from './corrections';
+export * from './completeness';

@@ -27,6 +27,7 @@ import { AvroTypes, type InvoiceEvent } from '../schemas';
 import type { Logger } from '../runtime/logger';
 import type { IndexNames } from '../sinks/elasticsearch/indices';
 import { announceFinalized } from './notices';
+import { createCreditNote, voidInvoice } from './corrections';
 import type { InvoiceDocument } from './types';
 
 /**
@@ -135,6 +136,92 @@ export function invoiceEventSender(config: MeterflowConfig, logger: Logger) {
       await producer?.disconnect().catch(() => undefined);
       producer = undefined;
     },
+  };
+}
+
+/** `meterflow invoice credit-note <invoice> --reason R [--amount X]`. */
+export async function runInvoiceCreditNote(
+  config: MeterflowConfig,
+  invoice: string,
+  opts: { reason?: string; amount?: string },
+  out: (line: string) => void,
+): Promise<InvoiceDocument> {
+  const { es, names } = await invoiceStore(config);
+  const logger = createLogger({ level: config.log.level, component: 'invoice.credit_note' });
+  try {
+    const by = commandActor();
+    const doc = await createCreditNote({
+      es,
+      names,
+      invoice,
+      amount: opts.amount,
+      reason: opts.reason ?? '',
+      by,
+    });
+    out(formatListLine(doc));
+    await recordAudit(
+      auditEvent(
+        'invoice.credit_note',
+        doc.corrects!.number ?? doc.corrects!.invoice_id,
+        { number: doc.number!, total: `${doc.total} ${doc.currency}`, reason: doc.correction_reason ?? '' },
+        by,
+      ),
+      logger,
+      config,
+    );
+    await announceResults(config, es, names, logger, [resultOf(doc)]);
+    return doc;
+  } finally {
+    await es.close();
+  }
+}
+
+/** `meterflow invoice void <invoice> --reason R [--reissue]`. */
+export async function runInvoiceVoid(
+  config: MeterflowConfig,
+  invoice: string,
+  opts: { reason?: string; reissue?: boolean },
+  out: (line: string) => void,
+): Promise<{ voided: InvoiceDocument; reissued: InvoiceDocument | null }> {
+  const { es, names } = await invoiceStore(config);
+  const logger = createLogger({ level: config.log.level, component: 'invoice.void' });
+  try {
+    const by = commandActor();
+    const reissue = opts.reissue
+      ? { book: await currentPriceBook(config), options: config.invoice }
+      : undefined;
+    const r = await voidInvoice({ es, names, invoice, reason: opts.reason ?? '', by, reissue });
+    out(formatListLine(r.voided));
+    if (r.reissued) out(formatListLine(r.reissued));
+    await recordAudit(
+      auditEvent(
+        'invoice.voided',
+        r.voided.number ?? r.voided.invoice_id,
+        {
+          reason: r.voided.voided?.reason ?? '',
+          reissued_as: r.reissued?.number ?? 'none',
+          ...(r.reissued ? { total: `${r.reissued.total} ${r.reissued.currency}` } : {}),
+        },
+        by,
+      ),
+      logger,
+      config,
+    );
+    if (r.reissued) await announceResults(config, es, names, logger, [resultOf(r.reissued)]);
+    return r;
+  } finally {
+    await es.close();
+  }
+}
+
+function resultOf(doc: InvoiceDocument): InvoiceResult {
+  return {
+    invoice_id: doc.invoice_id,
+    customer: doc.customer,
+    period: doc.period,
+    outcome: 'written',
+    invoice: doc,
+    error: null,
   };
 }
 

@@ -91,6 +91,7 @@ export function invoiceMappings() {
       completeness_override: { type: 'object', enabled: false },
       corrects: { type: 'object', properties: { invoice_id: keyword, number: keyword } },
       voided: { type: 'object', enabled: false },
+      correction_reason: { type: 'text' },
       replaced_by: { type: 'object', properties: { invoice_id: keyword, number: keyword } },
       replaces: { type: 'object', properties: { invoice_id: keyword, number: keyword } },
     },

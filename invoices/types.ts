@@ -133,6 +133,8 @@ export interface InvoiceDocument {
   due_date?: string | null;
   /** Finalized although the period had pending revisions or open dead letters (finalize --force-incomplete). */
   completeness_override?: CompletenessOverride | null;
+  /** Credit notes: why they were issued. */
+  correction_reason?: string | null;
   /** Credit notes: the finalized invoice they correct. */
   corrects?: DocumentRef | null;
   /** Void invoices: when, why, and the document reissued in their place (if any). */
