@@ -55,6 +55,16 @@ export function documentTitle(invoice: InvoiceDocument): string {
   return `${type} ${invoice.number ?? `(draft) ${invoice.invoice_id}`}`;
 }
 
+/** Number, issue and due date lines; a credit note has no due date (nothing is owed on it). */
+export function documentDates(invoice: InvoiceDocument): string[] {
+  const creditNote = (invoice.document_type ?? 'invoice') === 'credit_note';
+  return [
+    `${creditNote ? 'Credit note' : 'Invoice'} number: ${invoice.number ?? 'assigned on finalization'}`,
+    `Issue date: ${invoice.issue_date ?? 'on finalization'}`,
+    ...(creditNote ? [] : [`Due date: ${invoice.due_date ?? 'on finalization'}`]),
+  ];
+}
+
 /**
  * A printable, self-contained HTML invoice (inline CSS, no scripts, no external resources). Every
  * value from the document is escaped: customer ids, descriptions and group values come from
@@ -82,15 +92,14 @@ export function renderInvoiceHtml(invoice: InvoiceDocument): string {
     `<h1>${e(title)}</h1>`,
     p ? `<div class="parties">${party('Seller', p.seller, e)}${party('Buyer', p.buyer, e)}</div>` : '',
     '<div class="meta">',
-    `<div>Invoice number: ${e(invoice.number ?? 'assigned on finalization')}</div>`,
-    `<div>Issue date: ${e(invoice.issue_date ?? 'on finalization')}</div>`,
-    `<div>Due date: ${e(invoice.due_date ?? 'on finalization')}</div>`,
+    ...documentDates(invoice).map((d) => `<div>${e(d)}</div>`),
     p ? `<div>Payment terms: ${e(p.payment_terms)}</div>` : '',
     `<div>Customer: ${e(invoice.customer)}</div>`,
     `<div>Billing period: ${e(invoice.period)}</div>`,
     `<div>Currency: ${e(invoice.currency)}</div>`,
     `<div>${status}</div>`,
     ref('Corrects', invoice.corrects),
+    invoice.correction_reason ? `<div>Reason: ${e(invoice.correction_reason)}</div>` : '',
     ref('Replaces', invoice.replaces),
     ref('Replaced by', invoice.replaced_by),
     invoice.completeness_override

@@ -1,5 +1,5 @@
 import PDFDocument from 'pdfkit';
-import { documentTitle } from './html';
+import { documentDates, documentTitle } from './html';
 import { roundingRuleText } from './tax';
 import type { InvoiceDocument, InvoiceParty } from './types';
 
@@ -64,14 +64,13 @@ function write(doc: PDFKit.PDFDocument, inv: InvoiceDocument): void {
     doc.moveDown();
   }
   const meta = [
-    `Invoice number: ${inv.number ?? 'assigned on finalization'}`,
-    `Issue date: ${inv.issue_date ?? 'on finalization'}`,
-    `Due date: ${inv.due_date ?? 'on finalization'}`,
+    ...documentDates(inv),
     ...(p ? [`Payment terms: ${p.payment_terms}`] : []),
     `Customer: ${inv.customer}`,
     `Billing period: ${inv.period}`,
     `Currency: ${cur}`,
     ...(inv.corrects ? [`Corrects: ${inv.corrects.number ?? inv.corrects.invoice_id}`] : []),
+    ...(inv.correction_reason ? [`Reason: ${inv.correction_reason}`] : []),
     ...(inv.replaces ? [`Replaces: ${inv.replaces.number ?? inv.replaces.invoice_id}`] : []),
     ...(inv.replaced_by ? [`Replaced by: ${inv.replaced_by.number ?? inv.replaced_by.invoice_id}`] : []),
     ...(inv.completeness_override

@@ -10,6 +10,8 @@ import {
   invoiceCounterIndex,
   listPeriodDocuments,
   parseInvoiceOptions,
+  renderInvoiceHtml,
+  renderInvoicePdf,
   voidInvoice,
   type InvoiceDocument,
 } from '../../../invoices';
@@ -17,6 +19,7 @@ import { customerInvoices } from '../../../invoices/store';
 import { testConfig, uniqueName } from '../helpers';
 import { fixture } from '../../support/fixtures';
 import { usageRecord } from '../../support/usage-record';
+import { pdfText } from '../../support/pdf-text';
 
 /** Credit notes and void-and-reissue against the real Elasticsearch. */
 
@@ -118,6 +121,19 @@ describe('corrections of finalized invoices', () => {
       correction_reason: 'S3 outage',
     });
     expect(part.taxes!.map((t) => t.amount)).toEqual(['-3.80']);
+    // The document says what it is, what it corrects and why; nothing is due on it.
+    const html = renderInvoiceHtml(part);
+    for (const text of [
+      `Credit note ${part.number}`,
+      `Corrects: ${inv.number}`,
+      'Reason: S3 outage',
+      'Total</td><td class="num">-23.80 EUR',
+    ])
+      expect(html).toContain(text);
+    expect(html).not.toContain('Due date');
+    const pdf = await pdfText(await renderInvoicePdf(part));
+    expect(pdf).toContain(`Corrects: ${inv.number}`);
+    expect(pdf).toMatch(/Total\s*-23\.80 EUR/);
     await expect(
       createCreditNote({ ...base, invoice: inv.invoice_id, amount: '100.01', reason: 'x' }),
     ).rejects.toThrow(/more than what is left to credit on MF-\d{4}-\d{6}: 100.00 EUR/);
