@@ -109,6 +109,13 @@ const invoiceFields = (line: string) => ({
   subtotal: ref('Decimal'),
   taxes: { type: 'array', items: ref('InvoiceTax') },
   total: ref('Decimal'),
+  document_type: { type: 'string', enum: ['invoice', 'credit_note'] },
+  issue_date: nullable({ type: 'string', format: 'date' }),
+  due_date: nullable({ type: 'string', format: 'date' }),
+  // corrects: the invoice a credit note corrects; replaces / replaced_by: void and reissue.
+  corrects: nullable(ref('DocumentRef')),
+  replaces: nullable(ref('DocumentRef')),
+  replaced_by: nullable(ref('DocumentRef')),
 });
 const invoiceCost = {
   cloud_cost: { type: 'array', items: ref('CurrencyAmount') },
@@ -425,6 +432,7 @@ export const openApiSpec = {
         expires_at: dateTime,
       }),
       RevisionRef: closed({ scope: str, revision_id: str }),
+      DocumentRef: closed({ invoice_id: str, number: nullableStr }),
       InvoiceTax: closed(
         {
           label: str,

@@ -9,7 +9,7 @@ import type {
   RevisionDocument,
   UsageDocument,
 } from '../sinks/elasticsearch/indices';
-import type { InvoiceDocument, InvoiceLine } from '../invoices/types';
+import type { DocumentRef, InvoiceDocument, InvoiceLine } from '../invoices/types';
 import type { DeadLetterQuery, GroupBy, RevisionsQuery, UsageQuery } from './params';
 
 /**
@@ -410,10 +410,36 @@ function pick<T>(doc: T, fields: string[]): T {
  * carries bookkeeping (basis_finalized) and may gain fields, and neither should silently become
  * part of the public contract.
  */
+type DocumentFields = {
+  subtotal: string;
+  taxes: NonNullable<InvoiceDocument['taxes']>;
+  document_type: NonNullable<InvoiceDocument['document_type']>;
+  issue_date: string | null;
+  due_date: string | null;
+  corrects: DocumentRef | null;
+  replaces: DocumentRef | null;
+  replaced_by: DocumentRef | null;
+};
 export type InvoiceResponse = Pick<
   InvoiceDocument,
-  Exclude<keyof InvoiceDocument, 'basis_finalized' | 'subtotal' | 'taxes'>
-> & { subtotal: string; taxes: NonNullable<InvoiceDocument['taxes']> };
+  | 'invoice_id'
+  | 'number'
+  | 'customer'
+  | 'period'
+  | 'currency'
+  | 'status'
+  | 'generated_at'
+  | 'finalized_at'
+  | 'price_book_version'
+  | 'rounding'
+  | 'lines'
+  | 'total'
+  | 'cloud_cost'
+  | 'margin'
+  | 'revisions'
+  | 'fingerprint'
+> &
+  DocumentFields;
 
 const INVOICE_FIELDS: (keyof InvoiceResponse)[] = [
   'invoice_id',
@@ -434,6 +460,12 @@ const INVOICE_FIELDS: (keyof InvoiceResponse)[] = [
   'margin',
   'revisions',
   'fingerprint',
+  'document_type',
+  'issue_date',
+  'due_date',
+  'corrects',
+  'replaces',
+  'replaced_by',
 ];
 const LINE_FIELDS: (keyof InvoiceLine)[] = [
   'line_id',
@@ -451,10 +483,19 @@ const LINE_FIELDS: (keyof InvoiceLine)[] = [
   'adjusts',
 ];
 
-/** Documents stored before taxes existed have none: their subtotal is their total. */
-function withTaxFields<T extends { subtotal: string; taxes: unknown[] }>(out: T, doc: InvoiceDocument): T {
+/**
+ * Fields documents stored by earlier versions lack: no taxes (subtotal = total), an invoice, no
+ * dates, no links.
+ */
+function withTaxFields<T extends DocumentFields>(out: T, doc: InvoiceDocument): T {
   out.subtotal = doc.subtotal ?? doc.total;
   out.taxes = doc.taxes ?? [];
+  out.document_type = doc.document_type ?? 'invoice';
+  out.issue_date = doc.issue_date ?? null;
+  out.due_date = doc.due_date ?? null;
+  out.corrects = doc.corrects ?? null;
+  out.replaces = doc.replaces ?? null;
+  out.replaced_by = doc.replaced_by ?? null;
   return out;
 }
 

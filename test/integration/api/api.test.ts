@@ -586,7 +586,17 @@ describe('invoices', () => {
     expect(res.status).toBe(200);
     const { basis_finalized: _internal, ...stored } = INVOICES[0];
     // Stored before taxes existed: no tax, and the subtotal is the total.
-    const documented = { ...stored, subtotal: stored.total, taxes: [] };
+    const documented = {
+      ...stored,
+      subtotal: stored.total,
+      taxes: [],
+      document_type: 'invoice',
+      issue_date: null,
+      due_date: null,
+      corrects: null,
+      replaces: null,
+      replaced_by: null,
+    };
     // The customer's own key gets the customer view: no cloud cost, margin or lineage anywhere.
     const { cloud_cost: _cost, margin: _margin, revisions: _revisions, ...customerView } = documented;
     expect(res.body).toEqual({

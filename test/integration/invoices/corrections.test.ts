@@ -20,6 +20,11 @@ import { testConfig, uniqueName } from '../helpers';
 import { fixture } from '../../support/fixtures';
 import { usageRecord } from '../../support/usage-record';
 import { pdfText } from '../../support/pdf-text';
+import { openApiSpec } from '../../../api/openapi';
+import { toInvoiceResponse } from '../../../api/queries';
+import { createResponseValidator } from '../../unit/api/openapi-validator';
+
+const validator = createResponseValidator(openApiSpec);
 
 /** Credit notes and void-and-reissue against the real Elasticsearch. */
 
@@ -134,6 +139,16 @@ describe('corrections of finalized invoices', () => {
     const pdf = await pdfText(await renderInvoicePdf(part));
     expect(pdf).toContain(`Corrects: ${inv.number}`);
     expect(pdf).toMatch(/Total\s*-23\.80 EUR/);
+    // As the API serves it: valid against the OpenAPI document, and says what it is.
+    const served = toInvoiceResponse(part);
+    expect(() =>
+      validator.check('GET', '/v1/invoices/{invoice_id}', 200, 'application/json', served),
+    ).not.toThrow();
+    expect(served).toMatchObject({
+      document_type: 'credit_note',
+      corrects: { number: inv.number },
+      due_date: null,
+    });
     await expect(
       createCreditNote({ ...base, invoice: inv.invoice_id, amount: '100.01', reason: 'x' }),
     ).rejects.toThrow(/more than what is left to credit on MF-\d{4}-\d{6}: 100.00 EUR/);
@@ -196,6 +211,10 @@ describe('corrections of finalized invoices', () => {
       total: '10.00', // 7.50 + 2.50, US rate 0
       replaces: { invoice_id: inv.invoice_id, number: inv.number },
     });
+    for (const d of [voided, reissued!])
+      expect(() =>
+        validator.check('GET', '/v1/invoices/{invoice_id}', 200, 'application/json', toInvoiceResponse(d)),
+      ).not.toThrow();
     // The period's invoice for the computation is now the reissue; the void one is kept, unchanged but for its status.
     const docs = await customerInvoices(es, names, 'globex');
     expect(docs.map((d) => [d.invoice_id, d.status])).toEqual([
