@@ -423,6 +423,7 @@ export const openApiSpec = {
         total: ref('Decimal'),
         generated_at: dateTime,
         finalized_at: nullable(dateTime),
+        document_type: { type: 'string', enum: ['invoice', 'credit_note'] },
       }),
       InvoiceList: closed({ customer: str, invoices: { type: 'array', items: ref('InvoiceSummary') } }),
       PeriodInvoiceList: closed({ period: str, invoices: { type: 'array', items: ref('InvoiceSummary') } }),

@@ -357,7 +357,14 @@ export type InvoiceSummary = Pick<
   | 'total'
   | 'generated_at'
   | 'finalized_at'
->;
+> & { document_type: 'invoice' | 'credit_note' };
+
+/** A summary as served: documents stored before credit notes existed are invoices. */
+function invoiceSummaryOf(doc: InvoiceSummary): InvoiceSummary {
+  const out = pick(doc, INVOICE_SUMMARY_FIELDS);
+  out.document_type = doc.document_type ?? 'invoice';
+  return out;
+}
 
 const INVOICE_SUMMARY_FIELDS = [
   'invoice_id',
@@ -369,6 +376,7 @@ const INVOICE_SUMMARY_FIELDS = [
   'total',
   'generated_at',
   'finalized_at',
+  'document_type',
 ];
 
 /** The invoices of a billing period (any customer; admin only), optionally of one customer or status. */
@@ -382,7 +390,7 @@ export async function listPeriodInvoices(
   if (q.status !== undefined) filter.push({ term: { status: q.status } });
   const query = { bool: { filter } };
   for await (const page of scanAll<InvoiceSummary>(ctx, ctx.names.invoices, query, INVOICE_SUMMARY_FIELDS))
-    for (const doc of page) out.push(pick(doc, INVOICE_SUMMARY_FIELDS));
+    for (const doc of page) out.push(invoiceSummaryOf(doc));
   return out.sort((a, b) => compare(a.customer, b.customer) || compare(a.invoice_id, b.invoice_id));
 }
 
@@ -393,7 +401,7 @@ export async function listInvoices(ctx: QueryContext, customer: string): Promise
   for await (const page of scanAll<InvoiceSummary>(ctx, ctx.names.invoices, query, INVOICE_SUMMARY_FIELDS)) {
     // Belt and braces for isolation: should `customer` ever be mapped as text, a term query could
     // match another customer's analysed tokens; the exact comparison cannot.
-    for (const doc of page) if (doc.customer === customer) out.push(pick(doc, INVOICE_SUMMARY_FIELDS));
+    for (const doc of page) if (doc.customer === customer) out.push(invoiceSummaryOf(doc));
   }
   return out.sort((a, b) => compare(b.period, a.period) || compare(a.invoice_id, b.invoice_id));
 }

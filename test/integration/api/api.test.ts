@@ -572,6 +572,7 @@ describe('invoices', () => {
           total: '12345678901234567.89',
           generated_at: '2025-02-02T00:00:00.000Z',
           finalized_at: '2025-02-03T00:00:00.000Z',
+          document_type: 'invoice',
         },
         expect.objectContaining({ invoice_id: 'acme:2024-12', status: 'draft', number: null, total: '0.30' }),
       ],
