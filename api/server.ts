@@ -298,6 +298,8 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   // invoice; the principal it yields reads that invoice's page and nothing else.
   const linkSecret = deps.htmlLinks?.secret || crypto.randomBytes(32);
   const linkTtl = deps.htmlLinks?.ttlSeconds ?? 900;
+  // Requests let in by a valid link (not by a key): only they may carry expires and sig.
+  const bySignedLink = new WeakSet<FastifyRequest>();
   const signedLink = (req: FastifyRequest): Principal | undefined => {
     const q = req.query as Record<string, unknown>;
     if (q.sig === undefined && q.expires === undefined) return undefined;
@@ -315,14 +317,15 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
         ApiErrorCodes.UNAUTHORIZED,
         `invoice link ${check.replace('_', ' ')}: ask for a new one`,
       );
+    bySignedLink.add(req);
     return { keyId: `signed-link:${id}`, role: 'admin' };
   };
   route(
     '/v1/invoices/:invoice_id/html',
     'any-key',
     async (req, reply, principal, ctx) => {
-      const signed = principal.keyId.startsWith('signed-link:');
-      const html = render(await visibleInvoice(req, principal, ctx, signed ? ['expires', 'sig'] : []));
+      const params = bySignedLink.has(req) ? ['expires', 'sig'] : [];
+      const html = render(await visibleInvoice(req, principal, ctx, params));
       return reply.type('text/html; charset=utf-8').header('content-security-policy', HTML_CSP).send(html);
     },
     signedLink,
