@@ -39,6 +39,8 @@ export async function runInvoiceCommand(args: {
   now?: Date;
   /** finalize only: finalize an incomplete period anyway (completeness.ts), recorded on the invoices. */
   forceIncomplete?: { reason: string; by: string };
+  /** Called with every result before a failure is thrown: what was written is audited and announced. */
+  onResults?: (results: InvoiceResult[]) => Promise<void>;
 }): Promise<InvoiceResult[]> {
   if (!isPeriod(args.period))
     throw new InputError(
@@ -65,6 +67,7 @@ export async function runInvoiceCommand(args: {
       : await finalizeInvoices({ ...common, forceIncomplete: args.forceIncomplete });
   if (results.length === 0) args.out(`no invoices for ${args.period}`);
   for (const r of results) args.out(formatInvoiceResult(r));
+  await args.onResults?.(results);
   const failed = results.filter((r) => r.error !== null);
   if (failed.length)
     throw new PermanentError(

@@ -66,15 +66,17 @@ export async function runInvoice(
     customer: opts.customer,
     forceIncomplete,
     out,
+    // Before a partial failure is thrown too: the invoices that were finalized are audited and announced.
+    onResults: async (results) => {
+      if (action !== 'finalize') return;
+      const logger = createLogger({ level: config.log.level, component: 'invoice.finalize' });
+      const target = opts.customer ? `${opts.period} customer ${opts.customer}` : opts.period;
+      await recordAudit(finalizeAudit(target, results), logger, config);
+      // The invoices are final by now; notices cannot change that (announceFinalized never throws).
+      // A one-shot command waits for them (with their retries) so they are not cut off at exit.
+      await announceResults(config, es, names, logger, results);
+    },
   });
-  if (action === 'finalize') {
-    const logger = createLogger({ level: config.log.level, component: 'invoice.finalize' });
-    const target = opts.customer ? `${opts.period} customer ${opts.customer}` : opts.period;
-    await recordAudit(finalizeAudit(target, results), logger, config);
-    // The invoices are final by now; notices cannot change that (announceFinalized never throws).
-    // A one-shot command waits for them (with their retries) so they are not cut off at exit.
-    await announceResults(config, es, names, logger, results);
-  }
   return results;
 }
 

@@ -12,6 +12,7 @@ import {
   parseInvoiceOptions,
   renderInvoiceHtml,
   renderInvoicePdf,
+  runInvoiceCommand,
   voidInvoice,
   type InvoiceDocument,
 } from '../../../invoices';
@@ -185,6 +186,9 @@ describe('corrections of finalized invoices', () => {
   it('void and reissue: the original is void, the reissue has the next MF number, linked both ways', async () => {
     const inv = await finalized('globex', OCT);
     expect(inv.total).toBe('7.50');
+    // A draft of the next period, computed against the invoice about to be voided.
+    await index([usage('globex', NOV, 'AmazonEC2', '1')]);
+    await generateInvoices({ es, names, book, period: NOV, customer: 'globex', options });
     // Usage that arrived late: the reissue is recomputed from the current usage.
     await index([usage('globex', OCT, 'AmazonS3', '2.5')]);
     const { voided, reissued } = await voidInvoice({
@@ -220,13 +224,32 @@ describe('corrections of finalized invoices', () => {
     expect(docs.map((d) => [d.invoice_id, d.status])).toEqual([
       [inv.invoice_id, 'void'],
       [reissued!.invoice_id, 'finalized'],
+      [`globex:${NOV}`, 'draft'],
     ]);
     expect(docs[0].lines).toEqual(inv.lines);
     await expect(voidInvoice({ es, names, invoice: inv.number!, reason: 'x', by: 'a' })).rejects.toThrow(
       new RegExp(`is void; it was reissued as ${reissued!.number}`),
     );
+    // The November draft predates the reissue: finalize refuses it as stale (and reports what it
+    // did before failing), until it is generated again.
+    const seen: string[] = [];
+    await expect(
+      runInvoiceCommand({
+        es,
+        names,
+        book,
+        options,
+        action: 'finalize',
+        period: NOV,
+        customer: 'globex',
+        out: () => undefined,
+        onResults: async (results) => {
+          seen.push(...results.map((r) => r.outcome));
+        },
+      }),
+    ).rejects.toThrow(/1 invoice\(s\) of 2026-11 failed: globex:2026-11/);
+    expect(seen).toEqual(['stale']);
     // A later finalized invoice was computed against the reissue: voiding it is refused.
-    await index([usage('globex', NOV, 'AmazonEC2', '1')]);
     const nov = await finalized('globex', NOV);
     expect(nov.basis_finalized).toEqual([`${reissued!.invoice_id}#${reissued!.number}`]);
     await expect(
