@@ -148,6 +148,31 @@ export function parseDeadLetterQuery(query: Query | undefined): DeadLetterQuery 
   return out;
 }
 
+export interface InvoicePeriodQuery {
+  period: string;
+  customer?: string;
+  status?: 'draft' | 'finalized' | 'void';
+}
+
+export const INVOICE_STATUS_VALUES = ['draft', 'finalized', 'void'] as const;
+
+/** GET /v1/invoices?period=YYYY-MM[&customer][&status]. */
+export function parseInvoicePeriodQuery(query: Query | undefined): InvoicePeriodQuery {
+  const q = onlyParams(query, ['period', 'customer', 'status']);
+  if (q.period === undefined || !/^\d{4}-(0[1-9]|1[0-2])$/.test(q.period))
+    throw badParameter(`"period" must be YYYY-MM, got "${truncate(q.period ?? '')}"`);
+  const out: InvoicePeriodQuery = { period: q.period };
+  if (q.customer !== undefined) out.customer = identifier('customer', q.customer);
+  if (q.status !== undefined) {
+    if (!(INVOICE_STATUS_VALUES as readonly string[]).includes(q.status))
+      throw badParameter(
+        `"status" must be one of ${INVOICE_STATUS_VALUES.join(', ')}, got "${truncate(q.status)}"`,
+      );
+    out.status = q.status as InvoicePeriodQuery['status'];
+  }
+  return out;
+}
+
 /** Keyword values (customer, scope, invoice id) that are used as exact terms. */
 export function identifier(name: string, text: string | undefined): string {
   if (text === undefined || text === '') throw badParameter(`"${name}" must not be empty`);

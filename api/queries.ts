@@ -9,7 +9,7 @@ import type {
   RevisionDocument,
   UsageDocument,
 } from '../sinks/elasticsearch/indices';
-import type { InvoiceDocument, InvoiceLine } from '../invoices/types';
+import type { DocumentRef, InvoiceDocument, InvoiceLine } from '../invoices/types';
 import type { DeadLetterQuery, GroupBy, RevisionsQuery, UsageQuery } from './params';
 
 /**
@@ -357,7 +357,14 @@ export type InvoiceSummary = Pick<
   | 'total'
   | 'generated_at'
   | 'finalized_at'
->;
+> & { document_type: 'invoice' | 'credit_note' };
+
+/** A summary as served: documents stored before credit notes existed are invoices. */
+function invoiceSummaryOf(doc: InvoiceSummary): InvoiceSummary {
+  const out = pick(doc, INVOICE_SUMMARY_FIELDS);
+  out.document_type = doc.document_type ?? 'invoice';
+  return out;
+}
 
 const INVOICE_SUMMARY_FIELDS = [
   'invoice_id',
@@ -369,7 +376,23 @@ const INVOICE_SUMMARY_FIELDS = [
   'total',
   'generated_at',
   'finalized_at',
+  'document_type',
 ];
+
+/** The invoices of a billing period (any customer; admin only), optionally of one customer or status. */
+export async function listPeriodInvoices(
+  ctx: QueryContext,
+  q: { period: string; customer?: string; status?: string },
+): Promise<InvoiceSummary[]> {
+  const out: InvoiceSummary[] = [];
+  const filter: estypes.QueryDslQueryContainer[] = [{ term: { period: q.period } }];
+  if (q.customer !== undefined) filter.push({ term: { customer: q.customer } });
+  if (q.status !== undefined) filter.push({ term: { status: q.status } });
+  const query = { bool: { filter } };
+  for await (const page of scanAll<InvoiceSummary>(ctx, ctx.names.invoices, query, INVOICE_SUMMARY_FIELDS))
+    for (const doc of page) out.push(invoiceSummaryOf(doc));
+  return out.sort((a, b) => compare(a.customer, b.customer) || compare(a.invoice_id, b.invoice_id));
+}
 
 /** A customer's invoices, newest period first. */
 export async function listInvoices(ctx: QueryContext, customer: string): Promise<InvoiceSummary[]> {
@@ -378,7 +401,7 @@ export async function listInvoices(ctx: QueryContext, customer: string): Promise
   for await (const page of scanAll<InvoiceSummary>(ctx, ctx.names.invoices, query, INVOICE_SUMMARY_FIELDS)) {
     // Belt and braces for isolation: should `customer` ever be mapped as text, a term query could
     // match another customer's analysed tokens; the exact comparison cannot.
-    for (const doc of page) if (doc.customer === customer) out.push(pick(doc, INVOICE_SUMMARY_FIELDS));
+    for (const doc of page) if (doc.customer === customer) out.push(invoiceSummaryOf(doc));
   }
   return out.sort((a, b) => compare(b.period, a.period) || compare(a.invoice_id, b.invoice_id));
 }
@@ -395,7 +418,36 @@ function pick<T>(doc: T, fields: string[]): T {
  * carries bookkeeping (basis_finalized) and may gain fields, and neither should silently become
  * part of the public contract.
  */
-export type InvoiceResponse = Omit<InvoiceDocument, 'basis_finalized'>;
+type DocumentFields = {
+  subtotal: string;
+  taxes: NonNullable<InvoiceDocument['taxes']>;
+  document_type: NonNullable<InvoiceDocument['document_type']>;
+  issue_date: string | null;
+  due_date: string | null;
+  corrects: DocumentRef | null;
+  replaces: DocumentRef | null;
+  replaced_by: DocumentRef | null;
+};
+export type InvoiceResponse = Pick<
+  InvoiceDocument,
+  | 'invoice_id'
+  | 'number'
+  | 'customer'
+  | 'period'
+  | 'currency'
+  | 'status'
+  | 'generated_at'
+  | 'finalized_at'
+  | 'price_book_version'
+  | 'rounding'
+  | 'lines'
+  | 'total'
+  | 'cloud_cost'
+  | 'margin'
+  | 'revisions'
+  | 'fingerprint'
+> &
+  DocumentFields;
 
 const INVOICE_FIELDS: (keyof InvoiceResponse)[] = [
   'invoice_id',
@@ -409,11 +461,19 @@ const INVOICE_FIELDS: (keyof InvoiceResponse)[] = [
   'price_book_version',
   'rounding',
   'lines',
+  'subtotal',
+  'taxes',
   'total',
   'cloud_cost',
   'margin',
   'revisions',
   'fingerprint',
+  'document_type',
+  'issue_date',
+  'due_date',
+  'corrects',
+  'replaces',
+  'replaced_by',
 ];
 const LINE_FIELDS: (keyof InvoiceLine)[] = [
   'line_id',
@@ -431,10 +491,26 @@ const LINE_FIELDS: (keyof InvoiceLine)[] = [
   'adjusts',
 ];
 
-export function toInvoiceResponse(doc: InvoiceDocument): InvoiceResponse {
-  const out = pick(doc as InvoiceResponse, INVOICE_FIELDS as string[]);
-  out.lines = (doc.lines ?? []).map((l) => pick(l, LINE_FIELDS as string[]));
+/**
+ * Fields documents stored by earlier versions lack: no taxes (subtotal = total), an invoice, no
+ * dates, no links.
+ */
+function withTaxFields<T extends DocumentFields>(out: T, doc: InvoiceDocument): T {
+  out.subtotal = doc.subtotal ?? doc.total;
+  out.taxes = doc.taxes ?? [];
+  out.document_type = doc.document_type ?? 'invoice';
+  out.issue_date = doc.issue_date ?? null;
+  out.due_date = doc.due_date ?? null;
+  out.corrects = doc.corrects ?? null;
+  out.replaces = doc.replaces ?? null;
+  out.replaced_by = doc.replaced_by ?? null;
   return out;
+}
+
+export function toInvoiceResponse(doc: InvoiceDocument): InvoiceResponse {
+  const out = pick(doc as unknown as InvoiceResponse, INVOICE_FIELDS as string[]);
+  out.lines = (doc.lines ?? []).map((l) => pick(l, LINE_FIELDS as string[]));
+  return withTaxFields(out, doc);
 }
 
 /**
@@ -456,7 +532,7 @@ export type CustomerInvoiceResponse = Omit<
 export function toCustomerInvoiceResponse(doc: InvoiceDocument): CustomerInvoiceResponse {
   const out = pick(doc as unknown as CustomerInvoiceResponse, CUSTOMER_INVOICE_FIELDS as string[]);
   out.lines = (doc.lines ?? []).map((l) => pick(l, CUSTOMER_LINE_FIELDS as string[]));
-  return out;
+  return withTaxFields(out, doc);
 }
 
 function isNotFound(err: unknown): boolean {

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -15,6 +16,7 @@ import { createProcessRegistry, histogram, stageCounter } from '../runtime/metri
 import type { IndexNames } from '../sinks/elasticsearch/indices';
 import { renderInvoiceHtml } from '../invoices/html';
 import type { InvoiceDocument } from '../invoices/types';
+import { checkInvoiceLink, signInvoiceLink } from '../invoices/links';
 import {
   canReadCustomer,
   createAuthenticator,
@@ -48,6 +50,7 @@ import {
   MAX_LIMIT,
   onlyParams,
   parseDeadLetterQuery,
+  parseInvoicePeriodQuery,
   parseRevisionsQuery,
   parseUsageQuery,
   REVISION_STATES,
@@ -57,6 +60,7 @@ import {
   elasticsearchReady,
   getInvoice,
   listInvoices,
+  listPeriodInvoices,
   listRevisions,
   type QueryContext,
   toCustomerInvoiceResponse,
@@ -73,6 +77,8 @@ export interface ApiDependencies {
   renderInvoiceHtml?: InvoiceHtmlRenderer;
   /** Registry /metrics serves; a fresh process registry when omitted. */
   registry?: Registry;
+  /** Signed /html links (invoices/links.ts): secret (empty or absent: random per process) and lifetime. */
+  htmlLinks?: { secret: string; ttlSeconds: number };
 }
 
 export interface RunningApi {
@@ -224,9 +230,14 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     access: Access,
     schema: RouteSchema,
     handler: Handler,
-    // POST only where a GET cannot carry the input (a whole price book): same checks, same order.
-    method: 'GET' | 'POST' = 'GET',
+    extra: {
+      // POST only where a GET cannot carry the input (a whole price book): same checks, same order.
+      method?: 'GET' | 'POST';
+      /** A principal from something other than the Authorization header (a signed link), if any. */
+      altAuth?: (req: FastifyRequest) => Principal | undefined;
+    } = {},
   ) => {
+    const { method = 'GET', altAuth } = extra;
     api.route({
       method,
       url,
@@ -234,7 +245,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
       // Before fastify validates the request against the schema: 401, 429 and 403 come first,
       // so a caller without a valid key learns nothing about the parameters.
       onRequest: async (req, reply) => {
-        const principal = auth.authenticate(req.headers.authorization);
+        const principal = altAuth?.(req) ?? auth.authenticate(req.headers.authorization);
         keyIds.set(req, principal.keyId);
         principals.set(req, principal);
         const wait = limiter.take(principal.keyId);
@@ -437,9 +448,14 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
       },
     );
 
-    const visibleInvoice = async (req: FastifyRequest, principal: Principal, ctx: QueryContext) => {
+    const visibleInvoice = async (
+      req: FastifyRequest,
+      principal: Principal,
+      ctx: QueryContext,
+      params: string[] = [],
+    ) => {
       const id = identifier('invoice_id', (req.params as { invoice_id?: string }).invoice_id);
-      onlyParams(req.query as Record<string, unknown>, []);
+      onlyParams(req.query as Record<string, unknown>, params);
       const invoice = await getInvoice(ctx, id);
       // Ownership is decided by the stored document's customer, not by parsing the id.
       if (!invoice || !canReadCustomer(principal, invoice.customer)) throw notFound('invoice');
@@ -468,15 +484,45 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
         return principal.role === 'admin' ? toInvoiceResponse(invoice) : toCustomerInvoiceResponse(invoice);
       },
     );
+    // Signed links (invoices/links.ts): a browser opens the page without a key. The link names one
+    // invoice; the principal it yields reads that invoice's page and nothing else.
+    const linkSecret = deps.htmlLinks?.secret || crypto.randomBytes(32);
+    const linkTtl = deps.htmlLinks?.ttlSeconds ?? 900;
+    // Requests let in by a valid link (not by a key): only they may carry expires and sig.
+    const bySignedLink = new WeakSet<FastifyRequest>();
+    const signedLink = (req: FastifyRequest): Principal | undefined => {
+      const q = req.query as Record<string, unknown>;
+      if (q.sig === undefined && q.expires === undefined) return undefined;
+      const id = identifier('invoice_id', (req.params as { invoice_id?: string }).invoice_id);
+      const check = checkInvoiceLink({
+        secret: linkSecret,
+        invoiceId: id,
+        expires: typeof q.expires === 'string' ? q.expires : undefined,
+        sig: typeof q.sig === 'string' ? q.sig : undefined,
+        maxTtlSeconds: linkTtl,
+      });
+      if (check !== 'valid')
+        throw new ApiError(
+          401,
+          ApiErrorCodes.UNAUTHORIZED,
+          `invoice link ${check.replace('_', ' ')}: ask for a new one`,
+        );
+      bySignedLink.add(req);
+      return { keyId: `signed-link:${id}`, role: 'admin' };
+    };
     route(
       api,
       '/v1/invoices/:invoice_id/html',
       'any-key',
       {
         operationId: 'getInvoiceHtml',
-        summary: 'One invoice as a printable HTML page.',
+        summary:
+          'One invoice as a printable HTML page: with a Bearer key, or with the expires and sig of a signed link (no key).',
         params: invoiceParams,
-        querystring: query(),
+        querystring: query({
+          expires: { type: 'string', pattern: '^\\d+$', description: 'From a signed link (html-link).' },
+          sig: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'From a signed link (html-link).' },
+        }),
         response: {
           '200': { description: 'The invoice page.', content: { 'text/html': { schema: str } } },
           '404': errors.NotFound,
@@ -484,8 +530,57 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
         },
       },
       async (req, reply, principal, ctx) => {
-        const html = render(await visibleInvoice(req, principal, ctx));
+        const params = bySignedLink.has(req) ? ['expires', 'sig'] : [];
+        const html = render(await visibleInvoice(req, principal, ctx, params));
         return reply.type('text/html; charset=utf-8').header('content-security-policy', HTML_CSP).send(html);
+      },
+      { altAuth: signedLink },
+    );
+    route(
+      api,
+      '/v1/invoices/:invoice_id/html-link',
+      'any-key',
+      {
+        operationId: 'getInvoiceHtmlLink',
+        summary:
+          'A short-lived signed link to the invoice page, which a browser opens without a key (invoice.html_links).',
+        params: invoiceParams,
+        querystring: query(),
+        response: {
+          '200': json(ref('SignedLink'), 'The link (a path on this API) and when it expires.'),
+          '404': errors.NotFound,
+          ...authenticatedErrors,
+        },
+      },
+      async (req, _reply, principal, ctx) => {
+        const invoice = await visibleInvoice(req, principal, ctx);
+        return signInvoiceLink({ secret: linkSecret, invoiceId: invoice.invoice_id, ttlSeconds: linkTtl });
+      },
+    );
+    route(
+      api,
+      '/v1/invoices',
+      'admin',
+      {
+        operationId: 'listPeriodInvoices',
+        summary: "A billing period's invoices of every customer (admin only).",
+        querystring: query(
+          {
+            period: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' },
+            customer: { type: 'string', minLength: 1 },
+            status: { type: 'string', enum: ['draft', 'finalized', 'void'] },
+          },
+          ['period'],
+        ),
+        response: {
+          '200': json(ref('PeriodInvoiceList'), 'Invoice summaries, by customer.'),
+          '403': errors.Forbidden,
+          ...authenticatedErrors,
+        },
+      },
+      async (req, _reply, _principal, ctx) => {
+        const q = parseInvoicePeriodQuery(req.query as Record<string, unknown>);
+        return { period: q.period, invoices: await listPeriodInvoices(ctx, q) };
       },
     );
 
@@ -612,7 +707,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
           signal: ctx.signal,
         });
       },
-      'POST',
+      { method: 'POST' },
     );
     // The analyst console: static files only; its data comes from the /v1 routes with the user's key.
     registerConsole(api);

@@ -17,7 +17,16 @@ export async function startApiFor(
     replicas: config.sink.replicas,
     refreshInterval: config.sink.refresh_interval,
   });
-  return startApi({ es, names, options: { ...config.api, ...overrides }, logger });
+  return startApi({
+    es,
+    names,
+    options: { ...config.api, ...overrides },
+    logger,
+    htmlLinks: {
+      secret: config.invoice.html_links.secret,
+      ttlSeconds: config.invoice.html_links.ttl_seconds,
+    },
+  });
 }
 
 /** `meterflow api`: the REST API until SIGTERM. */

@@ -66,6 +66,19 @@ export const providerOption = (names: readonly string[]) =>
     .choices(names)
     .makeOptionMandatory();
 
+/** `meterflow invoice list | export --status`. */
+export const invoiceStatusOption = () =>
+  new Option('--status <status>', 'only draft, finalized or void documents').choices([
+    'draft',
+    'finalized',
+    'void',
+  ]);
+/** `meterflow invoice export --format`. */
+export const invoiceFormatOption = () =>
+  new Option('--format <format>', 'json, csv, pdf or html')
+    .choices(['json', 'csv', 'pdf', 'html'])
+    .makeOptionMandatory();
+
 /** `meterflow pricebook diff --format`: a table for people, or the JSON the API answers. */
 export const diffFormatOption = () =>
   new Option('--format <format>', "table or json (the API's answer)").choices(DIFF_FORMATS).default('table');

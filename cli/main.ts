@@ -24,6 +24,8 @@ import {
   replayReasonOption,
   replayStageOption,
   diffFormatOption,
+  invoiceFormatOption,
+  invoiceStatusOption,
   usageError,
   type OutputFormat,
 } from './arguments';
@@ -220,7 +222,7 @@ program
 
 const invoice = program.command('invoice').description('invoices from the published usage');
 for (const action of ['generate', 'finalize'] as const) {
-  invoice
+  const command = invoice
     .command(action)
     .description(
       action === 'generate'
@@ -228,12 +230,82 @@ for (const action of ['generate', 'finalize'] as const) {
         : 'finalize the drafts of a billing period: numbered and immutable from then on',
     )
     .addOption(periodOption())
-    .option('--customer <id>', 'only this customer')
-    .action(async (opts: { period: string; customer?: string }) => {
+    .option('--customer <id>', 'only this customer');
+  if (action === 'finalize')
+    command
+      .option(
+        '--force-incomplete',
+        'finalize although revisions are pending or dead letters open (needs --reason)',
+      )
+      .option('--reason <text>', 'why --force-incomplete (recorded on the invoices and in the audit log)');
+  command.action(
+    async (opts: { period: string; customer?: string; forceIncomplete?: boolean; reason?: string }) => {
       const { runInvoice } = invoicesModule();
       await runInvoice(config().config, action, opts, (line) => process.stdout.write(`${line}\n`));
-    });
+    },
+  );
 }
+invoice
+  .command('list')
+  .description('list the invoices (and credit notes) of a billing period')
+  .addOption(periodOption())
+  .option('--customer <id>', 'only this customer')
+  .addOption(invoiceStatusOption())
+  .action(async (opts: { period: string; customer?: string; status?: 'draft' | 'finalized' | 'void' }) => {
+    const { runInvoiceList } = invoicesModule();
+    await runInvoiceList(config().config, opts, (line) => process.stdout.write(`${line}\n`));
+  });
+invoice
+  .command('show <invoice>')
+  .description('show one invoice by id (<customer>:<period>) or number (MF-2026-000001)')
+  .option('--json', 'the stored document as JSON')
+  .action(async (id: string, opts: { json?: boolean }) => {
+    const { runInvoiceShow } = invoicesModule();
+    await runInvoiceShow(config().config, id, opts, (line) => process.stdout.write(`${line}\n`));
+  });
+invoice
+  .command('export')
+  .description('write the invoices of a billing period as JSON, CSV, or one PDF / HTML file each')
+  .addOption(periodOption())
+  .addOption(invoiceFormatOption())
+  .option('--out <dir|file>', 'file (json, csv; default stdout) or directory (pdf, html: required)')
+  .option('--customer <id>', 'only this customer')
+  .addOption(invoiceStatusOption())
+  .action(
+    async (opts: {
+      period: string;
+      format: string;
+      out?: string;
+      customer?: string;
+      status?: 'draft' | 'finalized' | 'void';
+    }) => {
+      const { runInvoiceExport } = invoicesModule();
+      await runInvoiceExport(config().config, opts, (line) => process.stdout.write(`${line}\n`));
+    },
+  );
+invoice
+  .command('credit-note <invoice>')
+  .description(
+    'issue a credit note (CN-<year>-<n>) correcting a finalized invoice: all that is left, or --amount',
+  )
+  .requiredOption('--reason <text>', 'why (printed on the credit note, and in the audit log)')
+  .option('--amount <net>', 'net amount to credit (default: what is left of the invoice)')
+  .action(async (id: string, opts: { reason?: string; amount?: string }) => {
+    const { runInvoiceCreditNote } = invoicesModule();
+    await runInvoiceCreditNote(config().config, id, opts, (line) => process.stdout.write(`${line}\n`));
+  });
+invoice
+  .command('void <invoice>')
+  .description("void the customer's latest finalized invoice; --reissue recomputes it under a new number")
+  .requiredOption('--reason <text>', 'why (recorded on the invoice and in the audit log)')
+  .option(
+    '--reissue',
+    'recompute from the current usage, price book and config, and finalize it as a new invoice',
+  )
+  .action(async (id: string, opts: { reason?: string; reissue?: boolean }) => {
+    const { runInvoiceVoid } = invoicesModule();
+    await runInvoiceVoid(config().config, id, opts, (line) => process.stdout.write(`${line}\n`));
+  });
 invoice
   .command('schedule')
   .description(

@@ -5,7 +5,7 @@ import { addTo, cloudList } from './lines';
 import { invoiceId } from './period';
 import { formatAmount, minorUnits } from './rounding';
 import { sortRevisions } from './trace';
-import type { InvoiceDocument, InvoiceLine } from './types';
+import type { InvoiceDocument, InvoiceLine, InvoiceParties, InvoiceTax } from './types';
 
 /**
  * The draft invoice document from its final lines: totals, cloud cost, margin, revisions and the
@@ -17,19 +17,24 @@ export function assembleInvoice(args: {
   currency: string;
   lines: InvoiceLine[];
   basis: string[];
+  taxes?: InvoiceTax[];
+  parties?: InvoiceParties | null;
 }): InvoiceDocument {
   const { inputs, currency, lines } = args;
-  const total = lines.reduce((a, l) => a.plus(l.amount), new Decimal(0));
+  const taxes = args.taxes ?? [];
+  const subtotal = lines.reduce((a, l) => a.plus(l.amount), new Decimal(0));
+  // Tax amounts are already rounded (tax.ts): the total is an exact sum, never rounded itself.
+  const total = taxes.reduce((a, t) => a.plus(t.amount), subtotal);
   const cloud = new Map<string, Decimal>();
   for (const l of lines) for (const c of l.cloud_cost) addTo(cloud, c.currency, new Decimal(c.amount));
   const cloudCost = cloudList(cloud);
   // Margin only when it is one subtraction in one currency; converting cloud cost would need a rate
-  // the book may not have, and a margin in mixed currencies means nothing.
+  // the book may not have, and a margin in mixed currencies means nothing. Net of tax: tax is not ours.
   const margin =
     cloudCost.length === 0
-      ? total
+      ? subtotal
       : cloudCost.length === 1 && cloudCost[0].currency === currency
-        ? total.minus(cloudCost[0].amount)
+        ? subtotal.minus(cloudCost[0].amount)
         : null;
   const revisions = new Map<string, { scope: string; revision_id: string }>();
   for (const l of lines)
@@ -52,6 +57,12 @@ export function assembleInvoice(args: {
     revisions: sortRevisions([...revisions.values()]),
     basis_finalized: args.basis,
     fingerprint: '',
+    document_type: 'invoice',
+    subtotal: formatAmount(subtotal, currency),
+    taxes,
+    parties: args.parties ?? null,
+    issue_date: null,
+    due_date: null,
   };
   doc.fingerprint = invoiceFingerprint(doc);
   return doc;
@@ -68,5 +79,8 @@ export function invoiceFingerprint(doc: InvoiceDocument): string {
   delete content.status;
   delete content.number;
   delete content.finalized_at;
+  delete content.issue_date;
+  delete content.due_date;
+  delete content.completeness_override;
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }

@@ -37,6 +37,10 @@ export async function runInvoiceCommand(args: {
   customer?: string;
   out: (line: string) => void;
   now?: Date;
+  /** finalize only: finalize an incomplete period anyway (completeness.ts), recorded on the invoices. */
+  forceIncomplete?: { reason: string; by: string };
+  /** Called with every result before a failure is thrown: what was written is audited and announced. */
+  onResults?: (results: InvoiceResult[]) => Promise<void>;
 }): Promise<InvoiceResult[]> {
   if (!isPeriod(args.period))
     throw new InputError(
@@ -46,6 +50,10 @@ export async function runInvoiceCommand(args: {
     );
   if (args.customer !== undefined && args.customer.trim() === '')
     throw new InputError(ErrorCodes.MALFORMED_INPUT, 'customer must not be empty', { field: 'customer' });
+  if (args.forceIncomplete !== undefined && args.forceIncomplete.reason.trim() === '')
+    throw new InputError(ErrorCodes.MALFORMED_INPUT, '--force-incomplete needs a --reason "<why>"', {
+      field: 'reason',
+    });
   const common = {
     es: args.es,
     names: args.names,
@@ -56,9 +64,10 @@ export async function runInvoiceCommand(args: {
   const results =
     args.action === 'generate'
       ? await generateInvoices({ ...common, book: args.book, options: args.options })
-      : await finalizeInvoices(common);
+      : await finalizeInvoices({ ...common, forceIncomplete: args.forceIncomplete });
   if (results.length === 0) args.out(`no invoices for ${args.period}`);
   for (const r of results) args.out(formatInvoiceResult(r));
+  await args.onResults?.(results);
   const failed = results.filter((r) => r.error !== null);
   if (failed.length)
     throw new PermanentError(

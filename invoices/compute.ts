@@ -10,6 +10,9 @@ import { computePeriodLines, type PeriodLines } from './period-lines';
 import type { CountedLine } from './plans';
 import type { InvoiceDocument } from './types';
 import type { UsageSummary } from './usage';
+import { invoiceParties, type PartyOptions } from './parties';
+import { invoiceTaxes, type TaxOptions } from './tax';
+import { Decimal } from '../schemas/decimal';
 
 /**
  * The invoice computation, pure: usage summaries and stored invoices in, one invoice document out.
@@ -56,7 +59,8 @@ export interface InvoiceInputs {
   customer: string;
   period: string;
   book: PriceBook;
-  options: Pick<InvoiceOptions, 'max_trace_objects'>;
+  /** Seller, customers, payment terms and tax are optional: without them, no parties and no tax. */
+  options: Pick<InvoiceOptions, 'max_trace_objects'> & PartyOptions & { tax?: TaxOptions };
   /** The customer's usage of `period`. */
   usage: UsageSummary;
   /** The customer's stored invoices, any status and period (the one of `period` is ignored). */
@@ -93,11 +97,24 @@ export function computeInvoice(inputs: InvoiceInputs): InvoiceDocument {
 
   const lines: CountedLine[] = [...own.lines, ...adjustments.map((l) => ({ line: l, matchesAll: null }))];
   const credits = prepaidCreditLines({ book, customer, period, currency, invoices: others, lines, problems });
+  const allLines = [...lines.map((c) => c.line), ...credits];
+  const parties = invoiceParties(inputs.options, customer, book);
+  const subtotal = allLines.reduce((a, l) => a.plus(l.amount), new Decimal(0));
+  const taxes = invoiceTaxes({
+    tax: inputs.options.tax,
+    jurisdiction: parties.buyer.jurisdiction,
+    customer,
+    subtotal,
+    currency,
+    problems,
+  });
   if (problems.length) throw new InvoiceError(id, [...new Set(problems)]);
   return assembleInvoice({
     inputs,
     currency,
-    lines: [...lines.map((c) => c.line), ...credits],
+    lines: allLines,
+    taxes,
+    parties,
     basis: others
       .filter((i) => i.status === 'finalized')
       .map((i) => `${i.invoice_id}#${i.number}`)

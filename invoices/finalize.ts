@@ -1,10 +1,12 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { IndexNames } from '../sinks/elasticsearch/indices';
+import { IncompletePeriodError, periodCompleteness } from './completeness';
 import { nextInvoiceNumber } from './numbering';
+import { dueDate } from './parties';
 import { invoiceId } from './period';
 import type { InvoiceResult } from './result';
 import { customerInvoices, ensureInvoiceIndex, getInvoice, isConflict, searchInvoices } from './store';
-import type { InvoiceDocument } from './types';
+import type { CompletenessOverride, InvoiceDocument } from './types';
 
 /**
  * Finalize: a draft becomes immutable, with a number and finalized_at. Finalize freezes the stored
@@ -29,6 +31,12 @@ export async function finalizeInvoices(args: {
   period: string;
   customer?: string;
   now?: Date;
+  /**
+   * Finalize although the period is incomplete (pending revisions, open dead letters): why and who.
+   * Recorded on every invoice it finalizes. Absent: an incomplete period is refused
+   * (IncompletePeriodError, completeness.ts).
+   */
+  forceIncomplete?: { reason: string; by: string };
 }): Promise<InvoiceResult[]> {
   const { es, names, period } = args;
   const now = args.now ?? new Date();
@@ -42,6 +50,21 @@ export async function finalizeInvoices(args: {
       { invoice_id: id, customer: args.customer, period, outcome: 'not_found', invoice: null, error: null },
     ];
   }
+  // The gate, only when there is something to finalize: finalizing a finalized period is a no-op.
+  let override: CompletenessOverride | null = null;
+  if (found.some((f) => f.doc.status === 'draft')) {
+    const c = await periodCompleteness(es, names, period);
+    if (!c.complete) {
+      if (!args.forceIncomplete) throw new IncompletePeriodError(c);
+      override = {
+        reason: args.forceIncomplete.reason,
+        by: args.forceIncomplete.by,
+        at: now.toISOString(),
+        pending_revisions: c.pending.map((p) => `${p.scope}@${p.revision_id} (${p.state})`),
+        open_dead_letters: c.deadLetters.reduce((n, d) => n + d.count, 0),
+      };
+    }
+  }
   const results: InvoiceResult[] = [];
   for (const { doc } of found) {
     const base = { invoice_id: doc.invoice_id, customer: doc.customer, period };
@@ -49,7 +72,7 @@ export async function finalizeInvoices(args: {
     for (let attempt = 0; ; attempt++) {
       const current = await getInvoice(es, names, doc.invoice_id);
       if (!current) break;
-      if (current.doc.status === 'finalized') {
+      if (current.doc.status !== 'draft') {
         results.push({ ...base, outcome: 'already_finalized', invoice: current.doc, error: null });
         break;
       }
@@ -69,11 +92,15 @@ export async function finalizeInvoices(args: {
         break;
       }
       number ??= await nextInvoiceNumber(es, names, String(now.getUTCFullYear()));
+      const issueDate = now.toISOString().slice(0, 10);
       const final: InvoiceDocument = {
         ...current.doc,
         status: 'finalized',
         number,
         finalized_at: now.toISOString(),
+        issue_date: issueDate,
+        due_date: dueDate(issueDate, current.doc.parties?.payment_terms_days ?? 30),
+        completeness_override: override,
       };
       try {
         await es.index({

@@ -34,7 +34,8 @@ async function generateOne(args: {
   const base = { invoice_id: id, customer, period };
   for (let attempt = 0; ; attempt++) {
     const existing = await getInvoice(es, names, id);
-    if (existing?.doc.status === 'finalized')
+    // Finalized and void documents are never rewritten.
+    if (existing && existing.doc.status !== 'draft')
       return { ...base, outcome: 'finalized', invoice: existing.doc, error: null };
     const ctx = { book, customer, options };
     const usage = await summarizeStoredUsage(es, names, { ...ctx, period });

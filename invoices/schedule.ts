@@ -2,6 +2,7 @@ import type { Client } from '@elastic/elasticsearch';
 import type { IndexNames } from '../sinks/elasticsearch/indices';
 import type { PriceBook } from '../processors/price/price-book';
 import type { InvoiceOptions } from './config';
+import { IncompletePeriodError } from './completeness';
 import { finalizeInvoices } from './finalize';
 import { generateInvoices } from './generate';
 import { periodOf, periodStartMs, shiftPeriod } from './period';
@@ -14,6 +15,8 @@ export interface ScheduleTickResult {
   previous: string;
   generated: InvoiceResult[];
   finalized: InvoiceResult[];
+  /** Why the previous month was not finalized although it was due (an incomplete period), if so. */
+  finalizeRefused: string | null;
 }
 
 /**
@@ -37,13 +40,21 @@ export async function invoiceScheduleTick(args: {
   const previous = shiftPeriod(current, -1);
   const generated = await generateInvoices({ es, names, book, options, period: previous, now });
   let finalized: InvoiceResult[] = [];
+  let finalizeRefused: string | null = null;
   const due = periodStartMs(current) + options.finalize_after_days * DAY_MS;
-  if (options.finalize_after_days > 0 && now.getTime() >= due)
-    finalized = (await finalizeInvoices({ es, names, period: previous, now })).filter(
-      (r) => r.outcome !== 'already_finalized',
-    );
+  if (options.finalize_after_days > 0 && now.getTime() >= due) {
+    try {
+      finalized = (await finalizeInvoices({ es, names, period: previous, now })).filter(
+        (r) => r.outcome !== 'already_finalized',
+      );
+    } catch (err) {
+      // The scheduler never forces: an incomplete period waits for a later tick (or a person).
+      if (!(err instanceof IncompletePeriodError)) throw err;
+      finalizeRefused = err.message;
+    }
+  }
   generated.push(...(await generateInvoices({ es, names, book, options, period: current, now })));
-  return { current, previous, generated, finalized };
+  return { current, previous, generated, finalized, finalizeRefused };
 }
 
 /**

@@ -81,6 +81,19 @@ export function invoiceMappings() {
       revisions,
       basis_finalized: keyword,
       fingerprint: keyword,
+      document_type: keyword,
+      subtotal: money,
+      // Printed, never searched: stored as they are, not indexed.
+      taxes: { type: 'object', enabled: false },
+      parties: { type: 'object', enabled: false },
+      issue_date: keyword,
+      due_date: keyword,
+      completeness_override: { type: 'object', enabled: false },
+      corrects: { type: 'object', properties: { invoice_id: keyword, number: keyword } },
+      voided: { type: 'object', enabled: false },
+      correction_reason: { type: 'text' },
+      replaced_by: { type: 'object', properties: { invoice_id: keyword, number: keyword } },
+      replaces: { type: 'object', properties: { invoice_id: keyword, number: keyword } },
     },
   };
 }
@@ -111,6 +124,9 @@ async function createIfAbsent(es: Client, index: string, body: Record<string, un
 export async function ensureInvoiceIndex(es: Client, names: IndexNames, replicas = 0): Promise<void> {
   const settings = { number_of_shards: 1, number_of_replicas: replicas };
   await createIfAbsent(es, names.invoices, { settings, mappings: invoiceMappings() });
+  // An index made by an earlier version lacks the fields added since (taxes, parties, corrections):
+  // adding fields to a mapping is allowed and idempotent, and the strict mapping would refuse them.
+  await es.indices.putMapping({ index: names.invoices, ...(invoiceMappings() as object) });
   await createIfAbsent(es, invoiceCounterIndex(names), {
     settings,
     mappings: { dynamic: 'strict', properties: { year: keyword, last: { type: 'long' } } },
@@ -153,13 +169,19 @@ export async function searchInvoices(
   }
 }
 
-/** Every stored invoice of a customer (any period, any status). */
+/**
+ * Every stored invoice of a customer (any period, any status), credit notes left out: they are
+ * corrections outside the usage computation (corrections.ts), which must not take them for the
+ * invoice of a period.
+ */
 export async function customerInvoices(
   es: Client,
   names: IndexNames,
   customer: string,
 ): Promise<InvoiceDocument[]> {
-  return (await searchInvoices(es, names, [{ term: { customer } }])).map((h) => h.doc);
+  return (await searchInvoices(es, names, [{ term: { customer } }]))
+    .map((h) => h.doc)
+    .filter((d) => (d.document_type ?? 'invoice') === 'invoice');
 }
 
 /** One stored invoice by id, or undefined when there is none. */

@@ -3,7 +3,44 @@
  * Every amount is exact decimal text. `amount` on a line is rounded ONCE to the currency's minor
  * unit (HALF_EVEN); totals are exact sums of rounded line amounts, so they need no rounding.
  */
-export type InvoiceStatus = 'draft' | 'finalized';
+export type InvoiceStatus = 'draft' | 'finalized' | 'void';
+
+/** What kind of document: an invoice of a period, or a credit note correcting a finalized invoice. */
+export type DocumentType = 'invoice' | 'credit_note';
+
+/** A party printed on the document (seller or buyer), from the `invoice:` config. */
+export interface InvoiceParty {
+  name: string;
+  address: string[];
+  tax_id: string | null;
+}
+
+/** Seller, buyer and payment terms, copied from the config when the draft is computed (frozen on finalize). */
+export interface InvoiceParties {
+  seller: InvoiceParty;
+  buyer: InvoiceParty & { jurisdiction: string | null };
+  payment_terms_days: number;
+  payment_terms: string;
+}
+
+/**
+ * A tax line of the invoice: `amount` = `base` x `rate_percent` / 100, rounded ONCE to the minor unit
+ * (HALF_EVEN), per invoice. `base` is the subtotal (the exact sum of the rounded line amounts).
+ */
+export interface InvoiceTax {
+  label: string;
+  jurisdiction: string;
+  rate_percent: string;
+  base: string;
+  amount_exact: string;
+  amount: string;
+}
+
+/** A reference to another document: its id and number. */
+export interface DocumentRef {
+  invoice_id: string;
+  number: string | null;
+}
 
 export type InvoiceLineKind =
   | 'usage' // rated usage of one group (default: service), summed exactly from x_RatedCost
@@ -82,4 +119,35 @@ export interface InvoiceDocument {
   /** sha256 of the computed content (everything but generated_at, status, number, finalized_at and
    * the fingerprint itself); regenerating with unchanged inputs yields the same value and writes nothing. */
   fingerprint: string;
+
+  // Fields below are absent on documents stored by earlier versions: read them with `?? default`.
+
+  /** 'invoice' (absent: invoice) or 'credit_note'. */
+  document_type?: DocumentType;
+  /** Net: the exact sum of the rounded line amounts. `total` = subtotal + taxes. */
+  subtotal?: string;
+  taxes?: InvoiceTax[];
+  parties?: InvoiceParties | null;
+  /** Set on finalization: the UTC day it was finalized, and that + payment_terms_days. */
+  issue_date?: string | null;
+  due_date?: string | null;
+  /** Finalized although the period had pending revisions or open dead letters (finalize --force-incomplete). */
+  completeness_override?: CompletenessOverride | null;
+  /** Credit notes: why they were issued. */
+  correction_reason?: string | null;
+  /** Credit notes: the finalized invoice they correct. */
+  corrects?: DocumentRef | null;
+  /** Void invoices: when, why, and the document reissued in their place (if any). */
+  voided?: { at: string; reason: string; by: string } | null;
+  replaced_by?: DocumentRef | null;
+  /** A reissued invoice: the void invoice it replaces. */
+  replaces?: DocumentRef | null;
+}
+
+export interface CompletenessOverride {
+  reason: string;
+  by: string;
+  at: string;
+  pending_revisions: string[];
+  open_dead_letters: number;
 }

@@ -14,7 +14,12 @@ import type { Logger } from './logger';
  * the logs. Actions that need no server (creating an API key) are logged only.
  */
 export type AuditAction =
-  'invoice.finalized' | 'pricebook.published' | 'dead_letters.replayed' | 'api.key_created';
+  | 'invoice.finalized'
+  | 'invoice.credit_note'
+  | 'invoice.voided'
+  | 'pricebook.published'
+  | 'dead_letters.replayed'
+  | 'api.key_created';
 
 /** The user and host of this process: `alice@billing-ops-1`. */
 export function commandActor(): string {

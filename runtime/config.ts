@@ -318,6 +318,8 @@ function registerConfigSecrets(config: MeterflowConfig): void {
   registerSecret(config.elasticsearch.api_key);
   registerSecret(config.elasticsearch.password);
   registerSecret(config.stack.s3_secret_key);
+  registerSecret(config.invoice.html_links.secret);
+  registerSecret(config.invoice.notices.webhook_secret);
   for (const p of COLLECTING_PROVIDERS) {
     const secrets = p.collector.secrets as (section: unknown) => Array<string | undefined>;
     for (const secret of secrets(config[p.name])) registerSecret(secret);

@@ -29,6 +29,7 @@ export function topicNames(config: MeterflowConfig) {
     priceBook: `${p}.price-book`,
     audit: `${p}.audit`,
     revisionEvents: `${p}.revision-events`,
+    invoiceEvents: `${p}.invoice-events`,
   };
 }
 
@@ -145,6 +146,8 @@ export function topicSettings(
     [names.rated, days.rated],
     // Kept as long as the rated records they describe.
     [names.revisionEvents, days.rated],
+    // Finalized invoices are a record for billing systems: kept as long as the audit trail.
+    [names.invoiceEvents, days.audit],
     [names.deadLetter, days.dead_letter],
     [names.audit, days.audit],
   ];

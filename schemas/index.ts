@@ -48,6 +48,7 @@ export const AvroTypes = {
   usageRecord: load('usage-record'),
   auditEvent: load('audit-event'),
   revisionEvent: load('revision-event'),
+  invoiceEvent: load('invoice-event'),
 };
 
 /**

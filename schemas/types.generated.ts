@@ -36,6 +36,39 @@ export interface DeadLetter {
   occurred_at: string;
 }
 
+export type InvoiceEventType = 'INVOICE_FINALIZED';
+
+/** A finalized invoice (or credit note), on topic <prefix>.invoice-events, keyed by customer. Written after the document is stored as finalized; the finalization never waits for or depends on it. At least once: a copy of an event has the same event_id. */
+export interface InvoiceEvent {
+  /** <invoice_id>/<number>/<type>: identical for every copy of one event */
+  event_id: string;
+  /** INVOICE_FINALIZED: invoice.finalized */
+  type: InvoiceEventType;
+  invoice_id: string;
+  /** MF-<YYYY>-<000001> (credit notes: CN-...) */
+  number: string;
+  /** invoice or credit_note */
+  document_type: string;
+  customer: string;
+  /** YYYY-MM */
+  period: string;
+  currency: string;
+  /** Exact decimal text: the sum of the rounded lines */
+  subtotal: string;
+  /** Exact decimal text: the sum of the tax lines */
+  tax: string;
+  /** Exact decimal text: subtotal + tax */
+  total: string;
+  /** YYYY-MM-DD */
+  issue_date: null | string;
+  /** YYYY-MM-DD */
+  due_date: null | string;
+  /** Finalized with --force-incomplete: the reason given */
+  forced_incomplete: null | string;
+  /** ISO-8601 UTC time of finalization */
+  at: string;
+}
+
 export interface SharedValue {
   /** Position in header */
   column: number;

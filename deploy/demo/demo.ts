@@ -21,7 +21,9 @@ import { Decimal, decimalToString } from '../../schemas/decimal';
 import { createElasticsearch, scanAll } from '../../runtime/elasticsearch';
 import { startSink } from '../../sinks/elasticsearch/command';
 import { indexNames, type RevisionDocument, type UsageDocument } from '../../sinks/elasticsearch/indices';
+import { randomBytes } from 'node:crypto';
 import { generateInvoices, type InvoiceResult } from '../../invoices';
+import { signInvoiceLink } from '../../invoices/links';
 import { generateApiKey, hashApiKey, startApi, type RunningApi } from '../../api';
 
 /**
@@ -196,7 +198,8 @@ export interface DemoSummary {
   revisions: RevisionDocument[];
   deadLetters: Array<{ stage: string; reason: string; count: number }>;
   invoices: InvoiceResult[];
-  api?: { url: string; adminKey: string; server: RunningApi };
+  /** htmlLink: a signed link (path) to acme's first invoice page, which a browser opens without a key. */
+  api?: { url: string; adminKey: string; server: RunningApi; htmlLink?: string };
   /** Stops what the demo left running (processors, sink, API). */
   stop: () => Promise<string[]>;
 }
@@ -285,16 +288,29 @@ export async function runDemo(
       ...config.api,
       keys: [{ id: 'demo-admin', role: 'admin' as const, key_sha256: hashApiKey(adminKey) }],
     };
+    // A browser cannot send the key: the demo prints a signed link, made with this run's link secret.
+    const htmlLinks = {
+      secret: config.invoice.html_links.secret || randomBytes(32).toString('hex'),
+      ttlSeconds: config.invoice.html_links.ttl_seconds,
+    };
     // The demo should not fail at its last step because api.port is taken: fall back to a free port.
-    const server = await startApi({ es, names: esNames, logger, options }).catch(
+    const server = await startApi({ es, names: esNames, logger, options, htmlLinks }).catch(
       (err: NodeJS.ErrnoException) => {
         if (err.code !== 'EADDRINUSE') throw err;
         say(`port ${options.port} is in use; the API takes a free port instead`);
-        return startApi({ es, names: esNames, logger, options: { ...options, port: 0 } });
+        return startApi({ es, names: esNames, logger, options: { ...options, port: 0 }, htmlLinks });
       },
     );
     shutdown.register('api', () => server.close());
-    api = { url: server.url, adminKey, server };
+    const acme = invoices.find((r) => r.customer === 'acme' && r.invoice !== null);
+    const htmlLink = acme
+      ? signInvoiceLink({
+          secret: htmlLinks.secret,
+          invoiceId: acme.invoice_id,
+          ttlSeconds: htmlLinks.ttlSeconds,
+        }).path
+      : undefined;
+    api = { url: server.url, adminKey, server, htmlLink };
   } else await shutdown.run();
   return {
     collected,
@@ -412,7 +428,9 @@ export function formatDemoSummary(s: DemoSummary): string {
       `API: ${s.api.url}  (OpenAPI: ${s.api.url}/openapi.json)`,
       `admin key for this run: ${s.api.adminKey}`,
       `  curl -H 'Authorization: Bearer ${s.api.adminKey}' ${s.api.url}/v1/customers/acme/invoices`,
-      `  open ${s.api.url}/v1/invoices/acme:${s.invoices.find((r) => r.customer === 'acme')?.period ?? 'YYYY-MM'}/html (with the header)`,
+      s.api.htmlLink
+        ? `  open ${s.api.url}${s.api.htmlLink}  (a signed link: no key needed, valid for invoice.html_links.ttl_seconds)`
+        : `  curl -H 'Authorization: Bearer ${s.api.adminKey}' ${s.api.url}/v1/invoices/<invoice id>/html-link  (a signed link to open in a browser)`,
     );
   }
   return lines.join('\n');

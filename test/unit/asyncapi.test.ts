@@ -52,5 +52,6 @@ describe('docs/asyncapi.yaml', () => {
     expect(payloadFields('DeadLetter')).toEqual(fieldsOf('deadLetter'));
     expect(payloadFields('RevisionControl')).toEqual(fieldsOf('revisionControl'));
     expect(payloadFields('AuditEvent')).toEqual(fieldsOf('auditEvent'));
+    expect(payloadFields('InvoiceEvent')).toEqual(fieldsOf('invoiceEvent'));
   });
 });

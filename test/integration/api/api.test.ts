@@ -14,6 +14,7 @@ import { ensureLayout, ensureUsageIndex } from '../../../sinks/elasticsearch/lay
 import { generateApiKey, hashApiKey, openApiSpec, parseApiOptions, startApi } from '../../../api';
 import type { ApiDependencies, RunningApi } from '../../../api';
 import { renderInvoiceHtml } from '../../../invoices/html';
+import { signInvoiceLink } from '../../../invoices/links';
 import { ensureInvoiceIndex, invoiceCounterIndex } from '../../../invoices/store';
 import type { InvoiceDocument } from '../../../invoices/types';
 import type { UsageRecord } from '../../../schemas';
@@ -33,6 +34,7 @@ const names = indexNames(uniqueName('apitest'));
 const validator = createResponseValidator(openApiSpec);
 
 const ADMIN_KEY = generateApiKey();
+const LINK_SECRET = 'test-link-secret-'.padEnd(40, 'x');
 const ACME_KEY = generateApiKey();
 const GLOBEX_KEY = generateApiKey();
 const METRICS_KEY = generateApiKey();
@@ -412,6 +414,7 @@ beforeAll(async () => {
     deps({
       // The real renderer, wrapped so the test can see the injected one is used.
       renderInvoiceHtml: (inv) => renderInvoiceHtml(inv).replace('<body>', '<body data-renderer="injected">'),
+      htmlLinks: { secret: LINK_SECRET, ttlSeconds: 600 },
     }),
   );
 });
@@ -569,6 +572,7 @@ describe('invoices', () => {
           total: '12345678901234567.89',
           generated_at: '2025-02-02T00:00:00.000Z',
           finalized_at: '2025-02-03T00:00:00.000Z',
+          document_type: 'invoice',
         },
         expect.objectContaining({ invoice_id: 'acme:2024-12', status: 'draft', number: null, total: '0.30' }),
       ],
@@ -581,7 +585,19 @@ describe('invoices', () => {
       key: ACME_KEY,
     });
     expect(res.status).toBe(200);
-    const { basis_finalized: _internal, ...documented } = INVOICES[0];
+    const { basis_finalized: _internal, ...stored } = INVOICES[0];
+    // Stored before taxes existed: no tax, and the subtotal is the total.
+    const documented = {
+      ...stored,
+      subtotal: stored.total,
+      taxes: [],
+      document_type: 'invoice',
+      issue_date: null,
+      due_date: null,
+      corrects: null,
+      replaces: null,
+      replaced_by: null,
+    };
     // The customer's own key gets the customer view: no cloud cost, margin or lineage anywhere.
     const { cloud_cost: _cost, margin: _margin, revisions: _revisions, ...customerView } = documented;
     expect(res.body).toEqual({
@@ -618,6 +634,79 @@ describe('invoices', () => {
       expect(res.status).toBe(404);
       expect(res.body).toEqual({ error: { code: 'not_found', message: 'invoice not found' } });
     }
+  });
+});
+
+describe('period listing and signed invoice links', () => {
+  it('lists the invoices of a period for every customer (admin), filtered by customer and status', async () => {
+    const all = await call(api, '/v1/invoices', { query: 'period=2025-01', key: ADMIN_KEY });
+    expect(all.status).toBe(200);
+    const ids = (b: unknown) =>
+      (b as { invoices: { invoice_id: string }[] }).invoices.map((i) => i.invoice_id);
+    expect((all.body as { period: string }).period).toBe('2025-01');
+    expect(ids(all.body)).toEqual(['acme:2025-01', 'globex:2025-01']);
+    const finalized = await call(api, '/v1/invoices', {
+      query: 'period=2025-01&status=finalized',
+      key: ADMIN_KEY,
+    });
+    expect(ids(finalized.body)).toEqual(['acme:2025-01']);
+    const globex = await call(api, '/v1/invoices', {
+      query: 'period=2025-01&customer=globex',
+      key: ADMIN_KEY,
+    });
+    expect(ids(globex.body)).toEqual(['globex:2025-01']);
+    const dec = await call(api, '/v1/invoices', { query: 'period=2024-12', key: ADMIN_KEY });
+    expect(ids(dec.body)).toEqual(['acme:2024-12']);
+    for (const query of ['', 'period=2025-13', 'period=2025-01&status=paid', 'period=2025-01&limit=1'])
+      expect((await call(api, '/v1/invoices', { query, key: ADMIN_KEY })).status).toBe(400);
+  });
+
+  it('an authenticated caller gets a signed link that opens the page without a key, for that invoice only', async () => {
+    const res = await call(api, '/v1/invoices/{invoice_id}/html-link', {
+      params: { invoice_id: 'acme:2025-01' },
+      key: ACME_KEY,
+    });
+    expect(res.status).toBe(200);
+    const link = res.body as { path: string; expires: number; expires_at: string };
+    // The key never appears in the link.
+    expect(link.path).not.toContain(ACME_KEY);
+    const page = await fetch(`${api.url}${link.path}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const text = await page.text();
+    expect(text).toContain('MF-2025-000001');
+    expect(text).toContain('12345678901234567.89');
+    // The same signature on another invoice's path, a tampered signature, an expiry moved: 401.
+    const q = link.path.slice(link.path.indexOf('?'));
+    const sig = new URL(link.path, api.url).searchParams.get('sig')!;
+    const bad = [
+      `/v1/invoices/globex%3A2025-01/html${q}`,
+      link.path.replace(
+        sig,
+        sig.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')),
+      ),
+      link.path.replace(`expires=${link.expires}`, `expires=${link.expires + 60}`),
+      link.path.replace(/&sig=.*/, ''),
+    ];
+    for (const p of bad) {
+      const r = await fetch(`${api.url}${p}`);
+      expect({ p, status: r.status }).toEqual({ p, status: 401 });
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    }
+    // An expired link, signed with the server's secret: refused.
+    const old = signInvoiceLink({
+      secret: LINK_SECRET,
+      invoiceId: 'acme:2025-01',
+      ttlSeconds: 600,
+      now: new Date(Date.now() - 3_600_000),
+    });
+    expect((await fetch(`${api.url}${old.path}`)).status).toBe(401);
+    // A customer key cannot get a link to another customer's invoice.
+    const other = await call(api, '/v1/invoices/{invoice_id}/html-link', {
+      params: { invoice_id: 'acme:2025-01' },
+      key: GLOBEX_KEY,
+    });
+    expect(other.status).toBe(404);
   });
 });
 
@@ -740,6 +829,8 @@ const KEYED: [string, Params, string?][] = [
   ['/v1/revisions', {}],
   ['/v1/dead-letters/summary', {}],
   ['/v1/usage/breakdown', {}, `${JANUARY}&customer=acme`],
+  ['/v1/invoices/{invoice_id}/html-link', { invoice_id: 'acme:2025-01' }],
+  ['/v1/invoices', {}, 'period=2025-01'],
 ];
 
 describe('authentication', () => {
@@ -784,7 +875,7 @@ describe('authentication', () => {
 
   it('every route, for every role: the status each key gets, and what a customer key may not see', async () => {
     const routes: [string, Params, string?][] = [...KEYED, ['/metrics', {}]];
-    const adminOnly = new Set(['/v1/revisions', '/v1/dead-letters/summary']);
+    const adminOnly = new Set(['/v1/revisions', '/v1/dead-letters/summary', '/v1/invoices']);
     // Status by role for a route about acme: [admin, acme's key, globex's key, metrics key].
     const expected = (template: string): number[] =>
       template === '/metrics'

@@ -33,7 +33,28 @@ describe('invoice options', () => {
       schedule_interval_ms: 3_600_000,
       finalize_after_days: 5,
       max_trace_objects: 50,
+      seller: { name: '', address: [], tax_id: '' },
+      customers: {},
+      payment_terms_days: 30,
+      payment_terms: '',
+      tax: { rates: {}, label: 'Tax' },
+      html_links: { secret: '', ttl_seconds: 900 },
+      notices: {
+        kafka: true,
+        webhook_urls: [],
+        webhook_secret: '',
+        max_attempts: 6,
+        initial_backoff_ms: 1000,
+        timeout_ms: 10_000,
+      },
     });
+    // Webhooks without a secret long enough to sign them are refused.
+    expect(() =>
+      parseInvoiceOptions({ notices: { webhook_urls: ['https://billing.example/hook'] } }),
+    ).toThrow(/webhook_secret of at least 32 characters/);
+    expect(() =>
+      parseInvoiceOptions({ notices: { webhook_urls: ['ftp://x/y'], webhook_secret: 'k'.repeat(32) } }),
+    ).toThrow();
     expect(() => parseInvoiceOptions({ group_by: 'ResourceId' })).toThrow();
     expect(() => parseInvoiceOptions({ groupBy: 'SkuId' })).toThrow();
     for (const [key, field] of Object.entries(InvoiceOptionsSchema.shape))
