@@ -4,8 +4,8 @@ import { exactPartsSum } from '../schemas/exact-parts';
 import type { UsageDocument } from '../sinks/elasticsearch/indices';
 import { canReadCustomer, type Principal } from './auth';
 import { ApiError, ApiErrorCodes, badParameter, notFound } from './errors';
-import { identifier, onlyParams, parseDate, type Query } from './params';
-import { scanAll, type QueryContext } from './queries';
+import { checkDayRange, identifier, onlyParams, type Query } from './params';
+import { EXACT_RATED_FILTER, scanAll, UNRATED_FILTER, type QueryContext } from './queries';
 
 /**
  * GET /v1/usage/breakdown: published usage over [from, to) summed exactly per UTC day, per key
@@ -30,23 +30,9 @@ export interface BreakdownQuery {
   customer: string | null;
 }
 
-const DAY_MS = 86_400_000;
-
 export function parseBreakdownQuery(query: Query | undefined, maxRangeDays: number): BreakdownQuery {
   const q = onlyParams(query, ['from', 'to', 'by', 'tag_key', 'customer']);
-  const from = parseDate('from', q.from);
-  const to = parseDate('to', q.to);
-  if (from >= to) {
-    throw new ApiError(400, ApiErrorCodes.INVALID_RANGE, `"from" (${q.from}) must be before "to" (${q.to})`);
-  }
-  const days = (to - from) / DAY_MS;
-  if (days > maxRangeDays) {
-    throw new ApiError(
-      400,
-      ApiErrorCodes.RANGE_TOO_LONG,
-      `range of ${days} days is longer than the maximum of ${maxRangeDays} days`,
-    );
-  }
+  checkDayRange(q, maxRangeDays);
   const by = q.by ?? 'service';
   if (!(BREAKDOWN_BY as readonly string[]).includes(by)) {
     throw badParameter(`"by" must be one of ${BREAKDOWN_BY.join(', ')}, got "${by.slice(0, 40)}"`);
@@ -205,26 +191,9 @@ async function breakdownInElasticsearch(ctx: QueryContext, q: BreakdownQuery): P
           track_total_hits: true,
           query: filterOf(q),
           aggs: {
-            unrated: {
-              filter: {
-                bool: {
-                  should: [
-                    { bool: { must_not: { exists: { field: 'x_RatedCost' } } } },
-                    { bool: { must_not: { exists: { field: 'x_RatedCurrency' } } } },
-                  ],
-                  minimum_should_match: 1,
-                },
-              },
-            },
+            unrated: { filter: UNRATED_FILTER },
             split: {
-              filter: {
-                bool: {
-                  filter: [
-                    { exists: { field: 'x_Exact.x_RatedCost.units' } },
-                    { exists: { field: 'x_RatedCurrency' } },
-                  ],
-                },
-              },
+              filter: EXACT_RATED_FILTER,
               aggs: {
                 rows: {
                   composite: {

@@ -66,8 +66,14 @@ export interface UsageQuery {
   groupBy: GroupBy;
 }
 
-export function parseUsageQuery(query: Query | undefined, maxRangeDays: number): UsageQuery {
-  const q = onlyParams(query, ['from', 'to', 'group_by']);
+/**
+ * `from` and `to` (YYYY-MM-DD) of a usage query: a valid, non-empty range of at most maxRangeDays,
+ * which bounds the Elasticsearch work one request can cause.
+ */
+export function checkDayRange(
+  q: Record<string, string | undefined>,
+  maxRangeDays: number,
+): { from: string; to: string } {
   const from = parseDate('from', q.from);
   const to = parseDate('to', q.to);
   if (from >= to) {
@@ -81,6 +87,12 @@ export function parseUsageQuery(query: Query | undefined, maxRangeDays: number):
       `range of ${days} days is longer than the maximum of ${maxRangeDays} days`,
     );
   }
+  return { from: q.from as string, to: q.to as string };
+}
+
+export function parseUsageQuery(query: Query | undefined, maxRangeDays: number): UsageQuery {
+  const q = onlyParams(query, ['from', 'to', 'group_by']);
+  checkDayRange(q, maxRangeDays);
   const groupBy = q.group_by ?? 'service';
   if (!(GROUP_BY as readonly string[]).includes(groupBy)) {
     throw badParameter(`"group_by" must be one of ${GROUP_BY.join(', ')}, got "${truncate(groupBy)}"`);

@@ -141,6 +141,22 @@ export async function usageSummary(
 }
 
 const RATED_PARTS = 'x_Exact.x_RatedCost';
+/** Records without a rated amount or currency: counted, never summed. */
+export const UNRATED_FILTER = {
+  bool: {
+    should: [
+      { bool: { must_not: { exists: { field: 'x_RatedCost' } } } },
+      { bool: { must_not: { exists: { field: 'x_RatedCurrency' } } } },
+    ],
+    minimum_should_match: 1,
+  },
+};
+/** Records whose rated amount can be summed inside Elasticsearch from its exact integer parts. */
+export const EXACT_RATED_FILTER = {
+  bool: {
+    filter: [{ exists: { field: `${RATED_PARTS}.units` } }, { exists: { field: 'x_RatedCurrency' } }],
+  },
+};
 
 /** The summary from aggregations over the exact integer parts; undefined when that cannot be exact. */
 export async function usageSummaryInElasticsearch(
@@ -189,26 +205,9 @@ async function summedInPages(
         track_total_hits: true,
         query: usageQuery(customer, q),
         aggs: {
-          unrated: {
-            filter: {
-              bool: {
-                should: [
-                  { bool: { must_not: { exists: { field: 'x_RatedCost' } } } },
-                  { bool: { must_not: { exists: { field: 'x_RatedCurrency' } } } },
-                ],
-                minimum_should_match: 1,
-              },
-            },
-          },
+          unrated: { filter: UNRATED_FILTER },
           split: {
-            filter: {
-              bool: {
-                filter: [
-                  { exists: { field: `${RATED_PARTS}.units` } },
-                  { exists: { field: 'x_RatedCurrency' } },
-                ],
-              },
-            },
+            filter: EXACT_RATED_FILTER,
             aggs: {
               groups: {
                 composite: {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MeterflowConfigSchema } from './config';
+import { MeterflowConfigSchema, type JsonSchema } from './config';
 
 /**
  * The example meterflow.yaml that `meterflow config init` writes: every option of the schema in
@@ -8,15 +8,6 @@ import { MeterflowConfigSchema } from './config';
  * Removing the leading `# ` of every line gives a file that loads with every default spelt out;
  * options without a default stay comments (as `# key: ...`) since an empty value is not valid.
  */
-interface JsonSchema {
-  type?: string | string[];
-  properties?: Record<string, JsonSchema>;
-  items?: JsonSchema;
-  description?: string;
-  default?: unknown;
-  anyOf?: JsonSchema[];
-  required?: string[];
-}
 
 export function renderExampleConfig(): string {
   const json = z.toJSONSchema(MeterflowConfigSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;

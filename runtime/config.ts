@@ -355,7 +355,8 @@ export function renderConfigDocs(): string {
   return lines.join('\n') + '\n';
 }
 
-interface JsonSchema {
+/** The parts of the config's JSON schema that the docs and the example config read. */
+export interface JsonSchema {
   type?: string | string[];
   properties?: Record<string, JsonSchema>;
   items?: JsonSchema;
@@ -363,6 +364,7 @@ interface JsonSchema {
   default?: unknown;
   enum?: unknown[];
   anyOf?: JsonSchema[];
+  required?: string[];
 }
 
 // Defaults are read from the parsed empty config rather than the JSON schema, which drops the
