@@ -4,7 +4,7 @@ export { canReadCustomer, createAuthenticator, generateApiKey, hashApiKey, requi
 export type { Authenticator, Principal } from './auth';
 export { ApiError, ApiErrorCodes } from './errors';
 export type { ApiErrorCode, ErrorBody } from './errors';
-export { OPENAPI_FILE, openApiSpec } from './openapi';
+export { OPENAPI_FILE } from './openapi';
 export { renderOpenApiSpec } from './openapi-document';
 export { buildApi, generateOpenApiDocument, startApi } from './server';
 export type { ApiDependencies, InvoiceHtmlRenderer, RouteSchema, RunningApi } from './server';

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { breakdownSchemas } from './breakdown-spec';
 import { priceBookDiffSchemas } from './pricebook-diff-spec';
@@ -292,13 +291,13 @@ export const openApiBase = {
   },
 };
 
-export const OPENAPI_FILE = path.join(__dirname, 'openapi.json');
-
 /**
- * The committed rendering of the document (api/openapi.json), for tests and clients that need it
- * without starting the API; a unit test checks it equals what the API generates.
+ * The committed rendering of the document, for clients that need it without starting the API
+ * (written by api/openapi-document.ts; a unit test checks it equals what the API generates). The
+ * API itself never reads it: it serves what @fastify/swagger generates, so the built package
+ * (dist/) does not need the file.
  */
-export const openApiSpec = JSON.parse(fs.readFileSync(OPENAPI_FILE, 'utf8')) as OpenApiDocument;
+export const OPENAPI_FILE = path.join(__dirname, 'openapi.json');
 
 export interface OpenApiDocument {
   openapi: string;

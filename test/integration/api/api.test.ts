@@ -11,7 +11,7 @@ import {
   toUsageDocument,
 } from '../../../sinks/elasticsearch/indices';
 import { ensureLayout, ensureUsageIndex } from '../../../sinks/elasticsearch/layout';
-import { generateApiKey, hashApiKey, openApiSpec, parseApiOptions, startApi } from '../../../api';
+import { generateApiKey, hashApiKey, parseApiOptions, startApi } from '../../../api';
 import type { ApiDependencies, RunningApi } from '../../../api';
 import { renderInvoiceHtml } from '../../../invoices/html';
 import { signInvoiceLink } from '../../../invoices/links';
@@ -21,6 +21,7 @@ import type { UsageRecord } from '../../../schemas';
 import { createResponseValidator } from '../../unit/api/openapi-validator';
 import { testConfig, uniqueName } from '../helpers';
 import { usageRecord } from '../../support/usage-record';
+import { openApiSpec } from '../../support/openapi';
 
 /**
  * `meterflow api` against the real local Elasticsearch. Every response any test receives goes

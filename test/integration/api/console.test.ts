@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { Registry } from 'prom-client';
-import { generateApiKey, hashApiKey, openApiSpec, parseApiOptions, startApi } from '../../../api';
+import { generateApiKey, hashApiKey, parseApiOptions, startApi } from '../../../api';
 import type { RunningApi } from '../../../api';
 import type { UsageBreakdown } from '../../../api/breakdown';
 import { Decimal } from '../../../schemas/decimal';
@@ -25,6 +25,7 @@ import { CHROMIUM_ARGS, ensureChromium, freshUserDataDir } from '../../support/c
 import { usageRecord } from '../../support/usage-record';
 import { createResponseValidator } from '../../unit/api/openapi-validator';
 import { testConfig, uniqueName } from '../helpers';
+import { openApiSpec } from '../../support/openapi';
 
 /**
  * The analyst console (/console) in a real Chromium, against the real API over the local

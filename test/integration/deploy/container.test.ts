@@ -105,6 +105,22 @@ describe('deploy/container/install.sh (the image build steps)', () => {
     expect(missing.stderr).toContain('/etc/meterflow/meterflow.yaml');
   });
 
+  it('loads every module it ships: none reads at load time a file the package lacks', () => {
+    // `meterflow demo` from dist/ once failed at start on api/openapi.json, a file only the
+    // sources have; rate, --help and config check never load the API, so they did not see it.
+    const dist = path.join(app, 'dist');
+    const modules = (fs.readdirSync(dist, { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.js'))
+      // The CLI entry point runs a command when loaded; the commands above exercise it.
+      .filter((f) => f !== path.join('cli', 'main.js'))
+      .map((f) => path.join(dist, f));
+    expect(modules.length).toBeGreaterThan(50);
+    const script = `for (const m of ${JSON.stringify(modules)}) require(m); console.log('loaded', ${modules.length});`;
+    const run = spawnSync(process.execPath, ['-e', script], { cwd: work, env: imageEnv(), encoding: 'utf8' });
+    expect({ status: run.status, stderr: run.stderr.slice(0, 2000) }).toEqual({ status: 0, stderr: '' });
+    expect(run.stdout.trim()).toBe(`loaded ${modules.length}`);
+  });
+
   it('finds its run-time data files (Avro schemas, service categories) and rates an export exactly', () => {
     const input = path.join(ROOT, 'test/fixtures/aws/legacy-cur/koku_test_cur.csv');
     const run = meterflow(['rate', '--provider', 'aws', '--input', input, '--out', '-']);

@@ -21,9 +21,9 @@ import { testConfig, uniqueName } from '../helpers';
 import { fixture } from '../../support/fixtures';
 import { usageRecord } from '../../support/usage-record';
 import { pdfText } from '../../support/pdf-text';
-import { openApiSpec } from '../../../api/openapi';
 import { toInvoiceResponse } from '../../../api/queries';
 import { createResponseValidator } from '../../unit/api/openapi-validator';
+import { openApiSpec } from '../../support/openapi';
 
 const validator = createResponseValidator(openApiSpec);
 

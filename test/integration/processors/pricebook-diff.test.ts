@@ -1,14 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  generateApiKey,
-  hashApiKey,
-  openApiSpec,
-  parseApiOptions,
-  startApi,
-  type RunningApi,
-} from '../../../api';
+import { generateApiKey, hashApiKey, parseApiOptions, startApi, type RunningApi } from '../../../api';
 import { publishPriceBook } from '../../../processors/price/distribution';
 import type { PriceBookDiff } from '../../../processors/preview';
 import { createElasticsearch } from '../../../runtime/elasticsearch';
@@ -20,6 +13,7 @@ import { ensureLayout, ensureUsageIndex } from '../../../sinks/elasticsearch/lay
 import { usageRecord } from '../../support/usage-record';
 import { createResponseValidator } from '../../unit/api/openapi-validator';
 import { exitOf, meterflowProcess, testConfig, uniqueName } from '../helpers';
+import { openApiSpec } from '../../support/openapi';
 
 /**
  * `meterflow pricebook diff` and POST /v1/pricebook/diff on the real Kafka and Elasticsearch:

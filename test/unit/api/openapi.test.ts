@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApiErrorCodes } from '../../../api/errors';
-import { openApiSpec } from '../../../api/openapi';
 import { renderOpenApiSpec } from '../../../api/openapi-document';
 import { createResponseValidator } from './openapi-validator';
+import { openApiSpec } from '../../support/openapi';
 
 const COMMITTED = path.join(__dirname, '../../../api/openapi.json');
 
