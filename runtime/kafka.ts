@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import {
   Kafka,
   logLevel,
+  type Admin,
   type Consumer,
   type KafkaConfig,
   type SASLOptions,
@@ -13,7 +14,8 @@ import {
 } from 'kafkajs';
 import type { MeterflowConfig } from './config';
 import type { Logger } from './logger';
-import { retry } from './retry';
+import { ErrorCodes, TransientError } from './errors';
+import { retry, type RetryOptions as BackoffOptions } from './retry';
 
 /** Topic names, all derived from kafka.topic_prefix. */
 export function topicNames(config: MeterflowConfig) {
@@ -174,30 +176,77 @@ export async function ensureTopics(
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length === 0) return;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((t) => {
-        const stated = topicSettings(config, t.topic);
-        const compacted = stated?.compacted ?? false;
-        const retention = stated?.retentionDays;
-        return {
-          topic: t.topic,
-          numPartitions: stated?.partitions ?? t.partitions ?? config.kafka.topic_partitions,
-          replicationFactor: config.kafka.topic_replication_factor,
-          configEntries: [
-            { name: 'cleanup.policy', value: compacted ? 'compact' : 'delete' },
-            { name: 'min.insync.replicas', value: String(config.kafka.topic_min_insync_replicas) },
-            ...(retention === undefined
-              ? []
-              : [{ name: 'retention.ms', value: retention === 0 ? '-1' : String(retention * DAY_MS) }]),
-          ],
-        };
-      }),
-    });
+    if (missing.length > 0) await createMissing(admin, config, missing);
   } finally {
     await admin.disconnect();
   }
+  await waitForLeaders(
+    kafka,
+    topics.map((t) => t.topic),
+  );
+}
+
+/** About 30 s at most: longer than a leader election, short enough to fail a start clearly. */
+const LEADER_WAIT: Partial<BackoffOptions> = { max_attempts: 10, base_delay_ms: 250, max_delay_ms: 5_000 };
+
+async function createMissing(
+  admin: Admin,
+  config: MeterflowConfig,
+  missing: Array<{ topic: string; partitions?: number }>,
+): Promise<void> {
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((t) => {
+      const stated = topicSettings(config, t.topic);
+      const compacted = stated?.compacted ?? false;
+      const retention = stated?.retentionDays;
+      return {
+        topic: t.topic,
+        numPartitions: stated?.partitions ?? t.partitions ?? config.kafka.topic_partitions,
+        replicationFactor: config.kafka.topic_replication_factor,
+        configEntries: [
+          { name: 'cleanup.policy', value: compacted ? 'compact' : 'delete' },
+          { name: 'min.insync.replicas', value: String(config.kafka.topic_min_insync_replicas) },
+          ...(retention === undefined
+            ? []
+            : [{ name: 'retention.ms', value: retention === 0 ? '-1' : String(retention * DAY_MS) }]),
+        ],
+      };
+    }),
+  });
+}
+
+/**
+ * Waits until every partition of the topics has a leader. Components start together, and the one
+ * that creates a topic is not always the one that reads it first: the others see the topic listed
+ * while its partitions have no leader yet, and a consumer's subscribe or a producer's first send
+ * then fails with UNKNOWN_TOPIC_OR_PARTITION ("This server does not host this topic-partition")
+ * and the component exits at start. Each attempt uses a new admin client, so it starts from fresh
+ * metadata; the budget (about 15 s) outlasts a leader election.
+ */
+export async function waitForLeaders(
+  kafka: Pick<Kafka, 'admin'>,
+  topics: string[],
+  options: Partial<BackoffOptions> = LEADER_WAIT,
+): Promise<void> {
+  await retry(async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics });
+      const leaderless = found.filter(
+        (t) =>
+          t.partitions.length === 0 || t.partitions.some((p) => p.partitionErrorCode !== 0 || p.leader < 0),
+      );
+      if (leaderless.length > 0)
+        throw new TransientError(
+          ErrorCodes.NETWORK,
+          `kafka: no leader yet for ${leaderless.map((t) => t.name).join(', ')}`,
+        );
+    } finally {
+      await admin.disconnect();
+    }
+  }, options);
 }
 
 /**

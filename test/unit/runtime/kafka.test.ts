@@ -1,5 +1,5 @@
 import { KafkaJSProtocolError, type Kafka } from 'kafkajs';
-import { fetchTopicOffsets } from '../../../runtime/kafka';
+import { fetchTopicOffsets, waitForLeaders } from '../../../runtime/kafka';
 
 /**
  * A stand-in for the one kafkajs call fetchTopicOffsets makes: it answers with the protocol errors
@@ -55,5 +55,58 @@ describe('fetchTopicOffsets', () => {
     const { kafka, admins } = kafkaAnswering([denied, [{ partition: 0, low: '0', high: '1' }]]);
     await expect(fetchTopicOffsets(kafka, 'm.deduped')).rejects.toThrow('Not authorized');
     expect(admins).toHaveLength(1);
+  });
+});
+
+describe('waitForLeaders', () => {
+  type Metadata = {
+    topics: Array<{ name: string; partitions: Array<{ partitionErrorCode: number; leader: number }> }>;
+  };
+  function metadataAnswering(answers: Array<Error | Metadata>) {
+    let calls = 0;
+    const kafka = {
+      admin: () => ({
+        connect: async () => undefined,
+        disconnect: async () => undefined,
+        fetchTopicMetadata: async () => {
+          calls++;
+          const next = answers.shift();
+          if (!next) throw new Error('no more answers');
+          if (next instanceof Error) throw next;
+          return next;
+        },
+      }),
+    } as unknown as Kafka;
+    return { kafka, calls: () => calls };
+  }
+  const led = (leader: number, partitionErrorCode = 0): Metadata => ({
+    topics: [
+      {
+        name: 'm.rated',
+        partitions: [
+          { partitionErrorCode: 0, leader: 1 },
+          { partitionErrorCode, leader },
+        ],
+      },
+    ],
+  });
+  const noSleep = { sleep: async () => undefined };
+  const unknownTopic = () =>
+    protocolError('UNKNOWN_TOPIC_OR_PARTITION', 3, true, 'This server does not host this topic-partition');
+
+  it('waits while the topic is unknown or a partition has no leader, and returns once every partition has one', async () => {
+    const { kafka, calls } = metadataAnswering([unknownTopic(), led(-1), led(1, 5), led(1)]);
+    await expect(
+      waitForLeaders(kafka, ['m.rated'], { ...noSleep, max_attempts: 10 }),
+    ).resolves.toBeUndefined();
+    expect(calls()).toBe(4);
+  });
+
+  it('gives up with the leaderless topics named once the budget is spent', async () => {
+    const { kafka, calls } = metadataAnswering([led(-1), led(-1), led(-1)]);
+    await expect(waitForLeaders(kafka, ['m.rated'], { ...noSleep, max_attempts: 3 })).rejects.toThrow(
+      'kafka: no leader yet for m.rated',
+    );
+    expect(calls()).toBe(3);
   });
 });
