@@ -5,23 +5,20 @@ import { createLogger } from '../../../runtime/logger';
 import {
   type DeadLetterDocument,
   indexNames,
-  publishKey,
   type RevisionDocument,
-  revisionDocId,
-  toUsageDocument,
 } from '../../../sinks/elasticsearch/indices';
-import { ensureLayout, ensureUsageIndex } from '../../../sinks/elasticsearch/layout';
 import { generateApiKey, hashApiKey, parseApiOptions, startApi } from '../../../api';
 import type { ApiDependencies, RunningApi } from '../../../api';
 import { renderInvoiceHtml } from '../../../invoices/html';
 import { signInvoiceLink } from '../../../invoices/links';
-import { ensureInvoiceIndex, invoiceCounterIndex } from '../../../invoices/store';
+import { invoiceCounterIndex } from '../../../invoices/store';
 import type { InvoiceDocument } from '../../../invoices/types';
 import type { UsageRecord } from '../../../schemas';
 import { createResponseValidator } from '../../unit/api/openapi-validator';
 import { testConfig, uniqueName } from '../helpers';
 import { usageRecord } from '../../support/usage-record';
 import { openApiSpec } from '../../support/openapi';
+import { seedPublishedUsage } from '../../support/published-usage-seed';
 
 /**
  * `meterflow api` against the real local Elasticsearch. Every response any test receives goes
@@ -386,30 +383,15 @@ async function start(d: ApiDependencies): Promise<RunningApi> {
 }
 
 beforeAll(async () => {
-  await ensureLayout(es, names);
-  const jan = await ensureUsageIndex(es, names, '2025-01');
-  const feb = await ensureUsageIndex(es, names, '2025-02');
-  await ensureInvoiceIndex(es, names);
-  const operations = [
-    ...USAGE.flatMap((r) => [
-      { index: { _index: names.usageIndex(r.x_BillingPeriod), _id: r.x_RecordId } },
-      toUsageDocument(r),
-    ]),
-    ...REVISIONS.flatMap((r) => [
-      { index: { _index: names.revisions, _id: revisionDocId(r.scope, r.revision_id) } },
-      r,
-    ]),
-    ...DEAD_LETTERS.flatMap((d) => [{ index: { _index: names.deadLetters } }, d]),
-    ...INVOICES.flatMap((i) => [{ index: { _index: names.invoices, _id: i.invoice_id } }, i]),
-  ];
-  const bulk = await es.bulk({ operations, refresh: true });
-  expect(bulk.items.filter((i) => i.index?.error)).toEqual([]);
-  // Publish AWS r2 and GCP g1 the way the publisher does: one atomic alias update over all months.
-  const published = [publishKey(AWS, 'r2'), publishKey(GCP, 'g1')];
-  await es.indices.updateAliases({
-    actions: [jan, feb].map((index) => ({
-      add: { index, alias: names.usageAlias, filter: { terms: { x_PublishKey: published } } },
-    })),
+  await seedPublishedUsage(es, names, {
+    usage: USAGE,
+    revisions: REVISIONS,
+    deadLetters: DEAD_LETTERS,
+    invoices: INVOICES,
+    published: [
+      { scope: AWS, revisionId: 'r2' },
+      { scope: GCP, revisionId: 'g1' },
+    ],
   });
   api = await start(
     deps({

@@ -7,7 +7,7 @@ import { generateApiKey, hashApiKey, parseApiOptions, startApi } from '../../../
 import type { RunningApi } from '../../../api';
 import type { UsageBreakdown } from '../../../api/breakdown';
 import { Decimal } from '../../../schemas/decimal';
-import { ensureInvoiceIndex, invoiceCounterIndex } from '../../../invoices/store';
+import { invoiceCounterIndex } from '../../../invoices/store';
 import type { InvoiceDocument } from '../../../invoices/types';
 import { createElasticsearch } from '../../../runtime/elasticsearch';
 import { createLogger } from '../../../runtime/logger';
@@ -15,17 +15,14 @@ import type { UsageRecord } from '../../../schemas';
 import {
   type DeadLetterDocument,
   indexNames,
-  publishKey,
   type RevisionDocument,
-  revisionDocId,
-  toUsageDocument,
 } from '../../../sinks/elasticsearch/indices';
-import { ensureLayout, ensureUsageIndex } from '../../../sinks/elasticsearch/layout';
 import { CHROMIUM_ARGS, ensureChromium, freshUserDataDir } from '../../support/chromium';
 import { usageRecord } from '../../support/usage-record';
 import { createResponseValidator } from '../../unit/api/openapi-validator';
 import { testConfig, uniqueName } from '../helpers';
 import { openApiSpec } from '../../support/openapi';
+import { seedPublishedUsage } from '../../support/published-usage-seed';
 
 /**
  * The analyst console (/console) in a real Chromium, against the real API over the local
@@ -311,33 +308,14 @@ const cloudText = (list: { currency: string; amount: string }[] | undefined) =>
 
 beforeAll(async () => {
   ensureChromium();
-  await ensureLayout(es, names);
-  const jan = await ensureUsageIndex(es, names, '2025-01');
-  await ensureInvoiceIndex(es, names);
-  const operations = [
-    ...USAGE.flatMap((r) => [
-      { index: { _index: names.usageIndex(r.x_BillingPeriod), _id: r.x_RecordId } },
-      toUsageDocument(r),
-    ]),
-    ...REVISIONS.flatMap((r) => [
-      { index: { _index: names.revisions, _id: revisionDocId(r.scope, r.revision_id) } },
-      r,
-    ]),
-    ...DEAD_LETTERS.flatMap((d) => [{ index: { _index: names.deadLetters } }, d]),
-    ...INVOICES.flatMap((i) => [{ index: { _index: names.invoices, _id: i.invoice_id } }, i]),
-  ];
-  const bulk = await es.bulk({ operations, refresh: true });
-  expect(bulk.items.filter((i) => i.index?.error)).toEqual([]);
-  // Publish the way the publisher does: the alias filter names the published revisions.
-  await es.indices.updateAliases({
-    actions: [
-      {
-        add: {
-          index: jan,
-          alias: names.usageAlias,
-          filter: { terms: { x_PublishKey: [publishKey(AWS, 'r2'), publishKey(GCP, 'g1')] } },
-        },
-      },
+  await seedPublishedUsage(es, names, {
+    usage: USAGE,
+    revisions: REVISIONS,
+    deadLetters: DEAD_LETTERS,
+    invoices: INVOICES,
+    published: [
+      { scope: AWS, revisionId: 'r2' },
+      { scope: GCP, revisionId: 'g1' },
     ],
   });
   api = await startApi({
