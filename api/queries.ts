@@ -660,9 +660,3 @@ export async function deadLetterSummary(ctx: QueryContext, q: DeadLetterQuery): 
     by_stage: (aggs?.by_stage.buckets ?? []).map((b) => ({ stage: b.key, count: b.doc_count })),
   };
 }
-
-/** Ready when Elasticsearch answers and the cluster is not red. */
-export async function elasticsearchReady(ctx: QueryContext): Promise<boolean> {
-  const health = await ctx.es.cluster.health({}, { requestTimeout: 5_000 });
-  return health.status !== 'red';
-}

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { elasticsearchReady } from '../runtime/elasticsearch';
 import type { Client } from '@elastic/elasticsearch';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -57,7 +58,6 @@ import {
 } from './params';
 import {
   deadLetterSummary,
-  elasticsearchReady,
   getInvoice,
   listInvoices,
   listPeriodInvoices,
@@ -340,7 +340,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
         let ready = false;
         let status = 'ok';
         try {
-          ready = await elasticsearchReady(baseCtx);
+          ready = await elasticsearchReady(baseCtx.es);
           if (!ready) status = 'cluster status red';
         } catch (err) {
           // The error text names hosts and ports; unauthenticated callers get a word, the log the rest.

@@ -311,9 +311,10 @@ invoice
   .description(
     'keep the drafts of the current and previous period up to date, and finalize a period invoice.finalize_after_days after it closes',
   )
-  .action(async () => {
+  .addOption(portOption('--ops-port <port>', 'port of /metrics, /healthz, /readyz (default ops.port)'))
+  .action(async (opts: { opsPort?: number }) => {
     const { runInvoiceScheduleService } = invoicesModule();
-    await runInvoiceScheduleService(config().config);
+    await runInvoiceScheduleService(config().config, { opsPort: opts.opsPort });
   });
 
 const api = program

@@ -28,7 +28,7 @@ export function stagesFor(config: MeterflowConfig): StageSpec[] {
       stages.push({ name: `collect-${p.name}`, args: ['collect', p.name, ...ops(n++)] });
   stages.push({ name: 'process', args: ['process', 'all', ...ops(n++)] });
   stages.push({ name: 'sink', args: ['sink', 'elasticsearch', ...ops(n++)] });
-  stages.push({ name: 'invoices', args: ['invoice', 'schedule'] });
+  stages.push({ name: 'invoices', args: ['invoice', 'schedule', ...ops(n++)] });
   stages.push({ name: 'api', args: ['api'] });
   return stages;
 }

@@ -1,10 +1,12 @@
 import type { MeterflowConfig } from '../runtime/config';
-import { createElasticsearch } from '../runtime/elasticsearch';
+import { createElasticsearch, elasticsearchReady } from '../runtime/elasticsearch';
 import { createKafka, ensureTopics, topicNames } from '../runtime/kafka';
 import Decimal from 'decimal.js';
 import { auditEvent, commandActor, recordAudit } from '../runtime/audit';
 import { createLogger } from '../runtime/logger';
 import { exitOnFatal, startService } from '../runtime/service';
+import { NotReady } from '../runtime/http-server';
+import { gauge, stageCounter } from '../runtime/metrics';
 import { atCostPriceBook, loadPriceBook } from '../processors/price';
 import { currentPriceBook, PriceBookHolder } from '../processors/price/distribution';
 import { indexNames } from '../sinks/elasticsearch/indices';
@@ -249,9 +251,35 @@ export async function announceResults(
 }
 
 /** `meterflow invoice schedule`: keeps drafts current and finalizes closed periods. */
-export async function runInvoiceScheduleService(config: MeterflowConfig): Promise<void> {
-  const service = await startService(config, 'invoice.schedule', { ops: false });
+export async function runInvoiceScheduleService(
+  config: MeterflowConfig,
+  opts: { opsPort?: number } = {},
+): Promise<void> {
   const es = createElasticsearch(config);
+  // An ops endpoint like every long-running stage: the chart probes it, and a failing schedule is
+  // seen on /metrics (a finalization that stops happening is revenue that stops being billed).
+  const service = await startService(config, 'invoice.schedule', {
+    ops: true,
+    opsPort: opts.opsPort,
+    readiness: {
+      elasticsearch: () => elasticsearchReady(es),
+    },
+  });
+  service.readiness['price book'] = () => {
+    throw new NotReady('invoice.schedule: reading the price book topic');
+  };
+  const ticks = stageCounter(
+    service.registry,
+    'meterflow_invoice_schedule_ticks_total',
+    'Invoice schedule ticks (drafts refreshed, due periods finalized) by outcome: ok or failed',
+    ['outcome'],
+  );
+  const lastTick = gauge(
+    service.registry,
+    'meterflow_invoice_schedule_last_success_timestamp_seconds',
+    'When the invoice schedule last completed a tick (Unix seconds; 0 before the first)',
+  );
+  lastTick.set(0);
   const names = indexNames(config.elasticsearch.index_prefix);
   await ensureLayout(es, names, {
     replicas: config.sink.replicas,
@@ -268,6 +296,7 @@ export async function runInvoiceScheduleService(config: MeterflowConfig): Promis
   );
   await books.start();
   service.shutdown.register('price book follower', () => books.stop());
+  service.readiness['price book'] = () => undefined;
   const fallback = config.processor.price_book_file
     ? loadPriceBook(config.processor.price_book_file)
     : undefined;
@@ -280,6 +309,8 @@ export async function runInvoiceScheduleService(config: MeterflowConfig): Promis
     options: config.invoice,
     signal: service.shutdown.signal,
     onTick: async (r) => {
+      ticks.inc({ outcome: 'ok' });
+      lastTick.set(Date.now() / 1000);
       service.logger.info(r, 'invoice schedule tick');
       if (r.finalizeRefused) service.logger.warn({ period: r.previous }, r.finalizeRefused);
       if (r.finalized.length > 0) {
@@ -288,7 +319,10 @@ export async function runInvoiceScheduleService(config: MeterflowConfig): Promis
         void announceResults(config, es, names, service.logger, r.finalized);
       }
     },
-    onError: (err) => service.logger.error({ err }, 'invoice schedule tick failed; next tick retries'),
+    onError: (err) => {
+      ticks.inc({ outcome: 'failed' });
+      service.logger.error({ err }, 'invoice schedule tick failed; next tick retries');
+    },
   });
 }
 

@@ -2,6 +2,17 @@ import fs from 'node:fs';
 import { Client, type ClientOptions, type estypes } from '@elastic/elasticsearch';
 import type { MeterflowConfig } from './config';
 
+/**
+ * Whether Elasticsearch can serve: it answers, and the cluster is not red. Asked through cluster
+ * health (the `monitor` privilege every component's role holds), not `ping()`: the `HEAD /` that
+ * ping sends is served by the rest-root module, which not every distribution ships. The local
+ * stack's does not, and there a ping-based /readyz never turned ready.
+ */
+export async function elasticsearchReady(es: Client): Promise<boolean> {
+  const health = await es.cluster.health({}, { requestTimeout: 5_000 });
+  return health.status !== 'red';
+}
+
 export function createElasticsearch(config: MeterflowConfig): Client {
   const es = config.elasticsearch;
   if (!es.node) throw new Error('elasticsearch.node is not set');

@@ -1,5 +1,5 @@
 import type { MeterflowConfig } from '../../runtime/config';
-import { createElasticsearch } from '../../runtime/elasticsearch';
+import { createElasticsearch, elasticsearchReady } from '../../runtime/elasticsearch';
 import { NotReady } from '../../runtime/http-server';
 import { createKafka, ensureTopics, topicNames } from '../../runtime/kafka';
 import { createStageMetrics } from '../../runtime/metrics';
@@ -104,9 +104,7 @@ export async function runSink(config: MeterflowConfig, opts: { opsPort?: number 
     ops: true,
     opsPort: opts.opsPort,
     readiness: {
-      elasticsearch: async () => {
-        await es.ping();
-      },
+      elasticsearch: () => elasticsearchReady(es),
     },
   });
   service.readiness['kafka consumer'] = () => {

@@ -164,9 +164,15 @@ describe('alerting rules', () => {
         { name: 'report-1.csv.gz', body: gz(curCsv(curLines(20))) },
       ]);
 
-      const ports = { collector: await freePort(), processor: await freePort(), sink: await freePort() };
+      const ports = {
+        collector: await freePort(),
+        processor: await freePort(),
+        sink: await freePort(),
+        invoices: await freePort(),
+      };
       for (const [args, port] of [
         [['sink', 'elasticsearch'], ports.sink],
+        [['invoice', 'schedule'], ports.invoices],
         [['process', 'all', '--instance', 'alerts'], ports.processor],
         [['collect', 'aws'], ports.collector],
       ] as const) {
@@ -187,11 +193,13 @@ describe('alerting rules', () => {
       );
       const collector = await scrape(ports.collector);
       const processor = await scrape(ports.processor);
+      const invoices = await scrape(ports.invoices);
 
       const exported = new Set([
         ...exportedMetricNames(collector),
         ...exportedMetricNames(processor),
         ...exportedMetricNames(sink),
+        ...exportedMetricNames(invoices),
       ]);
       const named = [...new Set(rules().flatMap((r) => metricNamesOf(r.expr)))].sort();
       expect(named.length).toBeGreaterThanOrEqual(rules().length - 2);

@@ -49,6 +49,7 @@ async function readyz(
 
 describe('readiness and shutdown of the long-running commands', () => {
   const prefix = uniqueName('it-ready');
+  const started = Date.now() / 1000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-ready-'));
   const configFile = path.join(dir, 'meterflow.yaml');
   fs.writeFileSync(
@@ -56,6 +57,8 @@ describe('readiness and shutdown of the long-running commands', () => {
     [
       'kafka:',
       `  topic_prefix: ${prefix}`,
+      'elasticsearch:',
+      `  index_prefix: ${prefix}`,
       'processor:',
       '  session_timeout_ms: 6000',
       'collector:',
@@ -129,6 +132,42 @@ describe('readiness and shutdown of the long-running commands', () => {
       return r?.status === 200 ? r : undefined;
     }, 60_000);
     expect(ready.body).toEqual({ ready: true, checks: { 'collector.aws': 'ok' } });
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+  });
+
+  it('the sink is ready once its consumer has joined its group and Elasticsearch is healthy', async () => {
+    const port = await freePort();
+    const run = cli(['sink', 'elasticsearch', '--ops-port', String(port)], configFile);
+    children.push(run);
+    const ready = await eventually(async () => {
+      const r = await readyz(port).catch(() => undefined);
+      return r?.status === 200 ? r : undefined;
+    }, 90_000);
+    expect(ready.body).toEqual({ ready: true, checks: { elasticsearch: 'ok', 'kafka consumer': 'ok' } });
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+  });
+
+  it('the invoice schedule is ready once it reads the price book and reaches Elasticsearch, and counts its ticks', async () => {
+    const port = await freePort();
+    const run = cli(['invoice', 'schedule', '--ops-port', String(port)], configFile);
+    children.push(run);
+    const ready = await eventually(async () => {
+      const r = await readyz(port).catch(() => undefined);
+      return r?.status === 200 ? r : undefined;
+    }, 90_000);
+    expect(ready.body).toEqual({ ready: true, checks: { elasticsearch: 'ok', 'price book': 'ok' } });
+    // The first tick runs at start (there is nothing to invoice under this prefix, so it passes).
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return /meterflow_invoice_schedule_ticks_total\{outcome="ok"\} [1-9]/.test(text) ? text : undefined;
+    }, 60_000);
+    const stamp = Number(
+      /^meterflow_invoice_schedule_last_success_timestamp_seconds (\S+)$/m.exec(metrics)?.[1],
+    );
+    expect(stamp).toBeGreaterThanOrEqual(Math.floor(started));
+    expect(metrics).not.toMatch(/meterflow_invoice_schedule_ticks_total\{outcome="failed"\} [1-9]/);
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);
   });
