@@ -32,6 +32,20 @@ const closed = (properties: Record<string, unknown>, description?: string) => ({
   required: Object.keys(properties),
   properties,
 });
+/** A closed object with more properties that are present only sometimes (not required). */
+const withOptional = (schema: ReturnType<typeof closed>, optional: Record<string, unknown>) => ({
+  ...schema,
+  properties: { ...schema.properties, ...optional },
+});
+/** Echoed by the usage answers when the request gave them (docs/history.md). */
+const HISTORY_ECHO = {
+  as_known_at: {
+    type: 'string',
+    format: 'date-time',
+    description: 'The knowledge time of the answer (UTC), when the request gave one.',
+  },
+  price_book_version: { type: 'string', description: 'The price book version filter, when given.' },
+};
 export const json = (schema: Record<string, unknown>, description: string) => ({
   description,
   content: { 'application/json': { schema } },
@@ -202,16 +216,19 @@ export const openApiBase = {
         { key: nullableStr, currency: ref('Currency'), amount: ref('Decimal'), record_count: count },
         'One group and currency: key is the service, SKU, region or YYYY-MM-DD day (null when absent).',
       ),
-      UsageSummary: closed({
-        customer: str,
-        from: { type: 'string', format: 'date' },
-        to: { type: 'string', format: 'date' },
-        group_by: { type: 'string', enum: [...GROUP_BY] },
-        record_count: count,
-        unrated_record_count: count,
-        groups: { type: 'array', items: ref('UsageGroup') },
-        totals: { type: 'array', items: ref('AmountByCurrency') },
-      }),
+      UsageSummary: withOptional(
+        closed({
+          customer: str,
+          from: { type: 'string', format: 'date' },
+          to: { type: 'string', format: 'date' },
+          group_by: { type: 'string', enum: [...GROUP_BY] },
+          record_count: count,
+          unrated_record_count: count,
+          groups: { type: 'array', items: ref('UsageGroup') },
+          totals: { type: 'array', items: ref('AmountByCurrency') },
+        }),
+        HISTORY_ECHO,
+      ),
       InvoiceSummary: closed({
         invoice_id: str,
         number: nullableStr,

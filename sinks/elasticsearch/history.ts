@@ -95,6 +95,12 @@ export async function publishedKeysAt(
   return keysVisibleAt(revisions, at);
 }
 
+/** An index (or alias) to read usage from, and the filters that select what readers saw. */
+export interface UsageReadSource {
+  index: string;
+  filter: estypes.QueryDslQueryContainer[];
+}
+
 /**
  * Where to read usage as known at a time: the monthly indices (every revision still kept), filtered
  * to the keys readers saw then. Without a time: the published alias, as every reader does. An
@@ -105,7 +111,7 @@ export async function usageAsKnownAt(
   names: IndexNames,
   at: number | undefined,
   options: { requestTimeoutMs?: number; signal?: AbortSignal } = {},
-): Promise<{ index: string; filter: estypes.QueryDslQueryContainer[] }> {
+): Promise<UsageReadSource> {
   if (at === undefined) return { index: names.usageAlias, filter: [] };
   const keys = await publishedKeysAt(es, names, at, options);
   return { index: names.usagePattern, filter: [{ terms: { x_PublishKey: keys } }] };
