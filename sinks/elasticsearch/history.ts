@@ -17,7 +17,7 @@ import { type IndexNames, publishKey, type RevisionDocument } from './indices';
  * is still to come. "As known at T" is exact for every T outside such a window.
  */
 
-type Lifetime = Pick<RevisionDocument, 'scope' | 'revision_id' | 'state' | 'published_at'> & {
+export type Lifetime = Pick<RevisionDocument, 'scope' | 'revision_id' | 'state' | 'published_at'> & {
   superseded_at?: string | null;
 };
 
@@ -28,14 +28,18 @@ type Lifetime = Pick<RevisionDocument, 'scope' | 'revision_id' | 'state' | 'publ
  * deleted at once by the versions that superseded it so, and there is nothing to read.
  */
 export function keysVisibleAt(revisions: Lifetime[], at: number): string[] {
-  const keys: string[] = [];
-  for (const r of revisions) {
-    if (!r.published_at || Date.parse(r.published_at) > at) continue;
-    if (r.state === 'superseded' && !r.superseded_at) continue;
-    if (r.superseded_at && Date.parse(r.superseded_at) <= at) continue;
-    keys.push(publishKey(r.scope, r.revision_id));
-  }
-  return keys.sort();
+  return revisionsVisibleAt(revisions, at)
+    .map((r) => publishKey(r.scope, r.revision_id))
+    .sort();
+}
+
+/** The revisions themselves (see keysVisibleAt). Pure. */
+export function revisionsVisibleAt<R extends Lifetime>(revisions: R[], at: number): R[] {
+  return revisions.filter((r) => {
+    if (!r.published_at || Date.parse(r.published_at) > at) return false;
+    if (r.state === 'superseded' && !r.superseded_at) return false;
+    return !(r.superseded_at && Date.parse(r.superseded_at) <= at);
+  });
 }
 
 const DAY_MS = 86_400_000;
@@ -85,6 +89,16 @@ export async function publishedKeysAt(
   at: number,
   options: { requestTimeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<string[]> {
+  return keysVisibleAt(await publishedRevisionsAt(es, names, at, options), at);
+}
+
+/** The revisions readers saw at `at` (epoch ms), from the revision documents. */
+export async function publishedRevisionsAt(
+  es: Client,
+  names: IndexNames,
+  at: number,
+  options: { requestTimeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<Lifetime[]> {
   const revisions: Lifetime[] = [];
   const query: estypes.QueryDslQueryContainer = {
     range: { published_at: { lte: new Date(at).toISOString() } },
@@ -92,7 +106,7 @@ export async function publishedKeysAt(
   const fields = ['scope', 'revision_id', 'state', 'published_at', 'superseded_at'];
   for await (const hits of scanAll<Lifetime>(es, names.revisions, query, fields, options))
     for (const h of hits) if (h._source) revisions.push(h._source);
-  return keysVisibleAt(revisions, at);
+  return revisionsVisibleAt(revisions, at);
 }
 
 /** An index (or alias) to read usage from, and the filters that select what readers saw. */
