@@ -267,30 +267,42 @@ export const openApiBase = {
       CustomerInvoiceLine: closed({ ...lineFields, adjusts }),
       CustomerInvoice: closed({ ...invoiceFields('CustomerInvoiceLine'), fingerprint: str }),
       Totals: closed({ currency: ref('Currency'), billed_cost: ref('Decimal'), rows: count }),
-      Revision: closed(
+      Revision: withOptional(
+        closed(
+          {
+            scope: str,
+            revision_id: str,
+            provider: str,
+            format: str,
+            billing_period: str,
+            files: { type: 'array', items: str },
+            row_count: { type: ['integer', 'null'], minimum: 0 },
+            collector_dead_letters: { type: ['integer', 'null'], minimum: 0 },
+            control_totals: { type: 'array', items: ref('Totals') },
+            completed_offset: { type: ['integer', 'null'], minimum: 0 },
+            failed: {
+              type: 'boolean',
+              description: 'The collector abandoned the revision (REVISION_FAILED).',
+            },
+            state: { type: 'string', enum: [...REVISION_STATES] },
+            indexed_rows: count,
+            dead_lettered_rows: count,
+            indexed_totals: { type: 'array', items: ref('Totals') },
+            problems: { type: 'array', items: str },
+            published_at: nullable(dateTime),
+            updated_at: dateTime,
+          },
+          'A revision of a scope and its reconciliation: `state` published = every row accounted for and the ' +
+            'exact totals match the export, visible in usage; unreconciled = counts or totals disagree ' +
+            '(`problems` says how), not visible; pending/collecting = not complete yet.',
+        ),
         {
-          scope: str,
-          revision_id: str,
-          provider: str,
-          format: str,
-          billing_period: str,
-          files: { type: 'array', items: str },
-          row_count: { type: ['integer', 'null'], minimum: 0 },
-          collector_dead_letters: { type: ['integer', 'null'], minimum: 0 },
-          control_totals: { type: 'array', items: ref('Totals') },
-          completed_offset: { type: ['integer', 'null'], minimum: 0 },
-          failed: { type: 'boolean', description: 'The collector abandoned the revision (REVISION_FAILED).' },
-          state: { type: 'string', enum: [...REVISION_STATES] },
-          indexed_rows: count,
-          dead_lettered_rows: count,
-          indexed_totals: { type: 'array', items: ref('Totals') },
-          problems: { type: 'array', items: str },
-          published_at: nullable(dateTime),
-          updated_at: dateTime,
+          superseded_at: {
+            ...dateTime,
+            description:
+              'When readers stopped seeing the revision (superseded): its documents are kept as history until sink.history_retention_days after it.',
+          },
         },
-        'A revision of a scope and its reconciliation: `state` published = every row accounted for and the ' +
-          'exact totals match the export, visible in usage; unreconciled = counts or totals disagree ' +
-          '(`problems` says how), not visible; pending/collecting = not complete yet.',
       ),
       RevisionList: closed({ total: count, revisions: { type: 'array', items: ref('Revision') } }),
       StageCount: closed({ stage: str, count }),

@@ -622,6 +622,8 @@ export function toRevisionResponse(doc: RevisionDocument): RevisionDocument {
   const out = pick(doc, REVISION_FIELDS as string[]);
   // Documents written before the collector's failure flag existed carry none: not failed.
   out.failed = doc.failed === true;
+  // When readers stopped seeing it (docs/history.md); only revisions superseded since history exists.
+  if (doc.superseded_at) out.superseded_at = doc.superseded_at;
   return out;
 }
 

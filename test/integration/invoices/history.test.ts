@@ -290,6 +290,17 @@ describe('usage history: as known at, and finalized invoices regenerated bit for
     expect(breakdown.status).toBe(200);
     expect((breakdown.body.totals as { amount: string }[]).map((t) => t.amount)).toEqual([exactSum(A)]);
 
+    // The revisions route says when each revision was shown and when it stopped being shown.
+    const revisions = await get('/v1/revisions', { scope: SCOPE });
+    expect(
+      (revisions.body.revisions as RevisionDocument[])
+        .map((r) => [r.revision_id, r.published_at, r.superseded_at])
+        .sort(),
+    ).toEqual([
+      ['rA', publishedA, publishedB],
+      ['rB', publishedB, undefined],
+    ]);
+
     const bad = await customerUsage({ as_known_at: '2026-01-01T00:00:00' });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('as_known_at');
