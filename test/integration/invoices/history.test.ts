@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { generateApiKey, hashApiKey, parseApiOptions, startApi, type RunningApi } from '../../../api';
@@ -10,6 +13,7 @@ import {
   type InvoiceDocument,
 } from '../../../invoices';
 import { computedContent } from '../../../invoices/assemble';
+import { regenerateInvoice } from '../../../invoices/regenerate';
 import { runInvoiceRegenerate } from '../../../invoices/service';
 import { loadPriceBook } from '../../../processors/price/price-book';
 import { createElasticsearch } from '../../../runtime/elasticsearch';
@@ -29,7 +33,7 @@ import { createResponseValidator } from '../../unit/api/openapi-validator';
 import { fixture } from '../../support/fixtures';
 import { openApiSpec } from '../../support/openapi';
 import { usageRecord } from '../../support/usage-record';
-import { testConfig, uniqueName } from '../helpers';
+import { exitOf, meterflowProcess, testConfig, uniqueName } from '../helpers';
 
 /**
  * History instead of deletion (docs/history.md), on the real Elasticsearch with the real
@@ -181,6 +185,21 @@ describe('usage history: as known at, and finalized invoices regenerated bit for
     );
   const totals = (body: Record<string, unknown>) => body.totals as { currency: string; amount: string }[];
 
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-history-'));
+  const configFile = path.join(dir, 'meterflow.yaml');
+  fs.writeFileSync(configFile, `elasticsearch:\n  index_prefix: ${config.elasticsearch.index_prefix}\n`);
+  /** The real CLI: `meterflow invoice regenerate <invoice> --price-book <file> --json`. */
+  async function cli(invoice: string): Promise<{ code: number | null; stdout: string }> {
+    const child = meterflowProcess(
+      ['invoice', 'regenerate', invoice, '--price-book', BOOK_FILE, '--json'],
+      configFile,
+    );
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const code = await exitOf(child);
+    return { code, stdout };
+  }
+
   const regenerate = async (invoice: string) => {
     const lines: string[] = [];
     const result = await runInvoiceRegenerate(config, invoice, { priceBook: BOOK_FILE }, (l) =>
@@ -213,6 +232,7 @@ describe('usage history: as known at, and finalized invoices regenerated bit for
       .catch(() => undefined);
     await es.indices.deleteIndexTemplate({ name: names.usageTemplate }).catch(() => undefined);
     await es.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   let finalized: InvoiceDocument;
@@ -325,6 +345,27 @@ describe('usage history: as known at, and finalized invoices regenerated bit for
       expect(result.revisions).toEqual([publishKey(SCOPE, 'rA')]);
       expect(lines[0]).toContain('identical');
     }
+    const run = await cli(finalized.number!);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      number: finalized.number,
+      identical: true,
+      fingerprint: finalized.fingerprint,
+      regenerated_fingerprint: finalized.fingerprint,
+      knowledge_time: finalized.generated_at,
+      differences: [],
+    });
+
+    // Another price book version than the invoice's: refused, naming both.
+    await expect(
+      regenerateInvoice({
+        es,
+        names,
+        invoice: finalized.number!,
+        book: { ...book, version: 'not-the-invoice-book' },
+        options: DEFAULT_INVOICE_OPTIONS,
+      }),
+    ).rejects.toThrow(`computed with price book ${book.version}, the book given is not-the-invoice-book`);
   });
 
   it('deletes A only once its retention has passed; then the regeneration reports it differs', async () => {
@@ -350,5 +391,12 @@ describe('usage history: as known at, and finalized invoices regenerated bit for
     expect(result.identical).toBe(false);
     expect(result.differences.length).toBeGreaterThan(0);
     expect(lines[0]).toContain('DIFFERS');
+    const run = await cli(finalized.invoice_id);
+    expect(run.code).toBe(1);
+    const answer = JSON.parse(run.stdout) as { identical: boolean; differences: string[] };
+    expect(answer.identical).toBe(false);
+    // A's usage is gone: its lines cannot be recomputed, and each is named.
+    expect(answer.differences).toContain('line usage:AmazonS3: stored with amount 10.00, not regenerated');
+    expect(answer.differences).toContain('total: stored "10.26", regenerated "0.00"');
   });
 });
