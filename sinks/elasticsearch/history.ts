@@ -24,8 +24,8 @@ export type Lifetime = Pick<RevisionDocument, 'scope' | 'revision_id' | 'state' 
 /**
  * The publish keys readers saw at knowledge time `at` (epoch ms): revisions published at or before
  * it and not superseded by then. Pure. A revision superseded before superseded_at existed (no time
- * recorded) is treated as never visible after its publication could be proven: its documents were
- * deleted at once by the versions that superseded it so, and there is nothing to read.
+ * recorded) is left out: the version that superseded it deleted its documents at once, so there is
+ * nothing to read.
  */
 export function keysVisibleAt(revisions: Lifetime[], at: number): string[] {
   return revisionsVisibleAt(revisions, at)
@@ -33,13 +33,23 @@ export function keysVisibleAt(revisions: Lifetime[], at: number): string[] {
     .sort();
 }
 
-/** The revisions themselves (see keysVisibleAt). Pure. */
+/**
+ * The revisions themselves (see keysVisibleAt), at most one per scope as in the alias. Pure. The
+ * publisher writes the replacing revision's published_at and the replaced one's superseded_at in
+ * one bulk request, but not atomically across the two documents: after a partial failure the next
+ * pass writes superseded_at a little later, and in between both would qualify. The newer
+ * publication is the one the alias showed, so it wins.
+ */
 export function revisionsVisibleAt<R extends Lifetime>(revisions: R[], at: number): R[] {
-  return revisions.filter((r) => {
-    if (!r.published_at || Date.parse(r.published_at) > at) return false;
-    if (r.state === 'superseded' && !r.superseded_at) return false;
-    return !(r.superseded_at && Date.parse(r.superseded_at) <= at);
-  });
+  const byScope = new Map<string, R>();
+  for (const r of revisions) {
+    if (!r.published_at || Date.parse(r.published_at) > at) continue;
+    if (r.state === 'superseded' && !r.superseded_at) continue;
+    if (r.superseded_at && Date.parse(r.superseded_at) <= at) continue;
+    const other = byScope.get(r.scope);
+    if (!other || Date.parse(r.published_at) > Date.parse(other.published_at!)) byScope.set(r.scope, r);
+  }
+  return [...byScope.values()];
 }
 
 const DAY_MS = 86_400_000;
@@ -65,7 +75,7 @@ export function pastRetention(
   return Date.parse(r.superseded_at) + retentionDays * DAY_MS <= now;
 }
 
-/** Parses a knowledge time (ISO-8601 with a zone, or `now`); a clear error otherwise. */
+/** Parses a knowledge time (ISO-8601 date, or date-time with a zone) to epoch ms; a clear error otherwise. */
 export function parseKnowledgeTime(name: string, text: string): number {
   // A time without a zone would be read in the server's zone: refuse rather than guess.
   if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(text))

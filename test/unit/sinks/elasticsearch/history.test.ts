@@ -55,6 +55,13 @@ describe('usage history: which revisions readers saw at a knowledge time', () =>
     ]);
   });
 
+  it('shows the newer publication of a scope when the older one has no superseded_at yet', () => {
+    // A bulk that wrote r2's published_at but failed on r1's state: the next pass repairs r1 later.
+    const partial = [{ ...revisions[0], state: 'published' as const, superseded_at: null }, revisions[1]];
+    expect(keysVisibleAt(partial, t('2026-02-10T10:00:00.000Z'))).toEqual([`${scope}@r2`]);
+    expect(keysVisibleAt(partial, t('2026-02-09T00:00:00.000Z'))).toEqual([`${scope}@r1`]);
+  });
+
   it('never shows a revision that was not published, nor one superseded without a recorded time', () => {
     const legacy = [
       { scope, revision_id: 'old', state: 'superseded' as const, published_at: '2026-01-01T00:00:00Z' },
