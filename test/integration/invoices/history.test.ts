@@ -46,21 +46,24 @@ import { exitOf, meterflowProcess, testConfig, uniqueName } from '../helpers';
 const BOOK_FILE = fixture('invoices', 'pricebook.yaml');
 const book = loadPriceBook(BOOK_FILE);
 const JAN = '2026-01';
+const FEB = '2026-02';
 const SCOPE = 'aws:cur:2026-01';
+const FEB_SCOPE = 'aws:cur:2026-02';
 const DAY_MS = 86_400_000;
 
 let seq = 0;
-function usage(revision: string, service: string, cost: string): UsageRecord {
+function usage(revision: string, service: string, cost: string, period = JAN): UsageRecord {
   seq++;
+  const scope = `aws:cur:${period}`;
   return usageRecord({
     SubAccountId: null,
     ServiceName: service,
     SkuId: 'SKU1',
     RegionId: 'eu-west-1',
-    ChargePeriodStart: `${JAN}-10T00:00:00Z`,
-    ChargePeriodEnd: `${JAN}-10T01:00:00Z`,
-    BillingPeriodStart: `${JAN}-01T00:00:00Z`,
-    BillingPeriodEnd: `${JAN}-31T00:00:00Z`,
+    ChargePeriodStart: `${period}-10T00:00:00Z`,
+    ChargePeriodEnd: `${period}-10T01:00:00Z`,
+    BillingPeriodStart: `${period}-01T00:00:00Z`,
+    BillingPeriodEnd: `${period}-28T00:00:00Z`,
     ConsumedQuantity: null,
     ConsumedUnit: null,
     PricingQuantity: null,
@@ -70,10 +73,10 @@ function usage(revision: string, service: string, cost: string): UsageRecord {
     BillingCurrency: 'EUR',
     x_CustomerId: 'hooli',
     x_RecordId: `${revision}-${String(seq).padStart(5, '0')}`,
-    x_Scope: SCOPE,
+    x_Scope: scope,
     x_Revision: revision,
-    x_BillingPeriod: JAN,
-    x_SourceObject: `s3://bucket/${SCOPE}/${revision}/part-0.csv.gz`,
+    x_BillingPeriod: period,
+    x_SourceObject: `s3://bucket/${scope}/${revision}/part-0.csv.gz`,
     x_SourceLine: seq,
     x_RatedCost: cost,
     x_RatedCurrency: 'EUR',
@@ -101,11 +104,11 @@ const exactSum = (records: UsageRecord[]) =>
 /** The revision document as the sink writes it from the collector's COMPLETED record. */
 function revisionDoc(revision: string, records: UsageRecord[], offset: number): RevisionDocument {
   return {
-    scope: SCOPE,
+    scope: records[0].x_Scope,
     revision_id: revision,
     provider: 'aws',
     format: 'cur2-csv',
-    billing_period: JAN,
+    billing_period: records[0].x_BillingPeriod,
     files: [],
     row_count: records.length,
     collector_dead_letters: 0,
@@ -147,13 +150,13 @@ describe('usage history: as known at, and finalized invoices regenerated bit for
 
   async function write(revision: string, records: UsageRecord[], offset: number): Promise<void> {
     const operations = records.flatMap((r) => [
-      { index: { _index: names.usageIndex(JAN), _id: r.x_RecordId } },
+      { index: { _index: names.usageIndex(r.x_BillingPeriod), _id: r.x_RecordId } },
       toUsageDocument(r),
     ]);
     expect((await es.bulk({ operations, refresh: true })).errors).toBe(false);
     await es.index({
       index: names.revisions,
-      id: revisionDocId(SCOPE, revision),
+      id: revisionDocId(records[0].x_Scope, revision),
       document: revisionDoc(revision, records, offset),
       refresh: true,
     });
@@ -211,6 +214,7 @@ describe('usage history: as known at, and finalized invoices regenerated bit for
   beforeAll(async () => {
     await ensureLayout(es, names);
     await ensureUsageIndex(es, names, JAN);
+    await ensureUsageIndex(es, names, FEB);
     api = await startApi({
       es,
       names,
@@ -398,5 +402,39 @@ describe('usage history: as known at, and finalized invoices regenerated bit for
     // A's usage is gone: its lines cannot be recomputed, and each is named.
     expect(answer.differences).toContain('line usage:AmazonS3: stored with amount 10.00, not regenerated');
     expect(answer.differences).toContain('total: stored "10.26", regenerated "0.00"');
+  });
+  it('regenerates an invoice carrying adjustments of a restated period after a further restatement', async () => {
+    // February is invoiced while January shows B: its invoice adjusts January (billed from A).
+    await write('f1', [usage('f1', 'AmazonS3', '3', FEB)], 1);
+    expect((await publisher.pass()).get(FEB_SCOPE)).toBe('f1');
+    await generateInvoices({
+      es,
+      names,
+      book,
+      options: DEFAULT_INVOICE_OPTIONS,
+      period: FEB,
+      customer: 'hooli',
+    });
+    const [result] = await finalizeInvoices({ es, names, period: FEB, customer: 'hooli' });
+    const february = result.invoice!;
+    expect(february.status).toBe('finalized');
+    // S3 now 12.34 (12.345, HALF_EVEN) billed 10.00: +2.34; Lambda 1.0000001 -> 1.00, new: +1.00
+    expect(february.lines.filter((l) => l.kind === 'adjustment').map((l) => [l.line_id, l.amount])).toEqual([
+      ['adjustment:2026-01:usage:AWSLambda', '1.00'],
+      ['adjustment:2026-01:usage:AmazonS3', '2.34'],
+    ]);
+    expect(february.basis_finalized).toEqual([`${finalized.invoice_id}#${finalized.number}`]);
+
+    // January is restated again (C): B is superseded and kept.
+    await new Promise((r) => setTimeout(r, 20));
+    await write('rC', [usage('rC', 'AmazonS3', '20')], 3);
+    expect((await publisher.pass()).get(SCOPE)).toBe('rC');
+    expect(await count(names.usagePattern, 'rB')).toBe(B.length);
+
+    const { result: again } = await regenerate(february.number!);
+    expect(again.differences).toEqual([]);
+    expect(again.recomputed!.fingerprint).toBe(february.fingerprint);
+    expect(computedContent(again.recomputed!)).toEqual(computedContent(february));
+    expect(again.revisions).toEqual([publishKey(SCOPE, 'rB'), publishKey(FEB_SCOPE, 'f1')]);
   });
 });
