@@ -76,6 +76,12 @@ export const breakdownSchemas = {
       series: { type: 'array', items: ref('BreakdownDay') },
       groups: { type: 'array', items: ref('BreakdownRow') },
       totals: { type: 'array', items: ref('BreakdownTotal') },
+      as_known_at: {
+        type: 'string',
+        format: 'date-time',
+        description: 'The knowledge time of the answer (UTC), when the request gave one.',
+      },
+      price_book_version: { type: 'string', description: 'The price book version filter, when given.' },
     },
   },
 };

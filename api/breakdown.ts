@@ -4,8 +4,9 @@ import { exactPartsSum } from '../schemas/exact-parts';
 import type { UsageDocument } from '../sinks/elasticsearch/indices';
 import { canReadCustomer, type Principal } from './auth';
 import { ApiError, ApiErrorCodes, badParameter, notFound } from './errors';
-import { checkDayRange, identifier, onlyParams, type Query } from './params';
-import { EXACT_RATED_FILTER, scanAll, UNRATED_FILTER, type QueryContext } from './queries';
+import type { UsageReadSource } from '../sinks/elasticsearch/history';
+import { checkDayRange, identifier, onlyParams, parseHistoryParams, type Query } from './params';
+import { EXACT_RATED_FILTER, scanAll, UNRATED_FILTER, usageSource, type QueryContext } from './queries';
 
 /**
  * GET /v1/usage/breakdown: published usage over [from, to) summed exactly per UTC day, per key
@@ -28,10 +29,22 @@ export interface BreakdownQuery {
   tagKey: string | null;
   /** One customer, or null for every customer (admin keys only). */
   customer: string | null;
+  /** Knowledge time (ISO-8601 UTC), docs/history.md; absent: now. */
+  asKnownAt?: string;
+  /** Only records rated with this price book version. */
+  priceBookVersion?: string;
 }
 
 export function parseBreakdownQuery(query: Query | undefined, maxRangeDays: number): BreakdownQuery {
-  const q = onlyParams(query, ['from', 'to', 'by', 'tag_key', 'customer']);
+  const q = onlyParams(query, [
+    'from',
+    'to',
+    'by',
+    'tag_key',
+    'customer',
+    'as_known_at',
+    'price_book_version',
+  ]);
   checkDayRange(q, maxRangeDays);
   const by = q.by ?? 'service';
   if (!(BREAKDOWN_BY as readonly string[]).includes(by)) {
@@ -47,7 +60,7 @@ export function parseBreakdownQuery(query: Query | undefined, maxRangeDays: numb
     throw badParameter('"tag_key" is only allowed when "by" is tag');
   }
   const customer = q.customer === undefined ? null : identifier('customer', q.customer);
-  return { from: q.from, to: q.to, by: by as BreakdownBy, tagKey, customer };
+  return { from: q.from, to: q.to, by: by as BreakdownBy, tagKey, customer, ...parseHistoryParams(q) };
 }
 
 export interface CurrencyAmount {
@@ -85,6 +98,9 @@ export interface UsageBreakdown {
   series: BreakdownDay[];
   groups: BreakdownRow[];
   totals: Omit<BreakdownRow, 'key'>[];
+  /** Present when the request gave them. */
+  as_known_at?: string;
+  price_book_version?: string;
 }
 
 /** The customer filter a principal may use: a customer key is pinned to its own customer. */
@@ -121,9 +137,10 @@ function keyField(q: BreakdownQuery): string {
   return q.by === 'tag' ? `Tags.${q.tagKey}` : KEY_FIELD[q.by];
 }
 
-function filterOf(q: BreakdownQuery): estypes.QueryDslQueryContainer {
+function filterOf(q: BreakdownQuery, source: UsageReadSource): estypes.QueryDslQueryContainer {
   const filter: estypes.QueryDslQueryContainer[] = [
     { range: { ChargePeriodStart: { gte: q.from, lt: q.to, format: 'strict_date' } } },
+    ...source.filter,
   ];
   if (q.customer !== null) filter.push({ term: { x_CustomerId: q.customer } });
   return { bool: { filter } };
@@ -134,7 +151,10 @@ export async function usageBreakdown(
   q: BreakdownQuery,
   includeCost: boolean,
 ): Promise<UsageBreakdown> {
-  const summed = (await breakdownInElasticsearch(ctx, q)) ?? (await breakdownFromSource(ctx, q));
+  // Resolved once: both ways of summing read the same revisions.
+  const source = await usageSource(ctx, q);
+  const summed =
+    (await breakdownInElasticsearch(ctx, q, source)) ?? (await breakdownFromSource(ctx, q, source));
   return shape(q, summed, includeCost);
 }
 
@@ -170,13 +190,17 @@ const partsOf = (units: Stats, nano: { value: number }, atto: { value: number })
  * the work is bounded by the number of (day, key, currency, billing currency) buckets; undefined
  * when a sum could not be exact, and the caller sums the decimal text instead.
  */
-async function breakdownInElasticsearch(ctx: QueryContext, q: BreakdownQuery): Promise<Summed | undefined> {
+async function breakdownInElasticsearch(
+  ctx: QueryContext,
+  q: BreakdownQuery,
+  source: UsageReadSource,
+): Promise<Summed | undefined> {
   const requestOptions = {
     ...(ctx.timeoutMs > 0 ? { requestTimeout: ctx.timeoutMs } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   };
   const pit = await ctx.es.openPointInTime(
-    { index: ctx.names.usageAlias, keep_alive: '1m', ignore_unavailable: true },
+    { index: source.index, keep_alive: '1m', ignore_unavailable: true },
     requestOptions,
   );
   try {
@@ -189,7 +213,7 @@ async function breakdownInElasticsearch(ctx: QueryContext, q: BreakdownQuery): P
           pit: { id: pit.id, keep_alive: '1m' },
           size: 0,
           track_total_hits: true,
-          query: filterOf(q),
+          query: filterOf(q, source),
           aggs: {
             unrated: { filter: UNRATED_FILTER },
             split: {
@@ -322,7 +346,11 @@ function decimalOf(field: string, text: string): Decimal {
 }
 
 /** The same sums from the exact decimal text in _source, document by document. */
-async function breakdownFromSource(ctx: QueryContext, q: BreakdownQuery): Promise<Summed> {
+async function breakdownFromSource(
+  ctx: QueryContext,
+  q: BreakdownQuery,
+  source: UsageReadSource,
+): Promise<Summed> {
   const fields = [
     'x_RatedCost',
     'x_RatedCurrency',
@@ -337,7 +365,7 @@ async function breakdownFromSource(ctx: QueryContext, q: BreakdownQuery): Promis
   const accs = new Map<string, Acc>();
   let records = 0;
   let unrated = 0;
-  for await (const page of scanAll<BreakdownSource>(ctx, ctx.names.usageAlias, filterOf(q), fields)) {
+  for await (const page of scanAll<BreakdownSource>(ctx, source.index, filterOf(q, source), fields)) {
     for (const doc of page) {
       records++;
       if (doc.x_RatedCost === null || doc.x_RatedCost === undefined || !doc.x_RatedCurrency) {
@@ -420,5 +448,7 @@ function shape(q: BreakdownQuery, summed: Summed, includeCost: boolean): UsageBr
         const { key: _key, ...rest } = rowOf(acc, includeCost);
         return rest;
       }),
+    ...(q.asKnownAt !== undefined ? { as_known_at: q.asKnownAt } : {}),
+    ...(q.priceBookVersion !== undefined ? { price_book_version: q.priceBookVersion } : {}),
   };
 }

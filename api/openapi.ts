@@ -32,6 +32,20 @@ const closed = (properties: Record<string, unknown>, description?: string) => ({
   required: Object.keys(properties),
   properties,
 });
+/** A closed object with more properties that are present only sometimes (not required). */
+const withOptional = (schema: ReturnType<typeof closed>, optional: Record<string, unknown>) => ({
+  ...schema,
+  properties: { ...schema.properties, ...optional },
+});
+/** Echoed by the usage answers when the request gave them (docs/history.md). */
+const HISTORY_ECHO = {
+  as_known_at: {
+    type: 'string',
+    format: 'date-time',
+    description: 'The knowledge time of the answer (UTC), when the request gave one.',
+  },
+  price_book_version: { type: 'string', description: 'The price book version filter, when given.' },
+};
 export const json = (schema: Record<string, unknown>, description: string) => ({
   description,
   content: { 'application/json': { schema } },
@@ -202,16 +216,19 @@ export const openApiBase = {
         { key: nullableStr, currency: ref('Currency'), amount: ref('Decimal'), record_count: count },
         'One group and currency: key is the service, SKU, region or YYYY-MM-DD day (null when absent).',
       ),
-      UsageSummary: closed({
-        customer: str,
-        from: { type: 'string', format: 'date' },
-        to: { type: 'string', format: 'date' },
-        group_by: { type: 'string', enum: [...GROUP_BY] },
-        record_count: count,
-        unrated_record_count: count,
-        groups: { type: 'array', items: ref('UsageGroup') },
-        totals: { type: 'array', items: ref('AmountByCurrency') },
-      }),
+      UsageSummary: withOptional(
+        closed({
+          customer: str,
+          from: { type: 'string', format: 'date' },
+          to: { type: 'string', format: 'date' },
+          group_by: { type: 'string', enum: [...GROUP_BY] },
+          record_count: count,
+          unrated_record_count: count,
+          groups: { type: 'array', items: ref('UsageGroup') },
+          totals: { type: 'array', items: ref('AmountByCurrency') },
+        }),
+        HISTORY_ECHO,
+      ),
       InvoiceSummary: closed({
         invoice_id: str,
         number: nullableStr,
@@ -250,30 +267,42 @@ export const openApiBase = {
       CustomerInvoiceLine: closed({ ...lineFields, adjusts }),
       CustomerInvoice: closed({ ...invoiceFields('CustomerInvoiceLine'), fingerprint: str }),
       Totals: closed({ currency: ref('Currency'), billed_cost: ref('Decimal'), rows: count }),
-      Revision: closed(
+      Revision: withOptional(
+        closed(
+          {
+            scope: str,
+            revision_id: str,
+            provider: str,
+            format: str,
+            billing_period: str,
+            files: { type: 'array', items: str },
+            row_count: { type: ['integer', 'null'], minimum: 0 },
+            collector_dead_letters: { type: ['integer', 'null'], minimum: 0 },
+            control_totals: { type: 'array', items: ref('Totals') },
+            completed_offset: { type: ['integer', 'null'], minimum: 0 },
+            failed: {
+              type: 'boolean',
+              description: 'The collector abandoned the revision (REVISION_FAILED).',
+            },
+            state: { type: 'string', enum: [...REVISION_STATES] },
+            indexed_rows: count,
+            dead_lettered_rows: count,
+            indexed_totals: { type: 'array', items: ref('Totals') },
+            problems: { type: 'array', items: str },
+            published_at: nullable(dateTime),
+            updated_at: dateTime,
+          },
+          'A revision of a scope and its reconciliation: `state` published = every row accounted for and the ' +
+            'exact totals match the export, visible in usage; unreconciled = counts or totals disagree ' +
+            '(`problems` says how), not visible; pending/collecting = not complete yet.',
+        ),
         {
-          scope: str,
-          revision_id: str,
-          provider: str,
-          format: str,
-          billing_period: str,
-          files: { type: 'array', items: str },
-          row_count: { type: ['integer', 'null'], minimum: 0 },
-          collector_dead_letters: { type: ['integer', 'null'], minimum: 0 },
-          control_totals: { type: 'array', items: ref('Totals') },
-          completed_offset: { type: ['integer', 'null'], minimum: 0 },
-          failed: { type: 'boolean', description: 'The collector abandoned the revision (REVISION_FAILED).' },
-          state: { type: 'string', enum: [...REVISION_STATES] },
-          indexed_rows: count,
-          dead_lettered_rows: count,
-          indexed_totals: { type: 'array', items: ref('Totals') },
-          problems: { type: 'array', items: str },
-          published_at: nullable(dateTime),
-          updated_at: dateTime,
+          superseded_at: {
+            ...dateTime,
+            description:
+              'When readers stopped seeing the revision (superseded): its documents are kept as history until sink.history_retention_days after it.',
+          },
         },
-        'A revision of a scope and its reconciliation: `state` published = every row accounted for and the ' +
-          'exact totals match the export, visible in usage; unreconciled = counts or totals disagree ' +
-          '(`problems` says how), not visible; pending/collecting = not complete yet.',
       ),
       RevisionList: closed({ total: count, revisions: { type: 'array', items: ref('Revision') } }),
       StageCount: closed({ stage: str, count }),

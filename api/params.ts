@@ -1,4 +1,5 @@
 import type { PublicationState } from '../sinks/elasticsearch/indices';
+import { parseKnowledgeTime } from '../sinks/elasticsearch/history';
 import { ApiError, ApiErrorCodes, badParameter } from './errors';
 
 /**
@@ -64,6 +65,46 @@ export interface UsageQuery {
   /** YYYY-MM-DD, exclusive (ChargePeriodStart < to 00:00 UTC). */
   to: string;
   groupBy: GroupBy;
+  /** Knowledge time (ISO-8601 UTC): the usage readers saw then (docs/history.md). Absent: now. */
+  asKnownAt?: string;
+  /** Only records rated with this price book version (x_PriceBookVersion). */
+  priceBookVersion?: string;
+}
+
+/** The query schema of `as_known_at` and `price_book_version` (api/server.ts usage routes). */
+export const HISTORY_PARAMS = {
+  as_known_at: {
+    type: 'string',
+    minLength: 10,
+    maxLength: 40,
+    description:
+      'Knowledge time: the usage as readers saw it then (ISO-8601 date or date-time with a zone), ' +
+      'superseded revisions included while kept (sink.history_retention_days, docs/history.md). Default: now.',
+  },
+  price_book_version: {
+    type: 'string',
+    minLength: 1,
+    maxLength: 256,
+    description: 'Only records rated with this price book version (x_PriceBookVersion).',
+  },
+};
+
+/** `as_known_at` and `price_book_version`, shared by the usage routes. */
+export function parseHistoryParams(q: Record<string, string | undefined>): {
+  asKnownAt?: string;
+  priceBookVersion?: string;
+} {
+  const out: { asKnownAt?: string; priceBookVersion?: string } = {};
+  if (q.as_known_at !== undefined) {
+    try {
+      out.asKnownAt = new Date(parseKnowledgeTime('"as_known_at"', q.as_known_at)).toISOString();
+    } catch (err) {
+      throw badParameter((err as Error).message);
+    }
+  }
+  if (q.price_book_version !== undefined)
+    out.priceBookVersion = identifier('price_book_version', q.price_book_version);
+  return out;
 }
 
 /**
@@ -91,13 +132,13 @@ export function checkDayRange(
 }
 
 export function parseUsageQuery(query: Query | undefined, maxRangeDays: number): UsageQuery {
-  const q = onlyParams(query, ['from', 'to', 'group_by']);
+  const q = onlyParams(query, ['from', 'to', 'group_by', 'as_known_at', 'price_book_version']);
   checkDayRange(q, maxRangeDays);
   const groupBy = q.group_by ?? 'service';
   if (!(GROUP_BY as readonly string[]).includes(groupBy)) {
     throw badParameter(`"group_by" must be one of ${GROUP_BY.join(', ')}, got "${truncate(groupBy)}"`);
   }
-  return { from: q.from, to: q.to, groupBy: groupBy as GroupBy };
+  return { from: q.from, to: q.to, groupBy: groupBy as GroupBy, ...parseHistoryParams(q) };
 }
 
 export const REVISION_STATES: readonly PublicationState[] = [

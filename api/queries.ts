@@ -10,12 +10,15 @@ import type {
   UsageDocument,
 } from '../sinks/elasticsearch/indices';
 import type { DocumentRef, InvoiceDocument, InvoiceLine } from '../invoices/types';
+import { usageAsKnownAt, type UsageReadSource } from '../sinks/elasticsearch/history';
 import type { DeadLetterQuery, GroupBy, RevisionsQuery, UsageQuery } from './params';
 
 /**
  * The API's reads from Elasticsearch. Two rules:
  *   1. Usage is read from the PUBLISHED alias only, so a reader never sees two revisions of a
- *      scope, nor a revision that has not reconciled.
+ *      scope, nor a revision that has not reconciled. With `as_known_at` it is read from the
+ *      monthly indices filtered to the revisions the alias showed at that time (usageSource): the
+ *      same guarantee, at another knowledge time.
  *   2. Money is exact. The `double` mapping of the money fields exists for analysts; a sum over it
  *      is binary floating point and never reaches a client as an amount. Sums come from the exact
  *      integer parts of an amount (schemas/exact-parts.ts), checked to be exact, or from the
@@ -79,6 +82,27 @@ export interface UsageSummary {
   unrated_record_count: number;
   groups: UsageGroup[];
   totals: AmountByCurrency[];
+  /** Present when the request gave them. */
+  as_known_at?: string;
+  price_book_version?: string;
+}
+
+/**
+ * Where a usage query reads: the published alias, or with `asKnownAt` the monthly indices filtered
+ * to the revisions readers saw then (sinks/elasticsearch/history.ts); plus the price book filter.
+ */
+export async function usageSource(
+  ctx: QueryContext,
+  q: { asKnownAt?: string; priceBookVersion?: string },
+): Promise<UsageReadSource> {
+  const at = q.asKnownAt === undefined ? undefined : Date.parse(q.asKnownAt);
+  const source = await usageAsKnownAt(ctx.es, ctx.names, at, {
+    requestTimeoutMs: ctx.timeoutMs,
+    signal: ctx.signal,
+  });
+  if (q.priceBookVersion !== undefined)
+    source.filter = [...source.filter, { term: { x_PriceBookVersion: q.priceBookVersion } }];
+  return source;
 }
 
 type UsageSource = Pick<
@@ -112,12 +136,17 @@ const GROUP_FIELD: Record<Exclude<GroupBy, 'day'>, string> = {
   region: 'RegionId',
 };
 
-function usageQuery(customer: string, q: UsageQuery): estypes.QueryDslQueryContainer {
+function usageQuery(
+  customer: string,
+  q: UsageQuery,
+  source: UsageReadSource,
+): estypes.QueryDslQueryContainer {
   return {
     bool: {
       filter: [
         { term: { x_CustomerId: customer } },
         { range: { ChargePeriodStart: { gte: q.from, lt: q.to, format: 'strict_date' } } },
+        ...source.filter,
       ],
     },
   };
@@ -135,8 +164,11 @@ export async function usageSummary(
   customer: string,
   q: UsageQuery,
 ): Promise<UsageSummary> {
+  // Resolved once: both ways of summing read the same revisions.
+  const source = await usageSource(ctx, q);
   return (
-    (await usageSummaryInElasticsearch(ctx, customer, q)) ?? (await usageSummaryFromSource(ctx, customer, q))
+    (await usageSummaryInElasticsearch(ctx, customer, q, source)) ??
+    (await usageSummaryFromSource(ctx, customer, q, source))
   );
 }
 
@@ -163,8 +195,10 @@ export async function usageSummaryInElasticsearch(
   ctx: QueryContext,
   customer: string,
   q: UsageQuery,
+  source?: UsageReadSource,
 ): Promise<UsageSummary | undefined> {
-  const source: estypes.AggregationsCompositeAggregationSource =
+  const from = source ?? (await usageSource(ctx, q));
+  const key: estypes.AggregationsCompositeAggregationSource =
     q.groupBy === 'day'
       ? {
           date_histogram: {
@@ -178,11 +212,11 @@ export async function usageSummaryInElasticsearch(
       : { terms: { field: GROUP_FIELD[q.groupBy], missing_bucket: true } };
   // One point in time for every page, as scanAll: a publish between two pages must not mix revisions.
   const pit = await ctx.es.openPointInTime(
-    { index: ctx.names.usageAlias, keep_alive: '1m', ignore_unavailable: true },
+    { index: from.index, keep_alive: '1m', ignore_unavailable: true },
     transport(ctx),
   );
   try {
-    return await summedInPages(ctx, customer, q, source, pit.id);
+    return await summedInPages(ctx, customer, q, key, pit.id, from);
   } finally {
     await ctx.es.closePointInTime({ id: pit.id }).catch(() => undefined);
   }
@@ -194,6 +228,7 @@ async function summedInPages(
   q: UsageQuery,
   source: estypes.AggregationsCompositeAggregationSource,
   pitId: string,
+  from: UsageReadSource,
 ): Promise<UsageSummary | undefined> {
   const groups = new Map<string, Group>();
   let after: Record<string, unknown> | undefined;
@@ -203,7 +238,7 @@ async function summedInPages(
         pit: { id: pitId, keep_alive: '1m' },
         size: 0,
         track_total_hits: true,
-        query: usageQuery(customer, q),
+        query: usageQuery(customer, q, from),
         aggs: {
           unrated: { filter: UNRATED_FILTER },
           split: {
@@ -278,12 +313,14 @@ export async function usageSummaryFromSource(
   ctx: QueryContext,
   customer: string,
   q: UsageQuery,
+  from?: UsageReadSource,
 ): Promise<UsageSummary> {
+  const read = from ?? (await usageSource(ctx, q));
   const source = ['x_RatedCost', 'x_RatedCurrency', 'ServiceName', 'SkuId', 'RegionId', 'ChargePeriodStart'];
   const groups = new Map<string, Group>();
   let records = 0;
   let unrated = 0;
-  for await (const page of scanAll<UsageSource>(ctx, ctx.names.usageAlias, usageQuery(customer, q), source)) {
+  for await (const page of scanAll<UsageSource>(ctx, read.index, usageQuery(customer, q, read), source)) {
     for (const doc of page) {
       records++;
       if (doc.x_RatedCost === null || doc.x_RatedCost === undefined || !doc.x_RatedCurrency) {
@@ -337,6 +374,8 @@ function summaryOf(
     totals: [...totals.entries()]
       .sort(([a], [b]) => compare(a, b))
       .map(([currency, t]) => ({ currency, amount: decimalToString(t.sum), record_count: t.n })),
+    ...(q.asKnownAt !== undefined ? { as_known_at: q.asKnownAt } : {}),
+    ...(q.priceBookVersion !== undefined ? { price_book_version: q.priceBookVersion } : {}),
   };
 }
 
@@ -583,6 +622,8 @@ export function toRevisionResponse(doc: RevisionDocument): RevisionDocument {
   const out = pick(doc, REVISION_FIELDS as string[]);
   // Documents written before the collector's failure flag existed carry none: not failed.
   out.failed = doc.failed === true;
+  // When readers stopped seeing it (docs/history.md); only revisions superseded since history exists.
+  if (doc.superseded_at) out.superseded_at = doc.superseded_at;
   return out;
 }
 

@@ -46,6 +46,7 @@ import { priceBookDiffBody } from './pricebook-diff-spec';
 import { loadCandidateBook, priceBookDiff } from '../processors/preview';
 import { PriceBookError } from '../processors/price/errors';
 import {
+  HISTORY_PARAMS,
   GROUP_BY,
   identifier,
   MAX_LIMIT,
@@ -410,6 +411,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
               default: 'service',
               description: 'Group by ServiceName, SkuId, RegionId or UTC day of ChargePeriodStart.',
             },
+            ...HISTORY_PARAMS,
           },
           ['from', 'to'],
         ),
@@ -651,6 +653,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
             customer: id(
               "One customer's usage. A customer key always reads its own customer; naming another answers 404.",
             ),
+            ...HISTORY_PARAMS,
           },
           ['from', 'to'],
         ),

@@ -307,6 +307,20 @@ invoice
     await runInvoiceVoid(config().config, id, opts, (line) => process.stdout.write(`${line}\n`));
   });
 invoice
+  .command('regenerate <invoice>')
+  .description(
+    'recompute a finalized invoice from the usage it was computed from (kept as history) and compare: exit 0 when identical bit for bit',
+  )
+  .option('--price-book <file>', "the price book file of the invoice's version (default: the current book)")
+  .option('--json', 'the result as JSON')
+  .action(async (id: string, opts: { priceBook?: string; json?: boolean }) => {
+    const { runInvoiceRegenerate } = invoicesModule();
+    const result = await runInvoiceRegenerate(config().config, id, opts, (line) =>
+      process.stdout.write(`${line}\n`),
+    );
+    if (!result.identical) process.exitCode = 1;
+  });
+invoice
   .command('schedule')
   .description(
     'keep the drafts of the current and previous period up to date, and finalize a period invoice.finalize_after_days after it closes',

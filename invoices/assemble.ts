@@ -73,6 +73,13 @@ export function assembleInvoice(args: {
  * unchanged inputs gives the same value, and generate then writes nothing.
  */
 export function invoiceFingerprint(doc: InvoiceDocument): string {
+  return createHash('sha256')
+    .update(canonicalJson(computedContent(doc)))
+    .digest('hex');
+}
+
+/** What invoiceFingerprint hashes: the document without when and without its lifecycle fields. */
+export function computedContent(doc: InvoiceDocument): Partial<InvoiceDocument> {
   const content: Partial<InvoiceDocument> = { ...doc };
   delete content.generated_at;
   delete content.fingerprint;
@@ -82,5 +89,5 @@ export function invoiceFingerprint(doc: InvoiceDocument): string {
   delete content.issue_date;
   delete content.due_date;
   delete content.completeness_override;
-  return createHash('sha256').update(canonicalJson(content)).digest('hex');
+  return content;
 }

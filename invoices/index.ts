@@ -36,3 +36,4 @@ export * from './tax';
 export * from './parties';
 export * from './corrections';
 export * from './completeness';
+export * from './regenerate';

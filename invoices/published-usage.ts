@@ -1,5 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { IndexNames } from '../sinks/elasticsearch/indices';
+import type { UsageReadSource } from '../sinks/elasticsearch/history';
 import type { PriceBook } from '../processors/price/price-book';
 import { scanAll } from '../runtime/elasticsearch';
 import type { InvoiceOptions } from './config';
@@ -16,17 +17,24 @@ import { UsageAccumulator, USAGE_SOURCE_FIELDS, type UsageInput, type UsageSumma
 
 const PAGE = 2000;
 
-/** Every published usage record of a customer in a period, read from one point in time. */
+/**
+ * Every published usage record of a customer in a period, read from one point in time. `source`
+ * reads other revisions instead of the published alias: `invoice regenerate` (regenerate.ts) reads
+ * the revisions a finalized invoice was computed from, kept as history (docs/history.md).
+ */
 export async function* readUsage(
   es: Client,
   names: IndexNames,
   customer: string,
   period: string,
+  source: UsageReadSource = { index: names.usageAlias, filter: [] },
 ): AsyncGenerator<UsageInput> {
   const query = {
-    bool: { filter: [{ term: { x_CustomerId: customer } }, { term: { x_BillingPeriod: period } }] },
+    bool: {
+      filter: [{ term: { x_CustomerId: customer } }, { term: { x_BillingPeriod: period } }, ...source.filter],
+    },
   };
-  for await (const hits of scanAll<UsageInput>(es, names.usageAlias, query, [...USAGE_SOURCE_FIELDS], {
+  for await (const hits of scanAll<UsageInput>(es, source.index, query, [...USAGE_SOURCE_FIELDS], {
     pageSize: PAGE,
   }))
     for (const h of hits) if (h._source) yield h._source;
@@ -36,9 +44,10 @@ export async function summarizeStoredUsage(
   es: Client,
   names: IndexNames,
   ctx: { book: PriceBook; customer: string; period: string; options: Pick<InvoiceOptions, 'group_by'> },
+  source?: UsageReadSource,
 ): Promise<UsageSummary> {
   const acc = new UsageAccumulator({ ...ctx, groupBy: ctx.options.group_by });
-  for await (const r of readUsage(es, names, ctx.customer, ctx.period)) acc.add(r);
+  for await (const r of readUsage(es, names, ctx.customer, ctx.period, source)) acc.add(r);
   return acc.result();
 }
 

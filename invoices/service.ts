@@ -31,6 +31,7 @@ import type { IndexNames } from '../sinks/elasticsearch/indices';
 import { announceFinalized } from './notices';
 import { createCreditNote, voidInvoice } from './corrections';
 import type { InvoiceDocument } from './types';
+import { formatRegeneration, regenerateInvoice, type Regeneration } from './regenerate';
 
 /**
  * The invoice processes the CLI starts: one-shot `invoice generate|finalize` and the long-running
@@ -387,6 +388,45 @@ export async function runInvoiceExport(
     if (result.text !== undefined) out(result.text.replace(/\r?\n$/, ''));
     else out(`${docs.length} document(s) of ${opts.period} written: ${result.files.join(', ') || 'none'}`);
     return result.files;
+  } finally {
+    await es.close();
+  }
+}
+
+/**
+ * `meterflow invoice regenerate <id|number> [--price-book file] [--json]`: recompute a finalized
+ * invoice from history and compare (regenerate.ts). The book is the current one unless a file is
+ * given (a finalized invoice of an older book version needs that version's file).
+ */
+export async function runInvoiceRegenerate(
+  config: MeterflowConfig,
+  idOrNumber: string,
+  opts: { priceBook?: string; json?: boolean },
+  out: (line: string) => void,
+): Promise<Regeneration> {
+  const book = opts.priceBook ? loadPriceBook(opts.priceBook) : await currentPriceBook(config);
+  const { es, names } = await invoiceStore(config);
+  try {
+    const result = await regenerateInvoice({ es, names, invoice: idOrNumber, book, options: config.invoice });
+    if (opts.json)
+      out(
+        JSON.stringify(
+          {
+            invoice_id: result.stored.invoice_id,
+            number: result.stored.number,
+            identical: result.identical,
+            fingerprint: result.stored.fingerprint,
+            regenerated_fingerprint: result.recomputed?.fingerprint ?? null,
+            knowledge_time: result.knowledge_time,
+            revisions: result.revisions,
+            differences: result.differences,
+          },
+          null,
+          2,
+        ),
+      );
+    else for (const line of formatRegeneration(result)) out(line);
+    return result;
   } finally {
     await es.close();
   }

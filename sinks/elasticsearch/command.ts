@@ -53,6 +53,7 @@ export async function startSink(
       logger: logger.child({ part: 'publisher' }),
       registry: service.registry,
       intervalMs: config.sink.publish_interval_ms,
+      historyRetentionDays: config.sink.history_retention_days,
       // Keyed by scope: a scope's events stay in order on one partition.
       announce: async (list) => {
         await producer.send({

@@ -41,6 +41,14 @@ export const SinkOptionsSchema = z
     publish_interval_ms: int('How often the publisher reconciles and publishes complete revisions.').default(
       2000,
     ),
+    // 400 days: every invoice of the last twelve months, plus the month after a year-end close, can
+    // be regenerated bit for bit and its usage queried as known when it was billed; that is the
+    // look-back billing disputes and annual audits usually need. Each restatement keeps one more
+    // copy of its scope's documents for that long: lower it when restatements are frequent and
+    // disk is short.
+    history_retention_days: int(
+      'Days the usage documents of a superseded revision are kept (invisible in the published alias) for "as known at" queries and bit-for-bit invoice regeneration (docs/history.md). 0 deletes them at once, as before history existed.',
+    ).default(400),
     replicas: int(
       'number_of_replicas of every meterflow index. Default 0 with local_stack (one node), 1 without.',
     ).default(0),

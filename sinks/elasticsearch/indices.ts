@@ -8,7 +8,8 @@ import { EXACT_SUM_FIELDS, USAGE_DECIMAL_FIELDS, type ExactSumField } from '../.
  * (P below), so several deployments (or test runs) can share a cluster.
  *
  *   P-usage-YYYY-MM     one index per billing month (x_BillingPeriod), every revision the sink has
- *                       indexed, including ones not (yet) published. _id = x_RecordId.
+ *                       indexed, including ones not (yet) published and superseded ones still in
+ *                       their history retention (history.ts). _id = x_RecordId.
  *   P-usage             filtered alias over every P-usage-* index that shows ONLY published
  *                       revisions: filter `terms x_PublishKey [published keys]`. Readers (analysts,
  *                       invoices, the API) query this alias and never see two revisions of a scope.
@@ -79,10 +80,11 @@ export function toUsageDocument(record: UsageRecord): UsageDocument {
  * Where a revision stands for readers:
  *   pending       COMPLETED seen, not all rows indexed yet (or no COMPLETED yet: `collecting`)
  *   published     every row indexed or dead-lettered and the totals reconcile; visible in P-usage
- *   superseded    a newer revision of the scope was published; its documents are being / were deleted
+ *   superseded    a newer revision of the scope was published; its documents are kept as history
+ *                 for sink.history_retention_days after superseded_at, then deleted
  *   unreconciled  every row accounted for, but the counts or exact totals disagree with the
  *                 collector's COMPLETED record; NOT published (the previous revision stays in force)
- *   failed        the collector abandoned it (REVISION_FAILED); never published, documents deleted
+ *   failed        the collector abandoned it (REVISION_FAILED); never published, documents deleted at once
  */
 export type PublicationState =
   'collecting' | 'pending' | 'published' | 'superseded' | 'unreconciled' | 'failed';
@@ -110,6 +112,11 @@ export interface RevisionDocument {
   indexed_totals: { currency: string; billed_cost: string; rows: number }[];
   problems: string[];
   published_at: string | null;
+  /**
+   * When the publisher recorded the revision superseded (the replacing revision's published_at).
+   * Absent on revisions superseded before history was kept (their documents are gone).
+   */
+  superseded_at?: string | null;
   updated_at: string;
   /** The last lifecycle event the publisher sent for this revision (absent: none yet). */
   announced?: 'PUBLISHED' | 'SUPERSEDED' | null;
@@ -207,6 +214,7 @@ export function revisionMappings() {
       indexed_totals: totals,
       problems: { type: 'text' },
       published_at: date,
+      superseded_at: date,
       updated_at: date,
       announced: keyword,
     },

@@ -5,6 +5,7 @@ import { scanAll } from '../../runtime/elasticsearch';
 import type { Logger } from '../../runtime/logger';
 import { gauge, stageCounter } from '../../runtime/metrics';
 import { publicationFreshness } from './freshness';
+import { pastRetention } from './history';
 import type { RevisionEvent } from '../../schemas';
 import {
   type DeadLetterDocument,
@@ -93,6 +94,11 @@ export interface PublisherOptions {
    * the broker has them (acks=all). Absent: no events.
    */
   announce?: (events: RevisionEvent[]) => Promise<void>;
+  /**
+   * Days the usage documents of a superseded revision are kept after superseded_at (history,
+   * docs/history.md). 0: deleted in the pass that supersedes it. Absent: 0.
+   */
+  historyRetentionDays?: number;
 }
 
 const PAGE = 5000;
@@ -110,16 +116,24 @@ const PAGE = 5000;
  *   4. if that changed anything, swap the filter of the `P-usage` alias on every monthly index in
  *      ONE _aliases request (applied atomically): readers go from the old set of revisions to the
  *      new one with no moment where a scope shows two revisions or none;
- *   5. only then record the new states (published / superseded) in the revision documents. A crash
- *      between 4 and 5 is repaired by the next pass, which derives the same choice again;
+ *   5. only then record the new states (published / superseded) in the revision documents, with
+ *      the time readers started (published_at) or stopped (superseded_at) seeing the revision, in
+ *      the same partial update as the state, so no revision is ever superseded without its time. A
+ *      crash between 4 and 5 is repaired by the next pass, which derives the same choice again (and
+ *      writes its own time: "as known at" is then late by the length of the outage, never early);
  *   6. announce what readers can now see on `<prefix>.revision-events` (PUBLISHED for a newly
  *      current revision, SUPERSEDED for a published one it replaced), then mark each revision
  *      document `announced` with the state announced. An event goes out only after the alias and
  *      the states show the change, and a crash before the mark sends it again on the next pass: at
  *      least once, each copy with the same event_id;
- *   7. delete documents of superseded and failed revisions with search + bulk delete (core APIs;
- *      no delete-by-query module needed). They are invisible already (not in the filter), so this
- *      is housekeeping; documents redelivered later for such a revision are found and deleted by a
+ *   7. housekeeping: delete the documents of failed revisions, and of superseded revisions whose
+ *      superseded_at is older than historyRetentionDays (history.ts pastRetention), with search +
+ *      bulk delete (core APIs; no delete-by-query module needed). They are invisible already (not
+ *      in the filter). Deletion reads the states written in step 5, so a superseded revision is
+ *      deleted only once its superseded_at is stored: a crash can delay a deletion, never lose the
+ *      time that governs it. Until then its documents are history (docs/history.md): queried "as
+ *      known at" an earlier time and read to regenerate a finalized invoice that recorded the
+ *      revision. Documents redelivered later for a deleted revision are found and deleted by a
  *      later pass.
  */
 export class RevisionPublisher {
@@ -249,6 +263,8 @@ export class RevisionPublisher {
         ...updates.get(key),
         state,
         ...(state === 'published' ? { published_at: now } : {}),
+        // Same `now` as the replacing revision's published_at: a knowledge time sees exactly one of them.
+        ...(state === 'superseded' ? { superseded_at: now } : {}),
       });
       if (state === 'published') {
         this.published.inc();
@@ -280,12 +296,14 @@ export class RevisionPublisher {
     // 6. announce
     if (this.o.announce) await this.announce(revisions, updates, current, now);
 
-    // 7. housekeeping
+    // 7. housekeeping. Failed revisions go at once (never published: no reader saw them, no invoice
+    // records them); superseded ones are history until their retention has passed.
+    const nowMs = Date.parse(now);
+    const retention = this.o.historyRetentionDays ?? 0;
     const dead = revisions
-      .filter((r) => {
-        const state = updates.get(publishKey(r.scope, r.revision_id))?.state ?? r.state;
-        return state === 'superseded' || state === 'failed';
-      })
+      .filter((r) =>
+        pastRetention({ ...r, ...updates.get(publishKey(r.scope, r.revision_id)) }, nowMs, retention),
+      )
       .map((r) => publishKey(r.scope, r.revision_id));
     if (dead.length) await this.deleteDocuments(dead);
     return current;

@@ -20,6 +20,9 @@ describe('Elasticsearch sink (real Kafka and Elasticsearch)', () => {
     config.kafka.topic_prefix = uniqueName('it-sink');
     config.elasticsearch.index_prefix = uniqueName('it-sink');
     config.sink.publish_interval_ms = 300;
+    // No history: superseded documents are deleted in the pass that supersedes them (history.test.ts
+    // covers keeping them).
+    config.sink.history_retention_days = 0;
     config.sink.bulk_max_docs = 70; // several bulk requests per batch, in flight together
     const topics = topicNames(config);
     const names = indexNames(config.elasticsearch.index_prefix);
@@ -74,7 +77,7 @@ describe('Elasticsearch sink (real Kafka and Elasticsearch)', () => {
       const after = await exactSum(es, names.usageAlias, 'BilledCost');
       expect(after.count).toBe(120);
       expect(after.sum).toBe(controlTotals(r2)[0].billed_cost);
-      // r1's documents are deleted afterwards (core APIs only).
+      // r1's documents are deleted afterwards (core APIs only; retention 0).
       await eventually(async () => {
         await es.indices.refresh({ index: names.usagePattern });
         const n = (await es.count({ index: names.usagePattern, query: { term: { x_Revision: 'r1' } } }))

@@ -29,6 +29,28 @@ describe('usage query', () => {
     }
   });
 
+  it('parses as_known_at to a UTC instant and price_book_version; refuses a time without a zone', () => {
+    const q = parseUsageQuery(
+      {
+        from: '2025-01-01',
+        to: '2025-02-01',
+        as_known_at: '2025-02-03T10:00:00+02:00',
+        price_book_version: '2025-01.2',
+      },
+      366,
+    );
+    expect(q).toMatchObject({ asKnownAt: '2025-02-03T08:00:00.000Z', priceBookVersion: '2025-01.2' });
+    const err = apiError(() =>
+      parseUsageQuery({ from: '2025-01-01', to: '2025-02-01', as_known_at: '2025-02-03T10:00:00' }, 366),
+    );
+    expect(err).toMatchObject({ status: 400 });
+    expect(err.message).toContain('"as_known_at" must be an ISO-8601');
+    const empty = apiError(() =>
+      parseUsageQuery({ from: '2025-01-01', to: '2025-02-01', price_book_version: '' }, 366),
+    );
+    expect(empty.message).toContain('"price_book_version" must not be empty');
+  });
+
   it('accepts a range of exactly max_range_days, rejects one day more', () => {
     // 2024 is a leap year: 2024-01-01 .. 2025-01-01 is 366 days.
     expect(parseUsageQuery({ from: '2024-01-01', to: '2025-01-01' }, 366).to).toBe('2025-01-01');
