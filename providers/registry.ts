@@ -2,6 +2,7 @@ import { aws } from './aws';
 import { azure } from './azure';
 import { focus } from './focus';
 import { gcp } from './gcp';
+import { platform } from './platform';
 import type { CollectorDefinition, ExportFormatDefinition, ProviderDefinition } from './provider';
 
 /**
@@ -13,7 +14,7 @@ import type { CollectorDefinition, ExportFormatDefinition, ProviderDefinition } 
  * Order matters in one place: `meterflow rate` asks the providers in this order which format a
  * file without a manifest is.
  */
-export const PROVIDERS = [aws, gcp, azure, focus] as const;
+export const PROVIDERS = [aws, gcp, azure, focus, platform] as const;
 
 type Provider = (typeof PROVIDERS)[number];
 
