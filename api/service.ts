@@ -5,6 +5,8 @@ import { startService } from '../runtime/service';
 import { indexNames } from '../sinks/elasticsearch/indices';
 import { ensureLayout } from '../sinks/elasticsearch/layout';
 import { startApi, type RunningApi } from './index';
+import { createKafka } from '../runtime/kafka';
+import { startIngestor } from '../ingest/ingestor';
 
 export async function startApiFor(
   config: MeterflowConfig,
@@ -17,7 +19,12 @@ export async function startApiFor(
     replicas: config.sink.replicas,
     refreshInterval: config.sink.refresh_interval,
   });
-  return startApi({
+  // POST /v1/events writes to Kafka; the API connects to it only when event ingest is on.
+  const ingest = config.events.enabled
+    ? await startIngestor(config, createKafka(config, 'ingest', logger))
+    : undefined;
+  const api = await startApi({
+    events: ingest?.ingestor,
     es,
     names,
     options: { ...config.api, ...overrides },
@@ -27,6 +34,13 @@ export async function startApiFor(
       ttlSeconds: config.invoice.html_links.ttl_seconds,
     },
   });
+  return {
+    url: api.url,
+    close: async () => {
+      await api.close();
+      await ingest?.close();
+    },
+  };
 }
 
 /** `meterflow api`: the REST API until SIGTERM. */
