@@ -131,4 +131,9 @@ export interface ProviderDefinition<Formats extends string = string, Section = u
   /** Description of `normalize.attribution.tag_keys.<name>`; absent when the provider has no tags of its own. */
   readonly tagKeys?: string;
   readonly collector?: CollectorDefinition<Section>;
+  /**
+   * Rows reach `<prefix>.raw.<name>` from something other than a collector (platform: the event
+   * ingest endpoint), so the normalize stage reads that topic too.
+   */
+  readonly ingested?: boolean;
 }

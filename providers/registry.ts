@@ -42,6 +42,11 @@ export const COLLECTING_PROVIDERS: readonly CollectingProvider[] = PROVIDERS.fil
   (p): p is CollectingProvider => 'collector' in p,
 );
 
+/** Providers whose rows arrive on a raw topic (a collector's, or the event ingest endpoint's): what normalize reads. */
+export const RAW_TOPIC_PROVIDERS: readonly ProviderName[] = PROVIDERS.filter(
+  (p) => 'collector' in p || ('ingested' in p && p.ingested === true),
+).map((p) => p.name);
+
 /** The providers `meterflow collect` accepts. */
 export const COLLECTOR_NAMES: readonly CollectorName[] = COLLECTING_PROVIDERS.map((p) => p.name);
 

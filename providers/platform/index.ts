@@ -31,4 +31,5 @@ export const platform = {
   // Events never rest in files meterflow discovers; `meterflow rate` can still read a dump of raw rows.
   discoverAtRest: async () => [],
   layout: 'none: first-party events arrive through POST /v1/events, not as files',
+  ingested: true,
 } as const satisfies ProviderDefinition<PlatformFormat>;
