@@ -27,7 +27,8 @@ export async function startApiFor(
     events: ingest?.ingestor,
     es,
     names,
-    options: { ...config.api, ...overrides },
+    // An override left undefined (no --port) must not replace api.port.
+    options: { ...config.api, port: overrides.port ?? config.api.port },
     logger,
     htmlLinks: {
       secret: config.invoice.html_links.secret,
