@@ -6,6 +6,7 @@ import { ensureTopics, topicNames } from '../runtime/kafka';
 import { eventRecordIdOf } from '../schemas/record-id';
 import { validateEvent, type EventRejection, type ValidEvent } from './cloudevents';
 import type { EventsOptions } from './config';
+import { committedEventKeys } from './recovery';
 import { SealWriter } from './seal-writer';
 
 /** What happened to one event of a request. */
@@ -165,6 +166,12 @@ export class EventIngestor {
     };
   }
 
+  /** Keys committed before this process started (ingest/recovery.ts), oldest first. */
+  remember(keys: Iterable<string>): void {
+    for (const key of keys) this.accepted.set(key, true);
+    this.forgetOldest();
+  }
+
   /** Keys remembered (for tests and the memory estimate). */
   get rememberedKeys(): number {
     return this.accepted.size;
@@ -202,6 +209,7 @@ export async function startIngestor(config: MeterflowConfig, kafka: Kafka): Prom
     maxInFlightRequests: 1,
   });
   await producer.connect();
+  const keys = await committedEventKeys(kafka, topics.raw);
   const writer = new SealWriter({
     producer,
     topics,
@@ -210,5 +218,7 @@ export async function startIngestor(config: MeterflowConfig, kafka: Kafka): Prom
     maxEvents: config.events.seal_max_events,
     lingerMs: config.events.seal_linger_ms,
   });
-  return { ingestor: new EventIngestor(config.events, writer), close: () => producer.disconnect() };
+  const ingestor = new EventIngestor(config.events, writer);
+  ingestor.remember(keys);
+  return { ingestor, close: () => producer.disconnect() };
 }
