@@ -7,6 +7,7 @@ import { ensureLayout } from '../sinks/elasticsearch/layout';
 import { startApi, type RunningApi } from './index';
 import { createKafka } from '../runtime/kafka';
 import { startIngestor } from '../ingest/ingestor';
+import { createProcessRegistry } from '../runtime/metrics';
 
 export async function startApiFor(
   config: MeterflowConfig,
@@ -20,11 +21,13 @@ export async function startApiFor(
     refreshInterval: config.sink.refresh_interval,
   });
   // POST /v1/events writes to Kafka; the API connects to it only when event ingest is on.
+  const registry = createProcessRegistry();
   const ingest = config.events.enabled
-    ? await startIngestor(config, createKafka(config, 'ingest', logger))
+    ? await startIngestor(config, createKafka(config, 'ingest', logger), registry)
     : undefined;
   const api = await startApi({
     events: ingest?.ingestor,
+    registry,
     es,
     names,
     // An override left undefined (no --port) must not replace api.port.

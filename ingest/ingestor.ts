@@ -1,4 +1,6 @@
 import type { Kafka, Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { stageCounter } from '../runtime/metrics';
 import type { IngestGrant } from '../api/auth';
 import { KeyRateLimiter } from '../api/limits';
 import type { MeterflowConfig } from '../runtime/config';
@@ -76,6 +78,8 @@ export class EventIngestor {
     private readonly options: EventsOptions,
     private readonly writer: Pick<SealWriter, 'add'>,
     private readonly now: () => number = Date.now,
+    /** Counts each request's outcomes (the meterflow_events_total metric). */
+    private readonly onOutcomes?: (counts: Record<EventOutcome['status'], number>) => void,
   ) {}
 
   async ingest(keyId: string, grant: IngestGrant, events: unknown[]): Promise<IngestResult> {
@@ -158,12 +162,13 @@ export class EventIngestor {
       );
     }
     const count = (s: EventOutcome['status']) => results.filter((r) => r.status === s).length;
-    return {
+    const counts = {
       accepted: count('accepted'),
-      duplicates: count('duplicate'),
+      duplicate: count('duplicate'),
       rejected: count('rejected'),
-      results,
     };
+    this.onOutcomes?.(counts);
+    return { accepted: counts.accepted, duplicates: counts.duplicate, rejected: counts.rejected, results };
   }
 
   /** Keys committed before this process started (ingest/recovery.ts), oldest first. */
@@ -199,7 +204,11 @@ export interface RunningIngestor {
   close(): Promise<void>;
 }
 
-export async function startIngestor(config: MeterflowConfig, kafka: Kafka): Promise<RunningIngestor> {
+export async function startIngestor(
+  config: MeterflowConfig,
+  kafka: Kafka,
+  registry?: Registry,
+): Promise<RunningIngestor> {
   const names = topicNames(config);
   const topics = { raw: names.raw('platform'), control: names.control };
   await ensureTopics(kafka, config, [{ topic: topics.raw }, { topic: topics.control }]);
@@ -218,7 +227,13 @@ export async function startIngestor(config: MeterflowConfig, kafka: Kafka): Prom
     maxEvents: config.events.seal_max_events,
     lingerMs: config.events.seal_linger_ms,
   });
-  const ingestor = new EventIngestor(config.events, writer);
+  const events = registry
+    ? stageCounter(registry, 'meterflow_events_total', 'First-party usage events by outcome', ['outcome'])
+    : undefined;
+  for (const outcome of ['accepted', 'duplicate', 'rejected']) events?.inc({ outcome }, 0);
+  const ingestor = new EventIngestor(config.events, writer, Date.now, (counts) => {
+    for (const [outcome, n] of Object.entries(counts)) if (n > 0) events?.inc({ outcome }, n);
+  });
   ingestor.remember(keys);
   return { ingestor, close: () => producer.disconnect() };
 }

@@ -68,6 +68,7 @@ describe('first-party usage events on the real stack', () => {
     config.events.late_window_hours = 96;
     const key = generateApiKey();
     const other = generateApiKey();
+    const metricsKey = generateApiKey();
     config.api.keys = [
       {
         id: 'deployer',
@@ -77,6 +78,7 @@ describe('first-party usage events on the real stack', () => {
         customers: ['acme'],
       },
       { id: 'reader', role: 'customer', customer: 'acme', key_sha256: hashApiKey(other) },
+      { id: 'prometheus', role: 'metrics', key_sha256: hashApiKey(metricsKey) },
     ];
     const logger = createLogger({ level: 'warn', component: 'events-test' });
     const registry = new Registry();
@@ -231,6 +233,14 @@ describe('first-party usage events on the real stack', () => {
       expect(invoice.total).toBe('1.09');
       // No cloud cost behind first-party lines: the margin is the whole price.
       expect(invoice.margin).toBe('1.09');
+      // Outcomes since the restart: e4 and e6 accepted, e1 and e5 duplicates, nothing rejected.
+      const metrics = await fetch(`${api.url}/metrics`, {
+        headers: { authorization: `Bearer ${metricsKey}` },
+      });
+      const text = await metrics.text();
+      const outcome = (o: string) =>
+        Number(new RegExp(`meterflow_events_total\\{outcome="${o}"\\} (\\d+)`).exec(text)?.[1]);
+      expect([outcome('accepted'), outcome('duplicate'), outcome('rejected')]).toEqual([2, 2, 0]);
     } finally {
       await shutdown.run();
       await api.close();
