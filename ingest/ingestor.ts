@@ -8,6 +8,7 @@ import { ensureTopics, topicNames } from '../runtime/kafka';
 import { eventRecordIdOf } from '../schemas/record-id';
 import { validateEvent, type EventRejection, type ValidEvent } from './cloudevents';
 import type { EventsOptions } from './config';
+import { platform } from '../providers/platform';
 import { committedEventKeys } from './recovery';
 import { SealWriter } from './seal-writer';
 
@@ -210,7 +211,7 @@ export async function startIngestor(
   registry?: Registry,
 ): Promise<RunningIngestor> {
   const names = topicNames(config);
-  const topics = { raw: names.raw('platform'), control: names.control };
+  const topics = { raw: names.raw(platform.name), control: names.control };
   await ensureTopics(kafka, config, [{ topic: topics.raw }, { topic: topics.control }]);
   const producer: Producer = kafka.producer({
     transactionalId: `${config.kafka.topic_prefix}-ingest-${config.events.instance_id}`,

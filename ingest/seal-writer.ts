@@ -1,7 +1,8 @@
 import type { Producer, TopicMessages } from 'kafkajs';
 import { rawBatchMessage } from '../collectors/core/raw-batches';
 import { controlRecord, type RevisionToWrite } from '../collectors/core/revision-writer';
-import { EVENT_COLUMNS } from '../providers/platform/columns';
+import { platform } from '../providers/platform';
+import { EVENT_COLUMNS, PLATFORM_FORMAT } from '../providers/platform/columns';
 import { AvroTypes } from '../schemas';
 import { sendChunked } from '../runtime/kafka';
 import type { ValidEvent } from './cloudevents';
@@ -33,7 +34,7 @@ interface OpenSeal {
 
 /** The scope of an ingest instance's events of one billing period. */
 export function eventScope(instanceId: string, period: string): string {
-  return `platform/${instanceId}/${period}`;
+  return `${platform.name}/${instanceId}/${period}`;
 }
 
 /**
@@ -124,8 +125,8 @@ export class SealWriter {
       const scope = eventScope(this.o.instanceId, period);
       const object = `events://${this.o.instanceId}/${revisionId}`;
       const rev: RevisionToWrite = {
-        provider: 'platform',
-        format: 'platform-events',
+        provider: platform.name,
+        format: PLATFORM_FORMAT,
         scope,
         revision_id: revisionId,
         billing_period: period,
@@ -143,8 +144,8 @@ export class SealWriter {
           .map((e, j) => ({ line: i + j + 1, values: e.values }));
         raw.messages.push(
           rawBatchMessage({
-            provider: 'platform',
-            format: 'platform-events',
+            provider: platform.name,
+            format: PLATFORM_FORMAT,
             scope,
             revision_id: revisionId,
             billing_period: period,

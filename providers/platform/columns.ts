@@ -33,6 +33,8 @@ export const EVENT_COLUMN: Readonly<Record<EventColumn, number>> = Object.fromEn
 ) as Record<EventColumn, number>;
 
 export type PlatformFormat = 'platform-events';
+/** The one format of first-party events (what the ingest stamps on its revisions). */
+export const PLATFORM_FORMAT: PlatformFormat = 'platform-events';
 
 /**
  * The platform's billed cost of an event is 0: the platform is its own provider, so there is no
