@@ -95,3 +95,23 @@ describe('POST /v1/events', () => {
     expect((await post(event('c'), 'text/plain')).statusCode).toBe(400);
   });
 });
+
+describe('ingest keys in api.keys', () => {
+  const hash = hashApiKey('k');
+  it('need sources and customers, and only ingest keys may carry them', () => {
+    expect(() => parseApiOptions({ keys: [{ id: 'i', role: 'ingest', key_sha256: hash }] })).toThrow(
+      /sources[\s\S]*required when role is ingest|required when role is ingest/,
+    );
+    expect(() =>
+      parseApiOptions({ keys: [{ id: 'i', role: 'ingest', key_sha256: hash, sources: ['s'] }] }),
+    ).toThrow(/customers/);
+    expect(() =>
+      parseApiOptions({ keys: [{ id: 'a', role: 'admin', key_sha256: hash, sources: ['s'] }] }),
+    ).toThrow(/only for role ingest, not admin/);
+    expect(
+      parseApiOptions({
+        keys: [{ id: 'i', role: 'ingest', key_sha256: hash, sources: ['s'], customers: ['*'] }],
+      }).keys[0].role,
+    ).toBe('ingest');
+  });
+});
