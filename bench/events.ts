@@ -57,25 +57,26 @@ export async function benchEvents(n: number): Promise<Record<string, string | nu
       '',
     ].join('\n'),
   );
-  const child = spawn(
-    process.execPath,
-    [path.join(root, 'dist/cli/main.js'), '--config', configFile, 'api'],
-    {
+  const startApi = () =>
+    spawn(process.execPath, [path.join(root, 'dist/cli/main.js'), '--config', configFile, 'api'], {
       cwd: root,
       stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  const sampler = sampleProcess(child);
+    });
+  let child = startApi();
+  let sampler = sampleProcess(child);
   const url = `http://127.0.0.1:${API_PORT}`;
-  try {
+  const untilUp = async () => {
     for (let i = 0; ; i++) {
       const up = await fetch(`${url}/healthz`)
         .then((r) => r.ok)
         .catch(() => false);
-      if (up) break;
-      if (i > 600) throw new Error('meterflow api did not start within 60 s');
+      if (up) return;
+      if (i > 1200) throw new Error('meterflow api did not start within 120 s');
       await new Promise((r) => setTimeout(r, 100));
     }
+  };
+  try {
+    await untilUp();
     const bodies: string[] = [];
     for (let i = 0; i < n; i += BATCH)
       bodies.push(JSON.stringify(deploymentEvents(i, Math.min(BATCH, n - i))));
@@ -99,6 +100,23 @@ export async function benchEvents(n: number): Promise<Record<string, string | nu
     if (accepted !== n) throw new Error(`${accepted} of ${n} events accepted`);
     const cpu = usage.cpuSeconds - cpuBefore;
 
+    // A restart reads every accepted key back from the raw topic before it serves (ingest/recovery.ts).
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    sampler.stop();
+    const restarted = Date.now();
+    child = startApi();
+    sampler = sampleProcess(child);
+    await untilUp();
+    const restartSeconds = (Date.now() - restarted) / 1000;
+    const resent = await fetch(`${url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/cloudevents-batch+json' },
+      body: bodies[0],
+    }).then((r) => r.json() as Promise<{ duplicates: number }>);
+    if (resent.duplicates !== BATCH)
+      throw new Error(`after the restart ${resent.duplicates} of ${BATCH} re-sent events were duplicates`);
+
     // Kafka's ceiling, same broker, same run: records the size of one raw message of BATCH events.
     const messageBytes = rawMessageBytes();
     const libs = path.join(stackPaths(config).cacheDir, `kafka-${STACK_VERSIONS.kafka}`, 'libs', '*');
@@ -119,6 +137,8 @@ export async function benchEvents(n: number): Promise<Record<string, string | nu
       'accepted events/s (committed to Kafka, acks=all)': Math.round(n / seconds),
       'API CPU s per 1M events': Number(((cpu / n) * 1e6).toFixed(1)),
       'API peak RSS MB': usage.peakRssMb,
+      'restart until serving, s (reads the accepted keys back; a re-sent batch is all duplicates)':
+        restartSeconds,
       'raw message bytes per event (Avro)': Math.round(messageBytes / BATCH),
       'Kafka producer ceiling, events/s (ProducerPerformance, acks=all, same message size)':
         Math.round(ceiling),

@@ -16,7 +16,7 @@ import { onConsumerStopped, transientGroupId } from '../runtime/kafka';
  * The end of a partition is detected from kafkajs's END_BATCH_PROCESS events, which also fire for
  * batches holding only transaction markers (the last records of a transactional topic), so the
  * read finishes although such a batch delivers no message. Cost: the retained raw events are read
- * once per start (about 120 bytes of Avro each; see bench/RESULTS.md, events).
+ * once per start (about 120 bytes of Avro each; 200,000 keys in about 2 s, bench/RESULTS.md, events).
  */
 export async function committedEventKeys(
   kafka: Kafka,
