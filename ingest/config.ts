@@ -52,14 +52,19 @@ export const EventsConfigSchema = z
     max_batch_events: int(1, 100_000)
       .default(1000)
       .describe('Events one request may carry; a larger batch is refused whole with 413.'),
-    seal_max_events: int(1)
-      .default(10_000)
-      .describe('Events one seal (one Kafka transaction, one revision per period) holds at most.'),
+    seal_interval_ms: int(0)
+      .default(60_000)
+      .describe(
+        "How long a period's revision stays open taking events before it is sealed and can be published: the " +
+          'delay before accepted events are visible, and the pace at which revisions accumulate (one per ' +
+          'instance and period per interval). 0: seal at every transaction.',
+      ),
+    seal_max_events: int(1).default(10_000).describe('Events one Kafka transaction holds at most.'),
     seal_linger_ms: int(0, 10_000)
       .default(5)
       .describe(
-        'How long a seal waits for more requests before it commits. Requests that arrive while a seal commits ' +
-          'go into the next one, so under load seals grow by themselves.',
+        'How long a transaction waits for more requests before it commits (requests are answered once it did). ' +
+          'Requests that arrive while one commits go into the next, so under load transactions grow by themselves.',
       ),
     dedupe_max_keys: int(1)
       .default(2_000_000)

@@ -10,7 +10,8 @@ import { validateEvent, type EventRejection, type ValidEvent } from './cloudeven
 import type { EventsOptions } from './config';
 import { platform } from '../providers/platform';
 import { committedEventKeys } from './recovery';
-import { SealWriter } from './seal-writer';
+import { SealWriter, eventScope } from './seal-writer';
+import { loadCheckpoints } from '../collectors/core/checkpoints';
 
 /** What happened to one event of a request. */
 export type EventOutcome =
@@ -211,15 +212,29 @@ export async function startIngestor(
   registry?: Registry,
 ): Promise<RunningIngestor> {
   const names = topicNames(config);
-  const topics = { raw: names.raw(platform.name), control: names.control };
-  await ensureTopics(kafka, config, [{ topic: topics.raw }, { topic: topics.control }]);
-  const producer: Producer = kafka.producer({
-    transactionalId: `${config.kafka.topic_prefix}-ingest-${config.events.instance_id}`,
-    idempotent: true,
-    maxInFlightRequests: 1,
-  });
+  const topics = {
+    raw: names.raw(platform.name),
+    control: names.control,
+    checkpoints: names.collectorCheckpoints,
+  };
+  await ensureTopics(kafka, config, [
+    { topic: topics.raw },
+    { topic: topics.control },
+    { topic: topics.checkpoints },
+  ]);
+  const transactionalId = `${config.kafka.topic_prefix}-ingest-${config.events.instance_id}`;
+  const producer: Producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const keys = await committedEventKeys(kafka, topics.raw);
+  // This instance's revisions a previous process left open: continued and sealed (seal-writer.ts).
+  const own = `${eventScope(config.events.instance_id, '')}`;
+  const corrupt: string[] = [];
+  const checkpoints = await loadCheckpoints(kafka, producer, topics.checkpoints, transactionalId, (c) => {
+    if (c.scope.startsWith(own)) corrupt.push(`${c.scope} (${c.error})`);
+  });
+  // A lost open revision would never be sealed and would hold back its scope: refuse to start instead.
+  if (corrupt.length) throw new Error(`corrupt ingest checkpoints: ${corrupt.join('; ')}`);
+  const open = [...checkpoints.values()].filter((cp) => cp.scope.startsWith(own));
   const writer = new SealWriter({
     producer,
     topics,
@@ -227,6 +242,8 @@ export async function startIngestor(
     currency: config.events.currency,
     maxEvents: config.events.seal_max_events,
     lingerMs: config.events.seal_linger_ms,
+    sealIntervalMs: config.events.seal_interval_ms,
+    resume: open,
   });
   const events = registry
     ? stageCounter(registry, 'meterflow_events_total', 'First-party usage events by outcome', ['outcome'])
@@ -236,5 +253,14 @@ export async function startIngestor(
     for (const [outcome, n] of Object.entries(counts)) if (n > 0) events?.inc({ outcome }, n);
   });
   ingestor.remember(keys);
-  return { ingestor, close: () => producer.disconnect() };
+  return {
+    ingestor,
+    close: async () => {
+      writer.close();
+      // Seal what is open, so a decommissioned instance's last events become visible; if this
+      // fails, the next start of the instance seals them.
+      await writer.sealAll().catch(() => undefined);
+      await producer.disconnect();
+    },
+  };
 }

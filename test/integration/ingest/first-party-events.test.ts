@@ -66,6 +66,8 @@ describe('first-party usage events on the real stack', () => {
     config.events.enabled = true;
     config.events.instance_id = 'ingest-test';
     config.events.late_window_hours = 96;
+    // Seal often: visibility waits for the seal (production default: a minute).
+    config.events.seal_interval_ms = 300;
     const key = generateApiKey();
     const other = generateApiKey();
     const metricsKey = generateApiKey();
