@@ -9,7 +9,16 @@ import { ApiError, ApiErrorCodes } from './errors';
 export type Principal =
   | { keyId: string; role: 'admin' }
   | { keyId: string; role: 'customer'; customer: string }
-  | { keyId: string; role: 'metrics' };
+  | { keyId: string; role: 'metrics' }
+  | { keyId: string; role: 'ingest'; grant: IngestGrant };
+
+/** What an ingest key may send (api.keys[].sources / customers / events_per_second). */
+export interface IngestGrant {
+  sources: readonly string[];
+  customers: readonly string[];
+  eventsPerSecond: number;
+  eventsBurst: number;
+}
 
 /** Hex sha256 of an API key: what the config stores (`keys[].key_sha256`). */
 export function hashApiKey(key: string): string {
@@ -60,6 +69,20 @@ export function createAuthenticator(keys: readonly ApiKeyEntry[]): Authenticator
       if (!match) throw new ApiError(401, ApiErrorCodes.UNAUTHORIZED, 'invalid API key');
       if (match.role === 'admin') return { keyId: match.id, role: 'admin' };
       if (match.role === 'metrics') return { keyId: match.id, role: 'metrics' };
+      if (match.role === 'ingest') {
+        // The schema requires both lists for ingest keys; empty ones grant nothing.
+        const eventsPerSecond = match.events_per_second ?? 1000;
+        return {
+          keyId: match.id,
+          role: 'ingest',
+          grant: {
+            sources: match.sources ?? [],
+            customers: match.customers ?? [],
+            eventsPerSecond,
+            eventsBurst: match.events_burst ?? Math.max(1, Math.ceil(eventsPerSecond * 10)),
+          },
+        };
+      }
       // The config schema requires a customer for customer keys; a missing one must never widen access.
       if (!match.customer) throw new ApiError(401, ApiErrorCodes.UNAUTHORIZED, 'invalid API key');
       return { keyId: match.id, role: 'customer', customer: match.customer };

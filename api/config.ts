@@ -21,20 +21,50 @@ export const ApiKeySchema = z
       .transform((s) => s.toLowerCase())
       .describe('Hex sha256 of the key, as printed by `meterflow api new-key`.'),
     role: z
-      .enum(['admin', 'customer', 'metrics'])
+      .enum(['admin', 'customer', 'metrics', 'ingest'])
       .describe(
-        'admin: every customer and the operator routes; customer: one customer only; metrics: GET /metrics only (for Prometheus).',
+        'admin: every customer and the operator routes; customer: one customer only; metrics: GET /metrics only (for Prometheus); ' +
+          'ingest: POST /v1/events only, for the sources and customers listed on the key.',
       ),
     customer: z
       .string()
       .min(1)
       .optional()
       .describe('With role customer: the only customer (x_CustomerId) this key can read.'),
+    sources: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        'With role ingest (required): CloudEvents sources the key may send, each exact or a prefix ending in * ' +
+          '("//deploy.example.com/*").',
+      ),
+    customers: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('With role ingest (required): customers the key may send usage for; ["*"] for any.'),
+    events_per_second: z
+      .number()
+      .positive()
+      .optional()
+      .describe('With role ingest: events per second the key may send on average (default 1000).'),
+    events_burst: int(1)
+      .optional()
+      .describe('With role ingest: events the key may send at once (default 10 x events_per_second).'),
   })
   .strict()
   .superRefine((key, ctx) => {
     if (key.role === 'customer' && !key.customer) {
       ctx.addIssue({ code: 'custom', path: ['customer'], message: 'required when role is customer' });
+    }
+    if (key.role === 'ingest') {
+      if (!key.sources?.length)
+        ctx.addIssue({ code: 'custom', path: ['sources'], message: 'required when role is ingest' });
+      if (!key.customers?.length)
+        ctx.addIssue({ code: 'custom', path: ['customers'], message: 'required when role is ingest' });
+    } else {
+      for (const field of ['sources', 'customers', 'events_per_second', 'events_burst'] as const)
+        if (key[field] !== undefined)
+          ctx.addIssue({ code: 'custom', path: [field], message: `only for role ingest, not ${key.role}` });
     }
     if (key.role !== 'customer' && key.customer !== undefined) {
       // An admin key scoped to a customer would be ambiguous; refuse rather than guess.

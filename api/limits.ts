@@ -12,18 +12,20 @@ export class KeyRateLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** 0 when the request may go now (it takes a token), else the seconds until a token is there. */
-  take(keyId: string): number {
+  /** 0 when the request may go now (it takes `cost` tokens), else the seconds until they are there. */
+  take(keyId: string, cost = 1): number {
     if (this.perSecond <= 0) return 0;
     const t = this.now();
     const bucket = this.buckets.get(keyId) ?? { tokens: this.burst, at: t };
     bucket.tokens = Math.min(this.burst, bucket.tokens + ((t - bucket.at) / 1000) * this.perSecond);
     bucket.at = t;
     this.buckets.set(keyId, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+    if (bucket.tokens >= cost) {
+      bucket.tokens -= cost;
       return 0;
     }
-    return (1 - bucket.tokens) / this.perSecond;
+    // A cost above the burst can never be paid at once: the caller must split it.
+    if (cost > this.burst) return Number.POSITIVE_INFINITY;
+    return (cost - bucket.tokens) / this.perSecond;
   }
 }

@@ -43,6 +43,8 @@ import {
 } from './openapi';
 import { validationError } from './validation';
 import { priceBookDiffBody } from './pricebook-diff-spec';
+import { EVENT_MEDIA_TYPES, eventsBody, ingestResultSchema } from './events-spec';
+import { IngestRefused, type EventIngestor } from '../ingest/ingestor';
 import { loadCandidateBook, priceBookDiff } from '../processors/preview';
 import { PriceBookError } from '../processors/price/errors';
 import {
@@ -80,6 +82,8 @@ export interface ApiDependencies {
   registry?: Registry;
   /** Signed /html links (invoices/links.ts): secret (empty or absent: random per process) and lifetime. */
   htmlLinks?: { secret: string; ttlSeconds: number };
+  /** First-party usage ingest (POST /v1/events); absent: the route answers 503 (events.enabled off). */
+  events?: EventIngestor;
 }
 
 export interface RunningApi {
@@ -91,7 +95,7 @@ export interface RunningApi {
 export type InvoiceHtmlRenderer = (invoice: InvoiceDocument) => string;
 
 /** Who may call a route: any key, admin keys only, or readers of usage (admin and customer keys, not metrics keys). */
-type Access = 'any-key' | 'admin' | 'reader';
+type Access = 'any-key' | 'admin' | 'reader' | 'ingest';
 /** A route's work, given the caller and the query context of this request (its deadline signal). */
 type Handler = (
   req: FastifyRequest,
@@ -262,6 +266,10 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
         if (access === 'reader' && principal.role !== 'admin' && principal.role !== 'customer') {
           throw new ApiError(403, ApiErrorCodes.FORBIDDEN, 'this route needs an admin or customer key');
         }
+        if (access === 'ingest' && principal.role !== 'ingest')
+          throw new ApiError(403, ApiErrorCodes.FORBIDDEN, 'this route needs an ingest key');
+        if (access !== 'ingest' && principal.role === 'ingest')
+          throw new ApiError(403, ApiErrorCodes.FORBIDDEN, 'an ingest key may only send events');
         // Ownership before the parameters too: another customer's route answers 404 whatever
         // its query, exactly as a customer that does not exist.
         const { customer } = req.params as { customer?: string };
@@ -709,6 +717,70 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
           requestTimeoutMs: ctx.timeoutMs,
           signal: ctx.signal,
         });
+      },
+      { method: 'POST' },
+    );
+    // CloudEvents JSON (single and batch) is JSON; fastify parses application/json only by itself.
+    api.addContentTypeParser(
+      EVENT_MEDIA_TYPES,
+      { parseAs: 'string' },
+      api.getDefaultJsonParser('error', 'error'),
+    );
+    route(
+      api,
+      '/v1/events',
+      'ingest',
+      {
+        operationId: 'ingestEvents',
+        summary:
+          'First-party usage events (ingest key): one CloudEvent (application/cloudevents+json) or a batch ' +
+          '(application/cloudevents-batch+json). Each event is judged alone: the valid ones are written to Kafka ' +
+          '(committed, acks=all) before the answer, invalid ones are reported by index and field, re-sent ones ' +
+          '(same source + id) are counted once. 202 when events were written, 200 when none were new, 400 when ' +
+          'every event was rejected.',
+        querystring: query(),
+        body: eventsBody,
+        response: {
+          '200': json(ingestResultSchema, 'Nothing new was written (every valid event was a duplicate).'),
+          '202': json(ingestResultSchema, 'Events were written to Kafka.'),
+          '403': errors.Forbidden,
+          '413': json(ref('Error'), "More events than events.max_batch_events or the key's events_burst."),
+          '415': json(ref('Error'), 'Not a CloudEvents JSON or JSON body.'),
+          ...authenticatedErrors,
+          '400': json(
+            { oneOf: [ingestResultSchema, ref('Error')] },
+            'Every event was rejected (the per-event reasons), or the body is not JSON.',
+          ),
+        },
+      },
+      async (req, reply, principal) => {
+        if (!deps.events)
+          throw new ApiError(503, ApiErrorCodes.UNAVAILABLE, 'event ingest is not enabled (events.enabled)');
+        if (principal.role !== 'ingest')
+          throw new ApiError(403, ApiErrorCodes.FORBIDDEN, 'needs an ingest key');
+        const body = req.body as unknown;
+        const batch = (req.headers['content-type'] ?? '').startsWith('application/cloudevents-batch+json');
+        if (batch && !Array.isArray(body))
+          throw badParameter('application/cloudevents-batch+json needs a JSON array of events');
+        const events = Array.isArray(body) ? body : [body];
+        try {
+          const result = await deps.events.ingest(principal.keyId, principal.grant, events);
+          reply.code(
+            result.accepted > 0 ? 202 : result.rejected === events.length && events.length > 0 ? 400 : 200,
+          );
+          return result;
+        } catch (err) {
+          if (!(err instanceof IngestRefused)) throw err;
+          if (err.retryAfterSeconds !== undefined)
+            reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
+          const code =
+            err.status === 429
+              ? ApiErrorCodes.THROTTLED
+              : err.status === 503
+                ? ApiErrorCodes.UNAVAILABLE
+                : ApiErrorCodes.BAD_REQUEST;
+          throw new ApiError(err.status, code, err.message);
+        }
       },
       { method: 'POST' },
     );

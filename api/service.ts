@@ -5,6 +5,9 @@ import { startService } from '../runtime/service';
 import { indexNames } from '../sinks/elasticsearch/indices';
 import { ensureLayout } from '../sinks/elasticsearch/layout';
 import { startApi, type RunningApi } from './index';
+import { createKafka } from '../runtime/kafka';
+import { startIngestor } from '../ingest/ingestor';
+import { createProcessRegistry } from '../runtime/metrics';
 
 export async function startApiFor(
   config: MeterflowConfig,
@@ -17,16 +20,31 @@ export async function startApiFor(
     replicas: config.sink.replicas,
     refreshInterval: config.sink.refresh_interval,
   });
-  return startApi({
+  // POST /v1/events writes to Kafka; the API connects to it only when event ingest is on.
+  const registry = createProcessRegistry();
+  const ingest = config.events.enabled
+    ? await startIngestor(config, createKafka(config, 'ingest', logger), registry)
+    : undefined;
+  const api = await startApi({
+    events: ingest?.ingestor,
+    registry,
     es,
     names,
-    options: { ...config.api, ...overrides },
+    // An override left undefined (no --port) must not replace api.port.
+    options: { ...config.api, port: overrides.port ?? config.api.port },
     logger,
     htmlLinks: {
       secret: config.invoice.html_links.secret,
       ttlSeconds: config.invoice.html_links.ttl_seconds,
     },
   });
+  return {
+    url: api.url,
+    close: async () => {
+      await api.close();
+      await ingest?.close();
+    },
+  };
 }
 
 /** `meterflow api`: the REST API until SIGTERM. */

@@ -37,6 +37,44 @@ function recordSizes(): { raw: number; rated: number } {
   return { raw, rated };
 }
 
+/**
+ * Kafka's ProducerPerformance tool (from the local stack's Kafka jars): records/s of `records`
+ * records of `size` bytes to `topic`, acks=all, the way our producers send.
+ */
+export function producerPerformance(
+  libs: string,
+  broker: string,
+  topic: string,
+  records: number,
+  size: number,
+): number {
+  const produced = execFileSync(
+    'java',
+    [
+      '-cp',
+      libs,
+      'org.apache.kafka.tools.ProducerPerformance',
+      '--topic',
+      topic,
+      '--num-records',
+      String(records),
+      '--record-size',
+      String(size),
+      '--throughput',
+      '-1',
+      '--producer-props',
+      `bootstrap.servers=${broker}`,
+      'acks=all',
+      'linger.ms=5',
+      'batch.size=262144',
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  // "N records sent, R records/sec (M MB/sec), ..." is the summary line.
+  const summary = produced.trim().split('\n').pop()!;
+  return Number(/records sent, ([\d.]+) records\/sec/.exec(summary)?.[1]);
+}
+
 export async function benchKafkaCeiling(records: number): Promise<Record<string, string | number>> {
   const { config } = loadConfig({ env: {}, cwd: os.tmpdir() });
   const libs = path.join(stackPaths(config).cacheDir, `kafka-${STACK_VERSIONS.kafka}`, 'libs', '*');
@@ -55,31 +93,7 @@ export async function benchKafkaCeiling(records: number): Promise<Record<string,
   ] as const) {
     const topic = `bench-kafka-ceiling-${Date.now().toString(36)}`;
     await ensureTopics(kafka, config, [{ topic }]);
-    const produced = execFileSync(
-      'java',
-      [
-        '-cp',
-        libs,
-        'org.apache.kafka.tools.ProducerPerformance',
-        '--topic',
-        topic,
-        '--num-records',
-        String(records),
-        '--record-size',
-        String(size),
-        '--throughput',
-        '-1',
-        '--producer-props',
-        `bootstrap.servers=${broker}`,
-        'acks=all',
-        'linger.ms=5',
-        'batch.size=262144',
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-    );
-    // "N records sent, R records/sec (M MB/sec), ..." is the summary line.
-    const summary = produced.trim().split('\n').pop()!;
-    const produceRate = Number(/records sent, ([\d.]+) records\/sec/.exec(summary)?.[1]);
+    const produceRate = producerPerformance(libs, broker, topic, records, size);
     const consumed = execFileSync(
       'java',
       [

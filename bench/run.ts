@@ -14,6 +14,7 @@ import { benchCollectorGrowth } from './collector-growth';
 import { benchDuckdb } from './duckdb';
 import { benchNormalizeCpu } from './normalize-cpu';
 import { benchApiUsage } from './api-usage';
+import { benchEvents } from './events';
 
 /** `npm run bench -- <scenario|all> [rows]`: runs scenarios and regenerates bench/RESULTS.md. */
 const scenarios: Record<string, (rows: number) => Promise<Record<string, string | number>>> = {
@@ -33,6 +34,7 @@ const scenarios: Record<string, (rows: number) => Promise<Record<string, string 
   duckdb: benchDuckdb,
   'normalize-cpu': benchNormalizeCpu,
   'api-usage': benchApiUsage,
+  events: benchEvents,
 };
 
 /** N when the command gives none (1,000,000 for scenarios not listed). */
@@ -40,6 +42,7 @@ const DEFAULT_N: Record<string, number> = {
   duckdb: 250_000,
   'normalize-cpu': 200_000,
   'api-usage': 300_000,
+  events: 200_000,
 };
 
 /** Growth scenarios keep one RESULTS.md section per size (N's unit), so the sizes stand side by side. */

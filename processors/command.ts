@@ -1,4 +1,4 @@
-import { COLLECTOR_NAMES } from '../collectors/command';
+import { RAW_TOPIC_PROVIDERS } from '../providers/registry';
 import os from 'node:os';
 import type { MeterflowConfig } from '../runtime/config';
 import { auditEvent, recordAudit } from '../runtime/audit';
@@ -32,8 +32,8 @@ export async function startStages(
   instanceOverride?: string,
 ): Promise<TransactionalStage[]> {
   const topics = topicNames(config);
-  // One raw topic per provider with a collector: normalize reads them all.
-  const rawTopics = COLLECTOR_NAMES.map((p) => topics.raw(p));
+  // One raw topic per provider with a collector or an ingest endpoint: normalize reads them all.
+  const rawTopics = RAW_TOPIC_PROVIDERS.map((p) => topics.raw(p));
   const kafka = createKafka(config, 'processor', service.logger);
   // Only the topics of the stages started here: a stage deployed under its own Kafka principal
   // sees no other topic (docs/least-privilege.md), and would take an unseen one for missing.

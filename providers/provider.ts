@@ -47,6 +47,14 @@ export interface ExportFormatDefinition {
    * where such rows are ordinary (GCP's invoice month is a US/Pacific month).
    */
   readonly infersCorrections: boolean;
+  /**
+   * How revisions of one scope relate. Absent or 'replace' (every export): a newer revision holds
+   * the whole scope again and supersedes the older one. 'accumulate' (first-party events): each
+   * revision is a sealed slice of new lines, revision ids grow with commit order, and every
+   * reconciled revision stays visible; the publisher shows a scope's revisions up to the newest id
+   * below which all have reconciled (sinks/elasticsearch/publisher.ts, accumulatedClauses).
+   */
+  readonly revisions?: 'replace' | 'accumulate';
 }
 
 /** A column that can give a row's billing period when a file comes without a manifest. */
@@ -123,4 +131,9 @@ export interface ProviderDefinition<Formats extends string = string, Section = u
   /** Description of `normalize.attribution.tag_keys.<name>`; absent when the provider has no tags of its own. */
   readonly tagKeys?: string;
   readonly collector?: CollectorDefinition<Section>;
+  /**
+   * Rows reach `<prefix>.raw.<name>` from something other than a collector (platform: the event
+   * ingest endpoint), so the normalize stage reads that topic too.
+   */
+  readonly ingested?: boolean;
 }

@@ -2,6 +2,7 @@ import { aws } from './aws';
 import { azure } from './azure';
 import { focus } from './focus';
 import { gcp } from './gcp';
+import { platform } from './platform';
 import type { CollectorDefinition, ExportFormatDefinition, ProviderDefinition } from './provider';
 
 /**
@@ -13,7 +14,7 @@ import type { CollectorDefinition, ExportFormatDefinition, ProviderDefinition } 
  * Order matters in one place: `meterflow rate` asks the providers in this order which format a
  * file without a manifest is.
  */
-export const PROVIDERS = [aws, gcp, azure, focus] as const;
+export const PROVIDERS = [aws, gcp, azure, focus, platform] as const;
 
 type Provider = (typeof PROVIDERS)[number];
 
@@ -40,6 +41,11 @@ export const PROVIDER_NAMES: readonly ProviderName[] = PROVIDERS.map((p) => p.na
 export const COLLECTING_PROVIDERS: readonly CollectingProvider[] = PROVIDERS.filter(
   (p): p is CollectingProvider => 'collector' in p,
 );
+
+/** Providers whose rows arrive on a raw topic (a collector's, or the event ingest endpoint's): what normalize reads. */
+export const RAW_TOPIC_PROVIDERS: readonly ProviderName[] = PROVIDERS.filter(
+  (p) => 'collector' in p || ('ingested' in p && p.ingested === true),
+).map((p) => p.name);
 
 /** The providers `meterflow collect` accepts. */
 export const COLLECTOR_NAMES: readonly CollectorName[] = COLLECTING_PROVIDERS.map((p) => p.name);

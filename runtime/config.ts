@@ -18,6 +18,7 @@ import { SinkOptionsSchema } from '../sinks/elasticsearch/config';
 import { InvoiceOptionsSchema } from '../invoices/config';
 import { COLLECTING_PROVIDERS, type ProviderSections } from '../providers/registry';
 import { ApiConfigSchema } from '../api/config';
+import { EventsConfigSchema } from '../ingest/config';
 
 /**
  * meterflow's configuration: one YAML file (meterflow.yaml) plus environment overrides.
@@ -75,6 +76,9 @@ export const MeterflowConfigSchema = z
       'Invoices: line grouping, the scheduled mode and when it finalizes a closed period.',
     ),
     api: ApiConfigSchema.prefault({}).describe('The REST API: where it listens and its (hashed) API keys.'),
+    events: EventsConfigSchema.prefault({}).describe(
+      'First-party usage events (POST /v1/events): ingest instance, late window, seals (docs/first-party-events.md).',
+    ),
     // One section per provider with a collector (aws:, gcp:, azure:), defined in its folder.
     ...providerSections(),
     stack: StackConfigSchema.prefault({}),

@@ -132,21 +132,24 @@ export function normalizeValues(
     fields.ChargeClass = 'Correction';
   }
 
-  const attribution = attributeCustomer(
-    {
-      provider: ctx.provider,
-      tags: fields.Tags,
-      subAccountId: fields.SubAccountId,
-      billingAccountIds: mapped.billingAccountIds,
-    },
-    options.attribution,
-  );
+  const attribution =
+    mapped.customerId !== undefined
+      ? { ok: true as const, customerId: mapped.customerId, rule: 'event' }
+      : attributeCustomer(
+          {
+            provider: ctx.provider,
+            tags: fields.Tags,
+            subAccountId: fields.SubAccountId,
+            billingAccountIds: mapped.billingAccountIds,
+          },
+          options.attribution,
+        );
   if (!attribution.ok) return { ok: false, reason: attribution.reason, message: attribution.message };
 
   // Lineage, attribution and rating fields are added to the mapper's object in place, always in
   // the same order (one hidden class), instead of spreading ~45 fields into a new literal.
   const record: UsageRecord = Object.assign(fields, {
-    x_RecordId: recordId(ctx.scope, ctx.revision_id, ctx.object, line),
+    x_RecordId: mapped.recordId ?? recordId(ctx.scope, ctx.revision_id, ctx.object, line),
     x_Scope: ctx.scope,
     x_Revision: ctx.revision_id,
     x_BillingPeriod: ctx.billing_period,

@@ -26,6 +26,16 @@ export interface Mapped {
   fields: FocusFields;
   /** Billing account ids to try for attribution, most specific first (FOCUS BillingAccountId first). */
   billingAccountIds: Array<string | null>;
+  /**
+   * The record's own id where the source gives every line a stable key (a first-party event's
+   * CloudEvents source + id); absent: the id of the line's position in its revision (record-id.ts).
+   */
+  recordId?: string;
+  /**
+   * The customer where the source states it under the operator's authority (a first-party event,
+   * whose customer the ingest endpoint checked against the sending key); absent: attribution rules.
+   */
+  customerId?: string;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { scanAll } from '../../runtime/elasticsearch';
 import { type IndexNames, publishKey, type RevisionDocument } from './indices';
+import { accumulates, usageAliasFilter } from './visibility';
 
 /**
  * Usage history (docs/history.md): the documents of a superseded revision stay in the monthly
@@ -19,6 +20,8 @@ import { type IndexNames, publishKey, type RevisionDocument } from './indices';
 
 export type Lifetime = Pick<RevisionDocument, 'scope' | 'revision_id' | 'state' | 'published_at'> & {
   superseded_at?: string | null;
+  /** The export format; a format whose scopes accumulate (first-party event seals) is never superseded. */
+  format?: string;
 };
 
 /**
@@ -42,14 +45,20 @@ export function keysVisibleAt(revisions: Lifetime[], at: number): string[] {
  */
 export function revisionsVisibleAt<R extends Lifetime>(revisions: R[], at: number): R[] {
   const byScope = new Map<string, R>();
+  // Accumulating scopes (providers/platform): every seal published by then, as the alias shows them.
+  const accumulated: R[] = [];
   for (const r of revisions) {
     if (!r.published_at || Date.parse(r.published_at) > at) continue;
+    if (r.format !== undefined && accumulates({ format: r.format })) {
+      accumulated.push(r);
+      continue;
+    }
     if (r.state === 'superseded' && !r.superseded_at) continue;
     if (r.superseded_at && Date.parse(r.superseded_at) <= at) continue;
     const other = byScope.get(r.scope);
     if (!other || Date.parse(r.published_at) > Date.parse(other.published_at!)) byScope.set(r.scope, r);
   }
-  return [...byScope.values()];
+  return [...byScope.values(), ...accumulated];
 }
 
 const DAY_MS = 86_400_000;
@@ -113,7 +122,7 @@ export async function publishedRevisionsAt(
   const query: estypes.QueryDslQueryContainer = {
     range: { published_at: { lte: new Date(at).toISOString() } },
   };
-  const fields = ['scope', 'revision_id', 'state', 'published_at', 'superseded_at'];
+  const fields = ['scope', 'revision_id', 'state', 'published_at', 'superseded_at', 'format'];
   for await (const hits of scanAll<Lifetime>(es, names.revisions, query, fields, options))
     for (const h of hits) if (h._source) revisions.push(h._source);
   return revisionsVisibleAt(revisions, at);
@@ -137,6 +146,26 @@ export async function usageAsKnownAt(
   options: { requestTimeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<UsageReadSource> {
   if (at === undefined) return { index: names.usageAlias, filter: [] };
-  const keys = await publishedKeysAt(es, names, at, options);
-  return { index: names.usagePattern, filter: [{ terms: { x_PublishKey: keys } }] };
+  return {
+    index: names.usagePattern,
+    filter: [visibleAtFilter(await publishedRevisionsAt(es, names, at, options))],
+  };
+}
+
+/**
+ * The filter the alias had at that time, built the way the publisher builds it: the key of each
+ * replaced scope's revision, and each accumulating scope up to its newest seal published by then
+ * (seals publish in id order, so the seals published by T are exactly those up to that one). A
+ * range per scope rather than a term per seal keeps the query within Elasticsearch's terms limit.
+ */
+export function visibleAtFilter(visible: Lifetime[]): estypes.QueryDslQueryContainer {
+  const keys: string[] = [];
+  const watermarks = new Map<string, string>();
+  for (const r of visible) {
+    if (r.format !== undefined && accumulates({ format: r.format })) {
+      const w = watermarks.get(r.scope);
+      if (w === undefined || r.revision_id > w) watermarks.set(r.scope, r.revision_id);
+    } else keys.push(publishKey(r.scope, r.revision_id));
+  }
+  return usageAliasFilter(keys.sort(), watermarks) as estypes.QueryDslQueryContainer;
 }

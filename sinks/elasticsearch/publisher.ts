@@ -6,6 +6,7 @@ import type { Logger } from '../../runtime/logger';
 import { gauge, stageCounter } from '../../runtime/metrics';
 import { publicationFreshness } from './freshness';
 import { pastRetention } from './history';
+import { accumulates, usageAliasFilter } from './visibility';
 import type { RevisionEvent } from '../../schemas';
 import {
   type DeadLetterDocument,
@@ -81,6 +82,47 @@ export function chooseCurrent(
       best.set(r.scope, { id: r.revision_id, offset: r.completed_offset });
   }
   return new Map([...best].map(([scope, b]) => [scope, b.id]));
+}
+
+/**
+ * For every ACCUMULATING scope (providers/platform: sealed first-party events), the newest
+ * revision id W such that every completed revision of the scope with an id <= W is published or
+ * reconciled now. Pure.
+ *
+ * Seal ids grow with commit order and one writer commits a scope's seals one transaction at a
+ * time, with STARTED and COMPLETED in the seal's own transaction on the scope's control partition;
+ * so the sink has recorded every seal below one it has recorded, and `x_Revision <= W` selects
+ * exactly the reconciled seals. One range clause per scope then shows all of them: the filter
+ * grows with scopes (ingest instances x periods), not with seals, and a new seal never supersedes
+ * an older one. A seal that does not reconcile holds back the ones after it (they stay pending and
+ * the unreconciled alert names it), exactly as an unreconciled export revision is never shown.
+ */
+export function accumulatedWatermarks(
+  revisions: Array<
+    Pick<RevisionDocument, 'scope' | 'revision_id' | 'completed_offset' | 'state' | 'failed' | 'format'>
+  >,
+  reconciled: Set<string>,
+): Map<string, string> {
+  const byScope = new Map<string, typeof revisions>();
+  for (const r of revisions) {
+    if (!accumulates(r) || r.failed) continue;
+    const list = byScope.get(r.scope);
+    if (list) list.push(r);
+    else byScope.set(r.scope, [r]);
+  }
+  const out = new Map<string, string>();
+  for (const [scope, list] of byScope) {
+    let watermark: string | undefined;
+    for (const r of [...list].sort((a, b) => (a.revision_id < b.revision_id ? -1 : 1))) {
+      const ok =
+        r.completed_offset !== null &&
+        (r.state === 'published' || reconciled.has(publishKey(r.scope, r.revision_id)));
+      if (!ok) break;
+      watermark = r.revision_id;
+    }
+    if (watermark !== undefined) out.set(scope, watermark);
+  }
+  return out;
 }
 
 export interface PublisherOptions {
@@ -223,16 +265,22 @@ export class RevisionPublisher {
     }
 
     // 3. choose
-    const current = chooseCurrent(revisions, reconciled);
+    // Accumulating scopes (first-party event seals) are shown up to a watermark, never superseded.
+    const current = chooseCurrent(
+      revisions.filter((r) => !accumulates(r)),
+      reconciled,
+    );
+    const watermarks = accumulatedWatermarks(revisions, reconciled);
     const keys = [...current].map(([scope, rev]) => publishKey(scope, rev)).sort();
+    const filter = usageAliasFilter(keys, watermarks);
 
     // 4. atomic alias swap (also run when a new monthly index appeared since the last pass)
     const indices = await this.usageIndices();
-    const signature = JSON.stringify([keys, indices]);
+    const signature = JSON.stringify([filter, indices]);
     if (signature !== this.lastPublishedKeys && indices.length > 0) {
       await es.indices.updateAliases({
         actions: indices.map((index) => ({
-          add: { index, alias: names.usageAlias, filter: { terms: { x_PublishKey: keys } } },
+          add: { index, alias: names.usageAlias, filter },
         })),
       });
       this.lastPublishedKeys = signature;
@@ -242,6 +290,14 @@ export class RevisionPublisher {
     const now = new Date().toISOString();
     for (const r of revisions) {
       const key = publishKey(r.scope, r.revision_id);
+      if (accumulates(r)) {
+        const w = watermarks.get(r.scope);
+        if (w !== undefined && r.revision_id <= w && r.state !== 'published' && !r.failed) {
+          updates.set(key, { ...updates.get(key), state: 'published', published_at: now });
+          this.published.inc();
+        }
+        continue;
+      }
       const isCurrent = current.get(r.scope) === r.revision_id;
       const currentOffset = revisions.find(
         (x) => x.scope === r.scope && x.revision_id === current.get(r.scope),
@@ -326,7 +382,7 @@ export class RevisionPublisher {
     // The revision each scope last announced as published: what a newly published one replaces.
     const previous = new Map<string, string>();
     for (const r of revisions)
-      if (r.announced === 'PUBLISHED' && current.get(r.scope) !== r.revision_id)
+      if (r.announced === 'PUBLISHED' && current.get(r.scope) !== r.revision_id && !accumulates(r))
         previous.set(r.scope, r.revision_id);
     const eventOf = (
       r: RevisionDocument,

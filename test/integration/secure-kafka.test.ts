@@ -200,7 +200,7 @@ describe('a secured Kafka: TLS, SASL/SCRAM-SHA-512 and the documented ACLs per c
     const topics = topicNames(adminConfig);
     const superuser = kafkaAs('meterflow-admin');
     const all = [
-      ...['aws', 'gcp', 'azure'].map((p) => topics.raw(p)),
+      ...['aws', 'gcp', 'azure', 'platform'].map((p) => topics.raw(p)),
       ...[topics.control, topics.collectorCheckpoints, topics.normalized, topics.deduped],
       ...[topics.rated, topics.deadLetter, topics.audit, topics.priceBook, topics.revisionEvents],
     ];

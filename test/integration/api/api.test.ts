@@ -827,10 +827,12 @@ describe('authentication', () => {
         .filter((p) => !open.includes(p))
         .sort(),
     );
-    // The one POST route (a price-book preview, admin only) has its 401/403/400 order tested in
-    // test/unit/api/routes-schema.test.ts and its answers in test/integration/processors/pricebook-diff.test.ts.
+    // The POST routes: the price-book preview (admin only) has its 401/403/400 order tested in
+    // test/unit/api/routes-schema.test.ts and its answers in test/integration/processors/pricebook-diff.test.ts;
+    // event ingest (ingest keys only) in test/unit/api/events-route.test.ts and test/integration/ingest/.
     expect(Object.keys(openApiSpec.paths).filter((p) => !gets.some(([g]) => g === p))).toEqual([
       '/v1/pricebook/diff',
+      '/v1/events',
     ]);
   });
 

@@ -53,6 +53,7 @@ describe('route schemas', () => {
     expect(documented.map((r) => r.url)).toContain('/v1/revisions');
     expect(documented.filter((r) => methodOf(r) === 'POST').map((r) => r.url)).toEqual([
       '/v1/pricebook/diff',
+      '/v1/events',
     ]);
     for (const r of documented) {
       const schema = r.schema as { operationId?: string; response?: Record<string, unknown> } | undefined;

@@ -85,6 +85,7 @@ describe('the provider registry', () => {
       'invoices',
       'api',
       'schemas',
+      'ingest',
     ]) {
       for (const file of tsFiles(join(ROOT, folder))) {
         const code = readFileSync(file, 'utf8')

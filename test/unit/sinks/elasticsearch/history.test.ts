@@ -1,4 +1,11 @@
-import { keysVisibleAt, parseKnowledgeTime, pastRetention } from '../../../../sinks/elasticsearch/history';
+import {
+  keysVisibleAt,
+  parseKnowledgeTime,
+  pastRetention,
+  revisionsVisibleAt,
+  visibleAtFilter,
+} from '../../../../sinks/elasticsearch/history';
+import { usageAliasFilter } from '../../../../sinks/elasticsearch/visibility';
 
 describe('usage history: which revisions readers saw at a knowledge time', () => {
   const scope = 'aws:cur:2026-01';
@@ -122,5 +129,45 @@ describe('knowledge time parameter', () => {
     );
     expect(() => parseKnowledgeTime('as_known_at', 'yesterday')).toThrow(/as_known_at/);
     expect(() => parseKnowledgeTime('as_known_at', '2026-02-30T10:00:00Z')).toThrow(/not a valid time/);
+  });
+});
+
+describe('usage history of accumulating scopes (first-party event seals)', () => {
+  const t = (iso: string) => Date.parse(iso);
+  const scope = 'platform/i0/2026-11';
+  const seal = (id: string, published_at: string | null) => ({
+    scope,
+    revision_id: id,
+    state: published_at ? ('published' as const) : ('pending' as const),
+    published_at,
+    format: 'platform-events',
+  });
+  const revisions = [
+    seal('s001', '2026-11-02T00:00:00.000Z'),
+    seal('s002', '2026-11-02T00:01:00.000Z'),
+    seal('s003', '2026-11-02T00:02:00.000Z'),
+    seal('s004', null),
+    {
+      scope: 'aws:cur:2026-11',
+      revision_id: 'r1',
+      state: 'published' as const,
+      published_at: '2026-11-01T00:00:00.000Z',
+      format: 'aws-cur-legacy',
+    },
+  ];
+
+  it('sees every seal published by then, not only the newest, as the alias does', () => {
+    expect(keysVisibleAt(revisions, t('2026-11-02T00:01:30.000Z'))).toEqual([
+      'aws:cur:2026-11@r1',
+      `${scope}@s001`,
+      `${scope}@s002`,
+    ]);
+  });
+
+  it('reads them with one range per scope up to the newest seal published then, and the other scopes by key', () => {
+    const visible = revisionsVisibleAt(revisions, t('2026-11-02T00:01:30.000Z'));
+    expect(visibleAtFilter(visible)).toEqual(
+      usageAliasFilter(['aws:cur:2026-11@r1'], new Map([[scope, 's002']])),
+    );
   });
 });
