@@ -347,17 +347,31 @@ api
   .requiredOption('--id <id>', 'name of the key, e.g. the customer or the team')
   .option('--customer <id>', 'a customer key (sees only this customer); without it an admin key')
   .option('--metrics', 'a metrics key: reads GET /metrics only (for Prometheus)')
-  .action(async (opts: { id: string; customer?: string; metrics?: boolean }) => {
-    if (opts.customer && opts.metrics) {
-      process.stderr.write('error: --customer and --metrics exclude each other\n');
-      throw new CommanderError(2, 'usage', '--customer and --metrics exclude each other');
+  .option(
+    '--ingest <sources>',
+    'an ingest key: POST /v1/events only, for these CloudEvents sources (comma-separated, each exact or a prefix ending in *); with --customer, for that customer only',
+  )
+  .action(async (opts: { id: string; customer?: string; metrics?: boolean; ingest?: string }) => {
+    const roles = [
+      opts.customer !== undefined && opts.ingest === undefined,
+      opts.metrics,
+      opts.ingest !== undefined,
+    ];
+    if (roles.filter(Boolean).length > 1) {
+      process.stderr.write('error: --customer, --metrics and --ingest exclude each other\n');
+      throw new CommanderError(2, 'usage', '--customer, --metrics and --ingest exclude each other');
     }
     const { generateApiKey, hashApiKey } = apiKeysModule();
     const key = generateApiKey();
-    const role = opts.customer ? 'customer' : opts.metrics ? 'metrics' : 'admin';
-    const entry = opts.customer
-      ? `{ id: ${opts.id}, role: customer, customer: ${opts.customer}, key_sha256: ${hashApiKey(key)} }`
-      : `{ id: ${opts.id}, role: ${role}, key_sha256: ${hashApiKey(key)} }`;
+    const role =
+      opts.ingest !== undefined ? 'ingest' : opts.customer ? 'customer' : opts.metrics ? 'metrics' : 'admin';
+    const list = (items: string[]) => `[${items.map((i) => JSON.stringify(i)).join(', ')}]`;
+    const entry =
+      opts.ingest !== undefined
+        ? `{ id: ${opts.id}, role: ingest, sources: ${list(opts.ingest.split(',').map((x) => x.trim()))}, customers: ${list([opts.customer ?? '*'])}, key_sha256: ${hashApiKey(key)} }`
+        : opts.customer
+          ? `{ id: ${opts.id}, role: customer, customer: ${opts.customer}, key_sha256: ${hashApiKey(key)} }`
+          : `{ id: ${opts.id}, role: ${role}, key_sha256: ${hashApiKey(key)} }`;
     process.stdout.write(
       `key (give it to the client; it is not stored): ${key}\nconfig (api.keys): - ${entry}\n`,
     );

@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import YAML from 'yaml';
+import { hashApiKey, parseApiOptions } from '../../../api';
 
 /**
  * Every usage error is caught while the command line is parsed: exit 2 and a message naming the
@@ -90,6 +92,11 @@ const cases: Array<[string, string[], RegExp]> = [
     /--book: invalid price book no-such-book\.yaml.*\n.*no-such-book\.yaml: cannot read the file \(ENOENT\)/,
   ],
   ['a port that is no number', ['api', '--port', 'http'], /'http' is invalid.*not a port/],
+  [
+    'a key of two roles',
+    ['api', 'new-key', '--id', 'k', '--metrics', '--ingest', '//deploy.example.com/*'],
+    /--customer, --metrics and --ingest exclude each other/,
+  ],
   ['a port out of range', ['sink', 'elasticsearch', '--ops-port', '70000'], /'70000' is invalid.*not a port/],
   [
     'a line count that is no number',
@@ -119,5 +126,38 @@ describe('meterflow command-line validation', () => {
     const run = await cli(['--version']);
     expect(run.stdout.trim()).toBe(version);
     expect(run.code).toBe(0);
+  }, 30_000);
+
+  it('api new-key prints a key and a config entry the API accepts, with its role', async () => {
+    const keyOf = (run: Run) => {
+      expect(run.code).toBe(0);
+      const key = /^key \(give it to the client; it is not stored\): (\S+)$/m.exec(run.stdout)?.[1] ?? '';
+      const entry = /^config \(api\.keys\): - (.+)$/m.exec(run.stdout)?.[1] ?? '';
+      return { key, options: parseApiOptions({ keys: [YAML.parse(entry)] }) };
+    };
+    const [ingest, admin] = await Promise.all([
+      cli([
+        'api',
+        'new-key',
+        '--id',
+        'deployer',
+        '--ingest',
+        '//deploy.example.com/*, //ci',
+        '--customer',
+        'acme',
+      ]),
+      cli(['api', 'new-key', '--id', 'ops']),
+    ]);
+    const i = keyOf(ingest);
+    expect(i.options.keys[0]).toMatchObject({
+      id: 'deployer',
+      role: 'ingest',
+      sources: ['//deploy.example.com/*', '//ci'],
+      customers: ['acme'],
+      key_sha256: hashApiKey(i.key),
+    });
+    const a = keyOf(admin);
+    expect(a.options.keys[0]).toMatchObject({ id: 'ops', role: 'admin', key_sha256: hashApiKey(a.key) });
+    expect(a.key).not.toBe(i.key);
   }, 30_000);
 });
