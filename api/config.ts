@@ -1,16 +1,13 @@
 import { z } from 'zod';
+import { intBetween } from '../runtime/config-schema';
 
 /**
  * Options of `meterflow api` (snake_case, every key has a default). Wired into runtime/config.ts as
  * `api:`. API keys are stored as sha256 hashes only: a leaked config file or config dump never
  * contains a usable key (`meterflow api new-key` prints the hash of a new key).
  */
-/** Integers also accept text: METERFLOW_API__PORT=9000 arrives as a string (runtime/config.ts env overrides). */
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
-    z.number().int().min(min).max(max),
-  );
+/** Integers also accept text: METERFLOW_API__PORT=9000 arrives as a string (env overrides). */
+const int = intBetween;
 
 export const ApiKeySchema = z
   .object({

@@ -1,11 +1,8 @@
 import { z } from 'zod';
+import { intBetween } from '../runtime/config-schema';
 
-/** Integers also accept text (environment overrides arrive as strings). */
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
-    z.number().int().min(min).max(max),
-  );
+/** Integers also accept text: METERFLOW_API__PORT=9000 arrives as a string (env overrides). */
+const int = intBetween;
 
 /**
  * The `events:` section: first-party usage events sent to `POST /v1/events` (ingest/, see

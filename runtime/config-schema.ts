@@ -13,6 +13,12 @@ export const num = (description: string) =>
       z.number().int().nonnegative(),
     )
     .describe(description);
+/** An integer in [min, max], also given as text. */
+export const intBetween = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
+    z.number().int().min(min).max(max),
+  );
 export const bool = (description: string) =>
   z
     .preprocess(
