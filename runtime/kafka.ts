@@ -194,8 +194,12 @@ async function createMissing(
   config: MeterflowConfig,
   missing: Array<{ topic: string; partitions?: number }>,
 ): Promise<void> {
+  // Not kafkajs's waitForLeaders: it retries only LEADER_NOT_AVAILABLE, and a broker that has not
+  // yet loaded a just-created topic answers UNKNOWN_TOPIC_OR_PARTITION, which kafkajs then raises
+  // out of createTopics and the component exited at start (seen in CI with four components
+  // starting together). `waitForLeaders` below retries both, each time with fresh metadata.
   await admin.createTopics({
-    waitForLeaders: true,
+    waitForLeaders: false,
     topics: missing.map((t) => {
       const stated = topicSettings(config, t.topic);
       const compacted = stated?.compacted ?? false;

@@ -1,5 +1,6 @@
 import { KafkaJSProtocolError, type Kafka } from 'kafkajs';
-import { fetchTopicOffsets, waitForLeaders } from '../../../runtime/kafka';
+import { MeterflowConfigSchema } from '../../../runtime/config';
+import { ensureTopics, fetchTopicOffsets, waitForLeaders } from '../../../runtime/kafka';
 
 /**
  * A stand-in for the one kafkajs call fetchTopicOffsets makes: it answers with the protocol errors
@@ -108,5 +109,63 @@ describe('waitForLeaders', () => {
       'kafka: no leader yet for m.rated',
     );
     expect(calls()).toBe(3);
+  });
+});
+
+describe('ensureTopics', () => {
+  /**
+   * A broker that has accepted a CreateTopics but not yet loaded the topic: metadata answers
+   * UNKNOWN_TOPIC_OR_PARTITION `unloadedFor` times. kafkajs's own `waitForLeaders` option retries
+   * only LEADER_NOT_AVAILABLE, so a createTopics that waits for leaders itself fails here; that
+   * failure is what stopped a component at start in CI.
+   */
+  function brokerLoadingTopics(unloadedFor: number) {
+    const created: string[] = [];
+    let metadataCalls = 0;
+    const admin = () => ({
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      listTopics: async () => [...created],
+      createTopics: async (args: { waitForLeaders?: boolean; topics: Array<{ topic: string }> }) => {
+        created.push(...args.topics.map((t) => t.topic));
+        if (args.waitForLeaders)
+          throw protocolError(
+            'UNKNOWN_TOPIC_OR_PARTITION',
+            3,
+            true,
+            'This server does not host this topic-partition',
+          );
+        return true;
+      },
+      fetchTopicMetadata: async ({ topics }: { topics: string[] }) => {
+        metadataCalls++;
+        if (metadataCalls <= unloadedFor)
+          throw protocolError(
+            'UNKNOWN_TOPIC_OR_PARTITION',
+            3,
+            true,
+            'This server does not host this topic-partition',
+          );
+        return {
+          topics: topics.map((name) => ({ name, partitions: [{ partitionErrorCode: 0, leader: 1 }] })),
+        };
+      },
+    });
+    return { kafka: { admin } as unknown as Kafka, created, metadataCalls: () => metadataCalls };
+  }
+  const config = MeterflowConfigSchema.parse({});
+
+  it('creates the missing topics and waits through a broker that has not loaded them yet', async () => {
+    const broker = brokerLoadingTopics(2);
+    await expect(ensureTopics(broker.kafka, config, [{ topic: 'm.rated' }])).resolves.toBeUndefined();
+    expect(broker.created).toEqual(['m.rated']);
+    expect(broker.metadataCalls()).toBe(3);
+  });
+
+  it('creates nothing for topics that exist', async () => {
+    const broker = brokerLoadingTopics(0);
+    await ensureTopics(broker.kafka, config, [{ topic: 'm.rated' }]);
+    await ensureTopics(broker.kafka, config, [{ topic: 'm.rated' }, { topic: 'm.control' }]);
+    expect(broker.created).toEqual(['m.rated', 'm.control']);
   });
 });
