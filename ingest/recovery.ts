@@ -3,7 +3,7 @@ import { EVENT_COLUMN } from '../providers/platform/columns';
 import { SCHEMA_HEADER } from '../schemas';
 import { decodeRawBatch } from '../schemas/raw-batch-codec';
 import { eventRecordIdOf } from '../schemas/record-id';
-import { onConsumerStopped, transientGroupId } from '../runtime/kafka';
+import { fetchTopicOffsets, onConsumerStopped, transientGroupId } from '../runtime/kafka';
 
 /**
  * The idempotency keys of every event committed to `<prefix>.raw.platform`, read at start so that
@@ -23,15 +23,10 @@ export async function committedEventKeys(
   topic: string,
   timeoutMs = 120_000,
 ): Promise<string[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let ends: Map<number, bigint>;
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    ends = new Map(offsets.filter((o) => BigInt(o.high) > 0n).map((o) => [o.partition, BigInt(o.high)]));
-  } finally {
-    await admin.disconnect();
-  }
+  // The retrying read: just after the topic is created a broker can answer NOT_LEADER, and the
+  // API would otherwise exit at start.
+  const offsets = await fetchTopicOffsets(kafka, topic);
+  const ends = new Map(offsets.filter((o) => BigInt(o.high) > 0n).map((o) => [o.partition, BigInt(o.high)]));
   if (ends.size === 0) return [];
   const keys: string[] = [];
   const consumer = kafka.consumer({
