@@ -15,6 +15,7 @@ import { benchDuckdb } from './duckdb';
 import { benchNormalizeCpu } from './normalize-cpu';
 import { benchApiUsage } from './api-usage';
 import { benchEvents } from './events';
+import { benchSinkDocuments } from './sink-documents';
 
 /** `npm run bench -- <scenario|all> [rows]`: runs scenarios and regenerates bench/RESULTS.md. */
 const scenarios: Record<string, (rows: number) => Promise<Record<string, string | number>>> = {
@@ -35,6 +36,7 @@ const scenarios: Record<string, (rows: number) => Promise<Record<string, string 
   'normalize-cpu': benchNormalizeCpu,
   'api-usage': benchApiUsage,
   events: benchEvents,
+  'sink-documents': benchSinkDocuments,
 };
 
 /** N when the command gives none (1,000,000 for scenarios not listed). */
@@ -43,6 +45,7 @@ const DEFAULT_N: Record<string, number> = {
   'normalize-cpu': 200_000,
   'api-usage': 300_000,
   events: 200_000,
+  'sink-documents': 100_000,
 };
 
 /** Growth scenarios keep one RESULTS.md section per size (N's unit), so the sizes stand side by side. */

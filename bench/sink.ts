@@ -13,7 +13,7 @@ import {
   type IndexNames,
   type RevisionDocument,
   revisionDocId,
-  toUsageDocument,
+  usageDocumentJson,
 } from '../sinks/elasticsearch/indices';
 import { ensureLayout } from '../sinks/elasticsearch/layout';
 import { sampleProcess } from './proc-sampler';
@@ -212,9 +212,7 @@ export async function benchSink(rows: number): Promise<Record<string, string | n
 
   // 3. the ceiling: pre-serialized bulk bodies, one plain HTTP client, refresh off
   await ensureLayout(es, names);
-  const ndjson = records.map(
-    (r) => `{"index":{"_id":"${r.x_RecordId}"}}\n${JSON.stringify(toUsageDocument(r))}\n`,
-  );
+  const ndjson = records.map((r) => `{"index":{"_id":"${r.x_RecordId}"}}\n${usageDocumentJson(r)}\n`);
   const docBytes = ndjson.reduce((s, l) => s + Buffer.byteLength(l), 0);
   const trials: Array<{ batch: number; concurrency: number; docsPerSecond: number }> = [];
   for (const [batch, concurrency] of [
@@ -232,11 +230,15 @@ export async function benchSink(rows: number): Promise<Record<string, string | n
       Array.from({ length: concurrency }, async () => {
         while (next < bodies.length) {
           const body = bodies[next++];
-          const res = await fetch(`${config.elasticsearch.node}/${index}/_bulk`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-ndjson' },
-            body,
-          });
+          // The answer the sink asks for (status and error per item), as the sink gets it.
+          const res = await fetch(
+            `${config.elasticsearch.node}/${index}/_bulk?filter_path=errors,items.*.status,items.*.error`,
+            {
+              method: 'POST',
+              headers: { 'content-type': 'application/x-ndjson' },
+              body,
+            },
+          );
           const json = (await res.json()) as { errors: boolean };
           if (!res.ok || json.errors) throw new Error(`ceiling bulk failed (${res.status})`);
         }

@@ -46,9 +46,13 @@ export interface BulkAction<T = unknown> {
 }
 
 export function bulkAction<T>(action: Record<string, unknown>, body: unknown, source: T): BulkAction<T> {
+  return bulkActionJson(action, JSON.stringify(body), source);
+}
+
+/** A bulk action whose body is already JSON text. */
+export function bulkActionJson<T>(action: Record<string, unknown>, json: string, source: T): BulkAction<T> {
   const a = JSON.stringify(action);
-  const b = JSON.stringify(body);
-  return { action: a, body: b, source, bytes: a.length + b.length + 2 };
+  return { action: a, body: json, source, bytes: a.length + json.length + 2 };
 }
 
 /** Splits actions into requests of at most `maxDocs` actions and about `maxBytes` bytes each. */

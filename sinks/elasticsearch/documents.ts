@@ -15,12 +15,12 @@ import {
   type IndexNames,
   type RevisionDocument,
   revisionDocId,
-  toUsageDocument,
+  usageDocumentJson,
 } from './indices';
 
 /** What one consumed message becomes in Elasticsearch. */
 export type SinkWrite =
-  | { kind: 'usage'; record: UsageRecord; index: string; id: string; doc: unknown }
+  | { kind: 'usage'; record: UsageRecord; index: string; id: string; json: string }
   | { kind: 'revision'; id: string; partial: Partial<RevisionDocument>; upsert: RevisionDocument }
   | { kind: 'dead-letter'; id: string; doc: DeadLetterDocument };
 
@@ -30,7 +30,7 @@ export function usageWrite(names: IndexNames, record: UsageRecord): SinkWrite {
     record,
     index: names.usageIndex(record.x_BillingPeriod),
     id: record.x_RecordId,
-    doc: toUsageDocument(record),
+    json: usageDocumentJson(record),
   };
 }
 

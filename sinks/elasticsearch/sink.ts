@@ -14,7 +14,7 @@ import { histogram, stageCounter, type StageMetrics } from '../../runtime/metric
 import { backoffDelayMs, sleep } from '../../runtime/retry';
 import { AvroTypes, type DeadLetter, type RevisionControl, type UsageRecord } from '../../schemas';
 import { deadLetterMessage, decodeFailureReason } from '../../processors/core/dead-letter';
-import { type BulkAction, bulkAction, bulkBody, chunkActions, classifyItem } from './bulk';
+import { type BulkAction, bulkAction, bulkActionJson, bulkBody, chunkActions, classifyItem } from './bulk';
 import type { SinkOptions } from './config';
 import { deadLetterWrite, revisionWrite, type SinkWrite, usageWrite } from './documents';
 import type { IndexNames } from './indices';
@@ -64,6 +64,13 @@ class Stopping extends MeterflowError {
 function deadLetterReasonOf(status: number): DeadLetterReason {
   return status === 0 ? DeadLetterReasons.MALFORMED_INPUT : DeadLetterReasons.MAPPING_ERROR;
 }
+
+/**
+ * The only parts of a bulk response the sink reads: each item's status and error, by position.
+ * Elasticsearch otherwise answers ~200 bytes per item (index, id, version, shards, seq_no) that
+ * it must serialize and the sink must parse, for every document indexed.
+ */
+const BULK_RESPONSE_FIELDS = 'errors,items.*.status,items.*.error';
 
 /**
  * `meterflow sink elasticsearch`: the rated, control and dead-letter topics into Elasticsearch.
@@ -276,7 +283,7 @@ export class ElasticsearchSink implements Sink {
   private toAction(p: Pending): BulkAction<Pending> {
     const w = p.write!;
     const { names } = this.o;
-    if (w.kind === 'usage') return bulkAction({ index: { _index: w.index, _id: w.id } }, w.doc, p);
+    if (w.kind === 'usage') return bulkActionJson({ index: { _index: w.index, _id: w.id } }, w.json, p);
     if (w.kind === 'revision')
       return bulkAction(
         { update: { _index: names.revisions, _id: w.id, retry_on_conflict: 5 } },
@@ -300,7 +307,7 @@ export class ElasticsearchSink implements Sink {
       const timer = this.bulkSeconds.startTimer();
       try {
         const response = await withHeartbeats(heartbeat, this.heartbeatEveryMs, () =>
-          this.o.es.bulk({ body: bulkBody(todo) } as never),
+          this.o.es.bulk({ body: bulkBody(todo), filter_path: BULK_RESPONSE_FIELDS } as never),
         );
         items = response.items as Array<Record<string, unknown>>;
       } catch (err) {
