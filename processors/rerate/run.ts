@@ -103,8 +103,10 @@ export async function runRerate(
     transactionalId: `${config.kafka.topic_prefix}-rerate`,
     idempotent: true,
     maxInFlightRequests: 1,
-    // One scope is one transaction: leave it the broker's default maximum (15 min) to finish.
-    transactionTimeout: 900_000,
+    // One scope is one transaction, and it may be large: 5 minutes to write it. A re-rate killed
+    // mid-scope holds read_committed readers of the partitions it wrote (the sink) until the next
+    // re-rate aborts its transaction at start (same transactional id) or this timeout passes.
+    transactionTimeout: 300_000,
   });
   await producer.connect();
   try {

@@ -1,0 +1,451 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { Registry } from 'prom-client';
+import type { ChildProcess } from 'node:child_process';
+import {
+  DEFAULT_INVOICE_OPTIONS,
+  finalizeInvoices,
+  generateInvoices,
+  invoiceCounterIndex,
+} from '../../../invoices';
+import { loadPriceBook } from '../../../processors/price/price-book';
+import { publishPriceBook } from '../../../processors/price/distribution';
+import { rerateRevisionId, type RerateCheckpoint } from '../../../processors/rerate';
+import { createElasticsearch, scanAll } from '../../../runtime/elasticsearch';
+import { createKafka, ensureTopics, topicNames } from '../../../runtime/kafka';
+import { createLogger } from '../../../runtime/logger';
+import { createStageMetrics } from '../../../runtime/metrics';
+import { AvroTypes, type AuditEvent, type RevisionControl } from '../../../schemas';
+import { Decimal, decimalToString } from '../../../schemas/decimal';
+import type { UsageRecord } from '../../../schemas/types.generated';
+import { indexNames, type RevisionDocument } from '../../../sinks/elasticsearch/indices';
+import { RevisionPublisher } from '../../../sinks/elasticsearch/publisher';
+import { ElasticsearchSink } from '../../../sinks/elasticsearch/sink';
+import { seedPublishedUsage } from '../../support/published-usage-seed';
+import { usageRecord } from '../../support/usage-record';
+import { readTopic } from '../collectors/kafka-read';
+import { eventually, exitOf, meterflowProcess, testConfig, uniqueName } from '../helpers';
+
+/**
+ * `meterflow pricebook rerate` on the real Kafka and Elasticsearch, with the real sink and revision
+ * publisher: published usage rated with book v1, then v2 (compute 15% -> 20%) is published and the
+ * usage re-rated from a date. The re-rated revisions go through the rated and control topics like
+ * any restatement; the publisher publishes them once they reconcile.
+ */
+
+const V1 = `version: v1
+rules:
+  - { id: compute, match: { ServiceName: AmazonEC2 }, model: cost_plus, basis: BilledCost, markup_percent: 15 }
+  - { id: storage, match: { ServiceName: AmazonS3 }, model: cost_plus, basis: BilledCost, markup_percent: 10 }
+`;
+const V2 = V1.replace('version: v1', 'version: v2').replace('markup_percent: 15', 'markup_percent: 20');
+const MARKUP: Record<string, Record<string, string>> = {
+  v1: { AmazonEC2: '1.15', AmazonS3: '1.1' },
+  v2: { AmazonEC2: '1.2', AmazonS3: '1.1' },
+};
+
+let line = 0;
+function rated(scope: string, revision: string, period: string, day: string, service: string, cost: string) {
+  line++;
+  return usageRecord({
+    ServiceName: service,
+    ChargePeriodStart: `${period}-${day}T10:00:00Z`,
+    ChargePeriodEnd: `${period}-${day}T11:00:00Z`,
+    BillingPeriodStart: `${period}-01T00:00:00Z`,
+    BillingPeriodEnd: `${period}-28T00:00:00Z`,
+    BilledCost: cost,
+    EffectiveCost: cost,
+    BillingCurrency: 'USD',
+    x_RecordId: `${revision}-${line}`,
+    x_Scope: scope,
+    x_Revision: revision,
+    x_BillingPeriod: period,
+    x_SourceObject: `s3://bucket/${scope}/${revision}/part-0.csv`,
+    x_SourceLine: line,
+    x_CustomerId: 'acme',
+    x_RatedCost: decimalToString(new Decimal(cost).times(MARKUP.v1[service])),
+    x_RatedCurrency: 'USD',
+    x_PriceRuleId: service === 'AmazonEC2' ? 'compute' : 'storage',
+    x_PriceBookVersion: 'v1',
+  });
+}
+
+function revisionDoc(records: UsageRecord[]): RevisionDocument {
+  const cost = records.reduce((a, r) => a.plus(r.BilledCost), new Decimal(0));
+  const totals = [{ currency: 'USD', billed_cost: decimalToString(cost), rows: records.length }];
+  return {
+    scope: records[0].x_Scope,
+    revision_id: records[0].x_Revision,
+    provider: 'aws',
+    format: 'cur2-csv',
+    billing_period: records[0].x_BillingPeriod,
+    files: [`${records[0].x_Scope}/part-0.csv`],
+    row_count: records.length,
+    collector_dead_letters: 0,
+    control_totals: totals,
+    // The collector's COMPLETED came first on the scope's control partition.
+    completed_offset: 0,
+    failed: false,
+    state: 'published',
+    indexed_rows: records.length,
+    dead_lettered_rows: 0,
+    indexed_totals: totals,
+    problems: [],
+    published_at: new Date().toISOString(),
+    updated_at: new Date().toISOString(),
+  };
+}
+
+const sum = (records: UsageRecord[]) =>
+  decimalToString(records.reduce((a, r) => a.plus(r.x_RatedCost!), new Decimal(0)));
+/** What v2 makes of a record: re-priced on or after `from`, unchanged before. */
+const expectedCost = (r: UsageRecord, from: string) =>
+  r.ChargePeriodStart >= from
+    ? decimalToString(new Decimal(r.BilledCost).times(MARKUP.v2[r.ServiceName!]))
+    : r.x_RatedCost!;
+
+const quiet = createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, done) => done() }) });
+
+/** One isolated pipeline: its own topic and index prefix, sink, publisher and config file. */
+class Stack {
+  readonly config = testConfig();
+  readonly prefix = uniqueName('it-rerate');
+  readonly names = indexNames(this.prefix);
+  readonly topics;
+  readonly es;
+  readonly kafka;
+  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-rerate-'));
+  readonly configFile = path.join(this.dir, 'meterflow.yaml');
+  private sink: ElasticsearchSink | undefined;
+  readonly publisher: RevisionPublisher;
+
+  constructor() {
+    this.config.kafka.topic_prefix = this.prefix;
+    this.config.elasticsearch.index_prefix = this.prefix;
+    this.topics = topicNames(this.config);
+    this.es = createElasticsearch(this.config);
+    this.kafka = createKafka(this.config, 'it-rerate');
+    this.publisher = new RevisionPublisher({
+      es: this.es,
+      names: this.names,
+      logger: quiet,
+      registry: new Registry(),
+      intervalMs: 60_000,
+      historyRetentionDays: 400,
+    });
+    fs.writeFileSync(
+      this.configFile,
+      `kafka:\n  topic_prefix: ${this.prefix}\nelasticsearch:\n  index_prefix: ${this.prefix}\n`,
+    );
+  }
+
+  async start(usage: UsageRecord[]): Promise<void> {
+    const byRevision = new Map<string, UsageRecord[]>();
+    for (const r of usage) byRevision.set(r.x_Revision, [...(byRevision.get(r.x_Revision) ?? []), r]);
+    await seedPublishedUsage(this.es, this.names, {
+      usage,
+      revisions: [...byRevision.values()].map(revisionDoc),
+      deadLetters: [],
+      invoices: [],
+      published: [...byRevision.values()].map((rs) => ({
+        scope: rs[0].x_Scope,
+        revisionId: rs[0].x_Revision,
+      })),
+    });
+    const t = this.topics;
+    await ensureTopics(
+      this.kafka,
+      this.config,
+      [t.rated, t.control, t.deadLetter].map((topic) => ({ topic })),
+    );
+    this.sink = new ElasticsearchSink({
+      kafka: this.kafka,
+      es: this.es,
+      names: this.names,
+      topics: t,
+      groupId: `${this.prefix}-sink`,
+      options: this.config.sink,
+      logger: quiet,
+      metrics: createStageMetrics(new Registry(), 'sink.elasticsearch'),
+    });
+    await this.sink.start();
+  }
+
+  async publishBook(yaml: string): Promise<void> {
+    const file = path.join(this.dir, `book-${Date.now()}.yaml`);
+    fs.writeFileSync(file, yaml);
+    await ensureTopics(this.kafka, this.config, [{ topic: this.topics.priceBook }]);
+    await publishPriceBook(this.kafka, this.topics.priceBook, file);
+  }
+
+  run(args: string[], env: Record<string, string> = {}): ChildProcess {
+    Object.assign(process.env, env);
+    try {
+      return meterflowProcess(['pricebook', 'rerate', ...args], this.configFile);
+    } finally {
+      for (const k of Object.keys(env)) delete process.env[k];
+    }
+  }
+
+  async cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = this.run(args);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    return { code: await exitOf(child), stdout, stderr };
+  }
+
+  /** Passes of the publisher until every scope shows the revision `expected` names. */
+  async publishedAs(expected: Map<string, string>): Promise<void> {
+    await eventually(
+      async () => {
+        const current = await this.publisher.pass();
+        return [...expected].every(([scope, rev]) => current.get(scope) === rev) ? true : undefined;
+      },
+      60_000,
+      500,
+    );
+  }
+
+  /** Every record the published alias shows. */
+  async publishedUsage(): Promise<UsageRecord[]> {
+    const out: UsageRecord[] = [];
+    for await (const hits of scanAll<UsageRecord>(this.es, this.names.usageAlias, { match_all: {} }, true))
+      for (const h of hits) out.push(h._source!);
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    await this.sink?.stop();
+    await this.es.indices.delete({ index: `${this.prefix}-*` }).catch(() => undefined);
+    await this.es.indices
+      .delete({ index: invoiceCounterIndex(this.names), ignore_unavailable: true })
+      .catch(() => undefined);
+    await this.es.indices.deleteIndexTemplate({ name: this.names.usageTemplate }).catch(() => undefined);
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${this.prefix}.`));
+    await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+    await admin.disconnect();
+    await this.es.close();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const decodeRecord = (v: Buffer) => AvroTypes.usageRecord.fromBuffer(v) as UsageRecord;
+const decodeControl = (v: Buffer) => AvroTypes.revisionControl.fromBuffer(v) as RevisionControl;
+
+describe('pricebook rerate on the real stack', () => {
+  jest.setTimeout(240_000);
+  const stacks: Stack[] = [];
+  const stack = () => {
+    const s = new Stack();
+    stacks.push(s);
+    return s;
+  };
+  afterAll(async () => {
+    for (const s of stacks) await s.stop();
+  });
+
+  it('re-rates published usage from the date: exact totals, x_PriceBookVersion v2, an audit event', async () => {
+    const s = stack();
+    const A = 'aws/acct-1/2026-10';
+    const B = 'aws/acct-2/2026-10';
+    const usage = [
+      rated(A, 'ra', '2026-10', '05', 'AmazonEC2', '10'), // before the date: stays 11.5 (v1)
+      rated(A, 'ra', '2026-10', '12', 'AmazonEC2', '0.1'), // 0.115 -> 0.12
+      rated(A, 'ra', '2026-10', '20', 'AmazonS3', '20'), // 22 -> 22 (storage unchanged), now v2
+      rated(B, 'rb', '2026-10', '15', 'AmazonEC2', '0.2'), // 0.23 -> 0.24
+    ];
+    await s.start(usage);
+    await s.publishBook(V1);
+
+    // Only the published book may re-rate; usage errors exit 2 before anything is contacted.
+    const notCurrent = await s.cli(['v2', '--from', '2026-10-10']);
+    expect(notCurrent.code).toBe(1);
+    expect(notCurrent.stderr).toContain('price book version v2 is not the published one (v1 is)');
+    const badDate = await s.cli(['v2', '--from', '2026-02-30']);
+    expect(badDate.code).toBe(2);
+    expect(badDate.stderr).toContain('--from 2026-02-30');
+
+    await s.publishBook(V2);
+    const run = await s.cli(['v2', '--from', '2026-10-10']);
+    expect(run.stderr).toContain(`rerate v2: scope 1/2 ${A} -> ra+rr-v2: 3 records, 2 re-rated`);
+    expect(run.stderr).toContain(`rerate v2: scope 2/2 ${B} -> rb+rr-v2: 1 records, 1 re-rated`);
+    expect(run.stderr).toContain('4/4 records');
+    expect(run.code).toBe(0);
+    // Re-rated: 0.115 + 22 + 0.23 = 22.345 -> 0.12 + 22 + 0.24 = 22.36.
+    expect(run.stdout).toContain('USD 22.345 -> 22.36 (change 0.015)');
+
+    await s.publishedAs(
+      new Map([
+        [A, 'ra+rr-v2'],
+        [B, 'rb+rr-v2'],
+      ]),
+    );
+    const published = await s.publishedUsage();
+    expect(published).toHaveLength(usage.length);
+    const from = '2026-10-10';
+    const byLine = new Map(published.map((r) => [r.x_SourceLine, r]));
+    for (const r of usage) {
+      const now = byLine.get(r.x_SourceLine)!;
+      expect(now.x_Revision).toBe(rerateRevisionId(r.x_Revision, 'v2'));
+      expect(now.x_RatedCost).toBe(expectedCost(r, from));
+      expect(now.x_PriceBookVersion).toBe(r.ChargePeriodStart >= from ? 'v2' : 'v1');
+    }
+    // 11.5 + 0.12 + 22 + 0.24, from 11.5 + 0.115 + 22 + 0.23 = 33.845.
+    expect(sum(usage)).toBe('33.845');
+    expect(sum(published)).toBe('33.86');
+
+    const audit = await readTopic(
+      s.kafka,
+      s.topics.audit,
+      (v) => AvroTypes.auditEvent.fromBuffer(v) as AuditEvent,
+    );
+    expect(audit.filter((e) => e.action === 'pricebook.rerated').map((e) => [e.target, e.effect])).toEqual([
+      [
+        'version v2 from 2026-10-10',
+        expect.objectContaining({
+          version: 'v2',
+          from: '2026-10-10',
+          scopes: '2',
+          scope_list: `${A},${B}`,
+          records: '4',
+          rerated_records: '3',
+          old_total_USD: '22.345',
+          new_total_USD: '22.36',
+          change_USD: '0.015',
+        }),
+      ],
+    ]);
+
+    // Again: every scope is re-rated already (its published records carry v2), nothing is written.
+    const again = await s.cli(['v2', '--from', '2026-10-10']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('re-rated 0 scope(s)');
+  });
+
+  it('killed with -9 inside a scope and run again: every record re-rated exactly once, totals exact', async () => {
+    const s = stack();
+    const scopes = ['aws/acct-1/2026-11', 'aws/acct-2/2026-11', 'aws/acct-3/2026-11'];
+    const usage = scopes.flatMap((scope, i) => [
+      rated(scope, `r${i}`, '2026-11', '03', 'AmazonEC2', '1.01'),
+      rated(scope, `r${i}`, '2026-11', '04', 'AmazonEC2', '2.02'),
+    ]);
+    await s.start(usage);
+    await s.publishBook(V2);
+
+    // Paused inside the second scope's open transaction, after its records and checkpoint were
+    // sent: killed there, that transaction never commits.
+    const first = s.run(['v2', '--from', '2026-11-01'], { MF_TEST_RERATE_PAUSE_IN_SCOPE: '2' });
+    let stderr = '';
+    const paused = new Promise<void>((resolve) =>
+      first.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('paused in scope')) resolve();
+      }),
+    );
+    await paused;
+    expect(stderr).toContain(`scope 1/3 ${scopes[0]}`);
+    first.kill('SIGKILL');
+    await exitOf(first);
+    const second = await s.cli(['v2', '--from', '2026-11-01']);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('re-rated 3 scope(s) (1 committed by an earlier run), 6 of 6 records');
+    // Only the two scopes not committed before are written now.
+    expect(second.stderr).toContain(`scope 1/2 ${scopes[1]}`);
+    expect(second.stderr).toContain(`scope 2/2 ${scopes[2]}`);
+
+    // The killed run's open transaction held read_committed readers at its first offset; the second
+    // run's producer (same transactional id) aborted it. One committed checkpoint per scope.
+    const checkpoints = await readTopic(
+      s.kafka,
+      s.topics.rerateCheckpoints,
+      (v) => JSON.parse(v.toString()) as RerateCheckpoint,
+    );
+    expect(checkpoints.map((c) => [c.scope, c.revision_id, c.records, c.rerated]).sort()).toEqual(
+      scopes.map((scope, i) => [scope, `r${i}+rr-v2`, 2, 2]),
+    );
+
+    // What read_committed consumers (the sink) see: each source line re-rated exactly once.
+    const rows = await readTopic(s.kafka, s.topics.rated, decodeRecord);
+    expect(rows.map((r) => `${r.x_Scope}#${r.x_SourceLine}`).sort()).toEqual(
+      usage.map((r) => `${r.x_Scope}#${r.x_SourceLine}`).sort(),
+    );
+    expect(new Set(rows.map((r) => r.x_RecordId)).size).toBe(usage.length);
+    const completed = (await readTopic(s.kafka, s.topics.control, decodeControl)).filter(
+      (c) => c.type === 'REVISION_COMPLETED',
+    );
+    expect(completed.map((c) => [c.scope, c.revision_id, c.row_count]).sort()).toEqual(
+      scopes.map((scope, i) => [scope, `r${i}+rr-v2`, 2]),
+    );
+
+    await s.publishedAs(new Map(scopes.map((scope, i) => [scope, `r${i}+rr-v2`])));
+    const published = await s.publishedUsage();
+    // (1.01 + 2.02) * 1.2 * 3 = 10.908, from (1.01 + 2.02) * 1.15 * 3 = 10.4535.
+    expect(sum(usage)).toBe('10.4535');
+    expect(sum(published)).toBe('10.908');
+    expect(published.every((r) => r.x_PriceBookVersion === 'v2')).toBe(true);
+  });
+
+  it('a finalized period gets an adjustment line on the next invoice naming the price-book version', async () => {
+    const s = stack();
+    const JAN = 'aws/acct-1/2026-01';
+    const FEB = 'aws/acct-1/2026-02';
+    const usage = [
+      rated(JAN, 'j1', '2026-01', '10', 'AmazonEC2', '100'), // 115 -> 120
+      rated(FEB, 'f1', '2026-02', '10', 'AmazonEC2', '50'), // 57.5 -> 60
+    ];
+    await s.start(usage);
+    const book1 = loadPriceBook(writeBook(s, V1));
+    await generateInvoices({
+      es: s.es,
+      names: s.names,
+      book: book1,
+      options: DEFAULT_INVOICE_OPTIONS,
+      period: '2026-01',
+    });
+    const [jan] = await finalizeInvoices({ es: s.es, names: s.names, period: '2026-01', customer: 'acme' });
+    expect(jan.error).toBeNull();
+    expect(jan.invoice!.total).toBe('115.00');
+
+    await s.publishBook(V2);
+    const run = await s.cli(['v2', '--from', '2026-01-01']);
+    expect(run.code).toBe(0);
+    await s.publishedAs(
+      new Map([
+        [JAN, 'j1+rr-v2'],
+        [FEB, 'f1+rr-v2'],
+      ]),
+    );
+
+    const book2 = loadPriceBook(writeBook(s, V2));
+    const [feb] = await generateInvoices({
+      es: s.es,
+      names: s.names,
+      book: book2,
+      options: DEFAULT_INVOICE_OPTIONS,
+      period: '2026-02',
+      customer: 'acme',
+    });
+    const lines = feb.invoice!.lines;
+    const adjustment = lines.find((l) => l.kind === 'adjustment')!;
+    expect(adjustment).toMatchObject({
+      amount: '5.00',
+      adjusts: { period: '2026-01', billed_amount: '115.00', current_amount: '120.00' },
+    });
+    expect(adjustment.adjusts!.cause).toContain('re-rated with price book version v2');
+    expect(adjustment.adjusts!.cause).toContain(`${JAN}@j1+rr-v2`);
+    // February's own usage at the new price, plus January's adjustment.
+    expect(feb.invoice!.total).toBe('65.00');
+  });
+});
+
+function writeBook(s: Stack, yaml: string): string {
+  const file = path.join(s.dir, `${yaml.includes('version: v2') ? 'v2' : 'v1'}.yaml`);
+  fs.writeFileSync(file, yaml);
+  return file;
+}
