@@ -56,7 +56,40 @@ export function parseCheckpoint(key: string, value: string | undefined): RerateC
 }
 
 /**
- * Every committed checkpoint, by key. Reading to the end commits a sentinel through `producer`
+ * The end of a re-rate run (version and date), written after its audit event: the checkpoints of
+ * the same version and date BEFORE it belong to finished runs, those after it to the run that is
+ * being resumed, whose audit event must count them although their scopes may have been published
+ * (and so no longer look affected) meanwhile. Keyed `run@<version>@<from>`, kept by compaction.
+ */
+export interface RerateRunEnd {
+  version: string;
+  from: string;
+  scopes: number;
+  at: string;
+}
+
+export const runEndKey = (version: string, from: string) => `run@${version}@${from}`;
+
+export function runEndMessage(end: RerateRunEnd): { key: string; value: string } {
+  return { key: runEndKey(end.version, end.from), value: JSON.stringify(end) };
+}
+
+/** What the topic holds, in topic order (one partition). */
+export interface RerateState {
+  checkpoints: Map<string, RerateCheckpoint & { offset: bigint }>;
+  runEnds: Map<string, bigint>;
+}
+
+/** The checkpoints of the run of `version` and `from` that has not ended (see RerateRunEnd). */
+export function openRunCheckpoints(state: RerateState, version: string, from: string): RerateCheckpoint[] {
+  const ended = state.runEnds.get(runEndKey(version, from)) ?? -1n;
+  return [...state.checkpoints.values()]
+    .filter((cp) => cp.version === version && cp.from === from && cp.offset > ended)
+    .map(({ offset: _offset, ...cp }) => cp);
+}
+
+/**
+ * Every committed checkpoint and run end. Reading to the end commits a sentinel through `producer`
  * first (runtime/kafka.ts readToSentinel): that also fences a killed re-rate's open transaction
  * (same transactional id), so a half-written scope is aborted before we decide what is done.
  * A record that is not a checkpoint counts as none: its scope is re-rated again, under the same
@@ -66,12 +99,17 @@ export async function loadRerateCheckpoints(
   kafka: Kafka,
   producer: Producer,
   topic: string,
-): Promise<Map<string, RerateCheckpoint>> {
-  const out = new Map<string, RerateCheckpoint>();
-  await readToSentinel(kafka, producer, topic, 'rerate', ({ key, value }) => {
+): Promise<RerateState> {
+  const state: RerateState = { checkpoints: new Map(), runEnds: new Map() };
+  await readToSentinel(kafka, producer, topic, 'rerate', ({ key, value, offset }) => {
+    if (key.startsWith('run@')) {
+      if (value === undefined) state.runEnds.delete(key);
+      else state.runEnds.set(key, BigInt(offset));
+      return;
+    }
     const cp = parseCheckpoint(key, value);
-    if (cp) out.set(key, cp);
-    else out.delete(key);
+    if (cp) state.checkpoints.set(key, { ...cp, offset: BigInt(offset) });
+    else state.checkpoints.delete(key);
   });
-  return out;
+  return state;
 }

@@ -15,6 +15,8 @@ import {
   checkpointKey,
   checkpointMessage,
   loadRerateCheckpoints,
+  openRunCheckpoints,
+  runEndMessage,
   type RerateCheckpoint,
 } from './checkpoints';
 import { affectedScopes, revisionDocument, revisionRecords, revisionsOf } from './published';
@@ -110,7 +112,7 @@ export async function runRerate(
   });
   await producer.connect();
   try {
-    const checkpoints = await loadRerateCheckpoints(kafka, producer, topics.rerateCheckpoints);
+    const state = await loadRerateCheckpoints(kafka, producer, topics.rerateCheckpoints);
     const summary: RerateSummary = {
       version: o.version,
       from: o.from,
@@ -131,6 +133,13 @@ export async function runRerate(
       summary.reratedRecords += cp.rerated;
     };
 
+    // A killed run of the same version and date: its committed scopes count in this run's audit
+    // event, whether or not the publisher has published them since (then they look unaffected).
+    for (const cp of openRunCheckpoints(state, o.version, o.from)) {
+      summary.resumed.push(cp.scope);
+      countCheckpoint(cp);
+    }
+
     // 2. decide
     const affected = await affectedScopes(es, names, o.from, o.version);
     const revisions = await revisionsOf(es, names, [...affected.keys()]);
@@ -147,12 +156,8 @@ export async function runRerate(
         continue;
       }
       const revisionId = rerateRevisionId(doc.revision_id, o.version);
-      const cp = checkpoints.get(checkpointKey(scope, revisionId));
-      if (cp) {
-        summary.resumed.push(scope);
-        countCheckpoint(cp);
-        continue;
-      }
+      // Committed already (by a killed run of this version, counted above if it had this date).
+      if (state.checkpoints.has(checkpointKey(scope, revisionId))) continue;
       const decision = decideScope({ ...doc, accumulates: accumulates(doc) }, docs);
       if (decision.kind === 'skip') summary.skipped.push({ scope, why: decision.why });
       else if (decision.kind === 'hold') summary.held.push({ scope, why: decision.why });
@@ -207,13 +212,35 @@ export async function runRerate(
     }
     summary.totals = totalsEffect(oldTotals.toRecord(), newTotals.toRecord());
 
-    // 5. audit, once the scopes are committed
-    if (summary.rerated.length || summary.resumed.length)
+    // 5. audit, once the scopes are committed; then the run's end, so that a later run of the same
+    // version and date does not count these scopes again. A crash between the two writes the audit
+    // event again on the next run (at least once), never loses it.
+    if (summary.rerated.length || summary.resumed.length) {
       await recordAudit(
         auditEvent('pricebook.rerated', `version ${o.version} from ${o.from}`, effect(summary)),
         logger,
         config,
       );
+      // A transactional producer writes only in transactions.
+      const tx = await producer.transaction();
+      try {
+        await tx.send({
+          topic: topics.rerateCheckpoints,
+          messages: [
+            runEndMessage({
+              version: o.version,
+              from: o.from,
+              scopes: summary.rerated.length + summary.resumed.length,
+              at: new Date().toISOString(),
+            }),
+          ],
+        });
+        await tx.commit();
+      } catch (err) {
+        await tx.abort().catch(() => undefined);
+        throw err;
+      }
+    }
     return summary;
   } finally {
     await producer.disconnect().catch(() => undefined);

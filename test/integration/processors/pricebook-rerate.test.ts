@@ -141,12 +141,22 @@ class Stack {
     );
   }
 
-  async start(usage: UsageRecord[]): Promise<void> {
+  /** Seeds `usage` as published (revision documents in `format`, unless `formats` names another), plus `others`. */
+  async start(
+    usage: UsageRecord[],
+    o: { formats?: Record<string, string>; others?: RevisionDocument[] } = {},
+  ): Promise<void> {
     const byRevision = new Map<string, UsageRecord[]>();
     for (const r of usage) byRevision.set(r.x_Revision, [...(byRevision.get(r.x_Revision) ?? []), r]);
     await seedPublishedUsage(this.es, this.names, {
       usage,
-      revisions: [...byRevision.values()].map(revisionDoc),
+      revisions: [
+        ...[...byRevision.values()].map((rs) => ({
+          ...revisionDoc(rs),
+          format: o.formats?.[rs[0].x_Revision] ?? 'cur2-csv',
+        })),
+        ...(o.others ?? []),
+      ],
       deadLetters: [],
       invoices: [],
       published: [...byRevision.values()].map((rs) => ({
@@ -366,7 +376,9 @@ describe('pricebook rerate on the real stack', () => {
       s.topics.rerateCheckpoints,
       (v) => JSON.parse(v.toString()) as RerateCheckpoint,
     );
-    expect(checkpoints.map((c) => [c.scope, c.revision_id, c.records, c.rerated]).sort()).toEqual(
+    // (The run's end record, `run@v2@2026-11-01`, is on the topic too.)
+    const scopeCheckpoints = checkpoints.filter((c) => c.revision_id !== undefined);
+    expect(scopeCheckpoints.map((c) => [c.scope, c.revision_id, c.records, c.rerated]).sort()).toEqual(
       scopes.map((scope, i) => [scope, `r${i}+rr-v2`, 2, 2]),
     );
 
@@ -441,6 +453,50 @@ describe('pricebook rerate on the real stack', () => {
     expect(adjustment.adjusts!.cause).toContain(`${JAN}@j1+rr-v2`);
     // February's own usage at the new price, plus January's adjustment.
     expect(feb.invoice!.total).toBe('65.00');
+  });
+
+  it('writes nothing when the book cannot price a record; holds a scope with a newer revision on its way, skips first-party scopes', async () => {
+    const s = stack();
+    const OK = 'aws/acct-1/2026-12';
+    const HELD = 'aws/acct-2/2026-12';
+    const EVENTS = 'platform/ingest-1/2026-12';
+    const usage = [
+      rated(OK, 'ok1', '2026-12', '10', 'AmazonS3', '3'),
+      rated(OK, 'ok1', '2026-12', '11', 'AmazonEC2', '4'), // 4.6 -> 4.8
+      rated(HELD, 'h1', '2026-12', '10', 'AmazonEC2', '5'),
+      rated(EVENTS, 's1', '2026-12', '10', 'AmazonEC2', '6'),
+    ];
+    // HELD: a restated revision h2 is indexed and waiting to be published.
+    const h2 = {
+      ...revisionDoc([{ ...usage[2], x_Revision: 'h2' }]),
+      state: 'pending' as const,
+      completed_offset: 7,
+    };
+    await s.start(usage, { formats: { s1: 'platform-events' }, others: [h2] });
+
+    // v3 has no storage rule: the S3 record cannot be priced, and nothing at all is written.
+    await s.publishBook(V2.replace('version: v2', 'version: v3').replace(/^.*storage.*$/m, ''));
+    const refused = await s.cli(['v3', '--from', '2026-12-01']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      'price book v3 cannot price 1 published record(s); nothing was re-rated',
+    );
+    expect(refused.stderr).toContain(`${OK} record ${usage[0].x_RecordId}: unpriced`);
+    expect(await readTopic(s.kafka, s.topics.rated, decodeRecord)).toEqual([]);
+
+    await s.publishBook(V2);
+    const run = await s.cli(['v2', '--from', '2026-12-01']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`held ${HELD}: revision h2 (pending) is newer than the published h1`);
+    expect(run.stderr).toContain(`skipped ${EVENTS}: first-party events scope`);
+    expect(run.stderr).toContain('1 scope(s) held, not re-rated');
+    expect(run.stdout).toContain('re-rated 1 scope(s) (0 committed by an earlier run), 2 of 2 records');
+    expect(run.stdout).toContain('USD 7.9 -> 8.1 (change 0.2)');
+    const rows = await readTopic(s.kafka, s.topics.rated, decodeRecord);
+    expect(rows.map((r) => [r.x_Scope, r.x_Revision, r.x_RatedCost]).sort()).toEqual([
+      [OK, 'ok1+rr-v2', '3.3'],
+      [OK, 'ok1+rr-v2', '4.8'],
+    ]);
   });
 });
 

@@ -13,6 +13,7 @@ import {
   totalsEffect,
   checkpointKey,
 } from '../../../../processors/rerate';
+import { openRunCheckpoints, runEndKey } from '../../../../processors/rerate/checkpoints';
 import { usageRecord } from '../../../support/usage-record';
 
 const BOOK = parsePriceBook(`version: v2
@@ -151,6 +152,35 @@ describe('re-rate: checkpoints and the audit effect', () => {
     expect(parseCheckpoint(checkpointKey(SCOPE, 'r9+rr-v2'), JSON.stringify(cp))).toBeUndefined();
     expect(parseCheckpoint(key, 'not json')).toBeUndefined();
     expect(parseCheckpoint(key, undefined)).toBeUndefined();
+  });
+
+  it("counts a run's checkpoints until the run's end is recorded", () => {
+    const cp = (scope: string, version: string, from: string, offset: bigint) => ({
+      scope,
+      source_revision: 'r1',
+      revision_id: `r1+rr-${version}`,
+      version,
+      from,
+      records: 1,
+      rerated: 1,
+      old_totals: {},
+      new_totals: {},
+      at: '2026-03-30T00:00:00.000Z',
+      offset,
+    });
+    const state = {
+      checkpoints: new Map([
+        ['a', cp('a', 'v2', '2026-03-15', 1n)],
+        ['b', cp('b', 'v2', '2026-03-15', 3n)],
+        ['c', cp('c', 'v2', '2026-03-01', 4n)],
+        ['d', cp('d', 'v3', '2026-03-15', 5n)],
+      ]),
+      // v2 from 2026-03-15 ended at offset 2: `a` was that run's, `b` belongs to the open one.
+      runEnds: new Map([[runEndKey('v2', '2026-03-15'), 2n]]),
+    };
+    expect(openRunCheckpoints(state, 'v2', '2026-03-15').map((c) => c.scope)).toEqual(['b']);
+    expect(openRunCheckpoints(state, 'v2', '2026-03-01').map((c) => c.scope)).toEqual(['c']);
+    expect(openRunCheckpoints(state, 'v3', '2026-03-15')[0]).not.toHaveProperty('offset');
   });
 
   it('states scopes, records and exact totals per currency', () => {
