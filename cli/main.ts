@@ -53,6 +53,7 @@ const apiModule = () => load('../api/service') as typeof import('../api/service'
 const exportModule = () => load('../api/export') as typeof import('../api/export');
 const apiKeysModule = () => load('../api') as typeof import('../api');
 const invoicesModule = () => load('../invoices/service') as typeof import('../invoices/service');
+const rerateModule = () => load('../processors/rerate') as typeof import('../processors/rerate');
 const previewModule = () => load('../processors/preview') as typeof import('../processors/preview');
 const supervisorModule = () => load('./supervisor') as typeof import('./supervisor');
 
@@ -439,6 +440,35 @@ pricebook
       throw usageError(`--book: ${(err as Error).message}`);
     }
     process.stdout.write(formatDiff(await runPriceBookDiff(config().config, book, opts), opts.format));
+  });
+
+pricebook
+  .command('rerate <version>')
+  .description(
+    'after publishing a book version effective from a date: re-rate the published usage from that date with it, scope by scope, exactly once and resumable (docs/re-rating.md)',
+  )
+  .requiredOption('--from <YYYY-MM-DD>', 'records whose ChargePeriodStart is on or after this day (UTC)')
+  .action(async (version: string, opts: { from: string }) => {
+    // Checked before connecting to anything: a usage error exits 2.
+    const { parseFromDate, runRerate } = rerateModule();
+    if (parseFromDate(opts.from) === undefined)
+      throw usageError(`--from ${opts.from}: expected a calendar date YYYY-MM-DD`);
+    if (version.trim() === '') throw usageError('<version>: the price-book version must not be empty');
+    const s = await runRerate(config().config, { version, from: opts.from }, say);
+    for (const k of s.skipped) say(`skipped ${k.scope}: ${k.why}`);
+    const totals = s.totals.map((t) => `${t.currency} ${t.old} -> ${t.new} (change ${t.change})`).join(', ');
+    process.stdout.write(
+      `re-rated ${s.rerated.length + s.resumed.length} scope(s) (${s.resumed.length} committed by an earlier run), ` +
+        `${s.reratedRecords} of ${s.records} records with price book ${version} from ${opts.from}` +
+        `${totals ? `: ${totals}` : ''}\n`,
+    );
+    if (s.held.length) {
+      for (const h of s.held) process.stderr.write(`meterflow: held ${h.scope}: ${h.why}\n`);
+      process.stderr.write(
+        `meterflow: error: ${s.held.length} scope(s) held, not re-rated; run the re-rate again once they are published\n`,
+      );
+      process.exitCode = 1;
+    }
   });
 
 program

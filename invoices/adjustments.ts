@@ -1,3 +1,4 @@
+import { rerateVersionOf } from '../processors/rerate/rerate';
 import { Decimal } from '../schemas/decimal';
 import { addTo, cloudList, cloudMap, cmp, EMPTY_TRACE, line } from './lines';
 import type { PeriodLines } from './period-lines';
@@ -122,7 +123,21 @@ function revText(revs: { scope: string; revision_id: string }[]): string {
 function causeText(f: InvoiceDocument, before?: InvoiceLineTrace, now?: InvoiceLineTrace): string {
   const was = sortRevisions(before?.revisions ?? []);
   const is = sortRevisions(now?.revisions ?? []);
-  const head = `usage of ${f.period} changed after invoice ${f.number ?? f.invoice_id} was finalized`;
+  // A revision `meterflow pricebook rerate` wrote names the book version that re-priced it
+  // (processors/rerate): the adjustment says which price-book change caused it.
+  const billed = new Set(was.map((r) => r.revision_id));
+  const versions = [
+    ...new Set(
+      is
+        .filter((r) => !billed.has(r.revision_id))
+        .map((r) => rerateVersionOf(r.revision_id))
+        .filter((v): v is string => v !== undefined),
+    ),
+  ].sort();
+  const rerated = versions.length
+    ? `: re-rated with price book version ${versions.join(', ')} (pricebook rerate)`
+    : '';
+  const head = `usage of ${f.period} changed after invoice ${f.number ?? f.invoice_id} was finalized${rerated}`;
   if (revText(was) === revText(is))
     return `${head}: same revisions (${revText(is)}), recomputed amount differs (price book or plan change)`;
   return `${head}: billed from revisions ${revText(was)}, now ${revText(is)}`;

@@ -18,6 +18,7 @@ export type AuditAction =
   | 'invoice.credit_note'
   | 'invoice.voided'
   | 'pricebook.published'
+  | 'pricebook.rerated'
   | 'dead_letters.replayed'
   | 'api.key_created';
 

@@ -24,6 +24,8 @@ export function topicNames(config: MeterflowConfig) {
     raw: (provider: string) => `${p}.raw.${provider}`,
     control: `${p}.control`,
     collectorCheckpoints: `${p}.collector-checkpoints`,
+    // `meterflow pricebook rerate`: the scopes a re-rate has committed (processors/rerate/).
+    rerateCheckpoints: `${p}.rerate-checkpoints`,
     normalized: `${p}.normalized`,
     deduped: `${p}.deduped`,
     rated: `${p}.rated`,
@@ -128,7 +130,7 @@ export function onConsumerStopped(consumer: Consumer, fail: (err: Error) => void
 
 /**
  * What each topic meterflow creates is for decides how it is kept, stated here rather than
- * inherited from the broker's defaults: the price book and the collector checkpoints are state
+ * inherited from the broker's defaults: the price book and the collector and re-rate checkpoints are state
  * (compacted, one partition: the latest value per key is all that matters, in order); every other
  * topic is a log kept for `kafka.topic_retention_days`. Unknown names (benchmarks) get the
  * broker's retention and the caller's partitions.
@@ -139,7 +141,7 @@ export function topicSettings(
 ): { partitions?: number; compacted: boolean; retentionDays?: number } | undefined {
   const names = topicNames(config);
   const days = config.kafka.topic_retention_days;
-  if (topic === names.priceBook || topic === names.collectorCheckpoints)
+  if (topic === names.priceBook || topic === names.collectorCheckpoints || topic === names.rerateCheckpoints)
     return { partitions: 1, compacted: true };
   const logs: Array<[string, number]> = [
     [names.control, days.control],
@@ -326,6 +328,64 @@ function sizeOf(v: Message['value'] | Message['key']): number {
 export const SENTINEL_PREFIX = '__meterflow_sentinel__/';
 export const isSentinel = (key: Buffer | string | null | undefined): boolean =>
   key !== null && key !== undefined && key.toString().startsWith(SENTINEL_PREFIX);
+
+/**
+ * Reads a transactional topic from its start to its end as of now, read_committed, handing every
+ * record but sentinels to `each`. The end is exact: a sentinel with a fresh nonce is committed
+ * through `producer` (a transactional producer) first, and the read stops when that nonce comes
+ * back. Committing the sentinel also proves the producer's transactional id is initialised: a
+ * transaction left open by a killed process with the same id has been aborted by then, so its
+ * records are never read here (read_committed) nor later.
+ */
+export async function readToSentinel(
+  kafka: Kafka,
+  producer: { transaction: () => Promise<import('kafkajs').Transaction> },
+  topic: string,
+  owner: string,
+  each: (message: { key: string; value: string | undefined; partition: number; offset: string }) => void,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const nonce = crypto.randomUUID();
+  const tx = await producer.transaction();
+  try {
+    await tx.send({ topic, messages: [{ key: `${SENTINEL_PREFIX}${owner}`, value: nonce }] });
+    await tx.commit();
+  } catch (err) {
+    await tx.abort().catch(() => undefined);
+    throw err;
+  }
+  const consumer = kafka.consumer({ groupId: transientGroupId(topic, 'reader'), readUncommitted: false });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`reading ${topic} to its end timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      onConsumerStopped(consumer, reject);
+      consumer
+        .run({
+          autoCommit: false,
+          eachMessage: async ({ partition, message }) => {
+            const key = message.key?.toString() ?? '';
+            const value = message.value?.toString();
+            if (key.startsWith(SENTINEL_PREFIX)) {
+              if (value === nonce) {
+                clearTimeout(timer);
+                resolve();
+              }
+              return;
+            }
+            each({ key, value, partition, offset: message.offset });
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+}
 
 /**
  * tx.sendOffsets with a retry for CONCURRENT_TRANSACTIONS. Right after a commit the coordinator is

@@ -1,6 +1,5 @@
-import crypto from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
-import { SENTINEL_PREFIX, onConsumerStopped, transientGroupId } from '../../runtime/kafka';
+import { readToSentinel } from '../../runtime/kafka';
 
 /**
  * Collector checkpoints live in Kafka, in a single-partition compacted topic keyed by scope, so a
@@ -80,59 +79,25 @@ export async function loadCheckpoints(
   onCorrupt: (c: CorruptCheckpoint) => void,
   timeoutMs = 60_000,
 ): Promise<Map<string, Checkpoint>> {
-  const nonce = crypto.randomUUID();
-  const tx = await producer.transaction();
-  try {
-    await tx.send({ topic, messages: [{ key: `${SENTINEL_PREFIX}${instance}`, value: nonce }] });
-    await tx.commit();
-  } catch (err) {
-    await tx.abort().catch(() => undefined);
-    throw err;
-  }
-
   const checkpoints = new Map<string, Checkpoint>();
-  const consumer = kafka.consumer({
-    groupId: transientGroupId(topic, 'reader'),
-    readUncommitted: false,
-  });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`reading checkpoints from ${topic} timed out after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      onConsumerStopped(consumer, reject);
-      consumer
-        .run({
-          autoCommit: false,
-          eachMessage: async ({ partition, message }) => {
-            const key = message.key?.toString() ?? '';
-            const value = message.value?.toString();
-            if (key.startsWith(SENTINEL_PREFIX)) {
-              if (value === nonce) {
-                clearTimeout(timer);
-                resolve();
-              }
-              return;
-            }
-            // A null value is a tombstone: the scope's checkpoint was deleted.
-            if (value === undefined) {
-              checkpoints.delete(key);
-              return;
-            }
-            const cp = parseCheckpoint(key, value);
-            if (cp instanceof Error) {
-              checkpoints.delete(key);
-              onCorrupt({ scope: key, partition, offset: message.offset, error: cp.message });
-            } else checkpoints.set(key, cp);
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+  await readToSentinel(
+    kafka,
+    producer,
+    topic,
+    instance,
+    ({ key, value, partition, offset }) => {
+      // A null value is a tombstone: the scope's checkpoint was deleted.
+      if (value === undefined) {
+        checkpoints.delete(key);
+        return;
+      }
+      const cp = parseCheckpoint(key, value);
+      if (cp instanceof Error) {
+        checkpoints.delete(key);
+        onCorrupt({ scope: key, partition, offset, error: cp.message });
+      } else checkpoints.set(key, cp);
+    },
+    timeoutMs,
+  );
   return checkpoints;
 }

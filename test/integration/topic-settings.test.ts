@@ -28,6 +28,7 @@ describe('topics are created with their stated settings', () => {
       t.control,
       t.priceBook,
       t.collectorCheckpoints,
+      t.rerateCheckpoints,
       t.deadLetter,
     ];
     await ensureTopics(
@@ -64,12 +65,16 @@ describe('topics are created with their stated settings', () => {
       expect(settings[t.audit]).toMatchObject({ 'retention.ms': '-1' });
       expect(settings[t.priceBook]).toMatchObject({ 'cleanup.policy': 'compact' });
       expect(settings[t.collectorCheckpoints]).toMatchObject({ 'cleanup.policy': 'compact' });
+      expect(settings[t.rerateCheckpoints]).toMatchObject({ 'cleanup.policy': 'compact' });
       for (const name of all)
         expect(settings[name]['min.insync.replicas']).toBe(String(config.kafka.topic_min_insync_replicas));
-      const meta = await admin.fetchTopicMetadata({ topics: [t.priceBook, t.collectorCheckpoints, t.rated] });
+      const meta = await admin.fetchTopicMetadata({
+        topics: [t.priceBook, t.collectorCheckpoints, t.rerateCheckpoints, t.rated],
+      });
       expect(Object.fromEntries(meta.topics.map((m) => [m.name, m.partitions.length]))).toEqual({
         [t.priceBook]: 1,
         [t.collectorCheckpoints]: 1,
+        [t.rerateCheckpoints]: 1,
         [t.rated]: config.kafka.topic_partitions,
       });
     } finally {

@@ -91,6 +91,12 @@ const cases: Array<[string, string[], RegExp]> = [
     ['pricebook', 'diff', '--book', 'no-such-book.yaml', '--period', '2026-10'],
     /--book: invalid price book no-such-book\.yaml.*\n.*no-such-book\.yaml: cannot read the file \(ENOENT\)/,
   ],
+  [
+    'a re-rate date that is not a calendar day',
+    ['pricebook', 'rerate', 'v2', '--from', '2026-02-30'],
+    /--from 2026-02-30: expected a calendar date YYYY-MM-DD/,
+  ],
+  ['a re-rate without --from', ['pricebook', 'rerate', 'v2'], /required option '--from <YYYY-MM-DD>'/],
   ['a port that is no number', ['api', '--port', 'http'], /'http' is invalid.*not a port/],
   [
     'a key of two roles',

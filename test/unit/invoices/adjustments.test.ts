@@ -145,4 +145,32 @@ describe('adjustments after a restatement of a finalized period', () => {
     expect(lineOf(febDraft, 'adjustment:2026-01:commitment:acme-commit').amount).toBe('-300.00');
     expect(febDraft.total).toBe('6000.00');
   });
+
+  it('names the price-book version when the restatement is a re-rate (pricebook rerate)', () => {
+    // January re-rated with book 2026-02.1: revision r1 re-emitted as r1+rr-2026-02.1, S3 10 -> 11.
+    const rerated = [rec({ ServiceName: 'AmazonS3', x_RatedCost: '11', x_Revision: 'r1+rr-2026-02.1' })];
+    const febDraft = draft({
+      customer: C,
+      period: '2026-02',
+      usage: feb,
+      invoices: [janInvoice],
+      restated: { '2026-01': rerated },
+    });
+    const s3 = lineOf(febDraft, 'adjustment:2026-01:usage:AmazonS3');
+    expect(s3.amount).toBe('1.00');
+    expect(s3.adjusts!.cause).toBe(
+      'usage of 2026-01 changed after invoice MF-2026-000001 was finalized: re-rated with price book version 2026-02.1 (pricebook rerate): billed from revisions aws:cur@r1, now aws:cur@r1+rr-2026-02.1',
+    );
+    // A plain restatement names no version.
+    const plain = draft({
+      customer: C,
+      period: '2026-02',
+      usage: feb,
+      invoices: [janInvoice],
+      restated: { '2026-01': janR2 },
+    });
+    expect(lineOf(plain, 'adjustment:2026-01:usage:AmazonS3').adjusts!.cause).not.toContain(
+      'price book version',
+    );
+  });
 });
