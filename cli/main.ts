@@ -418,9 +418,18 @@ const pricebook = program
 pricebook
   .command('publish <file>')
   .description('validate a price book and publish it to the price-book topic')
-  .action(async (file: string) => {
+  .option(
+    '--rerate-from <YYYY-MM-DD>',
+    'then re-rate the published usage from this day (UTC) with it, as `pricebook rerate` does',
+  )
+  .action(async (file: string, opts: { rerateFrom?: string }) => {
+    // Checked before publishing anything: a usage error exits 2 with nothing written.
+    if (opts.rerateFrom !== undefined && rerateModule().parseFromDate(opts.rerateFrom) === undefined)
+      throw usageError(`--rerate-from ${opts.rerateFrom}: expected a calendar date YYYY-MM-DD`);
     const { runPublishPriceBook } = processorsModule();
-    process.stdout.write(`${await runPublishPriceBook(config().config, file)}\n`);
+    const published = await runPublishPriceBook(config().config, file);
+    process.stdout.write(`${published.message}\n`);
+    if (opts.rerateFrom !== undefined) await rerate(published.version, opts.rerateFrom);
   });
 pricebook
   .command('diff')
@@ -450,26 +459,30 @@ pricebook
   .requiredOption('--from <YYYY-MM-DD>', 'records whose ChargePeriodStart is on or after this day (UTC)')
   .action(async (version: string, opts: { from: string }) => {
     // Checked before connecting to anything: a usage error exits 2.
-    const { parseFromDate, runRerate } = rerateModule();
-    if (parseFromDate(opts.from) === undefined)
+    if (rerateModule().parseFromDate(opts.from) === undefined)
       throw usageError(`--from ${opts.from}: expected a calendar date YYYY-MM-DD`);
     if (version.trim() === '') throw usageError('<version>: the price-book version must not be empty');
-    const s = await runRerate(config().config, { version, from: opts.from }, say);
-    for (const k of s.skipped) say(`skipped ${k.scope}: ${k.why}`);
-    const totals = s.totals.map((t) => `${t.currency} ${t.old} -> ${t.new} (change ${t.change})`).join(', ');
-    process.stdout.write(
-      `re-rated ${s.rerated.length + s.resumed.length} scope(s) (${s.resumed.length} committed by an earlier run), ` +
-        `${s.reratedRecords} of ${s.records} records with price book ${version} from ${opts.from}` +
-        `${totals ? `: ${totals}` : ''}\n`,
-    );
-    if (s.held.length) {
-      for (const h of s.held) process.stderr.write(`meterflow: held ${h.scope}: ${h.why}\n`);
-      process.stderr.write(
-        `meterflow: error: ${s.held.length} scope(s) held, not re-rated; run the re-rate again once they are published\n`,
-      );
-      process.exitCode = 1;
-    }
+    await rerate(version, opts.from);
   });
+
+/** `pricebook rerate`, and `pricebook publish --rerate-from` once the version is published. */
+async function rerate(version: string, from: string): Promise<void> {
+  const s = await rerateModule().runRerate(config().config, { version, from }, say);
+  for (const k of s.skipped) say(`skipped ${k.scope}: ${k.why}`);
+  const totals = s.totals.map((t) => `${t.currency} ${t.old} -> ${t.new} (change ${t.change})`).join(', ');
+  process.stdout.write(
+    `re-rated ${s.rerated.length + s.resumed.length} scope(s) (${s.resumed.length} committed by an earlier run), ` +
+      `${s.reratedRecords} of ${s.records} records with price book ${version} from ${from}` +
+      `${totals ? `: ${totals}` : ''}\n`,
+  );
+  if (s.held.length) {
+    for (const h of s.held) process.stderr.write(`meterflow: held ${h.scope}: ${h.why}\n`);
+    process.stderr.write(
+      `meterflow: error: ${s.held.length} scope(s) held, not re-rated; run the re-rate again once they are published\n`,
+    );
+    process.exitCode = 1;
+  }
+}
 
 program
   .command('replay')

@@ -167,7 +167,10 @@ export async function runProcess(
   await new Promise<void>((resolve) => service.shutdown.signal.addEventListener('abort', () => resolve()));
 }
 
-export async function runPublishPriceBook(config: MeterflowConfig, file: string): Promise<string> {
+export async function runPublishPriceBook(
+  config: MeterflowConfig,
+  file: string,
+): Promise<{ message: string; version: string }> {
   const kafka = createKafka(config, 'pricebook');
   await assertKafkaReachable(config, 'pricebook');
   const topics = topicNames(config);
@@ -181,5 +184,8 @@ export async function runPublishPriceBook(config: MeterflowConfig, file: string)
     createLogger({ level: config.log.level, component: 'pricebook' }),
     config,
   );
-  return `published price book version ${published.version} (fingerprint ${published.fingerprint.slice(0, 12)}) to ${topics.priceBook}`;
+  return {
+    version: published.version,
+    message: `published price book version ${published.version} (fingerprint ${published.fingerprint.slice(0, 12)}) to ${topics.priceBook}`,
+  };
 }

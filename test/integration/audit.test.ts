@@ -11,7 +11,7 @@ describe('audit events on the audit topic', () => {
     const base = testConfig();
     const config = { ...base, kafka: { ...base.kafka, topic_prefix: uniqueName('it-audit') } };
     const file = path.resolve(__dirname, '../fixtures/price/pricebook.example.yaml');
-    const said = await runPublishPriceBook(config, file);
+    const { message: said } = await runPublishPriceBook(config, file);
     const version = /version (\S+)/.exec(said)![1];
 
     const events = await readTopic(

@@ -195,7 +195,7 @@ describe('pricebook rerate on the real stack', () => {
     expect(published.every((r) => r.x_PriceBookVersion === 'v2')).toBe(true);
   });
 
-  it('a finalized period gets an adjustment line on the next invoice naming the price-book version', async () => {
+  it('publish --rerate-from: a finalized period gets an adjustment line on the next invoice naming the price-book version', async () => {
     const s = stack();
     const JAN = 'aws/acct-1/2026-01';
     const FEB = 'aws/acct-1/2026-02';
@@ -216,9 +216,16 @@ describe('pricebook rerate on the real stack', () => {
     expect(jan.error).toBeNull();
     expect(jan.invoice!.total).toBe('115.00');
 
-    await s.publishBook(V2);
-    const run = await s.cli(['v2', '--from', '2026-01-01']);
+    // Publishing with --rerate-from is the one step: publish v2, then re-rate with it. A date that is
+    // no calendar day is a usage error found before anything is published.
+    const badDate = await s.cli([writeBook(s, V2), '--rerate-from', '2026-01-32'], 'publish');
+    expect(badDate.code).toBe(2);
+    expect(badDate.stderr).toContain('--rerate-from 2026-01-32: expected a calendar date YYYY-MM-DD');
+    expect(badDate.stdout).not.toContain('published');
+    const run = await s.cli([writeBook(s, V2), '--rerate-from', '2026-01-01'], 'publish');
     expect(run.code).toBe(0);
+    expect(run.stdout).toContain('published price book version v2');
+    expect(run.stdout).toContain('re-rated 2 scope(s) (0 committed by an earlier run), 2 of 2 records');
     await s.publishedAs(
       new Map([
         [JAN, 'j1+rr-v2'],

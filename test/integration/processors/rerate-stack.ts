@@ -190,17 +190,21 @@ export class Stack {
     await publishPriceBook(this.kafka, this.topics.priceBook, file);
   }
 
-  run(args: string[], env: Record<string, string> = {}): ChildProcess {
+  /** `meterflow pricebook rerate <args>` (or another pricebook subcommand: `sub`). */
+  run(args: string[], env: Record<string, string> = {}, sub = 'rerate'): ChildProcess {
     Object.assign(process.env, env);
     try {
-      return meterflowProcess(['pricebook', 'rerate', ...args], this.configFile);
+      return meterflowProcess(['pricebook', sub, ...args], this.configFile);
     } finally {
       for (const k of Object.keys(env)) delete process.env[k];
     }
   }
 
-  async cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = this.run(args);
+  async cli(
+    args: string[],
+    sub = 'rerate',
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = this.run(args, {}, sub);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -97,6 +97,11 @@ const cases: Array<[string, string[], RegExp]> = [
     /--from 2026-02-30: expected a calendar date YYYY-MM-DD/,
   ],
   ['a re-rate without --from', ['pricebook', 'rerate', 'v2'], /required option '--from <YYYY-MM-DD>'/],
+  [
+    'a publish whose re-rate date is not a calendar day',
+    ['pricebook', 'publish', 'book.yaml', '--rerate-from', '2026-1-5'],
+    /--rerate-from 2026-1-5: expected a calendar date YYYY-MM-DD/,
+  ],
   ['a port that is no number', ['api', '--port', 'http'], /'http' is invalid.*not a port/],
   [
     'a key of two roles',
