@@ -211,9 +211,46 @@ describe('a secured Kafka: TLS, SASL/SCRAM-SHA-512 and the documented ACLs per c
     );
     const admin = superuser.admin();
     await admin.connect();
-    await admin.createAcls({
-      acl: Object.entries(principals).flatMap(([component, user]) => aclEntries(user, documented[component])),
-    });
+    const granted = Object.entries(principals).flatMap(([component, user]) =>
+      aclEntries(user, documented[component]),
+    );
+    await admin.createAcls({ acl: granted });
+    // CreateAcls answers once the controller has the ACLs; the broker authorizes with them once it
+    // has applied that metadata, which is not always at once: a component started before then is
+    // refused (TOPIC_AUTHORIZATION_FAILED). Wait until the broker describes every one of them.
+    const key = (a: {
+      principal: string;
+      resourceType: number;
+      resourceName: string;
+      resourcePatternType: number;
+      operation: number;
+    }) => [a.principal, a.resourceType, a.resourceName, a.resourcePatternType, a.operation].join('|');
+    const wanted = new Set(granted.map(key));
+    await eventually(
+      async () => {
+        const { resources } = await admin.describeAcls({
+          resourceType: AclResourceTypes.ANY,
+          resourcePatternType: ResourcePatternTypes.ANY,
+          operation: AclOperationTypes.ANY,
+          permissionType: AclPermissionTypes.ANY,
+        });
+        const present = new Set(
+          resources.flatMap((r) =>
+            r.acls.map((a) =>
+              key({
+                ...a,
+                resourceType: r.resourceType,
+                resourceName: r.resourceName,
+                resourcePatternType: r.resourcePatternType,
+              }),
+            ),
+          ),
+        );
+        return [...wanted].every((k) => present.has(k)) ? true : undefined;
+      },
+      60_000,
+      250,
+    );
     await admin.disconnect();
 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterflow-secure-kafka-'));
