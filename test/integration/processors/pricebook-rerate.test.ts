@@ -1,4 +1,9 @@
-import { DEFAULT_INVOICE_OPTIONS, finalizeInvoices, generateInvoices } from '../../../invoices';
+import {
+  DEFAULT_INVOICE_OPTIONS,
+  finalizeInvoices,
+  generateInvoices,
+  regenerateInvoice,
+} from '../../../invoices';
 import { loadPriceBook } from '../../../processors/price/price-book';
 import { rerateRevisionId, type RerateCheckpoint } from '../../../processors/rerate';
 import { AvroTypes, type AuditEvent } from '../../../schemas';
@@ -195,7 +200,7 @@ describe('pricebook rerate on the real stack', () => {
     expect(published.every((r) => r.x_PriceBookVersion === 'v2')).toBe(true);
   });
 
-  it('publish --rerate-from: a finalized period gets an adjustment line on the next invoice naming the price-book version', async () => {
+  it('publish --rerate-from: a finalized period gets an adjustment line on the next invoice naming the version, and its invoice still regenerates bit for bit', async () => {
     const s = stack();
     const JAN = 'aws/acct-1/2026-01';
     const FEB = 'aws/acct-1/2026-02';
@@ -252,6 +257,21 @@ describe('pricebook rerate on the real stack', () => {
     expect(adjustment.adjusts!.cause).toContain(`${JAN}@j1+rr-v2`);
     // February's own usage at the new price, plus January's adjustment.
     expect(feb.invoice!.total).toBe('65.00');
+
+    // The finalized January invoice is still reproduced bit for bit after the re-rate: from the
+    // revision it recorded (j1, now superseded and kept as history), not from the alias's j1+rr-v2.
+    const again = await regenerateInvoice({
+      es: s.es,
+      names: s.names,
+      invoice: jan.invoice!.number!,
+      book: book1,
+      options: DEFAULT_INVOICE_OPTIONS,
+    });
+    expect(again.differences).toEqual([]);
+    expect(again.identical).toBe(true);
+    expect(again.recomputed!.fingerprint).toBe(jan.invoice!.fingerprint);
+    // Read from the revisions published when it was finalized (January's j1 and February's f1).
+    expect(again.revisions.sort()).toEqual([`${JAN}@j1`, `${FEB}@f1`]);
   });
 
   it('writes nothing when the book cannot price a record; holds a scope with a newer revision on its way, skips first-party scopes', async () => {
