@@ -1,5 +1,5 @@
-import { rerateVersionOf } from '../processors/rerate/rerate';
 import { Decimal } from '../schemas/decimal';
+import { rerateVersionOf } from '../schemas/revision-id';
 import { addTo, cloudList, cloudMap, cmp, EMPTY_TRACE, line } from './lines';
 import type { PeriodLines } from './period-lines';
 import { formatAmount } from './rounding';

@@ -2,7 +2,7 @@ import { Decimal, decimalToString } from '../../schemas/decimal';
 import { recordIdOf } from '../../schemas/record-id';
 import type { RevisionControl, UsageRecord } from '../../schemas';
 import type { RevisionDocument } from '../../sinks/elasticsearch/indices';
-import type { PriceBook } from '../price/price-book';
+import { parseBookDate, type PriceBook } from '../price/price-book';
 import { rateRecord, type RateFailureReason } from '../price/rate';
 
 /**
@@ -18,26 +18,13 @@ import { rateRecord, type RateFailureReason } from '../price/rate';
  * revisions never share record ids, so the old revision's documents stay as they were.
  */
 
-/** The marker between a revision id and the version it was re-rated with. */
-export const RERATE_MARK = '+rr-';
-
-/** The id of the revision that re-rates `published` with `version`. */
-export function rerateRevisionId(published: string, version: string): string {
-  return `${published}${RERATE_MARK}${version}`;
-}
-
-/** The price-book version a revision id was last re-rated with, or undefined for a plain revision. */
-export function rerateVersionOf(revisionId: string): string | undefined {
-  const at = revisionId.lastIndexOf(RERATE_MARK);
-  return at < 0 ? undefined : revisionId.slice(at + RERATE_MARK.length);
-}
-
-/** `YYYY-MM-DD` as a UTC instant (ms), or undefined when it is not a real calendar date. */
+/**
+ * `YYYY-MM-DD` as a UTC instant (ms), or undefined when it is not a real calendar date: a
+ * price-book date without a time, read as the book's own dates are, since it is compared with
+ * ChargePeriodStart as the book's effective dates are.
+ */
 export function parseFromDate(text: string): number | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return undefined;
-  const ms = Date.parse(`${text}T00:00:00Z`);
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== text) return undefined;
-  return ms;
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) ? parseBookDate(text) : undefined;
 }
 
 /** Why a scope is left alone, for the operator (run.ts turns a hold into exit 1). */

@@ -7,6 +7,7 @@ import { ErrorCodes, PermanentError } from '../../runtime/errors';
 import { createKafka, ensureTopics, sendChunked, topicNames } from '../../runtime/kafka';
 import { createLogger } from '../../runtime/logger';
 import { AvroTypes } from '../../schemas';
+import { rerateRevisionId } from '../../schemas/revision-id';
 import { indexNames, type IndexNames, type RevisionDocument } from '../../sinks/elasticsearch/indices';
 import { accumulates } from '../../sinks/elasticsearch/visibility';
 import { parsePriceBook, type PriceBook } from '../price/price-book';
@@ -20,15 +21,7 @@ import {
   type RerateCheckpoint,
 } from './checkpoints';
 import { affectedScopes, revisionDocument, revisionRecords, revisionsOf } from './published';
-import {
-  decideScope,
-  parseFromDate,
-  rerateRevisionId,
-  ScopeRerate,
-  Totals,
-  totalsEffect,
-  type RerateFailure,
-} from './rerate';
+import { decideScope, parseFromDate, ScopeRerate, Totals, totalsEffect, type RerateFailure } from './rerate';
 
 /**
  * `meterflow pricebook rerate <version> --from YYYY-MM-DD`: re-rates the published usage that the
