@@ -142,6 +142,7 @@ export class ElasticsearchSink implements Sink {
             batch.topic,
             batch.partition,
             batch.messages,
+            (BigInt(batch.lastOffset()) + 1n).toString(),
             heartbeat,
             () => isRunning() && !isStale(),
             resolveOffset,
@@ -185,9 +186,11 @@ export class ElasticsearchSink implements Sink {
    *      so the partition is neither revoked nor reassigned: consumption simply pauses.
    *   4. Rejected documents go to the dead-letter topic (acks=all) BEFORE their offsets count as
    *      acknowledged.
-   *   5. Only then is the offset committed, and only up to the highest CONTIGUOUS acknowledged
-   *      offset (ContiguousOffsets): a later request finishing first never commits past an
-   *      earlier one still in flight.
+   *   5. Only then is the offset committed, and only up to the first message not yet acknowledged
+   *      (ContiguousOffsets): a later request finishing first never commits past an earlier one
+   *      still in flight. Transaction markers between the messages are not waited for: this
+   *      consumer is never given them. With every message acknowledged, the commit is the end of
+   *      the fetch (`end`), so kafkajs does not fetch any of the batch again.
    * A sink killed anywhere in 1-5 restarts from the last commit and writes the same documents with
    * the same _ids again: an overwrite, never a second document. A dead letter written twice is one
    * dead-letter document (deterministic id) too.
@@ -196,13 +199,17 @@ export class ElasticsearchSink implements Sink {
     topic: string,
     partition: number,
     messages: KafkaMessage[],
+    end: string,
     heartbeat: () => Promise<void>,
     running: () => boolean,
     resolveOffset: (offset: string) => void,
   ): Promise<void> {
     const { metrics, names, options } = this.o;
     metrics.received(messages.length);
-    const tracker = new ContiguousOffsets(messages[0].offset);
+    const tracker = new ContiguousOffsets(
+      messages.map((m) => m.offset),
+      end,
+    );
     let committed = messages[0].offset;
     const commit = async () => {
       const offset = tracker.committable;

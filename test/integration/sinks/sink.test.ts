@@ -1,11 +1,11 @@
 import { createElasticsearch } from '../../../runtime/elasticsearch';
-import { createKafka, topicNames } from '../../../runtime/kafka';
+import { createKafka, ensureTopics, fetchTopicOffsets, topicNames } from '../../../runtime/kafka';
 import { startSink } from '../../../sinks/elasticsearch/command';
 import { indexNames, type RevisionDocument, revisionDocId } from '../../../sinks/elasticsearch/indices';
 import { AvroTypes, type RevisionEvent } from '../../../schemas';
 import { eventually, testConfig, uniqueName } from '../helpers';
 import { decodeDeadLetter, readTopic } from '../collectors/kafka-read';
-import { controlTotals, exactSum, produceRevision, ratedLine, testService } from './sink-fixture';
+import { control, controlTotals, exactSum, produceRevision, ratedLine, testService } from './sink-fixture';
 
 /**
  * The Elasticsearch sink and publisher on the real broker and node: documents land once, a revision
@@ -120,6 +120,90 @@ describe('Elasticsearch sink (real Kafka and Elasticsearch)', () => {
       expect(await lifecycle()).toEqual(announced);
       await publisher!.pass();
       expect(await lifecycle()).toEqual(announced);
+    } finally {
+      await service.shutdown.run();
+      await producer.disconnect();
+      await es.indices.delete({ index: `${config.elasticsearch.index_prefix}-*` }).catch(() => undefined);
+      await es.indices.deleteIndexTemplate({ name: names.usageTemplate }).catch(() => undefined);
+    }
+  });
+  it('indexes each message of a transactional topic once and commits past its transaction markers', async () => {
+    // The price stage writes the rated topic in Kafka transactions: every transaction leaves a
+    // commit marker the sink's read_committed consumer is never given. Ten transactions sit in one
+    // partition before the sink starts, so its first fetch holds several of them.
+    const config = testConfig();
+    config.kafka.topic_prefix = uniqueName('it-sink-tx');
+    config.elasticsearch.index_prefix = uniqueName('it-sink-tx');
+    config.sink.publish_interval_ms = 300;
+    config.sink.bulk_max_docs = 70; // several bulk requests per fetched batch, in flight together
+    const topics = topicNames(config);
+    const names = indexNames(config.elasticsearch.index_prefix);
+    const es = createElasticsearch(config);
+    const kafka = createKafka(config, 'it-sink-tx-producer');
+    await ensureTopics(kafka, config, [{ topic: topics.rated }, { topic: topics.control }]);
+    const producer = kafka.producer({
+      transactionalId: uniqueName('it-sink-tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    const scope = 'aws/tx/2026-02';
+    const rows = Array.from({ length: 400 }, (_, i) => ratedLine(scope, 'r1', i + 2));
+    const send = async (topic: string, messages: Array<{ key: string; value: Buffer }>) => {
+      const tx = await producer.transaction();
+      await tx.send({ topic, messages: messages.map((m) => ({ ...m, partition: 0 })) });
+      await tx.commit();
+    };
+    const service = testService();
+    try {
+      await send(topics.control, [
+        { key: scope, value: AvroTypes.revisionControl.toBuffer(control('REVISION_STARTED', scope, 'r1')) },
+      ]);
+      for (let i = 0; i < rows.length; i += 40)
+        await send(
+          topics.rated,
+          rows.slice(i, i + 40).map((r) => ({ key: r.x_RecordId, value: AvroTypes.usageRecord.toBuffer(r) })),
+        );
+      await send(topics.control, [
+        {
+          key: scope,
+          value: AvroTypes.revisionControl.toBuffer(control('REVISION_COMPLETED', scope, 'r1', rows)),
+        },
+      ]);
+      const end = (await fetchTopicOffsets(kafka, topics.rated)).find((p) => p.partition === 0)!.high;
+      expect(end).toBe('410'); // 400 records and 10 commit markers
+
+      await startSink(config, service);
+      const published = await eventually(async () => {
+        const doc = await es
+          .get<RevisionDocument>({ index: names.revisions, id: revisionDocId(scope, 'r1') })
+          .catch(() => undefined);
+        return doc?._source?.state === 'published' ? doc._source : undefined;
+      }, 90_000);
+      expect(published.indexed_rows).toBe(400);
+      expect((await exactSum(es, names.usageAlias, 'BilledCost')).sum).toBe(
+        controlTotals(rows)[0].billed_cost,
+      );
+
+      // Each document went to Elasticsearch once: no part of a fetch was read and indexed again.
+      const stats = await es.indices.stats({ index: names.usagePattern, metric: 'indexing' });
+      expect(stats._all.primaries?.indexing?.index_total).toBe(400);
+      // The group's position is the end of the partition, past the last marker (no lag left behind).
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const committed = await eventually(async () => {
+          const [t] = await admin.fetchOffsets({
+            groupId: `${config.kafka.topic_prefix}-sink-elasticsearch`,
+            topics: [topics.rated],
+          });
+          const p0 = t.partitions.find((p) => p.partition === 0)!.offset;
+          return p0 === end ? p0 : undefined;
+        }, 30_000);
+        expect(committed).toBe('410');
+      } finally {
+        await admin.disconnect();
+      }
     } finally {
       await service.shutdown.run();
       await producer.disconnect();

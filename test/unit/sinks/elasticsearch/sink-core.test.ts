@@ -7,8 +7,8 @@ import { AvroTypes, type RevisionControl } from '../../../../schemas';
 import { usageRecord } from '../../../support/usage-record';
 
 describe('ContiguousOffsets', () => {
-  it('commits only up to the first offset still in flight', () => {
-    const t = new ContiguousOffsets('10');
+  it('commits only up to the first message still in flight', () => {
+    const t = new ContiguousOffsets(['10', '11', '12'], '13');
     t.ack('12');
     t.ack('11');
     expect(t.committable).toBe('10'); // 10 is still in flight: nothing past it may be committed
@@ -16,8 +16,19 @@ describe('ContiguousOffsets', () => {
     t.ack('10');
     expect(t.committable).toBe('13');
     expect(t.waiting).toBe(0);
-    t.ack('9'); // an offset below the position changes nothing
-    expect(t.committable).toBe('13');
+  });
+
+  it('steps over transaction markers, which a read_committed consumer is never given', () => {
+    // Two transactions: messages 10-12 and 14-15, their commit markers at 13 and 16.
+    const t = new ContiguousOffsets(['10', '11', '12', '14', '15'], '17');
+    t.ack('14');
+    expect(t.committable).toBe('10');
+    for (const o of ['10', '11', '12']) t.ack(o);
+    // Not 13 (waiting for a marker would stall the commit there and make kafkajs fetch 14-15 again).
+    expect(t.committable).toBe('15');
+    t.ack('15');
+    expect(t.committable).toBe('17'); // past the last marker: nothing of this fetch is read again
+    expect(t.waiting).toBe(0);
   });
 });
 
