@@ -123,6 +123,11 @@ export async function benchEndToEnd(rows: number): Promise<Record<string, string
     children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))),
   );
   await admin.disconnect();
+  // Index operations Elasticsearch performed per usage document: 1.0 when every document is sent
+  // once; above it, the sink re-sent documents (a redelivered fetch, retried bulk items).
+  const indexing = await es.indices.stats({ index: names.usagePattern, metric: ['indexing', 'docs'] });
+  const indexOps = indexing._all.primaries?.indexing?.index_total ?? 0;
+  const usageDocs = indexing._all.primaries?.docs?.count ?? 0;
   await es.indices.delete({ index: `${prefix}-*` }).catch(() => undefined);
   await es.indices.deleteIndexTemplate({ name: names.usageTemplate }).catch(() => undefined);
   fs.rmSync(aws.dir, { recursive: true, force: true });
@@ -153,6 +158,7 @@ export async function benchEndToEnd(rows: number): Promise<Record<string, string
     ]
       .map((c) => ((c / (3 * rows)) * 1e6).toFixed(1))
       .join(' / '),
+    'Elasticsearch index operations per usage document': `${(indexOps / Math.max(1, usageDocs)).toFixed(2)} (${indexOps} for ${usageDocs})`,
     'peak RSS MB (process all / sink)': `${usage[0].peakRssMb} / ${usage[1].peakRssMb}`,
     'max consumer lag (normalize, dedupe, price, sink)': groups.map((g) => maxLag.get(g) ?? 0).join(', '),
     'lag samples (every 10 s)': lagSamples.join('; '),
