@@ -23,8 +23,9 @@ import { summarizeProfile } from './profile-summary';
 /**
  * The Elasticsearch sink against the machine's ceiling.
  *
- * 1. N rated records (bench/workload/rated.ts) are produced to a fresh rated topic, framed by the
- *    collector's STARTED / COMPLETED control records (not timed).
+ * 1. N rated records (bench/workload/rated.ts) are produced to a fresh rated topic in transactions
+ *    of 2,000, as the price stage writes it, framed by the collector's STARTED / COMPLETED control
+ *    records (not timed).
  * 2. `meterflow sink elasticsearch` (built, as deployed) runs until the revision is PUBLISHED: every
  *    document indexed, counts and exact totals reconciled, alias swapped. Timed, with CPU and RSS.
  * 3. Ceiling: the same documents, already serialized, bulk-loaded straight into an index with the
@@ -91,12 +92,22 @@ export async function produceRatedRevision(rows: number, prefix: string): Promis
     error: null,
     produced_at: new Date().toISOString(),
   });
-  const producer = kafka.producer();
-  await producer.connect();
-  await producer.send({
-    topic: topics.control,
-    messages: [{ key: scope, value: AvroTypes.revisionControl.toBuffer(control('REVISION_STARTED')) }],
+  // In transactions, as the price stage writes the rated topic (one per batch it consumed): every
+  // transaction leaves a commit marker in each partition it wrote, which the sink must step over.
+  const producer = kafka.producer({
+    transactionalId: `${prefix}-bench-rated`,
+    idempotent: true,
+    maxInFlightRequests: 1,
   });
+  await producer.connect();
+  const inTransaction = async (topic: string, messages: Array<{ key: string; value: Buffer }>) => {
+    const tx = await producer.transaction();
+    await tx.send({ topic, messages });
+    await tx.commit();
+  };
+  await inTransaction(topics.control, [
+    { key: scope, value: AvroTypes.revisionControl.toBuffer(control('REVISION_STARTED')) },
+  ]);
   let recordBytes = 0;
   for (let i = 0; i < rows; i += 2000) {
     const messages = records.slice(i, i + 2000).map((r) => {
@@ -104,12 +115,11 @@ export async function produceRatedRevision(rows: number, prefix: string): Promis
       recordBytes += value.length;
       return { key: r.x_RecordId, value };
     });
-    await producer.send({ topic: topics.rated, messages });
+    await inTransaction(topics.rated, messages);
   }
-  await producer.send({
-    topic: topics.control,
-    messages: [{ key: scope, value: AvroTypes.revisionControl.toBuffer(control('REVISION_COMPLETED')) }],
-  });
+  await inTransaction(topics.control, [
+    { key: scope, value: AvroTypes.revisionControl.toBuffer(control('REVISION_COMPLETED')) },
+  ]);
   await producer.disconnect();
   return { config, prefix, topics, names, es, scope, revision: 'r1', records, recordBytes };
 }
@@ -209,6 +219,9 @@ export async function benchSink(rows: number): Promise<Record<string, string | n
     cpuSeconds,
     peakRssMb,
   } = await runSinkUntilPublished(rev);
+  // 1.0 when the sink sent every document once (before the ceiling's indices exist).
+  const indexing = await es.indices.stats({ index: names.usagePattern, metric: 'indexing' });
+  const indexOps = indexing._all.primaries?.indexing?.index_total ?? 0;
 
   // 3. the ceiling: pre-serialized bulk bodies, one plain HTTP client, refresh off
   await ensureLayout(es, names);
@@ -274,6 +287,7 @@ export async function benchSink(rows: number): Promise<Record<string, string | n
     'sink: s to revision published (reconciled, alias swapped)': +publishSeconds.toFixed(1),
     'sink: CPU s per 1M docs (sink process)': +((cpuSeconds / rows) * 1e6).toFixed(1),
     'sink: peak RSS MB': peakRssMb,
+    'sink: Elasticsearch index operations per document': +(indexOps / rows).toFixed(2),
     'ceiling trials (docs per bulk x concurrency: docs/s)': trials
       .map((t) => `${t.batch}x${t.concurrency}: ${t.docsPerSecond}`)
       .join(', '),
