@@ -83,7 +83,7 @@ export class TopicSchema {
   constructor(
     readonly name: string,
     readonly type: avro.Type,
-    previous: readonly avro.Type[] = [],
+    private readonly previous: readonly avro.Type[] = [],
   ) {
     this.fingerprint = fingerprintOf(type);
     this.header = Buffer.concat([Buffer.from([MAGIC_0, MAGIC_1]), this.fingerprint]);
@@ -123,6 +123,30 @@ export class TopicSchema {
   /** Writes the header at `buffer[0..10)`, for writers that encode the body in place after it. */
   writeHeader(buffer: Buffer): void {
     this.header.copy(buffer, 0);
+  }
+
+  /**
+   * A reader of part of each value: `reader` is the current type with fields left out (of a record,
+   * or of the records in an array). It decodes every version this schema reads, as fromBuffer does,
+   * but avsc skips the left-out fields without building their values: reading three fields of a
+   * 73-field record costs a fraction of decoding it.
+   */
+  projection(reader: avro.Type): (buffer: Buffer) => unknown {
+    const current = reader.createResolver(this.type);
+    const earlier = new Map(
+      this.previous.map((writer) => [fingerprintOf(writer).toString('hex'), reader.createResolver(writer)]),
+    );
+    const bare = this.previous.length > 0 ? reader.createResolver(this.previous[0]) : current;
+    return (buffer) => {
+      if (!isFramed(buffer)) return reader.fromBuffer(buffer, bare);
+      const body = buffer.subarray(SINGLE_OBJECT_HEADER_BYTES);
+      if (buffer.compare(this.fingerprint, 0, 8, 2, SINGLE_OBJECT_HEADER_BYTES) === 0)
+        return reader.fromBuffer(body, current);
+      const hex = buffer.toString('hex', 2, SINGLE_OBJECT_HEADER_BYTES);
+      const resolver = earlier.get(hex);
+      if (resolver === undefined) throw new UnknownSchemaError(this.name, hex);
+      return reader.fromBuffer(body, resolver);
+    };
   }
 
   /** Decodes a framed or bare value into the current schema; throws when it does not decode. */

@@ -64,6 +64,31 @@ export function decodeUsageRecords(value: Buffer, headers: IHeaders | undefined)
   return [AvroTypes.usageRecord.fromBuffer(value) as UsageRecord];
 }
 
+/** What dedupe reads of a record: the revision it belongs to and its id. */
+export type RecordKey = Pick<UsageRecord, 'x_Scope' | 'x_Revision' | 'x_RecordId'>;
+
+/** UsageRecord with only the RecordKey fields: avsc skips the other 70 when it reads with it. */
+const recordKeyType = (() => {
+  const schema = AvroTypes.usageRecord.type.schema() as avro.schema.RecordType;
+  const keep = new Set(['x_Scope', 'x_Revision', 'x_RecordId']);
+  return avro.Type.forSchema(
+    { ...schema, fields: schema.fields.filter((f) => keep.has(f.name)) },
+    { wrapUnions: false },
+  );
+})();
+const readBatchKeys = batchSchema.projection(arrayOf(recordKeyType));
+const readRecordKey = AvroTypes.usageRecord.projection(recordKeyType);
+
+/**
+ * The RecordKey of every record of a message in either form, in order, without decoding the rest
+ * of each record (about a fifth of decodeUsageRecords' CPU). Throws when the value does not decode:
+ * the whole value is still read, skipped fields included.
+ */
+export function decodeRecordKeys(value: Buffer, headers: IHeaders | undefined): RecordKey[] {
+  if (isUsageRecordBatch(headers)) return readBatchKeys(value) as RecordKey[];
+  return [readRecordKey(value) as RecordKey];
+}
+
 /** One batch message of records that share `key`. */
 export function usageRecordBatchMessage(key: string, records: readonly UsageRecord[]): Message {
   return { key, value: batchSchema.toBuffer(records), headers: { [SCHEMA_HEADER]: USAGE_RECORD_BATCH } };

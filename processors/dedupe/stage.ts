@@ -5,7 +5,9 @@ import { fetchTopicOffsets, onConsumerStopped, transientGroupId } from '../../ru
 import type { StageMetrics } from '../../runtime/metrics';
 import type { UsageRecord } from '../../schemas';
 import {
+  decodeRecordKeys,
   decodeUsageRecords,
+  type RecordKey,
   usageRecordBatchMessage,
   usageRecordFormatOf,
 } from '../../schemas/usage-record-batch';
@@ -31,27 +33,31 @@ export function dedupeProcessor(
     const dead: Message[] = [];
     let sent = 0;
     for (const m of messages) {
-      let records: UsageRecord[];
+      // Only the ids are read: a message that keeps all its records goes on as it came, and only
+      // a batch that lost some is decoded whole, to be written again without them.
+      let keys: RecordKey[];
       try {
-        records = decodeUsageRecords(m.value!, m.headers);
+        keys = decodeRecordKeys(m.value!, m.headers);
       } catch (err) {
         metrics.failed(decodeFailureReason(err, DeadLetterReasons.SCHEMA_VIOLATION));
         dead.push(undecodableMessage('processor.dedupe', usageRecordFormatOf(m.headers), m, err));
         continue;
       }
-      const fresh = records.filter(
-        (r) => state.observe(revisionKeyOf(r.x_Scope, r.x_Revision), r.x_RecordId) !== 'duplicate',
+      const first = keys.map(
+        (k) => state.observe(revisionKeyOf(k.x_Scope, k.x_Revision), k.x_RecordId) !== 'duplicate',
       );
-      if (fresh.length < records.length)
-        metrics.dropped('duplicate_record_id', true, records.length - fresh.length);
-      sent += fresh.length;
-      if (fresh.length === 0) continue;
-      if (fresh.length === records.length) {
+      const kept = first.filter(Boolean).length;
+      if (kept < keys.length) metrics.dropped('duplicate_record_id', true, keys.length - kept);
+      sent += kept;
+      if (kept === 0) continue;
+      if (kept === keys.length) {
         // Nothing dropped: the message goes on as it came (same key, same form), not re-encoded.
         out.push({ key: m.key, value: m.value, headers: m.headers });
       } else {
-        // Only a batch can lose some of its records and keep others.
-        out.push(usageRecordBatchMessage(String(m.key), fresh));
+        // Only a batch can lose some of its records and keep others. It decoded once already, so
+        // decoding it whole does not throw.
+        const records = decodeUsageRecords(m.value!, m.headers).filter((_, i) => first[i]);
+        out.push(usageRecordBatchMessage(String(m.key), records));
       }
     }
     metrics.sent(sent);

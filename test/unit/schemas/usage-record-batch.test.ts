@@ -5,9 +5,18 @@ import { dedupeProcessor } from '../../../processors/dedupe/stage';
 import { atCostPriceBook } from '../../../processors/price';
 import { priceProcessor } from '../../../processors/price/stage';
 import { createStageMetrics } from '../../../runtime/metrics';
-import { AvroTypes, SCHEMA_HEADER, type DeadLetter, type UsageRecord } from '../../../schemas';
+import avro from 'avsc';
+import {
+  AvroTypes,
+  previousVersions,
+  SCHEMA_HEADER,
+  type DeadLetter,
+  type UsageRecord,
+} from '../../../schemas';
+import { UnknownSchemaError } from '../../../schemas/single-object';
 import {
   batchKeyOf,
+  decodeRecordKeys,
   decodeUsageRecords,
   UsageRecordBatcher,
   usageRecordBatchMessage,
@@ -40,6 +49,37 @@ describe('UsageRecordBatch messages', () => {
     expect(decodeUsageRecords(message.value as Buffer, message.headers)).toEqual(records);
     // The batcher's hand-assembled array is byte for byte what avsc writes for the same records.
     expect(message.value).toEqual(usageRecordBatchMessage(String(message.key), records).value);
+  });
+
+  it('give the record keys dedupe reads, in every form a reader decodes', () => {
+    const records = [2, 3, 4].map((n) =>
+      line(n, { x_Scope: `aws/s${n}`, x_Revision: `r${n}`, Tags: { team: `t${n}` } }),
+    );
+    const keys = records.map((r) => ({
+      x_Scope: r.x_Scope,
+      x_Revision: r.x_Revision,
+      x_RecordId: r.x_RecordId,
+    }));
+    const batch = usageRecordBatchMessage('k', records);
+    expect(decodeRecordKeys(batch.value as Buffer, batch.headers)).toEqual(keys);
+    expect(decodeRecordKeys(AvroTypes.usageRecord.toBuffer(records[1]), {})).toEqual([keys[1]]);
+    // Unframed values of the first version (written before framing), single and batched.
+    const v1 = previousVersions('usage-record')[0];
+    expect(decodeRecordKeys(v1.toBuffer(records[2]), {})).toEqual([keys[2]]);
+    const v1Batch = avro.Type.forSchema({ type: 'array', items: v1.schema() } as avro.Schema, {
+      wrapUnions: false,
+    });
+    expect(decodeRecordKeys(v1Batch.toBuffer(records), batch.headers)).toEqual(keys);
+  });
+
+  it('refuse to read keys from a value that does not decode whole', () => {
+    const batch = usageRecordBatchMessage('k', [line(2), line(3)]);
+    const value = batch.value as Buffer;
+    // Cut inside the second record's skipped fields: skipping still reads them.
+    expect(() => decodeRecordKeys(value.subarray(0, value.length - 200), batch.headers)).toThrow();
+    const unknown = Buffer.from(value);
+    unknown.fill(0xab, 2, 10); // a fingerprint no release wrote
+    expect(() => decodeRecordKeys(unknown, batch.headers)).toThrow(UnknownSchemaError);
   });
 
   it('reads a message without the header as one UsageRecord (the v1 form)', () => {
