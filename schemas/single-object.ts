@@ -149,6 +149,11 @@ export class TopicSchema {
     };
   }
 
+  /** Whether the value is framed with the current schema's fingerprint. */
+  isCurrent(buffer: Buffer): boolean {
+    return isFramed(buffer) && buffer.compare(this.fingerprint, 0, 8, 2, SINGLE_OBJECT_HEADER_BYTES) === 0;
+  }
+
   /** Decodes a framed or bare value into the current schema; throws when it does not decode. */
   fromBuffer(buffer: Buffer): unknown {
     if (!isFramed(buffer)) return this.type.fromBuffer(buffer, this.bare);

@@ -68,14 +68,7 @@ export function decodeUsageRecords(value: Buffer, headers: IHeaders | undefined)
 export type RecordKey = Pick<UsageRecord, 'x_Scope' | 'x_Revision' | 'x_RecordId'>;
 
 /** UsageRecord with only the RecordKey fields: avsc skips the other 70 when it reads with it. */
-const recordKeyType = (() => {
-  const schema = AvroTypes.usageRecord.type.schema() as avro.schema.RecordType;
-  const keep = new Set(['x_Scope', 'x_Revision', 'x_RecordId']);
-  return avro.Type.forSchema(
-    { ...schema, fields: schema.fields.filter((f) => keep.has(f.name)) },
-    { wrapUnions: false },
-  );
-})();
+const recordKeyType = projectedUsageRecord(['x_Scope', 'x_Revision', 'x_RecordId']);
 const readBatchKeys = batchSchema.projection(arrayOf(recordKeyType));
 const readRecordKey = AvroTypes.usageRecord.projection(recordKeyType);
 
@@ -87,6 +80,78 @@ const readRecordKey = AvroTypes.usageRecord.projection(recordKeyType);
 export function decodeRecordKeys(value: Buffer, headers: IHeaders | undefined): RecordKey[] {
   if (isUsageRecordBatch(headers)) return readBatchKeys(value) as RecordKey[];
   return [readRecordKey(value) as RecordKey];
+}
+
+/** One record of a batch as scanBatch gives it: some of its fields, and where its encoding lies. */
+export interface ScannedRecord<T> {
+  fields: T;
+  /** The record's Avro binary is value[start, end): the UsageRecord encoding, whole. */
+  start: number;
+  end: number;
+}
+
+/**
+ * Reads a batch message written in the CURRENT UsageRecord schema record by record: the fields of
+ * `reader` (UsageRecord with fields left out, see recordReader) and the byte span of each record,
+ * so a stage can pass a record's bytes on without decoding and encoding it again. Undefined for a
+ * message in any other form (a single record, an earlier version, unframed): the caller decodes
+ * those whole. Throws when the value does not decode.
+ */
+export function scanBatch<T>(
+  value: Buffer,
+  headers: IHeaders | undefined,
+  reader: RecordReader<T>,
+): Array<ScannedRecord<T>> | undefined {
+  if (!isUsageRecordBatch(headers) || !batchSchema.isCurrent(value)) return undefined;
+  const out: Array<ScannedRecord<T>> = [];
+  let pos = SINGLE_OBJECT_HEADER_BYTES;
+  // An Avro array: blocks of (count, [byte size when the count is negative], items), then count 0.
+  for (;;) {
+    let block = LONG.decode(value, pos);
+    if (block.offset < 0) throw new Error('UsageRecordBatch: truncated array block');
+    pos = block.offset;
+    let count = block.value as number;
+    if (count === 0) break;
+    if (count < 0) {
+      count = -count;
+      block = LONG.decode(value, pos);
+      if (block.offset < 0) throw new Error('UsageRecordBatch: truncated array block size');
+      pos = block.offset;
+    }
+    for (let i = 0; i < count; i++) {
+      const item = reader.type.decode(value, pos, reader.resolver);
+      if (item.offset < 0) throw new Error(`UsageRecordBatch: record ${out.length + 1} is truncated`);
+      out.push({ fields: item.value as T, start: pos, end: item.offset });
+      pos = item.offset;
+    }
+  }
+  if (pos !== value.length) throw new Error('UsageRecordBatch: trailing data after the array');
+  return out;
+}
+
+/** A reader of some UsageRecord fields from the current schema's encoding (scanBatch). */
+export interface RecordReader<T> {
+  type: avro.Type;
+  resolver: avro.Resolver;
+  /** Only to carry T. */
+  readonly _fields?: T;
+}
+
+/** UsageRecord reduced to `fields`, and its resolver from the current schema. */
+export function recordReader<K extends keyof UsageRecord>(
+  fields: readonly K[],
+): RecordReader<Pick<UsageRecord, K>> {
+  const type = projectedUsageRecord(fields);
+  return { type, resolver: type.createResolver(AvroTypes.usageRecord.type) };
+}
+
+function projectedUsageRecord(fields: readonly string[]): avro.Type {
+  const schema = AvroTypes.usageRecord.type.schema() as avro.schema.RecordType;
+  const keep = new Set(fields);
+  return avro.Type.forSchema(
+    { ...schema, fields: schema.fields.filter((f) => keep.has(f.name)) },
+    { wrapUnions: false },
+  );
 }
 
 /** One batch message of records that share `key`. */

@@ -44,6 +44,33 @@ export type RateResult =
   | { ok: true; record: UsageRecord }
   | { ok: false; reason: RateFailureReason; message: string; field?: string };
 
+/** The fields rating writes: the last five of UsageRecord (the price stage relies on that order). */
+export const RATED_FIELDS = [
+  'x_RatedCost',
+  'x_RatedCurrency',
+  'x_PriceRuleId',
+  'x_PriceBookVersion',
+  'x_ExchangeRate',
+] as const;
+export type RatedFields = Pick<UsageRecord, (typeof RATED_FIELDS)[number]>;
+
+/** Every field rating reads, whatever the book: a record needs no others to be rated. */
+export const RATING_INPUT_FIELDS = [
+  ...MATCH_COLUMNS,
+  'Tags',
+  'ChargePeriodStart',
+  'x_CustomerId',
+  'BilledCost',
+  'EffectiveCost',
+  'BillingCurrency',
+  'PricingQuantity',
+] as const;
+export type RatingInput = Pick<UsageRecord, (typeof RATING_INPUT_FIELDS)[number]>;
+
+export type RatingResult =
+  | { ok: true; rated: RatedFields }
+  | { ok: false; reason: RateFailureReason; message: string; field?: string };
+
 interface CompiledRule {
   rule: PriceRule;
   fromMs: number;
@@ -124,7 +151,7 @@ function compile(book: PriceBook): CompiledBook {
   return compiled;
 }
 
-function matches(c: CompiledRule, record: UsageRecord, atMs: number): boolean {
+function matches(c: CompiledRule, record: RatingInput, atMs: number): boolean {
   if (atMs < c.fromMs || atMs >= c.toMs) return false;
   if (c.customers !== '*' && !c.customers.has(record.x_CustomerId)) return false;
   for (const [column, values] of c.columns) {
@@ -140,7 +167,7 @@ function matches(c: CompiledRule, record: UsageRecord, atMs: number): boolean {
 }
 
 /** The first rule in precedence order that is in effect at `atMs` and matches the record. */
-function firstMatch(compiled: CompiledBook, record: UsageRecord, atMs: number): CompiledRule | undefined {
+function firstMatch(compiled: CompiledBook, record: RatingInput, atMs: number): CompiledRule | undefined {
   const ordered = compiled.ordered;
   for (let i = 0; i < ordered.length; i++) if (matches(ordered[i], record, atMs)) return ordered[i];
   return undefined;
@@ -151,7 +178,7 @@ function firstMatch(compiled: CompiledBook, record: UsageRecord, atMs: number): 
 const INSTANT_CACHE_LIMIT = 10_000;
 const instants = new Map<string, number>();
 
-function chargeInstant(record: UsageRecord): number | undefined {
+function chargeInstant(record: RatingInput): number | undefined {
   const text = record.ChargePeriodStart;
   if (typeof text !== 'string') return undefined;
   let ms = instants.get(text);
@@ -185,11 +212,11 @@ export function exchangeRateAt(book: PriceBook, from: string, to: string, atMs: 
 const HUNDRED = new Decimal(100);
 const CURRENCY = /^[A-Z]{3}$/;
 
-function malformed(field: string, message: string): RateResult {
+function malformed(field: string, message: string): RatingResult {
   return { ok: false, reason: DeadLetterReasons.MALFORMED_INPUT, field, message: `${field}: ${message}` };
 }
 
-function describeLine(record: UsageRecord): string {
+function describeLine(record: RatingInput): string {
   const parts = [
     ['ProviderName', record.ProviderName],
     ['ServiceName', record.ServiceName],
@@ -217,11 +244,11 @@ const AS_IS_MAX_LENGTH = 40;
  * building a Decimal. Undefined when any condition fails: the general path rates the line.
  */
 function rateAsIs(
-  record: UsageRecord,
+  record: RatingInput,
   rule: CostPlusRule,
   compiled: CompiledBook,
   book: PriceBook,
-): RateResult | undefined {
+): RatingResult | undefined {
   const text = record[rule.basis];
   if (
     typeof text !== 'string' ||
@@ -238,8 +265,7 @@ function rateAsIs(
   if (target !== currency) return undefined;
   return {
     ok: true,
-    record: {
-      ...record,
+    rated: {
       x_RatedCost: text,
       x_RatedCurrency: target,
       x_PriceRuleId: rule.id,
@@ -249,8 +275,17 @@ function rateAsIs(
   };
 }
 
-/** Price one record. Never throws on bad record data; returns a failure instead. */
+/** Price one record: the record with its rated fields. Never throws on bad record data. */
 export function rateRecord(record: UsageRecord, book: PriceBook): RateResult {
+  const result = rateLine(record, book);
+  return result.ok ? { ok: true, record: { ...record, ...result.rated } } : result;
+}
+
+/**
+ * Price one line: only its rated fields, from only the fields rating reads (RATING_INPUT_FIELDS).
+ * Never throws on bad record data; returns a failure instead.
+ */
+export function rateLine(record: RatingInput, book: PriceBook): RatingResult {
   const at = chargeInstant(record);
   if (at === undefined)
     return malformed(
@@ -332,8 +367,7 @@ export function rateRecord(record: UsageRecord, book: PriceBook): RateResult {
 
   return {
     ok: true,
-    record: {
-      ...record,
+    rated: {
       x_RatedCost: decimalToString(amount),
       x_RatedCurrency: target,
       x_PriceRuleId: rule.id,

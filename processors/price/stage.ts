@@ -6,10 +6,19 @@ import { DeadLetterReasons } from '../../runtime/errors';
 import { deadLetterMessage, isSentinel, undecodableMessage, decodeFailureReason } from '../core/dead-letter';
 import type { StageOutput } from '../core/transactional-stage';
 import type { PriceBook } from './price-book';
-import { rateRecord } from './rate';
+import { rateLine, rateRecord, type RatingResult } from './rate';
+import {
+  decodeRecord,
+  type PricedFields,
+  RATED_RECORD_READER,
+  ratedRecordBytes,
+  recordBytes,
+  unrated,
+} from './rated-bytes';
 import {
   decodeUsageRecords,
   isUsageRecordBatch,
+  scanBatch,
   usageRecordFormatOf,
 } from '../../schemas/usage-record-batch';
 
@@ -24,42 +33,63 @@ export function priceProcessor(
     const book = books.current;
     const out: Message[] = [];
     const dead: Message[] = [];
+    const unpriced = (
+      record: PricedFields,
+      failure: Extract<RatingResult, { ok: false }>,
+      payload: Buffer,
+    ): void => {
+      metrics.failed(failure.reason);
+      dead.push(
+        deadLetterMessage({
+          stage: 'processor.price',
+          reason: failure.reason,
+          message: `${record.x_SourceObject} line ${record.x_SourceLine}: ${failure.message} (price book ${book.version})`,
+          provider: record.ProviderName,
+          scope: record.x_Scope,
+          revision_id: record.x_Revision,
+          object: record.x_SourceObject,
+          line: record.x_SourceLine,
+          field: failure.field ?? null,
+          record_id: record.x_RecordId,
+          // Always one record (`meterflow replay` writes it back to the deduped topic as such).
+          payload,
+          payload_format: 'avro:UsageRecord',
+        }),
+      );
+    };
+    // The rated topic is read by other services: one record per message, keyed by its id.
+    const rated = (record: PricedFields, value: Buffer) => out.push({ key: record.x_RecordId, value });
+
     for (const m of messages) {
       if (isSentinel(m.key)) continue;
-      let records: UsageRecord[];
+      const value = m.value!;
+      let scanned;
+      let records: UsageRecord[] | undefined;
       try {
-        records = decodeUsageRecords(m.value!, m.headers);
+        scanned = scanBatch(value, m.headers, RATED_RECORD_READER);
+        if (scanned === undefined) records = decodeUsageRecords(value, m.headers);
       } catch (err) {
         metrics.failed(decodeFailureReason(err, DeadLetterReasons.SCHEMA_VIOLATION));
         dead.push(undecodableMessage('processor.price', usageRecordFormatOf(m.headers), m, err));
         continue;
       }
-      const single = !isUsageRecordBatch(m.headers);
-      for (const record of records) {
-        const result = rateRecord(record, book);
-        if (result.ok) {
-          // The rated topic is read by other services: one record per message, keyed by its id.
-          out.push({ key: record.x_RecordId, value: AvroTypes.usageRecord.toBuffer(result.record) });
+      // A batch in the current schema: each record's bytes go on, only its rated fields are new.
+      for (const r of scanned ?? []) {
+        if (!unrated(r.fields)) {
+          // Already rated once (not what the deduped topic carries): decoded and rated whole.
+          (records ??= []).push(decodeRecord(value, r));
           continue;
         }
-        metrics.failed(result.reason);
-        dead.push(
-          deadLetterMessage({
-            stage: 'processor.price',
-            reason: result.reason,
-            message: `${record.x_SourceObject} line ${record.x_SourceLine}: ${result.message} (price book ${book.version})`,
-            provider: record.ProviderName,
-            scope: record.x_Scope,
-            revision_id: record.x_Revision,
-            object: record.x_SourceObject,
-            line: record.x_SourceLine,
-            field: result.field ?? null,
-            record_id: record.x_RecordId,
-            // Always one record (`meterflow replay` writes it back to the deduped topic as such).
-            payload: single ? m.value! : AvroTypes.usageRecord.toBuffer(record),
-            payload_format: 'avro:UsageRecord',
-          }),
-        );
+        const result = rateLine(r.fields, book);
+        if (result.ok) rated(r.fields, ratedRecordBytes(value, r, result.rated));
+        else unpriced(r.fields, result, recordBytes(value, r));
+      }
+      // Any other form, decoded whole.
+      const single = !isUsageRecordBatch(m.headers);
+      for (const record of records ?? []) {
+        const result = rateRecord(record, book);
+        if (result.ok) rated(record, AvroTypes.usageRecord.toBuffer(result.record));
+        else unpriced(record, result, single ? value : AvroTypes.usageRecord.toBuffer(record));
       }
     }
     metrics.sent(out.length);
