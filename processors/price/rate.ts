@@ -54,6 +54,26 @@ export const RATED_FIELDS = [
 ] as const;
 export type RatedFields = Pick<UsageRecord, (typeof RATED_FIELDS)[number]>;
 
+/**
+ * The fields a SUCCESSFUL rating with `book` reads: the ones every line needs, the columns and tags
+ * its rules match on, the basis of its cost_plus rules and PricingQuantity for per_unit ones. A
+ * failure may read more (its message describes the line): rate the whole record for that.
+ */
+export function ratingFieldsOf(book: PriceBook): Array<(typeof RATING_INPUT_FIELDS)[number]> {
+  const fields = new Set<(typeof RATING_INPUT_FIELDS)[number]>([
+    'ChargePeriodStart',
+    'x_CustomerId',
+    'BillingCurrency',
+  ]);
+  for (const rule of book.rules) {
+    for (const column of MATCH_COLUMNS) if (rule.match[column] !== undefined) fields.add(column);
+    if (Object.keys(rule.match.Tags ?? {}).length > 0) fields.add('Tags');
+    if (rule.model === 'cost_plus') fields.add(rule.basis);
+    if (rule.model === 'per_unit') fields.add('PricingQuantity');
+  }
+  return [...fields];
+}
+
 /** Every field rating reads, whatever the book: a record needs no others to be rated. */
 export const RATING_INPUT_FIELDS = [
   ...MATCH_COLUMNS,

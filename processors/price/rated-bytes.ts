@@ -2,7 +2,8 @@ import avro from 'avsc';
 import { AvroTypes, type UsageRecord } from '../../schemas';
 import { SINGLE_OBJECT_HEADER_BYTES } from '../../schemas/single-object';
 import { recordReader, type RecordReader, type ScannedRecord } from '../../schemas/usage-record-batch';
-import { RATED_FIELDS, RATING_INPUT_FIELDS, type RatedFields } from './rate';
+import type { PriceBook } from './price-book';
+import { RATED_FIELDS, ratingFieldsOf, type RatedFields, type RatingInput } from './rate';
 
 /*
  * The price stage's way to write a rated record without decoding and encoding the whole record.
@@ -11,7 +12,7 @@ import { RATED_FIELDS, RATING_INPUT_FIELDS, type RatedFields } from './rate';
  * record as its fields one after the other, so when a record arrives in the current schema with
  * those five null (one 0x00 byte each: branch 0 of ["null", "string"]), its rated encoding is its
  * own bytes without the last five, then the five rated fields encoded. The stage reads only the
- * fields rating and dead letters need (RATED_RECORD_READER); avsc skips the other ~45.
+ * fields rating with the current book needs (pricedFieldsReader); avsc skips the others.
  *
  * The result is byte for byte what AvroTypes.usageRecord.toBuffer writes for the rated record
  * (test/unit/processors/price/rated-bytes.test.ts, and every fixture through both paths in the
@@ -34,19 +35,26 @@ const ratedTail = avro.Type.forSchema(
   { wrapUnions: false },
 );
 
-/** What the price stage reads of each record of a batch: what rating and a dead letter need. */
-const PRICED_FIELDS = [
-  ...RATING_INPUT_FIELDS,
-  ...RATED_FIELDS,
-  'ProviderName',
-  'x_RecordId',
-  'x_Scope',
-  'x_Revision',
-  'x_SourceObject',
-  'x_SourceLine',
-] as const;
-export type PricedFields = Pick<UsageRecord, (typeof PRICED_FIELDS)[number]>;
-export const RATED_RECORD_READER: RecordReader<PricedFields> = recordReader(PRICED_FIELDS);
+/**
+ * What the price stage reads of each record of a batch under `book`: what a successful rating
+ * reads (ratingFieldsOf), the record id and the rated fields. A line that fails to rate is decoded
+ * whole and rated again, for its dead letter. One reader per book, made when the book is first used.
+ */
+export function pricedFieldsReader(book: PriceBook): RecordReader<PricedFields> {
+  let reader = readers.get(book);
+  if (reader === undefined) {
+    reader = recordReader([
+      ...ratingFieldsOf(book),
+      ...RATED_FIELDS,
+      'x_RecordId',
+    ]) as RecordReader<PricedFields>;
+    readers.set(book, reader);
+  }
+  return reader;
+}
+const readers = new WeakMap<PriceBook, RecordReader<PricedFields>>();
+/** At run time only the fields the book's reader names are there (see pricedFieldsReader). */
+export type PricedFields = RatingInput & RatedFields & Pick<UsageRecord, 'x_RecordId'>;
 
 /** Whether the record's rated fields are unset, so that ratedRecordBytes applies. */
 export function unrated(fields: PricedFields): boolean {
@@ -64,15 +72,7 @@ export function ratedRecordBytes(value: Buffer, record: ScannedRecord<unknown>, 
   return out;
 }
 
-/** The record framed on its own, as AvroTypes.usageRecord.toBuffer writes it (a dead letter's payload). */
-export function recordBytes(value: Buffer, record: ScannedRecord<unknown>): Buffer {
-  const out = Buffer.allocUnsafe(SINGLE_OBJECT_HEADER_BYTES + record.end - record.start);
-  AvroTypes.usageRecord.writeHeader(out);
-  value.copy(out, SINGLE_OBJECT_HEADER_BYTES, record.start, record.end);
-  return out;
-}
-
-/** The whole record, decoded from its span (the fallback for a record whose rated fields are set). */
+/** The whole record, decoded from its span (for a line that failed to rate, or was rated already). */
 export function decodeRecord(value: Buffer, record: ScannedRecord<unknown>): UsageRecord {
   return AvroTypes.usageRecord.type.fromBuffer(value.subarray(record.start, record.end)) as UsageRecord;
 }

@@ -7,14 +7,7 @@ import { deadLetterMessage, isSentinel, undecodableMessage, decodeFailureReason 
 import type { StageOutput } from '../core/transactional-stage';
 import type { PriceBook } from './price-book';
 import { rateLine, rateRecord, type RatingResult } from './rate';
-import {
-  decodeRecord,
-  type PricedFields,
-  RATED_RECORD_READER,
-  ratedRecordBytes,
-  recordBytes,
-  unrated,
-} from './rated-bytes';
+import { decodeRecord, pricedFieldsReader, ratedRecordBytes, unrated } from './rated-bytes';
 import {
   decodeUsageRecords,
   isUsageRecordBatch,
@@ -34,7 +27,7 @@ export function priceProcessor(
     const out: Message[] = [];
     const dead: Message[] = [];
     const unpriced = (
-      record: PricedFields,
+      record: UsageRecord,
       failure: Extract<RatingResult, { ok: false }>,
       payload: Buffer,
     ): void => {
@@ -58,7 +51,8 @@ export function priceProcessor(
       );
     };
     // The rated topic is read by other services: one record per message, keyed by its id.
-    const rated = (record: PricedFields, value: Buffer) => out.push({ key: record.x_RecordId, value });
+    const rated = (record: Pick<UsageRecord, 'x_RecordId'>, value: Buffer) =>
+      out.push({ key: record.x_RecordId, value });
 
     for (const m of messages) {
       if (isSentinel(m.key)) continue;
@@ -66,7 +60,7 @@ export function priceProcessor(
       let scanned;
       let records: UsageRecord[] | undefined;
       try {
-        scanned = scanBatch(value, m.headers, RATED_RECORD_READER);
+        scanned = scanBatch(value, m.headers, pricedFieldsReader(book));
         if (scanned === undefined) records = decodeUsageRecords(value, m.headers);
       } catch (err) {
         metrics.failed(decodeFailureReason(err, DeadLetterReasons.SCHEMA_VIOLATION));
@@ -75,14 +69,11 @@ export function priceProcessor(
       }
       // A batch in the current schema: each record's bytes go on, only its rated fields are new.
       for (const r of scanned ?? []) {
-        if (!unrated(r.fields)) {
-          // Already rated once (not what the deduped topic carries): decoded and rated whole.
-          (records ??= []).push(decodeRecord(value, r));
-          continue;
-        }
-        const result = rateLine(r.fields, book);
-        if (result.ok) rated(r.fields, ratedRecordBytes(value, r, result.rated));
-        else unpriced(r.fields, result, recordBytes(value, r));
+        const result = unrated(r.fields) ? rateLine(r.fields, book) : undefined;
+        if (result?.ok) rated(r.fields, ratedRecordBytes(value, r, result.rated));
+        // Failed (its dead letter describes the line, from fields not read) or already rated once
+        // (not what the deduped topic carries): decoded and rated whole, below.
+        else (records ??= []).push(decodeRecord(value, r));
       }
       // Any other form, decoded whole.
       const single = !isUsageRecordBatch(m.headers);

@@ -46,7 +46,7 @@ function lines(n: number, seed: number): UsageRecord[] {
       BillingCurrency: pick(['USD', 'USD', 'usd']),
       x_CustomerId: pick(['acme', 'initech', 'globex']),
       ChargePeriodStart: pick(['2026-02-10T00:00:00Z', 'not a date', '2026-02-10T05:00:00Z']),
-      Tags: pick([{}, { team: 'a' }, { team: 'b', 'cost center': 'ü-42' }]),
+      Tags: pick<Record<string, string>>([{}, { team: 'a' }, { team: 'b', 'cost center': 'ü-42' }]),
       ResourceName: rand() < 0.5 ? null : `res-${'x'.repeat(Math.floor(rand() * 300))}`,
     }),
   );
