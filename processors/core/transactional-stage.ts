@@ -115,17 +115,17 @@ export class TransactionalStage {
           throw err;
         }
         const last = batch.messages[batch.messages.length - 1].offset;
+        // The commit is the end of the fetch, not just past its last message: a transactional
+        // input ends with a commit marker this consumer is never given, and committing short of it
+        // would leave the group one offset behind on every partition for good (a lag that never
+        // reaches 0). Nothing past the last message is ours to process.
+        const end = (BigInt(batch.lastOffset()) + 1n).toString();
         const tx = await this.producer!.transaction();
         try {
           if (outputs.length) await sendChunked(tx, outputs);
           await sendOffsetsRetrying(tx, {
             consumerGroupId: this.o.groupId,
-            topics: [
-              {
-                topic: batch.topic,
-                partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }],
-              },
-            ],
+            topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: end }] }],
           });
           await tx.commit();
         } catch (err) {

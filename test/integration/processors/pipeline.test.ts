@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { Decimal, decimalToString } from '../../../schemas/decimal';
-import { createKafka } from '../../../runtime/kafka';
+import { createKafka, fetchTopicOffsets } from '../../../runtime/kafka';
 import { createLogger } from '../../../runtime/logger';
 import { createS3 } from '../../../providers/aws/store';
 import type { MeterflowConfig } from '../../../runtime/config';
@@ -192,6 +192,32 @@ describe('processor chain (real Kafka)', () => {
       60_000,
       1000,
     );
+    // Every stage's group ends at the end of its input, past the commit marker of the transaction
+    // that wrote it last: no lag is left behind on an idle pipeline.
+    const prefix = config.kafka.topic_prefix;
+    const admin = kafka.admin();
+    await admin.connect();
+    const lagOf = async (stage: string, topic: string) => {
+      const ends = await fetchTopicOffsets(kafka, topic);
+      const [committed] = await admin.fetchOffsets({ groupId: `${prefix}-${stage}`, topics: [topic] });
+      return ends.reduce((lag, e) => {
+        const at = Number(committed.partitions.find((p) => p.partition === e.partition)?.offset ?? -1);
+        return lag + Number(e.high) - Math.max(at, Number(e.low));
+      }, 0);
+    };
+    try {
+      const lags = await eventually(async () => {
+        const l = [
+          await lagOf('normalize', `${prefix}.raw.aws`),
+          await lagOf('dedupe', `${prefix}.normalized`),
+          await lagOf('price', `${prefix}.deduped`),
+        ];
+        return l.every((x) => x === 0) ? l : undefined;
+      }, 30_000);
+      expect(lags).toEqual([0, 0, 0]);
+    } finally {
+      await admin.disconnect();
+    }
     chain.kill('SIGTERM');
     await chainExit;
     expect(chainErr).not.toMatch(/"level":"(error|fatal)"/);
