@@ -54,8 +54,8 @@ export function dedupeProcessor(
         // Nothing dropped: the message goes on as it came (same key, same form), not re-encoded.
         out.push({ key: m.key, value: m.value, headers: m.headers });
       } else {
-        // Only a batch can lose some of its records and keep others. It decoded once already, so
-        // decoding it whole does not throw.
+        // Only a batch can lose some of its records and keep others. Reading its keys went through
+        // every byte of it already, so decoding it whole does not throw.
         const records = decodeUsageRecords(m.value!, m.headers).filter((_, i) => first[i]);
         out.push(usageRecordBatchMessage(String(m.key), records));
       }
