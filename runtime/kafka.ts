@@ -55,6 +55,16 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
  */
 export const CONSUMER_MAX_WAIT_MS = 1000;
 
+/**
+ * The offset to commit once a fetched batch is done: past its last offset, which counts the
+ * transaction commit markers and aborted records a read_committed consumer is never given.
+ * Committing only past the last delivered message would leave the group short of a trailing
+ * marker for good (a lag that never reaches 0) and, mid-batch, make kafkajs fetch the rest again.
+ */
+export function endOfFetch(batch: { lastOffset(): string }): string {
+  return (BigInt(batch.lastOffset()) + 1n).toString();
+}
+
 export function createKafka(
   config: MeterflowConfig,
   component: string,

@@ -137,16 +137,7 @@ export class TopicSchema {
       this.previous.map((writer) => [fingerprintOf(writer).toString('hex'), reader.createResolver(writer)]),
     );
     const bare = this.previous.length > 0 ? reader.createResolver(this.previous[0]) : current;
-    return (buffer) => {
-      if (!isFramed(buffer)) return reader.fromBuffer(buffer, bare);
-      const body = buffer.subarray(SINGLE_OBJECT_HEADER_BYTES);
-      if (buffer.compare(this.fingerprint, 0, 8, 2, SINGLE_OBJECT_HEADER_BYTES) === 0)
-        return reader.fromBuffer(body, current);
-      const hex = buffer.toString('hex', 2, SINGLE_OBJECT_HEADER_BYTES);
-      const resolver = earlier.get(hex);
-      if (resolver === undefined) throw new UnknownSchemaError(this.name, hex);
-      return reader.fromBuffer(body, resolver);
-    };
+    return (buffer) => this.decodeWith(buffer, reader, current, earlier, bare);
   }
 
   /** Whether the value is framed with the current schema's fingerprint. */
@@ -156,14 +147,27 @@ export class TopicSchema {
 
   /** Decodes a framed or bare value into the current schema; throws when it does not decode. */
   fromBuffer(buffer: Buffer): unknown {
-    if (!isFramed(buffer)) return this.type.fromBuffer(buffer, this.bare);
+    return this.decodeWith(buffer, this.type, undefined, this.resolvers, this.bare);
+  }
+
+  /**
+   * Reads `buffer` into `reader` with the resolver its writer needs: `bare` for an unframed value,
+   * `current` for the current fingerprint, the one `earlier` holds for an older fingerprint.
+   */
+  private decodeWith(
+    buffer: Buffer,
+    reader: avro.Type,
+    current: avro.Resolver | undefined,
+    earlier: ReadonlyMap<string, avro.Resolver>,
+    bare: avro.Resolver | undefined,
+  ): unknown {
+    if (!isFramed(buffer)) return reader.fromBuffer(buffer, bare);
     const body = buffer.subarray(SINGLE_OBJECT_HEADER_BYTES);
-    if (buffer.compare(this.fingerprint, 0, 8, 2, SINGLE_OBJECT_HEADER_BYTES) === 0)
-      return this.type.fromBuffer(body);
+    if (this.isCurrent(buffer)) return reader.fromBuffer(body, current);
     const hex = buffer.toString('hex', 2, SINGLE_OBJECT_HEADER_BYTES);
-    const resolver = this.resolvers.get(hex);
+    const resolver = earlier.get(hex);
     if (resolver === undefined) throw new UnknownSchemaError(this.name, hex);
-    return this.type.fromBuffer(body, resolver);
+    return reader.fromBuffer(body, resolver);
   }
 
   isValid(value: unknown): boolean {

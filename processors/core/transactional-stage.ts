@@ -1,7 +1,7 @@
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../../runtime/logger';
 import type { StageMetrics } from '../../runtime/metrics';
-import { CONSUMER_MAX_WAIT_MS, sendChunked, sendOffsetsRetrying } from '../../runtime/kafka';
+import { CONSUMER_MAX_WAIT_MS, endOfFetch, sendChunked, sendOffsetsRetrying } from '../../runtime/kafka';
 import type { Processor } from '../../schemas/stages';
 import { ConsumerHealth } from '../../runtime/consumer-health';
 import { NotReady } from '../../runtime/http-server';
@@ -115,11 +115,9 @@ export class TransactionalStage {
           throw err;
         }
         const last = batch.messages[batch.messages.length - 1].offset;
-        // The commit is the end of the fetch, not just past its last message: a transactional
-        // input ends with a commit marker this consumer is never given, and committing short of it
-        // would leave the group one offset behind on every partition for good (a lag that never
-        // reaches 0). Nothing past the last message is ours to process.
-        const end = (BigInt(batch.lastOffset()) + 1n).toString();
+        // The commit is the end of the fetch (past a trailing commit marker): nothing past the
+        // last message is ours to process.
+        const end = endOfFetch(batch);
         const tx = await this.producer!.transaction();
         try {
           if (outputs.length) await sendChunked(tx, outputs);

@@ -8,7 +8,7 @@ import {
   MeterflowError,
   type DeadLetterReason,
 } from '../../runtime/errors';
-import { CONSUMER_MAX_WAIT_MS, isSentinel } from '../../runtime/kafka';
+import { CONSUMER_MAX_WAIT_MS, endOfFetch, isSentinel } from '../../runtime/kafka';
 import type { Logger } from '../../runtime/logger';
 import { histogram, stageCounter, type StageMetrics } from '../../runtime/metrics';
 import { backoffDelayMs, sleep } from '../../runtime/retry';
@@ -142,7 +142,7 @@ export class ElasticsearchSink implements Sink {
             batch.topic,
             batch.partition,
             batch.messages,
-            (BigInt(batch.lastOffset()) + 1n).toString(),
+            endOfFetch(batch),
             heartbeat,
             () => isRunning() && !isStale(),
             resolveOffset,
