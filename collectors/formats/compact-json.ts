@@ -57,6 +57,8 @@ let nextBackslash = Infinity;
 let at = 0;
 let out: Record<string, string> = {};
 const seen = new Set<string>();
+/** Where parseCompactJsonKeepingNumberText collects the numbers' [start, end) offsets. */
+let numberSpans: number[] | undefined;
 
 export function flattenCompactJson(text: string): Record<string, string> | undefined {
   if (text.charCodeAt(0) !== OPEN_BRACE || CONTROL.test(text) || !text.isWellFormed()) return undefined;
@@ -72,6 +74,36 @@ export function flattenCompactJson(text: string): Record<string, string> | undef
   src = '';
   out = {};
   return ok ? columns : undefined;
+}
+
+/**
+ * What lossless-json's `parse(text, null, keepText)` gives (numbers as their source text, as
+ * strings), made by the native JSON.parse: the text is checked as compact JSON under the same rules
+ * as the lines above (one value, nothing after it), then its numbers are quoted and it is parsed.
+ * Undefined when the text is not in that shape; the caller then parses it with lossless-json. GCP's
+ * labels and credits cells are read this way on every row.
+ */
+export function parseCompactJsonKeepingNumberText(text: string): { value: unknown } | undefined {
+  if (CONTROL.test(text) || !text.isWellFormed()) return undefined;
+  src = text;
+  const firstBackslash = text.indexOf('\\');
+  escapes = firstBackslash !== -1;
+  nextBackslash = escapes ? firstBackslash : Infinity;
+  at = 0;
+  const spans: number[] = [];
+  numberSpans = spans;
+  const ok = skipValue(0) && at === src.length;
+  numberSpans = undefined;
+  src = '';
+  if (!ok) return undefined;
+  if (spans.length === 0) return { value: JSON.parse(text) };
+  let quoted = '';
+  let from = 0;
+  for (let i = 0; i < spans.length; i += 2) {
+    quoted += `${text.slice(from, spans[i])}"${text.slice(spans[i], spans[i + 1])}"`;
+    from = spans[i + 1];
+  }
+  return { value: JSON.parse(quoted + text.slice(from)) };
 }
 
 /** Where the string opened at `from` ends (its closing quote), or -1. */
@@ -228,7 +260,9 @@ function skipScalar(): string | undefined {
       d = src.charCodeAt(++at);
     }
     const text = src.slice(start, at);
-    return JSON_NUMBER.test(text) ? text : undefined;
+    if (!JSON_NUMBER.test(text)) return undefined;
+    numberSpans?.push(start, at);
+    return text;
   }
   for (const word of WORDS) {
     if (src.startsWith(word, at)) {

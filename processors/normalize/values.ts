@@ -1,6 +1,7 @@
 import { parse as parseLossless, isLosslessNumber } from 'lossless-json';
 import { DECIMAL_BOUNDS, Decimal, decimalToString, parseDecimal } from '../../schemas/decimal';
 import { DeadLetterReasons, PermanentError } from '../../runtime/errors';
+import { parseCompactJsonKeepingNumberText } from '../../collectors/formats/compact-json';
 import { clipText } from '../../collectors/formats/rows';
 
 /**
@@ -425,10 +426,13 @@ export function pythonReprToJson(text: string): string {
 
 /**
  * Parse JSON keeping every number as its exact text (no binary float on the money path).
- * Falls back to the Python-repr form. Throws FieldError naming the column when neither parses.
+ * Compact JSON goes through the native parser (compact-json.ts), the rest through lossless-json;
+ * both give the same value. Falls back to the Python-repr form. Throws FieldError naming the column when neither parses.
  */
 export function parseJsonCell(cell: Cell): unknown {
   const text = cell.value.trim();
+  const compact = parseCompactJsonKeepingNumberText(text);
+  if (compact) return compact.value;
   const keepText = (s: string) => s;
   try {
     return parseLossless(text, null, keepText);

@@ -1,4 +1,8 @@
-import { flattenCompactJson } from '../../../collectors/formats/compact-json';
+import { parse as parseLossless } from 'lossless-json';
+import {
+  flattenCompactJson,
+  parseCompactJsonKeepingNumberText,
+} from '../../../collectors/formats/compact-json';
 import { flattenJsonLine } from '../../../collectors/formats/jsonl-rows';
 import { prng } from '../../support/random';
 
@@ -178,5 +182,75 @@ describe('flattenCompactJson', () => {
       expect(expectAgreement(line)).toBe('fast');
     expect(flattenCompactJson('{"a":[[1,[]],{},null,true,"x"]}')).toEqual({ a: '[[1,[]],{},null,true,"x"]' });
     expect(flattenCompactJson('{"a":"","b":null}')).toEqual({});
+  });
+});
+
+describe('parseCompactJsonKeepingNumberText', () => {
+  // The reference: lossless-json with every number kept as its source text (parseJsonCell's reading).
+  function expectSameValue(text: string): 'fast' | 'declined' {
+    const fast = parseCompactJsonKeepingNumberText(text);
+    if (fast === undefined) return 'declined';
+    let reference: unknown;
+    try {
+      reference = parseLossless(text, null, (s: string) => s);
+    } catch (err) {
+      throw new Error(`native path accepted what lossless-json rejects (${(err as Error).message}): ${text}`);
+    }
+    expect(fast.value).toStrictEqual(reference);
+    expect(JSON.stringify(fast.value)).toBe(JSON.stringify(reference));
+    return 'fast';
+  }
+
+  it('reads credits and labels with every number as its exact text', () => {
+    const credits =
+      '[{"name":"Sustained use","amount":-0.0123456789012345678,"type":"SUSTAINED_USAGE_DISCOUNT"},{"amount":1E+21,"n":[0,-0,2.50]}]';
+    expect(expectSameValue(credits)).toBe('fast');
+    expect(parseCompactJsonKeepingNumberText(credits)!.value).toEqual([
+      { name: 'Sustained use', amount: '-0.0123456789012345678', type: 'SUSTAINED_USAGE_DISCOUNT' },
+      { amount: '1E+21', n: ['0', '-0', '2.50'] },
+    ]);
+    for (const text of [
+      '[{"key":"env","value":"prod"}]',
+      '[]',
+      '{}',
+      '"x"',
+      '12',
+      'null',
+      '{"a":[true,false,null]}',
+    ])
+      expect(expectSameValue(text)).toBe('fast');
+  });
+
+  it('agrees with lossless-json on the arrays of generated rows, and on mutated ones', () => {
+    const rnd = prng(5);
+    const alphabet = ['{', '}', '[', ']', '"', ':', ',', '\\', ' ', '0', '1', '.', 'e', '-', '+', 'n', 'x'];
+    const outcomes = { fast: 0, declined: 0 };
+    for (let i = 0; i < 3000; i++) {
+      const row = generatedRow(rnd, i % 3 ? PLAIN_TEXTS : [...PLAIN_TEXTS, ...ESCAPED_TEXTS]);
+      for (const match of row.matchAll(/"(?:labels|credits)":(\[.*?\])(?=,"|}$)/g)) {
+        let text = match[1];
+        if (i % 2) {
+          const at = Math.floor(rnd() * text.length);
+          text =
+            rnd() < 0.5
+              ? text.slice(0, at) + text.slice(at + 1)
+              : text.slice(0, at) + alphabet[Math.floor(rnd() * alphabet.length)] + text.slice(at);
+        }
+        outcomes[expectSameValue(text)]++;
+      }
+    }
+    expect(outcomes.fast).toBeGreaterThan(1000);
+    expect(outcomes.declined).toBeGreaterThan(500);
+  });
+
+  it.each([
+    ['a duplicate key', '[{"key":"a","key":"b"}]'],
+    ['whitespace', '[{"key": "a"}]'],
+    ['a leading zero', '[01]'],
+    ['two values', '[] []'],
+    ['an escaped string', String.raw`["\u003c"]`],
+    ['a Python repr', "[{'key': 'a'}]"],
+  ])('declines %s', (_, text) => {
+    expect(parseCompactJsonKeepingNumberText(text)).toBeUndefined();
   });
 });
