@@ -1,3 +1,5 @@
+// First: it replaces kafkajs internals before kafkajs loads them (see the module).
+import './kafkajs-patches';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import {
