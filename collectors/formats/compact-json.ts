@@ -34,6 +34,7 @@ declare global {
 const CONTROL = /[\u0000-\u001f]/;
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
+const SPACE = 0x20;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
@@ -59,6 +60,8 @@ let out: Record<string, string> = {};
 const seen = new Set<string>();
 /** Where parseCompactJsonKeepingNumberText collects the numbers' [start, end) offsets. */
 let numberSpans: number[] | undefined;
+/** Whether spaces may stand between tokens: when parsing a cell, never when flattening a line (arrays are kept as their text). */
+let allowSpaces = false;
 
 export function flattenCompactJson(text: string): Record<string, string> | undefined {
   if (text.charCodeAt(0) !== OPEN_BRACE || CONTROL.test(text) || !text.isWellFormed()) return undefined;
@@ -78,10 +81,11 @@ export function flattenCompactJson(text: string): Record<string, string> | undef
 
 /**
  * What lossless-json's `parse(text, null, keepText)` gives (numbers as their source text, as
- * strings), made by the native JSON.parse: the text is checked as compact JSON under the same rules
- * as the lines above (one value, nothing after it), then its numbers are quoted and it is parsed.
- * Undefined when the text is not in that shape; the caller then parses it with lossless-json. GCP's
- * labels and credits cells are read this way on every row.
+ * strings), made by the native JSON.parse: the text is checked as JSON under the same rules as the
+ * lines above (one value, nothing after it), except that spaces may stand between tokens, then its
+ * numbers are quoted and it is parsed. Undefined when the text is not in that shape; the caller then
+ * parses it with lossless-json. GCP's labels and credits cells and Azure's tags are read this way on
+ * every row.
  */
 export function parseCompactJsonKeepingNumberText(text: string): { value: unknown } | undefined {
   if (CONTROL.test(text) || !text.isWellFormed()) return undefined;
@@ -92,7 +96,12 @@ export function parseCompactJsonKeepingNumberText(text: string): { value: unknow
   at = 0;
   const spans: number[] = [];
   numberSpans = spans;
-  const ok = skipValue(0) && at === src.length;
+  allowSpaces = true;
+  spaces();
+  let ok = skipValue(0);
+  spaces();
+  ok &&= at === src.length;
+  allowSpaces = false;
   numberSpans = undefined;
   src = '';
   if (!ok) return undefined;
@@ -159,6 +168,8 @@ interface Member {
 
 /** Remembered members per object (a line wider than this reads the rest afresh). */
 const MAX_REMEMBERED_MEMBERS = 512;
+/** Keys of one object inside an array (or a parsed cell) checked for duplicates; wider goes to the general path. */
+const MAX_CHECKED_KEYS = 64;
 /** Deeper objects and arrays go to the general path (and a hostile line cannot exhaust the stack). */
 const MAX_DEPTH = 32;
 
@@ -277,15 +288,18 @@ function skipScalar(): string | undefined {
 function skipArray(depth: number): boolean {
   if (depth > MAX_DEPTH) return false;
   at++; // '['
+  spaces();
   if (src.charCodeAt(at) === CLOSE_BRACKET) {
     at++;
     return true;
   }
   for (;;) {
     if (!skipValue(depth)) return false;
+    spaces();
     const c = src.charCodeAt(at++);
     if (c === CLOSE_BRACKET) return true;
     if (c !== COMMA) return false;
+    spaces();
   }
 }
 
@@ -305,6 +319,7 @@ function skipValue(depth: number): boolean {
 function skipObject(depth: number): boolean {
   if (depth > MAX_DEPTH) return false;
   at++; // '{'
+  spaces();
   if (src.charCodeAt(at) === CLOSE_BRACE) {
     at++;
     return true;
@@ -312,12 +327,23 @@ function skipObject(depth: number): boolean {
   const keys: string[] = [];
   for (;;) {
     const key = readKey();
-    if (key === undefined || src.charCodeAt(at) !== COLON || keys.includes(key)) return false;
+    // A wider object goes to the general path: the duplicate check here is quadratic.
+    if (key === undefined || keys.length >= MAX_CHECKED_KEYS || keys.includes(key)) return false;
     keys.push(key);
+    spaces();
+    if (src.charCodeAt(at) !== COLON) return false;
     at++;
+    spaces();
     if (!skipValue(depth)) return false;
+    spaces();
     const c = src.charCodeAt(at++);
     if (c === CLOSE_BRACE) return true;
     if (c !== COMMA) return false;
+    spaces();
   }
+}
+
+/** Steps over spaces between tokens where they are allowed (parsing; never in flattened lines). */
+function spaces(): void {
+  if (allowSpaces) while (src.charCodeAt(at) === SPACE) at++;
 }

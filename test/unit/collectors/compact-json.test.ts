@@ -221,6 +221,22 @@ describe('parseCompactJsonKeepingNumberText', () => {
       expect(expectSameValue(text)).toBe('fast');
   });
 
+  it("reads Azure's tags (spaces after the colons) and spaced JSON as lossless-json does", () => {
+    const tags =
+      '{"CostCenter": "1234","cm-resource-parent": "/subscriptions/ed57/resourceGroups/ftk/providers/Microsoft.Cloud/hubs/finopshub","env": "prod"}';
+    expect(expectSameValue(tags)).toBe('fast');
+    expect(parseCompactJsonKeepingNumberText(tags)!.value).toEqual({
+      CostCenter: '1234',
+      'cm-resource-parent': '/subscriptions/ed57/resourceGroups/ftk/providers/Microsoft.Cloud/hubs/finopshub',
+      env: 'prod',
+    });
+    for (const text of [' { "a" : [ 1 , 2.5 , { } , [ ] ] , "b" : null } ', '[ ]', '{ }', ' 7 '])
+      expect(expectSameValue(text)).toBe('fast');
+    expect(parseCompactJsonKeepingNumberText(' { "a" : [ 1 , -2.50 ] } ')!.value).toEqual({
+      a: ['1', '-2.50'],
+    });
+  });
+
   it('agrees with lossless-json on the arrays of generated rows, and on mutated ones', () => {
     const rnd = prng(5);
     const alphabet = ['{', '}', '[', ']', '"', ':', ',', '\\', ' ', '0', '1', '.', 'e', '-', '+', 'n', 'x'];
@@ -228,7 +244,8 @@ describe('parseCompactJsonKeepingNumberText', () => {
     for (let i = 0; i < 3000; i++) {
       const row = generatedRow(rnd, i % 3 ? PLAIN_TEXTS : [...PLAIN_TEXTS, ...ESCAPED_TEXTS]);
       for (const match of row.matchAll(/"(?:labels|credits)":(\[.*?\])(?=,"|}$)/g)) {
-        let text = match[1];
+        // Every other array gets spaces after its colons and commas, as Azure writes its tags.
+        let text = i % 4 < 2 ? match[1] : match[1].replace(/([:,])"/g, '$1 "');
         if (i % 2) {
           const at = Math.floor(rnd() * text.length);
           text =
@@ -245,7 +262,8 @@ describe('parseCompactJsonKeepingNumberText', () => {
 
   it.each([
     ['a duplicate key', '[{"key":"a","key":"b"}]'],
-    ['whitespace', '[{"key": "a"}]'],
+    ['a tab between tokens', '[{"key":\t"a"}]'],
+    ['an object wider than 64 keys', `{${Array.from({ length: 65 }, (_, i) => `"k${i}":1`).join(',')}}`],
     ['a leading zero', '[01]'],
     ['two values', '[] []'],
     ['an escaped string', String.raw`["\u003c"]`],
