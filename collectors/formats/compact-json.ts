@@ -17,11 +17,15 @@
  *   - a flattened path met twice (a duplicate key, or `a.b` beside `a: {b}`: the slow path decides
  *     whether that is an error or a deep-equal duplicate);
  *   - a number that is not a JSON number.
+ *   - nesting deeper than 32 (also what keeps a hostile line from exhausting the stack).
  * Arrays are kept whole as their source text, which is their canonical (lossless-json stringify)
  * text when none of the above occurs inside them; objects inside arrays must not repeat a key.
  *
- * Measured by `npm run bench -- parse-ceiling` and `collector-gcp`; `test/unit/collectors/formats/
- * compact-json.test.ts` compares both paths on generated, real and mutated lines.
+ * The same scanner serves `parseCompactJsonKeepingNumberText`, for JSON cells (below).
+ *
+ * Measured by `npm run bench -- collector-gcp` and `parse-ceiling` (bench/README.md has the
+ * before/after); test/unit/collectors/compact-json.test.ts compares both paths on generated, real
+ * and mutated lines.
  */
 
 declare global {
@@ -195,7 +199,8 @@ function readMember(prefix: string, shape: Shape, i: number): Member | undefined
   }
   const key = readKey();
   if (key === undefined) return undefined;
-  const fresh: Member = { key, path: internalized(prefix + key) };
+  // Both strings internalized: a slice of the line would keep the whole line alive in the cache.
+  const fresh: Member = { key: internalized(key), path: internalized(prefix + key) };
   if (i < MAX_REMEMBERED_MEMBERS) shape.members[i] = fresh;
   return fresh;
 }
