@@ -8,7 +8,8 @@ import { createKafka } from '../runtime/kafka';
 import { indexNames, type RevisionDocument } from '../sinks/elasticsearch/indices';
 import { prepareCurExport } from './collector-aws';
 import { putAzureExport, putGcpExport } from './collector-clouds';
-import { sampleProcess } from './proc-sampler';
+import { sampleProcess, treeCpuSeconds } from './proc-sampler';
+import { stackContext, stackStatus } from '../deploy/stack/stack';
 import { summarizeProfile } from './profile-summary';
 import { azureRows, gcpRows, writeGzLines } from './workload/clouds';
 
@@ -75,6 +76,11 @@ export async function benchEndToEnd(rows: number): Promise<Record<string, string
     return parts.join(', ');
   };
 
+  // The local stack's servers share the two cores with meterflow: their CPU over the same window
+  // says where the rest of the machine went (a server the stack did not start is not measured).
+  const servers = (await stackStatus(stackContext(loadConfig().config))).filter((s) => s.pid !== undefined);
+  const serverCpuAtStart = servers.map((s) => treeCpuSeconds(s.pid!));
+
   const started = Date.now();
   const children: ChildProcess[] = [];
   const samplers: Array<ReturnType<typeof sampleProcess>> = [];
@@ -118,6 +124,10 @@ export async function benchEndToEnd(rows: number): Promise<Record<string, string
     );
   const totalSeconds = (Date.now() - started) / 1000;
   const usage = samplers.map((s) => s.stop());
+  const serverCpu = servers.map((s, i) => ({
+    name: s.name,
+    seconds: treeCpuSeconds(s.pid!) - serverCpuAtStart[i],
+  }));
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   await Promise.all(
     children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))),
@@ -158,6 +168,15 @@ export async function benchEndToEnd(rows: number): Promise<Record<string, string
     ]
       .map((c) => ((c / (3 * rows)) * 1e6).toFixed(1))
       .join(' / '),
+    // The machine's core-seconds over the run (cores x wall), and who used them.
+    'core-seconds of the run (cores x wall): meterflow / stack servers / left': (() => {
+      const available = os.cpus().length * totalSeconds;
+      const stack = serverCpu.reduce((sum, s) => sum + s.seconds, 0);
+      return [cpu, stack, available - cpu - stack].map((x) => x.toFixed(0)).join(' / ');
+    })(),
+    'stack servers: CPU s per 1M rows': serverCpu
+      .map((s) => `${s.name} ${((s.seconds / (3 * rows)) * 1e6).toFixed(1)}`)
+      .join(', '),
     'Elasticsearch index operations per usage document': `${(indexOps / Math.max(1, usageDocs)).toFixed(2)} (${indexOps} for ${usageDocs})`,
     'peak RSS MB (process all / sink)': `${usage[0].peakRssMb} / ${usage[1].peakRssMb}`,
     'max consumer lag (normalize, dedupe, price, sink)': groups.map((g) => maxLag.get(g) ?? 0).join(', '),

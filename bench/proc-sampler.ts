@@ -38,3 +38,33 @@ export function sampleProcess(child: ChildProcess): { read(): ProcessUsage; stop
     },
   };
 }
+
+/**
+ * CPU seconds (user + system) used so far by a process and every process below it. A server of the
+ * local stack is often a launcher with the real server as its child (Elasticsearch's JVM), so the
+ * tree is what a bench can compare; a descendant that already exited is not counted.
+ */
+export function treeCpuSeconds(rootPid: number): number {
+  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+  const children = new Map<number, number[]>();
+  const ticks = new Map<number, number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ');
+      const pid = Number(entry);
+      const parent = Number(fields[1]);
+      ticks.set(pid, Number(fields[11]) + Number(fields[12]));
+      children.set(parent, [...(children.get(parent) ?? []), pid]);
+    } catch {
+      /* exited while listed */
+    }
+  }
+  let total = 0;
+  for (const todo = [rootPid]; todo.length > 0;) {
+    const pid = todo.pop()!;
+    total += ticks.get(pid) ?? 0;
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return total / ticksPerSecond;
+}
