@@ -170,14 +170,18 @@ interface Member {
   child?: { prefix: string; shape: Shape };
 }
 
-/** Remembered members per object (a line wider than this reads the rest afresh). */
-const MAX_REMEMBERED_MEMBERS = 512;
+/**
+ * Members remembered at once, over all objects. Past it the memory starts again from the next
+ * member: an export that keeps changing shape (or a hostile one) cannot grow it without bound.
+ */
+const MAX_REMEMBERED_MEMBERS = 4096;
+let remembered = 0;
 /** Keys of one object inside an array (or a parsed cell) checked for duplicates; wider goes to the general path. */
 const MAX_CHECKED_KEYS = 64;
 /** Deeper objects and arrays go to the general path (and a hostile line cannot exhaust the stack). */
 const MAX_DEPTH = 32;
 
-const rootShape: Shape = { members: [] };
+let rootShape: Shape = { members: [] };
 
 /** The string V8 keeps for `s` as a property key: built once, its hash computed once. */
 function internalized(s: string): string {
@@ -201,7 +205,12 @@ function readMember(prefix: string, shape: Shape, i: number): Member | undefined
   if (key === undefined) return undefined;
   // Both strings internalized: a slice of the line would keep the whole line alive in the cache.
   const fresh: Member = { key: internalized(key), path: internalized(prefix + key) };
-  if (i < MAX_REMEMBERED_MEMBERS) shape.members[i] = fresh;
+  if (remembered >= MAX_REMEMBERED_MEMBERS) {
+    rootShape = { members: [] };
+    remembered = 0;
+  }
+  shape.members[i] = fresh;
+  remembered++;
   return fresh;
 }
 

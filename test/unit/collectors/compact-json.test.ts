@@ -177,6 +177,15 @@ describe('flattenCompactJson', () => {
     expect(flattenCompactJson(lines[5])).toEqual({ ab: '1', a: '2' });
   });
 
+  it('keeps reading correctly when lines keep changing shape past the members it remembers', () => {
+    // 3,000 lines with new keys each (9,000 new members in all, past the 4,096 remembered),
+    // interleaved with the BigQuery row.
+    for (let i = 0; i < 3000; i++) {
+      expect(expectAgreement(`{"k${i}":"a","n${i}":{"x${i}":1},"z":[${i}]}`)).toBe('fast');
+      if (i % 100 === 0) expect(expectAgreement(bigQueryRow)).toBe('fast');
+    }
+  });
+
   it('keeps nested arrays, empty arrays and objects as the general path does', () => {
     for (const line of ['{}', '{"a":{}}', '{"a":[]}', '{"a":[[1,[]],{},null,true,"x"]}', '{"a":"","b":null}'])
       expect(expectAgreement(line)).toBe('fast');
