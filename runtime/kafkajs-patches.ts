@@ -58,16 +58,15 @@ function apply(): void {
   };
   kafkajsPatches.applied = true;
 
-  let native: ((data: Buffer) => number) | undefined;
+  let crc32c: (data: Buffer) => number;
   try {
-    native = (require('@node-rs/crc32') as { crc32c(data: Buffer): number }).crc32c;
+    crc32c = (require('@node-rs/crc32') as { crc32c(data: Buffer): number }).crc32c;
   } catch {
     kafkajsPatches.reason = 'no @node-rs/crc32 binary for this platform: kafkajs computes CRC-32C itself';
     return;
   }
   const crcModule = path.join(root, 'src/protocol/recordBatch/crc32C/index.js');
-  const cached = require.cache[crcModule];
-  if (cached) {
+  if (require.cache[crcModule]) {
     // Already required: the record-batch module may hold kafkajs's function. Leave it.
     kafkajsPatches.reason = 'kafkajs loaded its record batches before this module';
     return;
@@ -76,7 +75,7 @@ function apply(): void {
   const entry = new Module(crcModule);
   entry.filename = crcModule;
   entry.loaded = true;
-  entry.exports = (buffer: Buffer) => native(buffer);
+  entry.exports = crc32c;
   require.cache[crcModule] = entry;
   kafkajsPatches.nativeCrc32c = true;
 }

@@ -64,16 +64,23 @@ let out: Record<string, string> = {};
 const seen = new Set<string>();
 /** Where parseCompactJsonKeepingNumberText collects the numbers' [start, end) offsets. */
 let numberSpans: number[] | undefined;
-/** Whether spaces may stand between tokens: when parsing a cell, never when flattening a line (arrays are kept as their text). */
+/** Whether spaces may stand between tokens: when parsing a cell; never when flattening a line,
+ * whose arrays are kept as their text. */
 let allowSpaces = false;
 
-export function flattenCompactJson(text: string): Record<string, string> | undefined {
-  if (text.charCodeAt(0) !== OPEN_BRACE || CONTROL.test(text) || !text.isWellFormed()) return undefined;
+/** Starts a pass over `text`; false when it holds a control character or a lone surrogate. */
+function begin(text: string): boolean {
+  if (CONTROL.test(text) || !text.isWellFormed()) return false;
   src = text;
   const firstBackslash = text.indexOf('\\');
   escapes = firstBackslash !== -1;
   nextBackslash = escapes ? firstBackslash : Infinity;
   at = 0;
+  return true;
+}
+
+export function flattenCompactJson(text: string): Record<string, string> | undefined {
+  if (text.charCodeAt(0) !== OPEN_BRACE || !begin(text)) return undefined;
   out = {};
   seen.clear();
   const ok = flattenObject('', rootShape, 0) && at === src.length;
@@ -92,12 +99,7 @@ export function flattenCompactJson(text: string): Record<string, string> | undef
  * every row.
  */
 export function parseCompactJsonKeepingNumberText(text: string): { value: unknown } | undefined {
-  if (CONTROL.test(text) || !text.isWellFormed()) return undefined;
-  src = text;
-  const firstBackslash = text.indexOf('\\');
-  escapes = firstBackslash !== -1;
-  nextBackslash = escapes ? firstBackslash : Infinity;
-  at = 0;
+  if (!begin(text)) return undefined;
   const spans: number[] = [];
   numberSpans = spans;
   allowSpaces = true;

@@ -427,7 +427,8 @@ export function pythonReprToJson(text: string): string {
 /**
  * Parse JSON keeping every number as its exact text (no binary float on the money path).
  * Compact JSON goes through the native parser (compact-json.ts), the rest through lossless-json;
- * both give the same value. Falls back to the Python-repr form. Throws FieldError naming the column when neither parses.
+ * both give the same value. Falls back to the Python-repr form. Throws FieldError naming the
+ * column when neither parses.
  */
 export function parseJsonCell(cell: Cell): unknown {
   const text = cell.value.trim();
