@@ -30,6 +30,19 @@ export function exactParts(text: string): ExactParts | undefined {
   if (!m) return undefined;
   const fraction = (m[3] ?? '').replace(/0+$/, '');
   if (fraction.length > 18) return undefined;
+  // Up to 15 integer digits, every part and units - 1 are integers a double holds exactly, so they
+  // are computed without BigInt (the sink does this for three amounts of every document).
+  if (m[2].length <= 15) {
+    const digits = fraction.padEnd(18, '0');
+    const units = Number(m[2]);
+    const nano = Number(digits.slice(0, 9));
+    const atto = Number(digits.slice(9));
+    if (!m[1]) return { units, nano, atto };
+    if (nano === 0 && atto === 0) return { units: 0 - units, nano: 0, atto: 0 };
+    // floor of a negative amount with a fraction: one unit lower, and 1 - fraction as the parts.
+    if (atto === 0) return { units: -units - 1, nano: 1e9 - nano, atto: 0 };
+    return { units: -units - 1, nano: 1e9 - 1 - nano, atto: 1e9 - atto };
+  }
   const magnitude = BigInt(m[2] + fraction.padEnd(18, '0'));
   const scaled = m[1] ? -magnitude : magnitude;
   let units = scaled / E18;

@@ -1,5 +1,6 @@
 import { Decimal, decimalToString } from '../../../schemas/decimal';
 import { exactParts, exactPartsSum, type ExactParts } from '../../../schemas/exact-parts';
+import { prng } from '../../support/random';
 
 /** What an engine summing the parts as doubles returns for `amounts`. */
 function sumsOf(amounts: string[]) {
@@ -38,6 +39,39 @@ describe('exact integer parts of an amount', () => {
     'has none for %s (more than 18 places, beyond 2^53, or not plain decimal text)',
     (text) => expect(exactParts(text)).toBeUndefined(),
   );
+
+  it('gives the parts an exact BigInt computation gives, for 20,000 generated amounts', () => {
+    // The parts by BigInt arithmetic alone (scaled by 10^18, floor division).
+    const reference = (text: string): ExactParts | undefined => {
+      const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
+      const fraction = (m![3] ?? '').replace(/0+$/, '');
+      if (fraction.length > 18) return undefined;
+      const scaled = BigInt(`${m![1]}${m![2]}${fraction.padEnd(18, '0')}`);
+      const e18 = 10n ** 18n;
+      const units = scaled >= 0n || scaled % e18 === 0n ? scaled / e18 : scaled / e18 - 1n;
+      const rest = scaled - units * e18;
+      if (units > BigInt(Number.MAX_SAFE_INTEGER) || units < -BigInt(Number.MAX_SAFE_INTEGER))
+        return undefined;
+      return { units: Number(units), nano: Number(rest / 10n ** 9n), atto: Number(rest % 10n ** 9n) };
+    };
+    const next = prng(3);
+    const digits = (n: number) => Array.from({ length: n }, () => Math.floor(next() * 10)).join('');
+    let checked = 0;
+    for (let i = 0; i < 20_000; i++) {
+      // Whole parts of 1-18 digits (both sides of the 15-digit fast path), fractions of 0-20
+      // digits with runs of zeros (nano or atto 0), both signs.
+      const whole = next() < 0.3 ? '0' : digits(1 + Math.floor(next() * 18));
+      const places = Math.floor(next() * 21);
+      const fraction = next() < 0.3 ? digits(places).replace(/\d{9}$/, '0'.repeat(9)) : digits(places);
+      const text = `${next() < 0.5 ? '-' : ''}${whole}${places > 0 ? `.${fraction.slice(0, places)}` : ''}`;
+      const got = exactParts(text);
+      const want = reference(text);
+      if (JSON.stringify(got) !== JSON.stringify(want) || Object.is(got?.units, -0))
+        expect({ text, got }).toEqual({ text, got: want });
+      checked++;
+    }
+    expect(checked).toBe(20_000);
+  });
 
   it('sums exactly where the doubles would not', () => {
     const amounts = ['0.1', '0.2', '-0.35', '0.000000000000000001', '1234567.000000000000000009'];
