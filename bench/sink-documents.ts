@@ -4,6 +4,7 @@ import { loadConfig } from '../runtime/config';
 import { AvroTypes, type UsageRecord } from '../schemas';
 import { bulkActionJson, bulkBody } from '../sinks/elasticsearch/bulk';
 import { toUsageDocument, usageDocumentJson } from '../sinks/elasticsearch/indices';
+import { usageDocumentFromAvro } from '../sinks/elasticsearch/usage-json';
 import { ratedWorkload } from './workload/rated';
 
 /**
@@ -13,6 +14,8 @@ import { ratedWorkload } from './workload/rated';
  *    topic's Avro; then, best of 5 rounds each, the document JSON built the earlier way (spread the
  *    record into a new object with the derived fields, then JSON.stringify it) and the current way
  *    (`usageDocumentJson`: the record's own JSON with the derived fields appended), checked equal.
+ *    Then from the rated topic's bytes, decoding included: decode + `usageDocumentJson`, against
+ *    `usageDocumentFromAvro` (the JSON written straight from the Avro bytes), checked equal.
  * 2. One bulk request of 1,000 of these documents to the local Elasticsearch, answered in full and
  *    with the sink's `filter_path` (status and error per item): bytes per item, and the CPU the
  *    Elasticsearch client's own deserializer (secure-json-parse) spends on each answer per 1M documents.
@@ -32,9 +35,21 @@ function bestOf(rounds: number, fn: () => void): number {
 const SINK_FILTER = 'errors,items.*.status,items.*.error';
 
 export async function benchSinkDocuments(rows: number): Promise<Record<string, string | number>> {
-  const records = ratedWorkload(rows, 'aws/bench/2026-10', 'r1').map(
-    (r) => AvroTypes.usageRecord.fromBuffer(AvroTypes.usageRecord.toBuffer(r)) as UsageRecord,
-  );
+  const values = ratedWorkload(rows, 'aws/bench/2026-10', 'r1').map((r) => AvroTypes.usageRecord.toBuffer(r));
+  const records = values.map((v) => AvroTypes.usageRecord.fromBuffer(v) as UsageRecord);
+  for (const v of values.slice(0, 1000))
+    if (
+      !usageDocumentFromAvro(v)?.json.equals(
+        Buffer.from(usageDocumentJson(AvroTypes.usageRecord.fromBuffer(v) as UsageRecord)),
+      )
+    )
+      throw new Error('document JSON from the Avro bytes differs');
+  const decodeAppendSeconds = bestOf(5, () => {
+    for (const v of values) usageDocumentJson(AvroTypes.usageRecord.fromBuffer(v) as UsageRecord);
+  });
+  const fromAvroSeconds = bestOf(5, () => {
+    for (const v of values) usageDocumentFromAvro(v);
+  });
   for (const r of records.slice(0, 1000))
     if (usageDocumentJson(r) !== JSON.stringify(toUsageDocument(r)))
       throw new Error(`document JSON differs for ${r.x_RecordId}`);
@@ -87,6 +102,14 @@ export async function benchSinkDocuments(rows: number): Promise<Record<string, s
     'document JSON: CPU s per 1M documents saved': +(((spreadSeconds - appendSeconds) / rows) * 1e6).toFixed(
       1,
     ),
+    'from the rated Avro bytes, decode + record JSON + derived fields: µs per document': +(
+      (decodeAppendSeconds / rows) *
+      1e6
+    ).toFixed(2),
+    'from the rated Avro bytes, JSON written from the bytes: µs per document': +(
+      (fromAvroSeconds / rows) *
+      1e6
+    ).toFixed(2),
     'bulk answer bytes per item, full / filter_path': `${Math.round(answers.full.length / 1000)} / ${Math.round(answers.filtered.length / 1000)}`,
     'bulk answer parse, CPU s per 1M documents, full / filter_path': `${parseCpu(answers.full).toFixed(2)} / ${parseCpu(answers.filtered).toFixed(2)}`,
   };

@@ -39,7 +39,8 @@ export function classifyItem(item: BulkItemResult): ItemOutcome {
  */
 export interface BulkAction<T = unknown> {
   action: string;
-  body: string;
+  /** JSON text, or its UTF-8 bytes. */
+  body: string | Buffer;
   source: T;
   /** Serialized size, for sizing requests by bytes. */
   bytes: number;
@@ -50,7 +51,11 @@ export function bulkAction<T>(action: Record<string, unknown>, body: unknown, so
 }
 
 /** A bulk action whose body is already JSON text. */
-export function bulkActionJson<T>(action: Record<string, unknown>, json: string, source: T): BulkAction<T> {
+export function bulkActionJson<T>(
+  action: Record<string, unknown>,
+  json: string | Buffer,
+  source: T,
+): BulkAction<T> {
   const a = JSON.stringify(action);
   return { action: a, body: json, source, bytes: a.length + json.length + 2 };
 }
@@ -77,9 +82,24 @@ export function chunkActions<T>(
   return chunks;
 }
 
-/** The NDJSON request body (the client would otherwise serialize every document a second time). */
-export function bulkBody(actions: BulkAction[]): string {
-  let out = '';
-  for (const a of actions) out += `${a.action}\n${a.body}\n`;
+/**
+ * The NDJSON request body, as bytes (the client sends a Buffer as it is; given objects, it would
+ * serialize every document a second time). One allocation of the exact size.
+ */
+export function bulkBody(actions: BulkAction[]): Buffer {
+  let size = 0;
+  for (const a of actions)
+    size +=
+      Buffer.byteLength(a.action) +
+      (typeof a.body === 'string' ? Buffer.byteLength(a.body) : a.body.length) +
+      2;
+  const out = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (const a of actions) {
+    pos += out.write(a.action, pos, 'utf8');
+    out[pos++] = 0x0a;
+    pos += typeof a.body === 'string' ? out.write(a.body, pos, 'utf8') : a.body.copy(out, pos);
+    out[pos++] = 0x0a;
+  }
   return out;
 }

@@ -17,10 +17,20 @@ import {
   revisionDocId,
   usageDocumentJson,
 } from './indices';
+import { usageDocumentFromAvro } from './usage-json';
 
 /** What one consumed message becomes in Elasticsearch. */
 export type SinkWrite =
-  | { kind: 'usage'; record: UsageRecord; index: string; id: string; json: string }
+  | {
+      kind: 'usage';
+      index: string;
+      id: string;
+      billingPeriod: string;
+      /** The document's JSON text (UTF-8 bytes when written straight from the Avro bytes). */
+      json: string | Buffer;
+      /** The decoded record, when it was decoded (usageWriteFromAvro does not). */
+      record: UsageRecord | undefined;
+    }
   | { kind: 'revision'; id: string; partial: Partial<RevisionDocument>; upsert: RevisionDocument }
   | { kind: 'dead-letter'; id: string; doc: DeadLetterDocument };
 
@@ -30,7 +40,25 @@ export function usageWrite(names: IndexNames, record: UsageRecord): SinkWrite {
     record,
     index: names.usageIndex(record.x_BillingPeriod),
     id: record.x_RecordId,
+    billingPeriod: record.x_BillingPeriod,
     json: usageDocumentJson(record),
+  };
+}
+
+/**
+ * The same write, its JSON made from the rated record's Avro bytes without decoding the record
+ * (usage-json.ts); undefined when that reader leaves the value to `usageWrite`.
+ */
+export function usageWriteFromAvro(names: IndexNames, value: Buffer): SinkWrite | undefined {
+  const document = usageDocumentFromAvro(value);
+  if (!document) return undefined;
+  return {
+    kind: 'usage',
+    record: undefined,
+    index: names.usageIndex(document.billingPeriod),
+    id: document.recordId,
+    billingPeriod: document.billingPeriod,
+    json: document.json,
   };
 }
 

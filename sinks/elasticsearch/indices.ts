@@ -63,7 +63,11 @@ export type UsageDocument = UsageRecord & {
 
 type DerivedFields = Pick<UsageDocument, 'x_PublishKey' | 'x_TagPairs' | 'x_Exact'>;
 
-function derivedFields(record: UsageRecord): DerivedFields {
+/** What the derived fields are computed from. */
+type DerivedFrom = Pick<UsageRecord, 'x_Scope' | 'x_Revision' | 'Tags'> &
+  Partial<Pick<UsageRecord, ExactSumField>>;
+
+function derivedFields(record: DerivedFrom): DerivedFields {
   const exact: UsageDocument['x_Exact'] = {};
   for (const field of EXACT_SUM_FIELDS) {
     const text = record[field];
@@ -75,6 +79,11 @@ function derivedFields(record: UsageRecord): DerivedFields {
     x_TagPairs: Object.entries(record.Tags ?? {}).map(([k, v]) => `${k}=${v}`),
     x_Exact: exact,
   };
+}
+
+/** The derived fields' JSON object, which the usage document's JSON ends with. */
+export function derivedFieldsJson(record: DerivedFrom): string {
+  return JSON.stringify(derivedFields(record));
 }
 
 export function toUsageDocument(record: UsageRecord): UsageDocument {
@@ -89,7 +98,7 @@ export function toUsageDocument(record: UsageRecord): UsageDocument {
  */
 export function usageDocumentJson(record: UsageRecord): string {
   const own = JSON.stringify(record);
-  const derived = JSON.stringify(derivedFields(record));
+  const derived = derivedFieldsJson(record);
   // Both are non-empty objects ("{...}"): join them as one object's members.
   return `${own.slice(0, -1)},${derived.slice(1)}`;
 }
