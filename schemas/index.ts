@@ -1,8 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import avro from 'avsc';
-// avsc's string writer with a fast path for short ASCII (see the module): every topic writes through it.
-import './avsc-strings';
 import { TopicSchema } from './single-object';
 
 export * from './types.generated';
