@@ -83,38 +83,44 @@ function compile(schema: TopicSchema): FieldPlan[] | undefined {
 const PLAN = compile(AvroTypes.usageRecord);
 const NULL = Buffer.from('null');
 const QUOTE = 0x22;
-
 const BACKSLASH = 0x5c;
 
-/** Thrown inside the reader for anything it leaves to avsc; never escapes this module. */
-class NotHere extends Error {}
-const notHere = new NotHere();
-
+/**
+ * Reads the record's values. Anything it leaves to avsc (a value past 2^42, a length running past
+ * the end, a union branch that does not exist) sets `failed`, and reads then return 0, which ends
+ * every loop; the caller checks `failed` after each field.
+ */
 class Reader {
   pos = SINGLE_OBJECT_HEADER_BYTES;
+  failed = false;
   constructor(readonly buf: Buffer) {}
 
-  /** A zigzag varint up to 2^42, which covers every length and line number; longer: not here. */
+  /** A zigzag varint up to 2^42, which covers every length and line number. */
   long(): number {
     const buf = this.buf;
     let value = 0;
     let scale = 1;
-    for (let shift = 0; shift < 42; shift += 7) {
-      if (this.pos >= buf.length) throw notHere;
+    for (let shift = 0; shift < 42 && this.pos < buf.length; shift += 7) {
       const byte = buf[this.pos++];
       value += (byte & 0x7f) * scale;
       if (byte < 0x80) return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
       scale *= 128;
     }
-    throw notHere;
+    return this.fail();
   }
 
-  /** Start and end of the next string's bytes. */
+  /** Reads past the next string's bytes and returns its length (its bytes end at `pos`). */
   string(): number {
     const length = this.long();
-    if (length < 0 || this.pos + length > this.buf.length) throw notHere;
+    if (length < 0 || this.pos + length > this.buf.length) return this.fail();
     this.pos += length;
     return length;
+  }
+
+  fail(): 0 {
+    this.failed = true;
+    this.pos = this.buf.length;
+    return 0;
   }
 }
 
@@ -181,53 +187,52 @@ export function usageDocumentFromAvro(value: Buffer): UsageDocumentBytes | undef
   const input = new Reader(value);
   const kept: Partial<Kept> = {};
   out.pos = 0;
-  try {
-    for (const field of PLAN) {
-      out.bytes(field.prefix);
-      let decoded: string | null | Record<string, string>;
-      if (field.kind === 'long') {
-        // avsc refuses a long past 2^53; this reader stops at 2^42 and leaves the rest to it.
-        out.text(String(input.long()));
-        continue;
-      } else if (field.kind === 'string-map') {
-        // As avsc reads a map (blocks of entries; a negative count is followed by the block's
-        // size) into a plain object, which JSON.stringify then writes: key order, repeated keys and
-        // special keys come out as they do from the decoded record.
-        const map: Record<string, string> = {};
-        for (let count = input.long(); count !== 0; count = input.long()) {
-          if (count < 0) {
-            count = -count;
-            input.long();
-          }
-          for (let i = 0; i < count; i++) {
-            const keyLength = input.string();
-            const key = value.toString('utf8', input.pos - keyLength, input.pos);
-            const valueLength = input.string();
-            map[key] = value.toString('utf8', input.pos - valueLength, input.pos);
-          }
+  for (const field of PLAN) {
+    out.bytes(field.prefix);
+    let decoded: string | null | Record<string, string> = null;
+    if (field.kind === 'long') {
+      // avsc refuses a long past 2^53; this reader stops at 2^42 and leaves the rest to it.
+      const line = input.long();
+      if (input.failed) return undefined;
+      out.text(String(line));
+      continue;
+    } else if (field.kind === 'string-map') {
+      // As avsc reads a map (blocks of entries; a negative count is followed by the block's
+      // size) into a plain object, which JSON.stringify then writes: key order, repeated keys and
+      // special keys come out as they do from the decoded record.
+      const map: Record<string, string> = {};
+      for (let count = input.long(); count !== 0; count = input.long()) {
+        if (count < 0) {
+          count = -count;
+          input.long();
         }
-        out.text(JSON.stringify(map));
-        decoded = map;
-      } else {
-        // A nullable string is the union branch (0: null, 1: the string), then the string.
-        const branch = field.kind === 'nullable-string' ? input.long() : 1;
-        if (branch === 0) {
-          out.bytes(NULL);
-          decoded = null;
-        } else if (branch === 1) {
-          const length = input.string();
-          out.string(value, input.pos - length, input.pos);
-          decoded = field.keep ? value.toString('utf8', input.pos - length, input.pos) : null;
-        } else {
-          throw notHere;
+        for (let i = 0; i < count && !input.failed; i++) {
+          const keyLength = input.string();
+          const key = value.toString('utf8', input.pos - keyLength, input.pos);
+          const valueLength = input.string();
+          map[key] = value.toString('utf8', input.pos - valueLength, input.pos);
         }
       }
-      if (field.keep) (kept as Record<string, unknown>)[field.keep] = decoded;
+      out.text(JSON.stringify(map));
+      decoded = map;
+    } else {
+      // A nullable string is the union branch (0: null, 1: the string), then the string.
+      const branch = field.kind === 'nullable-string' ? input.long() : 1;
+      if (branch === 0) {
+        out.bytes(NULL);
+        decoded = null;
+      } else if (branch === 1) {
+        const length = input.string();
+        out.string(value, input.pos - length, input.pos);
+        decoded = field.keep ? value.toString('utf8', input.pos - length, input.pos) : null;
+      } else {
+        input.fail();
+      }
     }
-  } catch (err) {
-    if (err === notHere) return undefined;
-    throw err;
+    if (input.failed) return undefined;
+    if (field.keep) (kept as Record<string, unknown>)[field.keep] = decoded;
   }
+
   // avsc refuses bytes left over after the record; so does this reader.
   if (input.pos !== value.length) return undefined;
   const record = kept as Kept;

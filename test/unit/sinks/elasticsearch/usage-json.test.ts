@@ -163,6 +163,9 @@ describe('usageDocumentFromAvro', () => {
       const document = usageDocumentFromAvro(bytes);
       expect(document!.json.toString()).toBe(expected(bytes).toString());
     }
+    // A map claiming 2^40 entries, then the record's end: declined at once, not read 2^40 times.
+    const huge = Buffer.concat([framed.subarray(0, at), avro.Type.forSchema('long').toBuffer(2 ** 40)]);
+    expect(usageDocumentFromAvro(huge)).toBeUndefined();
   });
 
   it('leaves to avsc what it is not sure of: earlier schemas, bytes that do not read cleanly', () => {
