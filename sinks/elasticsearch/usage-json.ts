@@ -17,7 +17,7 @@ import { derivedFieldsJson } from './indices';
  * fields' inputs) are decoded.
  *
  * The result is byte for byte `Buffer.from(usageDocumentJson(decoded record))`
- * (test/unit/sinks/usage-json.test.ts checks it on generated records and on every kind of string).
+ * (test/unit/sinks/elasticsearch/usage-json.test.ts checks it on generated records and on every kind of string).
  * Anything this reader is not sure of (a value written with an earlier schema, or bytes that do not
  * read cleanly) returns undefined, and the sink decodes the record the general way, which also
  * makes the error for a record that does not decode.
