@@ -124,9 +124,8 @@ class Reader {
   }
 }
 
-// Short runs are copied a byte at a time: cheaper than a native Buffer#copy call for a few bytes.
-const SHORT = 64;
-
+// Bytes are copied one at a time: for the few bytes of a field name or a value that is cheaper
+// than a native Buffer#copy call.
 class Output {
   buf = Buffer.allocUnsafe(16 * 1024);
   pos = 0;
@@ -138,15 +137,12 @@ class Output {
     this.buf = grown;
   }
 
-  bytes(source: Buffer, start = 0, end = source.length): void {
-    this.reserve(end - start);
-    if (end - start > SHORT) {
-      this.pos += source.copy(this.buf, this.pos, start, end);
-      return;
-    }
+  /** A field's prefix or `null`: a few bytes each. */
+  bytes(source: Buffer): void {
+    this.reserve(source.length);
     const buf = this.buf;
     let pos = this.pos;
-    for (let i = start; i < end; i++) buf[pos++] = source[i];
+    for (let i = 0; i < source.length; i++) buf[pos++] = source[i];
     this.pos = pos;
   }
 
