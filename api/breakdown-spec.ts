@@ -2,7 +2,7 @@ import { BREAKDOWN_BY } from './breakdown';
 
 /**
  * The named schemas of GET /v1/usage/breakdown's answer (api/breakdown.ts), spread into the
- * components of api/openapi.ts; the route's own schema sits beside its handler in api/server.ts.
+ * components of api/openapi.ts; the route's own schema sits beside its handler in api/routes/usage.ts.
  * Closed schemas, as everywhere in the document: the integration tests validate every answer
  * against them.
  */

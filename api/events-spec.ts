@@ -1,5 +1,5 @@
 /**
- * POST /v1/events (api/server.ts, ingest/): its body and answer, inlined (closed schemas, like every
+ * POST /v1/events (api/routes/events.ts, ingest/): its body and answer, inlined (closed schemas, like every
  * answer of the document).
  */
 const count = { type: 'integer', minimum: 0 };

@@ -8,7 +8,7 @@ import { GROUP_BY, REVISION_STATES } from './params';
  * The parts of the OpenAPI 3.1 description of `meterflow api` that routes share: the document's
  * head, the named schemas (`#/components/schemas/...`) and the helpers that route schemas are
  * written with. Each route's own schema (parameters, responses) sits beside its handler in
- * api/server.ts; @fastify/swagger assembles the document from the registered routes, fastify
+ * api/routes/ (api/server.ts for the unauthenticated ones); @fastify/swagger assembles the document from the registered routes, fastify
  * validates requests against the same schemas, and /openapi.json serves the result.
  * api/openapi.json is its committed rendering (a unit test checks they are equal; regenerate with
  * `npx tsx api/openapi-document.ts && npx prettier --write api/openapi.json`). The integration tests compile

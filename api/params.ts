@@ -71,7 +71,7 @@ export interface UsageQuery {
   priceBookVersion?: string;
 }
 
-/** The query schema of `as_known_at` and `price_book_version` (api/server.ts usage routes). */
+/** The query schema of `as_known_at` and `price_book_version` (api/routes/usage.ts). */
 export const HISTORY_PARAMS = {
   as_known_at: {
     type: 'string',

@@ -1,5 +1,5 @@
 /**
- * POST /v1/pricebook/diff (api/server.ts): its request body and the named schemas of its answer,
+ * POST /v1/pricebook/diff (api/routes/operator.ts): its request body and the named schemas of its answer,
  * the PriceBookDiff of processors/preview/shadow.ts, spread into the components of
  * api/openapi.ts. Closed schemas, as everywhere in the document: the integration tests validate
  * every answer against them.

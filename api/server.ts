@@ -1,75 +1,37 @@
-import crypto from 'node:crypto';
 import { elasticsearchReady } from '../runtime/elasticsearch';
 import type { Client } from '@elastic/elasticsearch';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, {
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type FastifySchema,
-} from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { classifyError } from '../runtime/errors';
 import { createLogger, type Logger } from '../runtime/logger';
 import { createProcessRegistry, histogram, stageCounter } from '../runtime/metrics';
 import type { IndexNames } from '../sinks/elasticsearch/indices';
-import { renderInvoiceHtml } from '../invoices/html';
 import type { InvoiceDocument } from '../invoices/types';
-import { checkInvoiceLink, signInvoiceLink } from '../invoices/links';
-import {
-  canReadCustomer,
-  createAuthenticator,
-  type Principal,
-  requireAdmin,
-  requireMetricsReader,
-} from './auth';
+import { createAuthenticator, type Principal, requireAdmin, requireMetricsReader } from './auth';
 import { KeyRateLimiter } from './limits';
 import { parseApiOptions, type ApiOptions } from './config';
-import { BREAKDOWN_BY, breakdownScope, parseBreakdownQuery, usageBreakdown } from './breakdown';
 import { registerConsole } from './console';
-import { ApiError, ApiErrorCodes, badParameter, errorBody, notFound } from './errors';
-import {
-  authenticatedErrors,
-  customerParams,
-  errors,
-  invoiceParams,
-  json,
-  openApiBase,
-  query,
-  ref,
-  str,
-} from './openapi';
+import { ApiError, ApiErrorCodes, errorBody } from './errors';
+import { errors, json, openApiBase, query, ref, str } from './openapi';
 import { validationError } from './validation';
-import { priceBookDiffBody } from './pricebook-diff-spec';
-import { EVENT_MEDIA_TYPES, eventsBody, ingestResultSchema } from './events-spec';
-import { IngestRefused, type EventIngestor } from '../ingest/ingestor';
-import { loadCandidateBook, priceBookDiff } from '../processors/preview';
-import { PriceBookError } from '../processors/price/errors';
+import type { EventIngestor } from '../ingest/ingestor';
+import type { QueryContext } from './queries';
+import { registerEventRoutes } from './routes/events';
+import { registerInvoiceRoutes } from './routes/invoices';
+import { registerOperatorRoutes } from './routes/operator';
 import {
-  HISTORY_PARAMS,
-  GROUP_BY,
-  identifier,
-  MAX_LIMIT,
-  onlyParams,
-  parseDeadLetterQuery,
-  parseInvoicePeriodQuery,
-  parseRevisionsQuery,
-  parseUsageQuery,
-  REVISION_STATES,
-} from './params';
-import {
-  deadLetterSummary,
-  getInvoice,
-  listInvoices,
-  listPeriodInvoices,
-  listRevisions,
-  type QueryContext,
-  toCustomerInvoiceResponse,
-  toInvoiceResponse,
-  usageSummary,
-} from './queries';
+  ownCustomer,
+  type Access,
+  type Handler,
+  type Route,
+  type RouteExtra,
+  type RouteSchema,
+} from './routes/route';
+import { registerUsageRoutes } from './routes/usage';
+
+export type { RouteSchema } from './routes/route';
 
 export interface ApiDependencies {
   es: Client;
@@ -94,18 +56,6 @@ export interface RunningApi {
 /** Renders an invoice as a complete, self-contained HTML document (every value escaped). */
 export type InvoiceHtmlRenderer = (invoice: InvoiceDocument) => string;
 
-/** Who may call a route: any key, admin keys only, or readers of usage (admin and customer keys, not metrics keys). */
-type Access = 'any-key' | 'admin' | 'reader' | 'ingest';
-/** A route's work, given the caller and the query context of this request (its deadline signal). */
-type Handler = (
-  req: FastifyRequest,
-  reply: FastifyReply,
-  principal: Principal,
-  ctx: QueryContext,
-) => Promise<unknown>;
-
-const HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
-
 /**
  * Builds the API (not listening): fastify.inject works on it. Access rules, in the order they are
  * checked on every /v1 route:
@@ -120,7 +70,6 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   const { options, logger } = deps;
   const registry = deps.registry ?? createProcessRegistry();
   const auth = createAuthenticator(options.keys);
-  const render = deps.renderInvoiceHtml ?? renderInvoiceHtml;
   const baseCtx: QueryContext = {
     es: deps.es,
     names: deps.names,
@@ -235,12 +184,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     access: Access,
     schema: RouteSchema,
     handler: Handler,
-    extra: {
-      // POST only where a GET cannot carry the input (a whole price book): same checks, same order.
-      method?: 'GET' | 'POST';
-      /** A principal from something other than the Authorization header (a signed link), if any. */
-      altAuth?: (req: FastifyRequest) => Principal | undefined;
-    } = {},
+    extra: RouteExtra = {},
   ) => {
     const { method = 'GET', altAuth } = extra;
     api.route({
@@ -396,411 +340,18 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
       async () => app.swagger(),
     );
 
-    route(
-      api,
-      '/v1/customers/:customer/usage',
-      'any-key',
-      {
-        operationId: 'getCustomerUsage',
-        summary:
-          "A customer's published usage over [from, to) of ChargePeriodStart, summed exactly per group.",
-        params: customerParams,
-        querystring: query(
-          {
-            from: { type: 'string', format: 'date', description: 'First day, inclusive (00:00 UTC).' },
-            to: {
-              type: 'string',
-              format: 'date',
-              description: 'Day after the last, exclusive (00:00 UTC). At most max_range_days after from.',
-            },
-            group_by: {
-              type: 'string',
-              enum: [...GROUP_BY],
-              default: 'service',
-              description: 'Group by ServiceName, SkuId, RegionId or UTC day of ChargePeriodStart.',
-            },
-            ...HISTORY_PARAMS,
-          },
-          ['from', 'to'],
-        ),
-        response: {
-          '200': json(ref('UsageSummary'), 'Exact sums of x_RatedCost per group and currency.'),
-          '404': errors.NotFound,
-          ...authenticatedErrors,
-        },
-      },
-      async (req, _reply, principal, ctx) => {
-        const customer = ownCustomer(principal, (req.params as { customer?: string }).customer);
-        const q = parseUsageQuery(req.query as Record<string, unknown>, options.max_range_days);
-        return usageSummary(ctx, customer, q);
-      },
-    );
-
-    route(
-      api,
-      '/v1/customers/:customer/invoices',
-      'any-key',
-      {
-        operationId: 'listCustomerInvoices',
-        summary: "A customer's invoices, newest period first.",
-        params: customerParams,
-        querystring: query(),
-        response: {
-          '200': json(ref('InvoiceList'), 'Invoices (summaries; fetch one for its lines).'),
-          '404': errors.NotFound,
-          ...authenticatedErrors,
-        },
-      },
-      async (req, _reply, principal, ctx) => {
-        const customer = ownCustomer(principal, (req.params as { customer?: string }).customer);
-        onlyParams(req.query as Record<string, unknown>, []);
-        return { customer, invoices: await listInvoices(ctx, customer) };
-      },
-    );
-
-    const visibleInvoice = async (
-      req: FastifyRequest,
-      principal: Principal,
-      ctx: QueryContext,
-      params: string[] = [],
-    ) => {
-      const id = identifier('invoice_id', (req.params as { invoice_id?: string }).invoice_id);
-      onlyParams(req.query as Record<string, unknown>, params);
-      const invoice = await getInvoice(ctx, id);
-      // Ownership is decided by the stored document's customer, not by parsing the id.
-      if (!invoice || !canReadCustomer(principal, invoice.customer)) throw notFound('invoice');
-      return invoice;
-    };
-    route(
-      api,
-      '/v1/invoices/:invoice_id',
-      'any-key',
-      {
-        operationId: 'getInvoice',
-        summary: 'One invoice with its lines.',
-        params: invoiceParams,
-        querystring: query(),
-        response: {
-          '200': json(
-            { oneOf: [ref('Invoice'), ref('CustomerInvoice')] },
-            'The invoice: the whole document for an admin key; for a customer key the customer view, without the cloud cost, the margin and the lineage.',
-          ),
-          '404': errors.NotFound,
-          ...authenticatedErrors,
-        },
-      },
-      async (req, _reply, principal, ctx) => {
-        const invoice = await visibleInvoice(req, principal, ctx);
-        return principal.role === 'admin' ? toInvoiceResponse(invoice) : toCustomerInvoiceResponse(invoice);
-      },
-    );
-    // Signed links (invoices/links.ts): a browser opens the page without a key. The link names one
-    // invoice; the principal it yields reads that invoice's page and nothing else.
-    const linkSecret = deps.htmlLinks?.secret || crypto.randomBytes(32);
-    const linkTtl = deps.htmlLinks?.ttlSeconds ?? 900;
-    // Requests let in by a valid link (not by a key): only they may carry expires and sig.
-    const bySignedLink = new WeakSet<FastifyRequest>();
-    const signedLink = (req: FastifyRequest): Principal | undefined => {
-      const q = req.query as Record<string, unknown>;
-      if (q.sig === undefined && q.expires === undefined) return undefined;
-      const id = identifier('invoice_id', (req.params as { invoice_id?: string }).invoice_id);
-      const check = checkInvoiceLink({
-        secret: linkSecret,
-        invoiceId: id,
-        expires: typeof q.expires === 'string' ? q.expires : undefined,
-        sig: typeof q.sig === 'string' ? q.sig : undefined,
-        maxTtlSeconds: linkTtl,
-      });
-      if (check !== 'valid')
-        throw new ApiError(
-          401,
-          ApiErrorCodes.UNAUTHORIZED,
-          `invoice link ${check.replace('_', ' ')}: ask for a new one`,
-        );
-      bySignedLink.add(req);
-      return { keyId: `signed-link:${id}`, role: 'admin' };
-    };
-    route(
-      api,
-      '/v1/invoices/:invoice_id/html',
-      'any-key',
-      {
-        operationId: 'getInvoiceHtml',
-        summary:
-          'One invoice as a printable HTML page: with a Bearer key, or with the expires and sig of a signed link (no key).',
-        params: invoiceParams,
-        querystring: query({
-          expires: { type: 'string', pattern: '^\\d+$', description: 'From a signed link (html-link).' },
-          sig: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'From a signed link (html-link).' },
-        }),
-        response: {
-          '200': { description: 'The invoice page.', content: { 'text/html': { schema: str } } },
-          '404': errors.NotFound,
-          ...authenticatedErrors,
-        },
-      },
-      async (req, reply, principal, ctx) => {
-        const params = bySignedLink.has(req) ? ['expires', 'sig'] : [];
-        const html = render(await visibleInvoice(req, principal, ctx, params));
-        return reply.type('text/html; charset=utf-8').header('content-security-policy', HTML_CSP).send(html);
-      },
-      { altAuth: signedLink },
-    );
-    route(
-      api,
-      '/v1/invoices/:invoice_id/html-link',
-      'any-key',
-      {
-        operationId: 'getInvoiceHtmlLink',
-        summary:
-          'A short-lived signed link to the invoice page, which a browser opens without a key (invoice.html_links).',
-        params: invoiceParams,
-        querystring: query(),
-        response: {
-          '200': json(ref('SignedLink'), 'The link (a path on this API) and when it expires.'),
-          '404': errors.NotFound,
-          ...authenticatedErrors,
-        },
-      },
-      async (req, _reply, principal, ctx) => {
-        const invoice = await visibleInvoice(req, principal, ctx);
-        return signInvoiceLink({ secret: linkSecret, invoiceId: invoice.invoice_id, ttlSeconds: linkTtl });
-      },
-    );
-    route(
-      api,
-      '/v1/invoices',
-      'admin',
-      {
-        operationId: 'listPeriodInvoices',
-        summary: "A billing period's invoices of every customer (admin only).",
-        querystring: query(
-          {
-            period: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' },
-            customer: { type: 'string', minLength: 1 },
-            status: { type: 'string', enum: ['draft', 'finalized', 'void'] },
-          },
-          ['period'],
-        ),
-        response: {
-          '200': json(ref('PeriodInvoiceList'), 'Invoice summaries, by customer.'),
-          '403': errors.Forbidden,
-          ...authenticatedErrors,
-        },
-      },
-      async (req, _reply, _principal, ctx) => {
-        const q = parseInvoicePeriodQuery(req.query as Record<string, unknown>);
-        return { period: q.period, invoices: await listPeriodInvoices(ctx, q) };
-      },
-    );
-
-    route(
-      api,
-      '/v1/revisions',
-      'admin',
-      {
-        operationId: 'listRevisions',
-        summary: 'Revisions and their reconciliation state, most recently updated first (admin only).',
-        querystring: query({
-          state: { type: 'string', enum: [...REVISION_STATES] },
-          scope: { type: 'string', minLength: 1 },
-          billing_period: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' },
-          limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 100 },
-        }),
-        response: {
-          '200': json(ref('RevisionList'), 'Matching revisions (at most `limit`) and how many match in all.'),
-          '403': errors.Forbidden,
-          ...authenticatedErrors,
-        },
-      },
-      async (req, _reply, _principal, ctx) => listRevisions(ctx, parseRevisionsQuery(req.query as never)),
-    );
-    route(
-      api,
-      '/v1/dead-letters/summary',
-      'admin',
-      {
-        operationId: 'deadLetterSummary',
-        summary: 'Dead-letter counts by reason (and stage) and by stage (admin only).',
-        querystring: query({
-          stage: { type: 'string', minLength: 1 },
-          scope: { type: 'string', minLength: 1 },
-          customer: { type: 'string', minLength: 1 },
-        }),
-        response: {
-          '200': json(ref('DeadLetterSummary'), 'Counts.'),
-          '403': errors.Forbidden,
-          ...authenticatedErrors,
-        },
-      },
-      async (req, _reply, _principal, ctx) =>
-        deadLetterSummary(ctx, parseDeadLetterQuery(req.query as never)),
-    );
-    const day = (description: string) => ({ type: 'string', format: 'date', description });
-    const id = (description: string) => ({ type: 'string', minLength: 1, maxLength: 256, description });
-    route(
-      api,
-      '/v1/usage/breakdown',
-      'reader',
-      {
-        operationId: 'getUsageBreakdown',
-        summary:
-          'Published usage over [from, to) of ChargePeriodStart, summed exactly per UTC day, key and currency ' +
-          '(admin keys: every customer, with cloud cost and margin; customer keys: their own customer, without them).',
-        querystring: query(
-          {
-            from: day('First day, inclusive.'),
-            to: day('Day after the last, exclusive. At most max_range_days after from.'),
-            by: {
-              type: 'string',
-              enum: [...BREAKDOWN_BY],
-              default: 'service',
-              description: 'The key: ServiceName, RegionId, x_CustomerId, or the value of the tag `tag_key`.',
-            },
-            tag_key: id('The tag whose value is the key; required with by=tag, refused otherwise.'),
-            customer: id(
-              "One customer's usage. A customer key always reads its own customer; naming another answers 404.",
-            ),
-            ...HISTORY_PARAMS,
-          },
-          ['from', 'to'],
-        ),
-        response: {
-          '200': json(
-            ref('UsageBreakdown'),
-            'Exact sums of x_RatedCost per day, key and currency; per key; per currency.',
-          ),
-          '403': errors.Forbidden,
-          '404': errors.NotFound,
-          ...authenticatedErrors,
-        },
-      },
-      async (req, _reply, principal, ctx) => {
-        const q = parseBreakdownQuery(req.query as Record<string, unknown>, options.max_range_days);
-        const customer = breakdownScope(principal, q.customer);
-        return usageBreakdown(ctx, { ...q, customer }, principal.role === 'admin');
-      },
-    );
-    route(
-      api,
-      '/v1/pricebook/diff',
-      'admin',
-      {
-        operationId: 'diffPriceBook',
-        summary:
-          "Preview a candidate price book (admin only): the period's published usage rated with it, nothing " +
-          'published; exact old, new and change per customer, currency and rule, and the records it cannot price.',
-        querystring: query(),
-        body: priceBookDiffBody,
-        response: {
-          '200': json(ref('PriceBookDiff'), 'The diff (processors/preview/shadow.ts).'),
-          '403': errors.Forbidden,
-          '413': json(ref('Error'), 'The body is larger than 1 MiB.'),
-          '415': json(ref('Error'), 'The body is not application/json.'),
-          ...authenticatedErrors,
-        },
-      },
-      async (req, _reply, _principal, ctx) => {
-        const body = req.body as { book: string; period: string; customer?: string };
-        let book;
-        try {
-          book = loadCandidateBook({ text: body.book, sourceName: 'body.book' });
-        } catch (err) {
-          // Every problem, each with its line, rule and field, as `pricebook publish` words them.
-          if (err instanceof PriceBookError) throw badParameter(err.message);
-          throw err;
-        }
-        return priceBookDiff(ctx.es, ctx.names, book, {
-          period: body.period,
-          customer: body.customer,
-          pageSize: ctx.pageSize,
-          requestTimeoutMs: ctx.timeoutMs,
-          signal: ctx.signal,
-        });
-      },
-      { method: 'POST' },
-    );
-    // CloudEvents JSON (single and batch) is JSON; fastify parses application/json only by itself.
-    api.addContentTypeParser(
-      EVENT_MEDIA_TYPES,
-      { parseAs: 'string' },
-      api.getDefaultJsonParser('error', 'error'),
-    );
-    route(
-      api,
-      '/v1/events',
-      'ingest',
-      {
-        operationId: 'ingestEvents',
-        summary:
-          'First-party usage events (ingest key): one CloudEvent (application/cloudevents+json) or a batch ' +
-          '(application/cloudevents-batch+json). Each event is judged alone: the valid ones are written to Kafka ' +
-          '(committed, acks=all) before the answer, invalid ones are reported by index and field, re-sent ones ' +
-          '(same source + id) are counted once. 202 when events were written, 200 when none were new, 400 when ' +
-          'every event was rejected.',
-        querystring: query(),
-        body: eventsBody,
-        response: {
-          '200': json(ingestResultSchema, 'Nothing new was written (every valid event was a duplicate).'),
-          '202': json(ingestResultSchema, 'Events were written to Kafka.'),
-          '403': errors.Forbidden,
-          '413': json(ref('Error'), "More events than events.max_batch_events or the key's events_burst."),
-          '415': json(ref('Error'), 'Not a CloudEvents JSON or JSON body.'),
-          ...authenticatedErrors,
-          '400': json(
-            { oneOf: [ingestResultSchema, ref('Error')] },
-            'Every event was rejected (the per-event reasons), or the body is not JSON.',
-          ),
-        },
-      },
-      async (req, reply, principal) => {
-        if (!deps.events)
-          throw new ApiError(503, ApiErrorCodes.UNAVAILABLE, 'event ingest is not enabled (events.enabled)');
-        if (principal.role !== 'ingest')
-          throw new ApiError(403, ApiErrorCodes.FORBIDDEN, 'needs an ingest key');
-        const body = req.body as unknown;
-        const batch = (req.headers['content-type'] ?? '').startsWith('application/cloudevents-batch+json');
-        if (batch && !Array.isArray(body))
-          throw badParameter('application/cloudevents-batch+json needs a JSON array of events');
-        const events = Array.isArray(body) ? body : [body];
-        try {
-          const result = await deps.events.ingest(principal.keyId, principal.grant, events);
-          reply.code(
-            result.accepted > 0 ? 202 : result.rejected === events.length && events.length > 0 ? 400 : 200,
-          );
-          return result;
-        } catch (err) {
-          if (!(err instanceof IngestRefused)) throw err;
-          if (err.retryAfterSeconds !== undefined)
-            reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
-          const code =
-            err.status === 429
-              ? ApiErrorCodes.THROTTLED
-              : err.status === 503
-                ? ApiErrorCodes.UNAVAILABLE
-                : ApiErrorCodes.BAD_REQUEST;
-          throw new ApiError(err.status, code, err.message);
-        }
-      },
-      { method: 'POST' },
-    );
+    // The /v1 routes, by what they serve (api/routes/).
+    const v1: Route = (url, access, schema, handler, extra) =>
+      route(api, url, access, schema, handler, extra);
+    registerUsageRoutes(v1, options);
+    registerInvoiceRoutes(v1, deps);
+    registerOperatorRoutes(v1);
+    registerEventRoutes(api, v1, deps);
     // The analyst console: static files only; its data comes from the /v1 routes with the user's key.
     registerConsole(api);
   });
 
   return app;
-}
-
-/**
- * What every route declares: its OpenAPI operation (operationId, summary, responses) and the
- * schemas of its path parameters and query string, which fastify validates requests against.
- * A route without one cannot be registered through `route`, and a unit test checks that every
- * route the API serves appears in the generated document.
- */
-export interface RouteSchema extends FastifySchema {
-  operationId: string;
-  summary: string;
-  response: Record<string, unknown>;
 }
 
 /** The OpenAPI document the API serves, generated from its routes (no server, no Elasticsearch). */
@@ -815,13 +366,6 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
   const doc = app.swagger() as unknown as Record<string, unknown>;
   await app.close();
   return doc;
-}
-
-/** The customer of a customer route, or 404 when the key belongs to another customer. */
-function ownCustomer(principal: Principal, param: string | undefined): string {
-  const customer = identifier('customer', param);
-  if (!canReadCustomer(principal, customer)) throw notFound('customer');
-  return customer;
 }
 
 /** Builds the API and listens on options.host:options.port (0 = a free port). */
