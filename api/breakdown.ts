@@ -6,7 +6,8 @@ import { canReadCustomer, type Principal } from './auth';
 import { ApiError, ApiErrorCodes, badParameter, notFound } from './errors';
 import type { UsageReadSource } from '../sinks/elasticsearch/history';
 import { checkDayRange, identifier, onlyParams, parseHistoryParams, type Query } from './params';
-import { EXACT_RATED_FILTER, scanAll, UNRATED_FILTER, usageSource, type QueryContext } from './queries';
+import { scanAll, type QueryContext } from './queries/context';
+import { EXACT_RATED_FILTER, UNRATED_FILTER, usageSource } from './queries/usage';
 
 /**
  * GET /v1/usage/breakdown: published usage over [from, to) summed exactly per UTC day, per key
@@ -15,7 +16,7 @@ import { EXACT_RATED_FILTER, scanAll, UNRATED_FILTER, usageSource, type QueryCon
  *
  * An admin key reads every customer (or one, with `customer`) and gets the cloud cost (BilledCost
  * per BillingCurrency) and the margin of every row; a customer key reads its own customer only
- * and never gets cost or margin, as with invoices (api/queries.ts toCustomerInvoiceResponse).
+ * and never gets cost or margin, as with invoices (api/queries/invoices.ts toCustomerInvoiceResponse).
  */
 
 export const BREAKDOWN_BY = ['service', 'region', 'customer', 'tag'] as const;
@@ -186,7 +187,7 @@ const partsOf = (units: Stats, nano: { value: number }, atto: { value: number })
   });
 
 /**
- * Sums inside Elasticsearch over the exact integer parts (as api/queries.ts usageSummary does), so
+ * Sums inside Elasticsearch over the exact integer parts (as api/queries/usage.ts usageSummary does), so
  * the work is bounded by the number of (day, key, currency, billing currency) buckets; undefined
  * when a sum could not be exact, and the caller sums the decimal text instead.
  */

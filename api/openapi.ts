@@ -106,7 +106,7 @@ export const authenticatedErrors = {
   '503': errors.Unavailable,
 };
 
-// An invoice as an admin key sees it, and the customer view (api/queries.ts
+// An invoice as an admin key sees it, and the customer view (api/queries/invoices.ts
 // toCustomerInvoiceResponse): the same document without the cloud cost behind it, the margin and
 // the lineage. Both are built from these parts, in the stored document's field order.
 const lineFields = {

@@ -17,7 +17,7 @@ import { ApiError, ApiErrorCodes, errorBody } from './errors';
 import { errors, json, openApiBase, query, ref, str } from './openapi';
 import { validationError } from './validation';
 import type { EventIngestor } from '../ingest/ingestor';
-import type { QueryContext } from './queries';
+import type { QueryContext } from './queries/context';
 import { registerEventRoutes } from './routes/events';
 import { registerInvoiceRoutes } from './routes/invoices';
 import { registerOperatorRoutes } from './routes/operator';

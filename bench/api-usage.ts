@@ -1,4 +1,5 @@
-import { usageSummaryFromSource, usageSummaryInElasticsearch, type QueryContext } from '../api/queries';
+import type { QueryContext } from '../api/queries/context';
+import { usageSummaryFromSource, usageSummaryInElasticsearch } from '../api/queries/usage';
 import type { GroupBy } from '../api/params';
 import { loadConfig } from '../runtime/config';
 import { createElasticsearch } from '../runtime/elasticsearch';

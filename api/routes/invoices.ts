@@ -15,14 +15,14 @@ import {
   str,
 } from '../openapi';
 import { identifier, onlyParams, parseInvoicePeriodQuery } from '../params';
+import type { QueryContext } from '../queries/context';
 import {
   getInvoice,
   listInvoices,
   listPeriodInvoices,
-  type QueryContext,
   toCustomerInvoiceResponse,
   toInvoiceResponse,
-} from '../queries';
+} from '../queries/invoices';
 import type { ApiDependencies } from '../server';
 import { ownCustomer, type Route } from './route';
 

@@ -4,7 +4,7 @@ import { badParameter } from '../errors';
 import { authenticatedErrors, errors, json, query, ref } from '../openapi';
 import { MAX_LIMIT, parseDeadLetterQuery, parseRevisionsQuery, REVISION_STATES } from '../params';
 import { priceBookDiffBody } from '../pricebook-diff-spec';
-import { deadLetterSummary, listRevisions } from '../queries';
+import { deadLetterSummary, listRevisions } from '../queries/operator';
 import type { Route } from './route';
 
 /** The operators' routes (admin keys): revisions, dead letters, and a candidate price book's diff. */

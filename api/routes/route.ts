@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import { canReadCustomer, type Principal } from '../auth';
 import { notFound } from '../errors';
 import { identifier } from '../params';
-import type { QueryContext } from '../queries';
+import type { QueryContext } from '../queries/context';
 
 /*
  * What a /v1 route module (api/routes/*.ts) is given: `Route`, which registers a route behind the

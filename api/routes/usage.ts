@@ -2,7 +2,7 @@ import { BREAKDOWN_BY, breakdownScope, parseBreakdownQuery, usageBreakdown } fro
 import type { ApiOptions } from '../config';
 import { authenticatedErrors, customerParams, errors, json, query, ref } from '../openapi';
 import { GROUP_BY, HISTORY_PARAMS, parseUsageQuery } from '../params';
-import { usageSummary } from '../queries';
+import { usageSummary } from '../queries/usage';
 import { ownCustomer, type Route } from './route';
 
 /** Published usage: one customer's sums per group, and the breakdown per day and key. */

@@ -1,10 +1,10 @@
 import type { Client } from '@elastic/elasticsearch';
+import type { QueryContext } from '../../../api/queries/context';
 import {
   usageSummary,
   usageSummaryFromSource,
   usageSummaryInElasticsearch,
-  type QueryContext,
-} from '../../../api/queries';
+} from '../../../api/queries/usage';
 import type { GroupBy, UsageQuery } from '../../../api/params';
 import { createElasticsearch } from '../../../runtime/elasticsearch';
 import type { UsageRecord } from '../../../schemas';

@@ -21,7 +21,7 @@ import { testConfig, uniqueName } from '../helpers';
 import { fixture } from '../../support/fixtures';
 import { usageRecord } from '../../support/usage-record';
 import { pdfText } from '../../support/pdf-text';
-import { toInvoiceResponse } from '../../../api/queries';
+import { toInvoiceResponse } from '../../../api/queries/invoices';
 import { createResponseValidator } from '../../unit/api/openapi-validator';
 import { openApiSpec } from '../../support/openapi';
 
