@@ -36,8 +36,8 @@ const load = createRequire(__filename);
 // Each subcommand loads its modules when it runs: `meterflow rate` does not pay at start-up for the
 // Elasticsearch client, the API server, the stack manager or the demo, nor `meterflow api` for the
 // processors.
-const stackComponentsModule = () =>
-  load('../deploy/stack/components') as typeof import('../deploy/stack/components');
+const stackComponentModule = () =>
+  load('../deploy/stack/component') as typeof import('../deploy/stack/component');
 const stackModule = () => load('../deploy/stack/stack') as typeof import('../deploy/stack/stack');
 const collectorsModule = () => load('../collectors/command') as typeof import('../collectors/command');
 const processorsModule = () => load('../processors/command') as typeof import('../processors/command');
@@ -122,7 +122,7 @@ stack
   .addOption(positiveIntegerOption('-n, --lines <n>', 'lines to print', 100))
   .action((name: string, opts: { lines: number }) => {
     const { stackContext, selectComponents } = stackModule();
-    const { logFileOf } = stackComponentsModule();
+    const { logFileOf } = stackComponentModule();
     const [component] = selectComponents([name]);
     const file = logFileOf(stackContext(config().config), component.name);
     if (!fs.existsSync(file)) throw new Error(`no log yet for ${component.name} (${file})`);

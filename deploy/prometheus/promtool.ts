@@ -1,5 +1,5 @@
 import { loadConfig } from '../../runtime/config';
-import { goInstall } from '../stack/components';
+import { goInstall } from '../stack/go-install';
 import { stackContext } from '../stack/stack';
 
 /** github.com/prometheus/prometheus module version (Prometheus 3.16's promtool). */

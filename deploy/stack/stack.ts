@@ -3,14 +3,13 @@ import path from 'node:path';
 import { defaultCacheDir, type MeterflowConfig } from '../../runtime/config';
 import { ErrorCodes, PermanentError } from '../../runtime/errors';
 import {
-  STACK_COMPONENTS,
-  OPTIONAL_STACK_COMPONENTS,
   installLogOf,
   logFileOf,
   type StackComponent,
   type StackContext,
   type StackPaths,
-} from './components';
+} from './component';
+import { OPTIONAL_STACK_COMPONENTS, STACK_COMPONENTS } from './components';
 import {
   ownedProcessAlive,
   portInUse,

@@ -15,7 +15,7 @@ import {
 import { Registry } from 'prom-client';
 import { Collector } from '../../collectors/core/collector';
 import { sourcesFor } from '../../collectors/command';
-import { secureKafkaAccess } from '../../deploy/stack/components';
+import { secureKafkaAccess } from '../../deploy/stack/kafka';
 import { selectComponents, stackContext, stackUp } from '../../deploy/stack/stack';
 import { startStages } from '../../processors/command';
 import { PriceBookHolder, publishPriceBook } from '../../processors/price/distribution';

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { goInstall } from '../../deploy/stack/components';
+import { goInstall } from '../../deploy/stack/go-install';
 import { stackContext } from '../../deploy/stack/stack';
 import { loadConfig } from '../../runtime/config';
 import type { Manifest } from './kubernetes-schemas';

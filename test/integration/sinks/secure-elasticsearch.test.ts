@@ -5,7 +5,7 @@ import {
   addSecureElasticsearchUser,
   secureElasticsearchAccess,
   setSecureElasticsearchRoles,
-} from '../../../deploy/stack/components';
+} from '../../../deploy/stack/elasticsearch';
 import { selectComponents, stackContext, stackUp } from '../../../deploy/stack/stack';
 import { createKafka, ensureTopics, topicNames } from '../../../runtime/kafka';
 import { startSink } from '../../../sinks/elasticsearch/command';
@@ -25,7 +25,7 @@ import { exactSum, produceRevision, ratedLine, testService } from './sink-fixtur
  * documents, read from that file: the sink indexes and publishes a revision as a user with role
  * `meterflow_sink`; the API's role reads the published usage and cannot write; neither reaches an
  * index outside its prefix. Users rather than API keys: API keys live in the `.security` index,
- * which this distribution cannot create (see deploy/stack/components.ts); meterflow sends either
+ * which this distribution cannot create (see deploy/stack/elasticsearch.ts); meterflow sends either
  * the same way (`elasticsearch.api_key` or `username`/`password`), and a role is the same role.
  */
 const ROWS = 500;
