@@ -4,6 +4,7 @@ import avro from 'avsc';
 import { LosslessNumber } from 'lossless-json';
 import { ErrorCodes, PermanentError } from '../../runtime/errors';
 import type { MapLine } from './rows';
+import { loadHyparquet } from './hyparquet';
 import {
   JsonValue,
   ValueError,
@@ -13,13 +14,12 @@ import {
   genericJson,
   isoFromEpoch,
   leafText,
-  loadHyparquet,
   numberJson,
   putColumn,
   rowText,
   scaledDecimalText,
   timeOfDay,
-} from './parquet-rows';
+} from './value-text';
 
 const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj" 1
 const SYNC_SIZE = 16;

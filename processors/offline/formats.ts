@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { rename, rm } from 'node:fs/promises';
-import { importEsm } from '../../collectors/formats/parquet-rows';
+import { importEsm } from '../../collectors/formats/hyparquet';
 import { ErrorCodes, PermanentError } from '../../runtime/errors';
 import { USAGE_DECIMAL_FIELDS } from '../../schemas/money';
 import { USAGE_RECORD_FIELDS } from './output';

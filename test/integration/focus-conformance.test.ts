@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { importEsm } from '../../collectors/formats/parquet-rows';
+import { importEsm } from '../../collectors/formats/hyparquet';
 import { runRate, type RateOptions } from '../../processors/offline/rate';
 import { awsKey } from '../../providers/aws/to-focus';
 import { writeRatedAs } from '../../processors/offline/formats';

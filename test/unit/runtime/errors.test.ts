@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ApiError, ApiErrorCodes } from '../../../api/errors';
 import { readAvroRows } from '../../../collectors/formats/avro-rows';
 import { readCsvRows } from '../../../collectors/formats/csv-rows';
-import { ValueError } from '../../../collectors/formats/parquet-rows';
+import { ValueError } from '../../../collectors/formats/value-text';
 import { InvoiceError } from '../../../invoices/compute';
 import type { NormalizeFailureReason } from '../../../processors/normalize';
 import { FieldError } from '../../../processors/normalize/values';
