@@ -52,7 +52,8 @@ export interface ExportFormatDefinition {
    * the whole scope again and supersedes the older one. 'accumulate' (first-party events): each
    * revision is a sealed slice of new lines, revision ids grow with commit order, and every
    * reconciled revision stays visible; the publisher shows a scope's revisions up to the newest id
-   * below which all have reconciled (sinks/elasticsearch/publisher.ts, accumulatedClauses).
+   * below which all have reconciled (accumulatedWatermarks in
+   * sinks/elasticsearch/publication-rules.ts).
    */
   readonly revisions?: 'replace' | 'accumulate';
 }

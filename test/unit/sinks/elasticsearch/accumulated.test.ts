@@ -1,4 +1,4 @@
-import { accumulatedWatermarks } from '../../../../sinks/elasticsearch/publisher';
+import { accumulatedWatermarks } from '../../../../sinks/elasticsearch/publication-rules';
 import { usageAliasFilter } from '../../../../sinks/elasticsearch/visibility';
 import { publishKey } from '../../../../sinks/elasticsearch/indices';
 

@@ -1,7 +1,7 @@
 import { bulkAction, chunkActions, classifyItem } from '../../../../sinks/elasticsearch/bulk';
 import { deadLetterWrite, revisionWrite } from '../../../../sinks/elasticsearch/documents';
 import { ContiguousOffsets } from '../../../../sinks/elasticsearch/offsets';
-import { chooseCurrent, reconcile } from '../../../../sinks/elasticsearch/publisher';
+import { chooseCurrent, reconcile } from '../../../../sinks/elasticsearch/publication-rules';
 import { recordIdOf } from '../../../../schemas/record-id';
 import { AvroTypes, type RevisionControl } from '../../../../schemas';
 import { usageRecord } from '../../../support/usage-record';
