@@ -26,6 +26,8 @@ import {
 import type { ApiDependencies } from '../server';
 import { ownCustomer, type Route } from './route';
 
+// The invoice page is self-contained (html.ts): its own inline styles and data: images, no
+// scripts, nothing fetched. The policy says exactly that, so an injected value could run nothing.
 const HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
 /** Invoices: a customer's list, one invoice (JSON, HTML page, signed link), a period's list. */
