@@ -22,7 +22,7 @@ import { PriceBookHolder, publishPriceBook } from '../../processors/price/distri
 import { createS3 } from '../../providers/aws/store';
 import type { MeterflowConfig } from '../../runtime/config';
 import { createElasticsearch } from '../../runtime/elasticsearch';
-import { createKafka, ensureTopics, topicNames } from '../../runtime/kafka';
+import { createKafka, ensureTopics, topicNames, waitForLeaders } from '../../runtime/kafka';
 import { createLogger } from '../../runtime/logger';
 import { AvroTypes, type RevisionEvent } from '../../schemas';
 import { Decimal, decimalToString } from '../../schemas/decimal';
@@ -171,7 +171,11 @@ describe('a secured Kafka: TLS, SASL/SCRAM-SHA-512 and the documented ACLs per c
     const superuser = admin(kafkaAs('meterflow-admin'));
     await superuser.connect();
     const topic = `${prefix}.probe`;
-    await superuser.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    // Not kafkajs's waitForLeaders: right after CreateTopics the broker may answer metadata for the
+    // new topic with UNKNOWN_TOPIC_OR_PARTITION, which kafkajs raises instead of polling through (a
+    // CI run failed here). meterflow's own waitForLeaders retries it with fresh metadata.
+    await superuser.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: false });
+    await waitForLeaders(kafkaAs('meterflow-admin'), [topic]);
     expect(await superuser.listTopics()).toContain(topic);
     const nobody = admin(kafkaAs('meterflow-replay'));
     await nobody.connect();
