@@ -16,7 +16,8 @@ import {
   usageDocumentJson,
 } from '../sinks/elasticsearch/indices';
 import { ensureLayout } from '../sinks/elasticsearch/layout';
-import { sampleProcess } from './proc-sampler';
+import { sampleProcess, treeCpuSeconds } from './proc-sampler';
+import { stackContext, stackStatus } from '../deploy/stack/stack';
 import { ratedWorkload } from './workload/rated';
 import { summarizeProfile } from './profile-summary';
 
@@ -133,7 +134,16 @@ export interface SinkRun {
   cpuSecondsIndexed: number;
   cpuSeconds: number;
   peakRssMb: number;
+  /** CPU time of the Elasticsearch server (its process tree) from spawn until published; null when
+   * the stack did not start it (an external cluster is not measured). */
+  elasticsearchCpuSeconds: number | null;
 }
+
+/**
+ * BENCH_SINK_REFRESH_INTERVAL=<interval>: the sink's `refresh_interval` for the usage indices of
+ * the run (the default otherwise), to compare what periodic refreshes cost Elasticsearch.
+ */
+const refreshInterval = (): string | undefined => process.env.BENCH_SINK_REFRESH_INTERVAL || undefined;
 
 /**
  * `meterflow sink elasticsearch` (built, as deployed; run `npm run build` first) on a produced
@@ -148,8 +158,13 @@ export async function runSinkUntilPublished(rev: RatedRevision): Promise<SinkRun
   const configFile = path.join(dir, 'meterflow.yaml');
   fs.writeFileSync(
     configFile,
-    `kafka:\n  topic_prefix: ${prefix}\nelasticsearch:\n  index_prefix: ${prefix}\nops:\n  port: ${OPS_PORT}\nsink:\n  publish_interval_ms: 1000\n`,
+    `kafka:\n  topic_prefix: ${prefix}\nelasticsearch:\n  index_prefix: ${prefix}\nops:\n  port: ${OPS_PORT}\nsink:\n  publish_interval_ms: 1000\n` +
+      (refreshInterval() ? `  refresh_interval: ${refreshInterval()}\n` : ''),
   );
+  const esPid = (await stackStatus(stackContext(loadConfig().config))).find(
+    (s) => s.name === 'elasticsearch',
+  )?.pid;
+  const esCpuAtStart = esPid === undefined ? 0 : treeCpuSeconds(esPid);
   const started = Date.now();
   // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of the sink process there (`--cpu-prof`).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
@@ -186,6 +201,7 @@ export async function runSinkUntilPublished(rev: RatedRevision): Promise<SinkRun
       .catch(() => undefined);
     if (doc?._source?.state === 'published') publishedAt = Date.now();
   }
+  const elasticsearchCpuSeconds = esPid === undefined ? null : treeCpuSeconds(esPid) - esCpuAtStart;
   const { peakRssMb, cpuSeconds } = sampler.stop();
   child.kill('SIGTERM');
   const exit = await new Promise((resolve) =>
@@ -201,6 +217,7 @@ export async function runSinkUntilPublished(rev: RatedRevision): Promise<SinkRun
     cpuSecondsIndexed,
     cpuSeconds,
     peakRssMb,
+    elasticsearchCpuSeconds,
   };
 }
 
@@ -218,6 +235,7 @@ export async function benchSink(rows: number): Promise<Record<string, string | n
     publishSeconds,
     cpuSeconds,
     peakRssMb,
+    elasticsearchCpuSeconds,
   } = await runSinkUntilPublished(rev);
   // 1.0 when the sink sent every document once (before the ceiling's indices exist).
   const indexing = await es.indices.stats({ index: names.usagePattern, metric: 'indexing' });
@@ -287,6 +305,13 @@ export async function benchSink(rows: number): Promise<Record<string, string | n
     'sink: s to revision published (reconciled, alias swapped)': +publishSeconds.toFixed(1),
     'sink: CPU s per 1M docs (sink process)': +((cpuSeconds / rows) * 1e6).toFixed(1),
     'sink: peak RSS MB': peakRssMb,
+    'sink: refresh_interval of the usage index':
+      refreshInterval() ?? `${config.sink.refresh_interval} (default)`,
+    // Polling the revision document every 250 ms is included; it is a few hundred gets.
+    'Elasticsearch: CPU s per 1M docs (spawn to published)':
+      elasticsearchCpuSeconds === null
+        ? 'not measured'
+        : +((elasticsearchCpuSeconds / rows) * 1e6).toFixed(1),
     'sink: Elasticsearch index operations per document': +(indexOps / rows).toFixed(2),
     'ceiling trials (docs per bulk x concurrency: docs/s)': trials
       .map((t) => `${t.batch}x${t.concurrency}: ${t.docsPerSecond}`)
