@@ -19,10 +19,12 @@ import { azureRows, gcpRows, writeGzLines } from './workload/clouds';
 async function runCollector(provider: 'gcp' | 'azure', configFile: string, rows: number, bytes: number) {
   const root = path.resolve(__dirname, '..');
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
+  // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of the collector there (`--cpu-prof`).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
   const started = Date.now();
   const child = spawn(
     process.execPath,
-    [path.join(root, 'dist/cli/main.js'), '--config', configFile, 'collect', provider, '--once'],
+    [...prof, path.join(root, 'dist/cli/main.js'), '--config', configFile, 'collect', provider, '--once'],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const sampler = sampleProcess(child);
