@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { ensurePromtool } from '../../deploy/prometheus/promtool';
 import { createS3 } from '../../providers/aws/store';
 import { exportedMetricNames, metricNamesOf } from '../support/promql';
+import { stageCountsOf } from '../support/stage-metrics';
 import { curCsv, curLines, ensureBucket, gz, putCurRevision } from './collectors/cur-fixture';
 import { eventually, exitOf, meterflowProcess, testConfig, uniqueName } from './helpers';
 
@@ -139,7 +140,7 @@ describe('alerting rules', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it('every metric the rules name is exported by a component, and freshness and lag are reported', async () => {
+    it('every metric the rules name is exported by a component, freshness and lag are reported, and every stage counts its records', async () => {
       const started = Date.now() / 1000;
       fs.writeFileSync(
         configFile,
@@ -237,6 +238,24 @@ describe('alerting rules', () => {
       );
       expect(lagTopics(processor, 'processor.dedupe')).toEqual(new Set([`${prefix}.normalized`]));
       expect(lagTopics(processor, 'processor.price')).toEqual(new Set([`${prefix}.deduped`]));
+
+      // Every running stage exports the standard record counters, and they saw this run's 20 rows
+      // go through: nothing failed or dropped, each stage sent every record on (the sink also the
+      // revision's STARTED and COMPLETED control records). At least, not exactly: a redelivery
+      // after a rebalance is counted again, and the counters do not claim exactly-once.
+      const rows = 20;
+      const stages: Array<[string, string, number]> = [
+        [collector, 'collector.aws', rows],
+        [processor, 'processor.normalize', rows],
+        [processor, 'processor.dedupe', rows],
+        [processor, 'processor.price', rows],
+        [sink, 'sink.elasticsearch', rows + 2],
+      ];
+      for (const [page, component, records] of stages) {
+        const counts = stageCountsOf(page, component);
+        expect([component, counts.failed, counts.dropped]).toEqual([component, 0, 0]);
+        expect([component, counts.received >= 1, counts.sent >= records]).toEqual([component, true, true]);
+      }
     }, 300_000);
   });
 });
