@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { ensurePromtool } from '../../deploy/prometheus/promtool';
 import { createS3 } from '../../providers/aws/store';
-import { exportedMetricNames, metricNamesOf } from '../support/promql';
+import { exportedMetricNames, metricNamesOf, samplesOf } from '../support/promql';
 import { stageCountsOf } from '../support/stage-metrics';
 import { curCsv, curLines, ensureBucket, gz, putCurRevision } from './collectors/cur-fixture';
 import { eventually, exitOf, meterflowProcess, testConfig, uniqueName } from './helpers';
@@ -61,13 +61,8 @@ async function scrape(port: number): Promise<string> {
 
 /** The value of the one sample whose name and labels are given (undefined when absent). */
 function sampleOf(page: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of page.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
-  }
-  return undefined;
+  return samplesOf(page, name).find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    ?.value;
 }
 
 describe('alerting rules', () => {

@@ -52,3 +52,20 @@ export function exportedMetricNames(exposition: string): Set<string> {
   }
   return names;
 }
+
+/** The samples of metric `name` on a /metrics page (Prometheus text format), with their labels. */
+export function samplesOf(
+  exposition: string,
+  name: string,
+): Array<{ labels: Record<string, string>; value: number }> {
+  const out: Array<{ labels: Record<string, string>; value: number }> = [];
+  for (const line of exposition.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const labels = Object.fromEntries(
+      [...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]),
+    );
+    out.push({ labels, value: Number(m[3]) });
+  }
+  return out;
+}

@@ -1,4 +1,4 @@
-import { exportedMetricNames } from './promql';
+import { exportedMetricNames, samplesOf } from './promql';
 
 /** The record counters every stage exports under the same names (runtime/metrics.ts). */
 export const STANDARD_STAGE_COUNTERS = [
@@ -27,14 +27,10 @@ export function stageCountsOf(exposition: string, component: string): StageCount
   const declared = exportedMetricNames(exposition);
   const missing = STANDARD_STAGE_COUNTERS.filter((name) => !declared.has(name));
   if (missing.length > 0) throw new Error(`${component}: /metrics does not export ${missing.join(', ')}`);
-  const sum = (name: string): number => {
-    let total = 0;
-    for (const line of exposition.split('\n')) {
-      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (\S+)$/.exec(line);
-      if (m && m[1] === name && m[2].split(',').includes(`component="${component}"`)) total += Number(m[3]);
-    }
-    return total;
-  };
+  const sum = (name: string): number =>
+    samplesOf(exposition, name)
+      .filter((s) => s.labels.component === component)
+      .reduce((total, s) => total + s.value, 0);
   return {
     received: sum('meterflow_records_received_total'),
     sent: sum('meterflow_records_sent_total'),
