@@ -16,6 +16,9 @@ import { benchNormalizeCpu } from './normalize-cpu';
 import { benchApiUsage } from './api-usage';
 import { benchEvents } from './events';
 import { benchSinkDocuments } from './sink-documents';
+import { loadConfig } from '../runtime/config';
+import { stackContext, stackStatus } from '../deploy/stack/stack';
+import { pruneStaleResources } from '../test/support/stale-resources';
 
 /** `npm run bench -- <scenario|all> [rows]`: runs scenarios and regenerates bench/RESULTS.md. */
 const scenarios: Record<string, (rows: number) => Promise<Record<string, string | number>>> = {
@@ -57,6 +60,7 @@ const SECTION_PER_SIZE: Record<string, string> = {
 async function main(): Promise<void> {
   const [which = 'all', rowsArg] = process.argv.slice(2);
   const names = which === 'all' ? Object.keys(scenarios) : [which];
+  await pruneEarlierRuns();
   for (const name of names) {
     const fn = scenarios[name];
     if (!fn) throw new Error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`);
@@ -68,6 +72,21 @@ async function main(): Promise<void> {
     recordResult(section, `${env}npm run bench -- ${name} ${rows}`, figures);
     process.stdout.write(`${name}: ${JSON.stringify(figures)}\n`);
   }
+}
+
+/**
+ * Scenarios name their buckets, topics and indices by start time and most leave them, as tests do;
+ * the ones from earlier runs are deleted first when the stack is up (test/support/stale-resources.ts).
+ */
+async function pruneEarlierRuns(): Promise<void> {
+  const { config } = loadConfig();
+  const up = await stackStatus(stackContext(config));
+  if (!up.filter((s) => s.name === 'kafka' || s.name === 'elasticsearch').every((s) => s.healthy)) return;
+  const pruned = await pruneStaleResources(config);
+  if (pruned.indices + pruned.topics > 0)
+    process.stderr.write(
+      `deleted ${pruned.indices} indices and ${pruned.topics} topics left by earlier runs\n`,
+    );
 }
 
 void main().catch((err) => {
