@@ -82,11 +82,7 @@ async function pruneEarlierRuns(): Promise<void> {
   const { config } = loadConfig();
   const up = await stackStatus(stackContext(config));
   if (!up.filter((s) => s.name === 'kafka' || s.name === 'elasticsearch').every((s) => s.healthy)) return;
-  const pruned = await pruneStaleResources(config);
-  if (pruned.indices + pruned.topics > 0)
-    process.stderr.write(
-      `deleted ${pruned.indices} indices and ${pruned.topics} topics left by earlier runs\n`,
-    );
+  await pruneStaleResources(config, (line) => process.stderr.write(`${line}\n`));
 }
 
 void main().catch((err) => {

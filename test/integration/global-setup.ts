@@ -21,9 +21,5 @@ export default async function globalSetup(): Promise<void> {
     await stackUp(ctx);
   }
   // Runs before this one left indices and topics behind (test/support/stale-resources.ts).
-  const pruned = await pruneStaleResources(config);
-  if (pruned.indices + pruned.topics > 0)
-    process.stderr.write(
-      `[stack] deleted ${pruned.indices} indices and ${pruned.topics} topics left by earlier runs\n`,
-    );
+  await pruneStaleResources(config, (line) => process.stderr.write(`[stack] ${line}\n`));
 }

@@ -45,14 +45,16 @@ export function staleNames(names: readonly string[], cutoff: number): string[] {
   });
 }
 
-/** Deletes the indices and topics earlier runs left; returns how many of each. */
+/** Deletes the indices and topics earlier runs left, says how many when there were any, and returns the counts. */
 export async function pruneStaleResources(
   config: MeterflowConfig,
+  say: (line: string) => void,
   olderThanMs = STALE_AFTER_MS,
 ): Promise<{ indices: number; topics: number }> {
   const cutoff = Date.now() - olderThanMs;
   const indices = await pruneIndices(config, cutoff);
   const topics = await pruneTopics(config, cutoff);
+  if (indices + topics > 0) say(`deleted ${indices} indices and ${topics} topics left by earlier runs`);
   return { indices, topics };
 }
 
